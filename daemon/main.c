@@ -1,10 +1,272 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
+#include "config.h"
 #include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "parse.h"
+#include "probe.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+static void help(void) {
+        printf("uffdtierd [OPTIONS...]\n\n"
+               "Tiers the memory of cooperating processes: tracks which pages they access through\n"
+               "their userfaultfd and pages out the cold ones.\n\n"
+               "  -h --help                  Show this help\n"
+               "     --version               Show the version\n"
+               "     --probe                 Print what this kernel offers and which backend runs, then exit\n"
+               "     --json                  With --probe: print JSON\n"
+               "     --socket=PATH           Handoff socket (default %s)\n"
+               "     --log-level=LEVEL       err, warning, notice, info, debug (default info)\n"
+               "     --backend=NAME          Force rwp or wp-async (default: the best the kernel has)\n"
+               "     --interval=DURATION     Scan interval (default 10s)\n"
+               "     --cold-age=DURATION     Unaccessed this long means cold (default 120s)\n"
+               "     --rate=SIZE             Eviction rate limit per second (default 64M, 0 = none)\n"
+               "     --floor=SIZE            Keep at least this much of each client resident (default 0)\n"
+               "     --psi-limit=PERCENT     Back off above this memory pressure, some avg10 (default 10%%)\n"
+               "     --rearm-period=N        Re-arm each page every N cycles (default cold age / 2)\n"
+               "     --dry-run               Monitor only: classify, never evict\n"
+               "     --stats-interval=DUR    Log every client's counters this often (default 60s)\n"
+               "     --max-clients-per-uid=N --max-ranges=N --max-bytes=SIZE --conn-rate=N\n"
+               "                             Limits on what one client or uid may use\n"
+               "     --no-mlock              Do not lock the daemon's memory\n",
+               UFFDTIER_SOCKET_DEFAULT);
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_PROBE,
+        ARG_JSON,
+        ARG_SOCKET,
+        ARG_LOG_LEVEL,
+        ARG_BACKEND,
+        ARG_INTERVAL,
+        ARG_COLD_AGE,
+        ARG_RATE,
+        ARG_FLOOR,
+        ARG_PSI_LIMIT,
+        ARG_REARM_PERIOD,
+        ARG_DRY_RUN,
+        ARG_STATS_INTERVAL,
+        ARG_MAX_CLIENTS,
+        ARG_MAX_RANGES,
+        ARG_MAX_BYTES,
+        ARG_CONN_RATE,
+        ARG_NO_MLOCK,
+};
+
+typedef struct Args {
+        bool probe, json, mlock;
+} Args;
+
+static int bad_value(const char *opt, const char *value, int r) {
+        log_error("invalid value for --%s: \"%s\" (%s)", opt, value,
+                  r == -ERANGE ? "out of range" : "malformed");
+        return -EINVAL;
+}
+
+static int parse_uint_arg(const char *opt, const char *v, unsigned max, unsigned *ret) {
+        uint64_t u;
+        int r = parse_u64(v, &u);
+        if (r < 0 || u > max)
+                return bad_value(opt, v, r < 0 ? r : -ERANGE);
+        *ret = (unsigned) u;
+        return 0;
+}
+
+static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "probe", no_argument, NULL, ARG_PROBE },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "socket", required_argument, NULL, ARG_SOCKET },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "backend", required_argument, NULL, ARG_BACKEND },
+                { "interval", required_argument, NULL, ARG_INTERVAL },
+                { "cold-age", required_argument, NULL, ARG_COLD_AGE },
+                { "rate", required_argument, NULL, ARG_RATE },
+                { "floor", required_argument, NULL, ARG_FLOOR },
+                { "psi-limit", required_argument, NULL, ARG_PSI_LIMIT },
+                { "rearm-period", required_argument, NULL, ARG_REARM_PERIOD },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "stats-interval", required_argument, NULL, ARG_STATS_INTERVAL },
+                { "max-clients-per-uid", required_argument, NULL, ARG_MAX_CLIENTS },
+                { "max-ranges", required_argument, NULL, ARG_MAX_RANGES },
+                { "max-bytes", required_argument, NULL, ARG_MAX_BYTES },
+                { "conn-rate", required_argument, NULL, ARG_CONN_RATE },
+                { "no-mlock", no_argument, NULL, ARG_NO_MLOCK },
+                {}
+        };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("uffdtierd %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_PROBE:
+                        a->probe = true;
+                        break;
+                case ARG_JSON:
+                        a->json = true;
+                        break;
+                case ARG_SOCKET:
+                        if (optarg[0] != '/')
+                                return bad_value("socket", optarg, -EINVAL);
+                        free(m->socket_path);
+                        if (!(m->socket_path = strdup(optarg)))
+                                return log_oom();
+                        break;
+                case ARG_LOG_LEVEL:
+                        r = log_level_from_string(optarg);
+                        if (r < 0)
+                                return bad_value("log-level", optarg, r);
+                        log_set_max_level(r);
+                        break;
+                case ARG_BACKEND:
+                        if (streq(optarg, "rwp"))
+                                m->backend = BACKEND_RWP;
+                        else if (streq(optarg, "wp-async"))
+                                m->backend = BACKEND_WP_ASYNC;
+                        else
+                                return bad_value("backend", optarg, -EINVAL);
+                        break;
+                case ARG_INTERVAL:
+                        if ((r = parse_duration(optarg, &m->policy.interval_usec)) < 0)
+                                return bad_value("interval", optarg, r);
+                        break;
+                case ARG_COLD_AGE:
+                        if ((r = parse_duration(optarg, &m->policy.cold_age_usec)) < 0)
+                                return bad_value("cold-age", optarg, r);
+                        break;
+                case ARG_RATE:
+                        if ((r = parse_size(optarg, &m->policy.rate_bytes_per_sec)) < 0)
+                                return bad_value("rate", optarg, r);
+                        break;
+                case ARG_FLOOR:
+                        if ((r = parse_size(optarg, &m->policy.floor_bytes)) < 0)
+                                return bad_value("floor", optarg, r);
+                        break;
+                case ARG_PSI_LIMIT:
+                        if ((r = parse_percent(optarg, &m->policy.psi_limit_permyriad)) < 0)
+                                return bad_value("psi-limit", optarg, r);
+                        break;
+                case ARG_REARM_PERIOD:
+                        if ((r = parse_uint_arg("rearm-period", optarg, POLICY_COLD_AGE_MAX_CYCLES,
+                                                &m->policy.rearm_period_cycles)) < 0)
+                                return r;
+                        break;
+                case ARG_DRY_RUN:
+                        m->policy.dry_run = true;
+                        break;
+                case ARG_STATS_INTERVAL:
+                        if ((r = parse_duration(optarg, &m->stats_interval_usec)) < 0 ||
+                            m->stats_interval_usec == 0)
+                                return bad_value("stats-interval", optarg, r < 0 ? r : -ERANGE);
+                        break;
+                case ARG_MAX_CLIENTS:
+                        if ((r = parse_uint_arg("max-clients-per-uid", optarg, 1U << 20,
+                                                &m->limits.clients_per_uid)) < 0)
+                                return r;
+                        break;
+                case ARG_MAX_RANGES:
+                        if ((r = parse_uint_arg("max-ranges", optarg, 1U << 20,
+                                                &m->limits.ranges_per_client)) < 0)
+                                return r;
+                        break;
+                case ARG_MAX_BYTES:
+                        if ((r = parse_size(optarg, &m->limits.bytes_per_client)) < 0)
+                                return bad_value("max-bytes", optarg, r);
+                        break;
+                case ARG_CONN_RATE:
+                        if ((r = parse_uint_arg("conn-rate", optarg, 1U << 20,
+                                                &m->limits.connections_per_sec)) < 0)
+                                return r;
+                        m->limits.connections_burst = MAX(m->limits.connections_per_sec, 1U);
+                        break;
+                case ARG_NO_MLOCK:
+                        a->mlock = false;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                log_error("unexpected argument: %s", argv[optind]);
+                return -EINVAL;
+        }
+        if (a->json && !a->probe) {
+                log_error("--json only goes with --probe");
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int run_probe(bool json) {
+        ProbeInput in;
+        ProbeResult res;
+        int r;
+
+        r = probe_run(&probe_paths_default, &in);
+        if (r < 0)
+                return log_error_errno(r, "probe failed: %m");
+        r = probe_decide(&in, &res);
+        if (r < 0)
+                return log_error_errno(r, "probe decision failed: %m");
+        r = json ? probe_print_json(stdout, &in, &res) : probe_print_text(stdout, &in, &res);
+        if (r < 0)
+                return log_error_errno(r, "cannot print the probe: %m");
+        return 0;
+}
 
 int main(int argc, char **argv) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        Args a = { .mlock = true };
+        int r;
+
         log_set_ident("uffdtierd");
-        log_info("uffdtierd placeholder");
-        return 0;
+        r = manager_new(&m);
+        if (r < 0) {
+                log_error_errno(r, "cannot create the manager: %m");
+                return EXIT_FAILURE;
+        }
+        r = parse_argv(argc, argv, m, &a);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        if (a.probe)
+                return run_probe(a.json) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        r = manager_startup(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        /* The daemon resolves the faults of the memory it manages: it must never wait for its
+         * own pages to come back from swap. (Not under ASan, whose shadow map is terabytes.) */
+        if (a.mlock && !UNDER_ASAN && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+                log_warning_errno(errno, "mlockall() failed, the daemon itself may be swapped out: %m");
+
+        r = manager_run(m);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

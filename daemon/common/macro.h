@@ -5,10 +5,12 @@
  * transfer (TAKE_PTR/TAKE_FD), array sizes and rounding. Header-only so the client library can use
  * it without linking the daemon's core. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -79,6 +81,11 @@ static inline void fclosep(FILE **f) {
                 fclose(*f);
 }
 
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
@@ -100,6 +107,13 @@ static inline size_t page_size(void) {
         if (_unlikely_(ps == 0))
                 ps = (size_t) sysconf(_SC_PAGESIZE);
         return ps;
+}
+
+/* CLOCK_MONOTONIC in microseconds: what sd-event timers use. */
+static inline uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
 #define streq(a, b) (strcmp((a), (b)) == 0)

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "macro.h"
+
+/* The walk over a range goes piece by piece: a piece is a stretch of pages that share the
+ * categories of one region (or of a gap between regions), one old refault run (or none) and, for
+ * huge regions, one 2 MiB block. In a range without per-page bytes all pages of a piece are in the
+ * same state, so a piece is handled in one step however large it is: a terabyte of reserved,
+ * never-touched address space costs as much as one page. */
+
+typedef struct Walk {
+        const TrackedRange *r;
+        const struct page_region *regions;
+        size_t n_regions, ri;
+        const RefaultRun *runs;
+        size_t n_runs, ki;
+        uint64_t pos;
+} Walk;
+
+typedef struct Piece {
+        uint64_t start, end;
+        uint64_t categories; /* 0: no region, unpopulated */
+        const RefaultRun *run;
+} Piece;
+
+static bool walk_next(Walk *w, Piece *ret) {
+        uint64_t end = w->r->end, categories = 0;
+        const RefaultRun *run = NULL;
+
+        if (w->pos >= w->r->end)
+                return false;
+        while (w->ri < w->n_regions && w->regions[w->ri].end <= w->pos)
+                w->ri++;
+        while (w->ki < w->n_runs && w->runs[w->ki].end <= w->pos)
+                w->ki++;
+
+        if (w->ri < w->n_regions) {
+                const struct page_region *g = &w->regions[w->ri];
+                if (g->start <= w->pos) {
+                        categories = g->categories;
+                        end = MIN(end, g->end);
+                } else
+                        end = MIN(end, g->start);
+        }
+        if (categories & PAGE_IS_HUGE) {
+                uint64_t block_end = ALIGN_DOWN(w->pos, CLASSIFY_HUGE_BYTES) + CLASSIFY_HUGE_BYTES;
+                if (block_end > w->pos) /* not wrapped at the top of the address space */
+                        end = MIN(end, block_end);
+        }
+        if (w->ki < w->n_runs) {
+                if (w->runs[w->ki].start <= w->pos) {
+                        run = &w->runs[w->ki];
+                        end = MIN(end, run->end);
+                } else
+                        end = MIN(end, w->runs[w->ki].start);
+        }
+
+        *ret = (Piece) { w->pos, end, categories, run };
+        w->pos = end;
+        return true;
+}
+
+typedef struct Classifier {
+        TrackedRange *r;
+        const ClassifyParams *p;
+        uint64_t page_size;
+
+        /* A range without per-page bytes is first walked "dry", only to learn whether its pages
+         * still share one state afterwards (then it stays without bytes) or have to get them. */
+        bool dry;
+        bool diverged;
+        bool have_next_uniform;
+        uint8_t next_uniform;
+
+        ClassifyResult *stats;
+        RunVec *evict;
+        RefaultRun *runs; /* the refault runs after this cycle, built in address order */
+        size_t n_runs, allocated_runs;
+        bool runs_oom, evict_oom;
+} Classifier;
+
+static unsigned age_of(uint8_t state) {
+        return state & PAGE_STATE_AGE_MASK;
+}
+
+static unsigned age_next(unsigned age) {
+        return age >= PAGE_STATE_AGE_MAX ? PAGE_STATE_AGE_MAX : age + 1;
+}
+
+static uint64_t backoff_cycles(const ClassifyParams *p, uint32_t count) {
+        unsigned shift = count == 0 ? 0 : MIN(count - 1, CLASSIFY_BACKOFF_SHIFT_MAX);
+        return (uint64_t) p->cold_age_cycles << shift;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b) {
+        return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* A run is remembered for twice its backoff after the backoff ends: long enough that a page
+ * evicted as soon as it was allowed and back within that time counts as a repeat offender. */
+static const RefaultRun *run_alive(const RefaultRun *k, const ClassifyParams *p) {
+        if (k && p->cycle < add_sat(k->until_cycle, 2 * backoff_cycles(p, k->count)))
+                return k;
+        return NULL;
+}
+
+static uint8_t state_read(const Classifier *c, uint64_t addr) {
+        const TrackedRange *r = c->r;
+        return r->pages ? r->pages[(addr - r->start) >> r->page_shift] : r->uniform;
+}
+
+static void state_write(Classifier *c, uint64_t addr, uint8_t state) {
+        TrackedRange *r = c->r;
+
+        if (r->pages) {
+                r->pages[(addr - r->start) >> r->page_shift] = state;
+                return;
+        }
+        /* Without bytes the old state stays readable in r->uniform until the walk is over. */
+        if (!c->have_next_uniform) {
+                c->next_uniform = state;
+                c->have_next_uniform = true;
+        } else if (c->next_uniform != state)
+                c->diverged = true;
+}
+
+static void account(Classifier *c, uint64_t bytes, uint64_t categories, unsigned age) {
+        ClassifyResult *st = c->stats;
+        bool present = categories & PAGE_IS_PRESENT;
+        bool swapped = !present && (categories & PAGE_IS_SWAPPED);
+        unsigned bucket = classify_age_bucket(age);
+
+        st->tracked_bytes += bytes;
+        if (present)
+                st->resident_bytes += bytes;
+        if (swapped)
+                st->swapped_bytes += bytes;
+        if (age == 0)
+                st->hot_bytes += bytes;
+        if (categories & PAGE_IS_HUGE)
+                st->huge_bytes += bytes;
+        st->age_histogram_bytes[bucket] += bytes;
+        if (present || swapped) {
+                if (age >= c->p->cold_age_cycles)
+                        st->cold_bytes += bytes;
+                for (unsigned i = bucket; i < CLASSIFY_N_BUCKETS; i++)
+                        st->wss_bytes[i] += bytes;
+        }
+}
+
+/* Records the refault run state of [a, b) after this cycle: a fresh backoff after a refault (the
+ * count continuing from the old run if it is still remembered), else the old run unchanged. */
+static void record_run(Classifier *c, uint64_t a, uint64_t b, const RefaultRun *old, bool refault,
+                       uint32_t count) {
+        RefaultRun k;
+
+        if (refault)
+                k = (RefaultRun) { a, b, add_sat(c->p->cycle, backoff_cycles(c->p, count)), count };
+        else if (old)
+                k = (RefaultRun) { a, b, old->until_cycle, old->count };
+        else
+                return;
+
+        if (c->n_runs > 0) {
+                RefaultRun *last = &c->runs[c->n_runs - 1];
+                if (last->end == a && last->until_cycle == k.until_cycle && last->count == k.count) {
+                        last->end = b;
+                        return;
+                }
+        }
+        if (c->runs_oom)
+                return;
+        if (c->n_runs == c->allocated_runs) {
+                size_t n = MAX(c->allocated_runs * 2, (size_t) 8);
+                RefaultRun *runs = reallocarray(c->runs, n, sizeof(RefaultRun));
+                if (!runs) {
+                        c->runs_oom = true;
+                        return;
+                }
+                c->runs = runs;
+                c->allocated_runs = n;
+        }
+        c->runs[c->n_runs++] = k;
+}
+
+static void evict_append(Classifier *c, uint64_t a, uint64_t b, uint32_t flags) {
+        if (run_vec_append(c->evict, a, b, flags) < 0) {
+                c->evict_oom = true;
+                return;
+        }
+        c->stats->evict_bytes += b - a;
+}
+
+static uint32_t count_next(const RefaultRun *old) {
+        if (!old)
+                return 1;
+        return old->count == UINT32_MAX ? UINT32_MAX : old->count + 1;
+}
+
+/* A piece of small pages: each page is its own unit. Without per-page bytes, one step covers the
+ * whole piece. */
+static void classify_small(Classifier *c, const Piece *q) {
+        const ClassifyParams *p = c->p;
+        bool seen = q->categories & p->seen_mask;
+        bool present = q->categories & PAGE_IS_PRESENT;
+        bool swapped = !present && (q->categories & PAGE_IS_SWAPPED);
+        const RefaultRun *old = run_alive(q->run, p);
+        bool held = old && p->cycle < old->until_cycle;
+        uint64_t step = c->r->pages ? c->page_size : q->end - q->start;
+
+        for (uint64_t a = q->start; a < q->end && !c->diverged; a += step) {
+                uint8_t state = state_read(c, a);
+                bool evicted = state & PAGE_STATE_EVICTED;
+                bool refault = evicted && (present || seen);
+                unsigned age = seen || refault ? 0 : age_next(age_of(state));
+                /* Still out only while it is in swap; unpopulated means it was dropped. */
+                bool still_evicted = evicted && !refault && swapped;
+
+                state_write(c, a, (uint8_t) (age | (still_evicted ? PAGE_STATE_EVICTED : 0)));
+                if (c->dry)
+                        continue;
+
+                account(c, step, q->categories, age);
+                if (refault) {
+                        c->stats->refaulted_bytes += step;
+                        c->stats->refaults += step / c->page_size;
+                }
+                record_run(c, a, a + step, old, refault, count_next(old));
+                /* refault implies age 0, so a refaulted page is never a candidate here. */
+                if (age >= p->cold_age_cycles && present) {
+                        if (held)
+                                c->stats->held_bytes += step;
+                        else
+                                evict_append(c, a, a + step, 0);
+                }
+        }
+}
+
+/* The huge pages of one 2 MiB block, starting at *w: one unit. Two passes over its pieces: the
+ * first decides the unit's fate, the second writes it to every page. Advances *w past the unit. */
+static void classify_huge(Classifier *c, Walk *w) {
+        const ClassifyParams *p = c->p;
+        const Walk first = *w;
+        bool seen = false, refault = false, all_present = true, held = false;
+        unsigned min_age = PAGE_STATE_AGE_MAX, age;
+        uint64_t block = ALIGN_DOWN(w->pos, CLASSIFY_HUGE_BYTES), unit_start = w->pos, unit_end = w->pos;
+        const RefaultRun *oldest = NULL; /* the alive run with the highest count */
+        size_t n_pieces = 0;
+        Walk it = first;
+        Piece q;
+
+        for (;;) {
+                Walk before = it;
+                if (!walk_next(&it, &q) || !(q.categories & PAGE_IS_HUGE) ||
+                    ALIGN_DOWN(q.start, CLASSIFY_HUGE_BYTES) != block) {
+                        it = before;
+                        break;
+                }
+                bool piece_seen = q.categories & p->seen_mask;
+                bool piece_present = q.categories & PAGE_IS_PRESENT;
+                const RefaultRun *old = run_alive(q.run, p);
+                uint64_t step = c->r->pages ? c->page_size : q.end - q.start;
+
+                n_pieces++;
+                unit_end = q.end;
+                seen = seen || piece_seen;
+                all_present = all_present && piece_present;
+                if (old) {
+                        held = held || p->cycle < old->until_cycle;
+                        if (!oldest || old->count > oldest->count)
+                                oldest = old;
+                }
+                for (uint64_t a = q.start; a < q.end; a += step) {
+                        uint8_t state = state_read(c, a);
+                        min_age = MIN(min_age, age_of(state));
+                        if ((state & PAGE_STATE_EVICTED) && (piece_present || piece_seen))
+                                refault = true;
+                }
+        }
+        *w = it;
+
+        age = seen || refault ? 0 : age_next(min_age);
+        it = first;
+        for (size_t i = 0; i < n_pieces && !c->diverged; i++) {
+                bool present, swapped;
+                const RefaultRun *old;
+                uint64_t step;
+
+                (void) walk_next(&it, &q);
+                present = q.categories & PAGE_IS_PRESENT;
+                swapped = !present && (q.categories & PAGE_IS_SWAPPED);
+                old = run_alive(q.run, p);
+                step = c->r->pages ? c->page_size : q.end - q.start;
+                for (uint64_t a = q.start; a < q.end && !c->diverged; a += step) {
+                        uint8_t state = state_read(c, a);
+                        bool still_evicted = (state & PAGE_STATE_EVICTED) && !refault && swapped;
+
+                        state_write(c, a, (uint8_t) (age | (still_evicted ? PAGE_STATE_EVICTED : 0)));
+                        if (c->dry)
+                                continue;
+                        account(c, step, q.categories, age);
+                        /* The unit refaulted as one: all of it gets one backoff. */
+                        record_run(c, a, a + step, old, refault, count_next(oldest));
+                }
+        }
+        if (c->dry)
+                return;
+
+        if (refault) {
+                c->stats->refaulted_bytes += unit_end - unit_start;
+                c->stats->refaults++;
+        }
+        if (age >= p->cold_age_cycles && all_present) {
+                if (held)
+                        c->stats->held_bytes += unit_end - unit_start;
+                else if (unit_start == block && unit_end == block + CLASSIFY_HUGE_BYTES)
+                        evict_append(c, block, unit_end, ADDR_RUN_HUGE);
+                /* else: a huge page straddling the range's edge. Paging out our part would split
+                 * it, and the rest is not ours to judge: leave it resident. */
+        }
+}
+
+static void classify_walk(Classifier *c, const struct page_region *regions, size_t n_regions) {
+        Walk w = {
+                .r = c->r,
+                .regions = regions,
+                .n_regions = n_regions,
+                .runs = c->r->refaults,
+                .n_runs = c->r->n_refaults,
+                .pos = c->r->start,
+        };
+
+        while (!c->diverged) {
+                Walk at = w;
+                Piece q;
+
+                if (!walk_next(&w, &q))
+                        break;
+                if (q.categories & PAGE_IS_HUGE) {
+                        w = at;
+                        classify_huge(c, &w);
+                } else
+                        classify_small(c, &q);
+        }
+}
+
+static int regions_check(const struct page_region *regions, size_t n_regions, uint64_t page_size) {
+        for (size_t i = 0; i < n_regions; i++) {
+                const struct page_region *g = &regions[i];
+                if (g->start >= g->end || !IS_ALIGNED(g->start, page_size) ||
+                    !IS_ALIGNED(g->end, page_size))
+                        return -EINVAL;
+                if (i > 0 && regions[i - 1].end > g->start)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+int classify_params_check(const ClassifyParams *p) {
+        if (p->cold_age_cycles < 1 || p->cold_age_cycles > PAGE_STATE_AGE_MAX)
+                return -EINVAL;
+        if (p->rearm_period < 1 || p->seen_mask == 0)
+                return -EINVAL;
+        return 0;
+}
+
+unsigned classify_rearm_period_default(unsigned cold_age_cycles) {
+        return MAX(1U, cold_age_cycles / 2);
+}
+
+unsigned classify_age_bucket(unsigned age) {
+        if (age == 0)
+                return 0;
+        /* 1 -> 1, 2-3 -> 2, 4-7 -> 3, ... 64-127 -> 7 */
+        return MIN((unsigned) (32 - __builtin_clz(age)), CLASSIFY_N_BUCKETS - 1U);
+}
+
+void classify_result_add(ClassifyResult *sum, const ClassifyResult *x) {
+        sum->tracked_bytes += x->tracked_bytes;
+        sum->resident_bytes += x->resident_bytes;
+        sum->swapped_bytes += x->swapped_bytes;
+        sum->hot_bytes += x->hot_bytes;
+        sum->cold_bytes += x->cold_bytes;
+        sum->huge_bytes += x->huge_bytes;
+        sum->refaulted_bytes += x->refaulted_bytes;
+        sum->refaults += x->refaults;
+        sum->held_bytes += x->held_bytes;
+        sum->evict_bytes += x->evict_bytes;
+        for (size_t i = 0; i < CLASSIFY_N_BUCKETS; i++) {
+                sum->wss_bytes[i] += x->wss_bytes[i];
+                sum->age_histogram_bytes[i] += x->age_histogram_bytes[i];
+        }
+}
+
+int classify_range(TrackedRange *r, const struct page_region *regions, size_t n_regions,
+                   const ClassifyParams *p, ClassifyResult *stats, RunVec *evict) {
+        Classifier c = {
+                .r = r,
+                .p = p,
+                .page_size = UINT64_C(1) << r->page_shift,
+                .stats = stats,
+                .evict = evict,
+        };
+        int k;
+
+        k = classify_params_check(p);
+        if (k < 0)
+                return k;
+        k = regions_check(regions, n_regions, c.page_size);
+        if (k < 0)
+                return k;
+
+        if (!r->pages) {
+                c.dry = true;
+                classify_walk(&c, regions, n_regions);
+                if (c.diverged) {
+                        k = tracked_range_materialize(r);
+                        if (k < 0)
+                                return k;
+                }
+                c.dry = c.diverged = c.have_next_uniform = false;
+        }
+
+        classify_walk(&c, regions, n_regions);
+
+        if (r->pages)
+                tracked_range_compact(r);
+        else if (c.have_next_uniform)
+                r->uniform = c.next_uniform;
+
+        if (c.runs_oom)
+                free(c.runs); /* keep the old runs: stale by one cycle, but consistent */
+        else {
+                free(r->refaults);
+                r->refaults = c.runs;
+                r->n_refaults = c.n_runs;
+                r->allocated_refaults = c.allocated_runs;
+        }
+        return c.runs_oom || c.evict_oom ? -ENOMEM : 0;
+}
+
+int classify_due_runs(const TrackedRange *r, uint64_t cycle, unsigned rearm_period, RunVec *due) {
+        uint64_t period = rearm_period, k_first, k_last, phase, k;
+        int ret;
+
+        if (period == 0)
+                return -EINVAL;
+        if (period == 1)
+                return run_vec_append(due, r->start, r->end, 0);
+
+        k_first = r->start >> CLASSIFY_CHUNK_SHIFT;
+        k_last = (r->end - 1) >> CLASSIFY_CHUNK_SHIFT;
+        /* The first chunk k >= k_first with (cycle + k) % period == 0; then every period-th. */
+        phase = (cycle % period + k_first % period) % period;
+        k = k_first + (phase == 0 ? 0 : period - phase);
+        for (; k <= k_last; k += period) {
+                uint64_t a = MAX(k << CLASSIFY_CHUNK_SHIFT, r->start);
+                uint64_t e = MIN((k + 1) << CLASSIFY_CHUNK_SHIFT, r->end);
+                if (k == k_last)
+                        e = r->end; /* (k + 1) << 21 may wrap at the top */
+                ret = run_vec_append(due, a, e, 0);
+                if (ret < 0)
+                        return ret;
+        }
+        return 0;
+}
+
+int classify_mark_evicted(RangeSet *s, uint64_t start, uint64_t end) {
+        return range_set_update(s, start, end, 0, PAGE_STATE_EVICTED);
+}
+
+int classify_discard(RangeSet *s, uint64_t start, uint64_t end) {
+        return range_set_update(s, start, end, PAGE_STATE_EVICTED, 0);
+}
+
+int classify_page_accessed(TrackedRange *r, uint64_t page_index) {
+        if (page_index >= tracked_range_n_pages(r))
+                return -EINVAL;
+        return tracked_range_set(r, page_index, tracked_range_get(r, page_index) & PAGE_STATE_EVICTED);
+}
+
+int classify_cancel(RangeSet *s, RunVec *pending, uint64_t addr) {
+        uint64_t a = ALIGN_DOWN(addr, s->page_size), e = a + s->page_size;
+        ssize_t i = run_vec_find(pending, a);
+        int k;
+
+        if (i >= 0) {
+                const AddrRun *run = &pending->runs[i];
+                if (run->flags & ADDR_RUN_HUGE) {
+                        uint64_t block = ALIGN_DOWN(addr, CLASSIFY_HUGE_BYTES);
+                        a = MAX(block, run->start);
+                        e = MIN(block + CLASSIFY_HUGE_BYTES, run->end);
+                }
+                /* Room for a split, so the cut below cannot fail after the state changed. */
+                k = run_vec_reserve(pending, 1);
+                if (k < 0)
+                        return k;
+        }
+
+        k = range_set_update(s, a, e, PAGE_STATE_AGE_MASK, 0);
+        if (k < 0)
+                return k;
+        if (i < 0)
+                return 0;
+        (void) run_vec_cut(pending, a, e, NULL);
+        return 1;
+}

@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "handoff.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "protocol-io.h"
+#include "protocol.h"
+#include "uapi.h"
+
+#define HANDOFF_BACKLOG 128
+
+/* ---- replies ---- */
+
+static int conn_send(Conn *c, const ProtoMessage *reply) {
+        uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        size_t len;
+        int r;
+
+        r = proto_encode(reply, buf, sizeof buf, &len);
+        if (r < 0)
+                return log_error_errno(r, "pid %d: cannot encode reply: %m", (int) c->pid);
+        r = proto_send(c->fd, buf, len, NULL, 0);
+        if (r < 0)
+                /* the peer may be gone; its hang-up arrives as an event of its own */
+                return log_debug_errno(r, "pid %d: cannot send reply: %m", (int) c->pid);
+        return 0;
+}
+
+static int conn_reply(Conn *c, uint32_t seq, int error, const char *text) {
+        _cleanup_proto_message_ ProtoMessage reply = {};
+
+        proto_message_init(&reply, PROTO_REPLY, seq);
+        if (error != 0) {
+                c->n_errors++;
+                log_info("pid %d (uid %u): request refused: %s", (int) c->pid, (unsigned) c->uid, text);
+                if (proto_message_set_error(&reply, error < 0 ? -error : error, text) < 0)
+                        return -ENOMEM;
+        }
+        return conn_send(c, &reply);
+}
+
+static int conn_replyf(Conn *c, uint32_t seq, int error, const char *fmt, ...) _printf_(4, 5);
+static int conn_replyf(Conn *c, uint32_t seq, int error, const char *fmt, ...) {
+        char text[PROTO_TEXT_MAX_BYTES];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        return conn_reply(c, seq, error, text);
+}
+
+/* ---- peer verification ---- */
+
+static int fd_link(int fd, char *buf, size_t size) {
+        char path[64];
+        ssize_t n;
+
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        n = readlink(path, buf, size - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        return 0;
+}
+
+/* The pid a pidfd refers to ("Pid:" in its fdinfo; -1 once the process is gone). */
+static int pidfd_get_pid(int pidfd, pid_t *ret) {
+        char path[64], line[128];
+        _cleanup_fclose_ FILE *f = NULL;
+
+        snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        while (fgets(line, sizeof line, f)) {
+                int pid;
+                if (sscanf(line, "Pid: %d", &pid) == 1) {
+                        if (pid <= 0)
+                                return -ESRCH;
+                        *ret = pid;
+                        return 0;
+                }
+        }
+        return -EBADF;
+}
+
+static int verify_hello_fds(Conn *c, const int fds[PROTO_HELLO_N_FDS], char *err, size_t errlen) {
+        Manager *m = c->manager;
+        char link[PATH_MAX], want[PATH_MAX];
+        pid_t pid;
+        int r;
+
+        if (fd_link(fds[PROTO_HELLO_FD_UFFD], link, sizeof link) < 0 ||
+            strcmp(link, "anon_inode:[userfaultfd]") != 0) {
+                snprintf(err, errlen, "descriptor 0 must be a userfaultfd, got %.200s",
+                         fd_link(fds[PROTO_HELLO_FD_UFFD], link, sizeof link) < 0 ? "?" : link);
+                return -EBADF;
+        }
+        if (fd_link(fds[PROTO_HELLO_FD_PIDFD], link, sizeof link) < 0 ||
+            strcmp(link, "anon_inode:[pidfd]") != 0 ||
+            pidfd_get_pid(fds[PROTO_HELLO_FD_PIDFD], &pid) < 0) {
+                snprintf(err, errlen, "descriptor 1 must be a pidfd of the connecting process");
+                return -EBADF;
+        }
+        if (pid != c->pid) {
+                snprintf(err, errlen, "the pidfd is for pid %d, but the peer is pid %d", (int) pid,
+                         (int) c->pid);
+                return -EPERM;
+        }
+        if (c->peer_pidfd >= 0) {
+                pid_t peer;
+                r = pidfd_get_pid(c->peer_pidfd, &peer);
+                if (r < 0 || peer != pid) {
+                        snprintf(err, errlen, "the connecting process has gone away or changed");
+                        return -ESRCH;
+                }
+        }
+        snprintf(want, sizeof want, "%s/%d/pagemap", m->proc_root, (int) c->pid);
+        if (fd_link(fds[PROTO_HELLO_FD_PAGEMAP], link, sizeof link) < 0 || strcmp(link, want) != 0) {
+                snprintf(err, errlen, "descriptor 2 must be the peer's own /proc/self/pagemap (%.200s)",
+                         want);
+                return -EBADF;
+        }
+        return 0;
+}
+
+/* ---- requests ---- */
+
+static int handle_hello(Conn *c, const ProtoMessage *req, int *fds, size_t n_fds, size_t surplus) {
+        Manager *m = c->manager;
+        char err[PROTO_TEXT_MAX_BYTES];
+        Client *client = NULL;
+        int r;
+
+        if (c->hello_done)
+                return conn_reply(c, req->seq, EALREADY, "HELLO was already done on this connection");
+        if (n_fds != PROTO_HELLO_N_FDS || surplus > 0)
+                return conn_replyf(c, req->seq, EBADF,
+                                   "HELLO needs exactly %d descriptors (userfaultfd, pidfd, pagemap), got %zu",
+                                   PROTO_HELLO_N_FDS, n_fds + surplus);
+        if (m->backend == BACKEND_NONE)
+                return conn_reply(c, req->seq, EOPNOTSUPP,
+                                  "this kernel offers no tracking backend (see uffdtierd --probe)");
+        if (manager_count_clients_of_uid(m, c->uid) >= m->limits.clients_per_uid)
+                return conn_replyf(c, req->seq, EUSERS,
+                                   "limit reached: at most %u clients per uid (clients_per_uid)",
+                                   m->limits.clients_per_uid);
+        r = verify_hello_fds(c, fds, err, sizeof err);
+        if (r < 0)
+                return conn_reply(c, req->seq, r, err);
+
+        r = client_new(m, TAKE_FD(fds[0]), TAKE_FD(fds[1]), TAKE_FD(fds[2]), c->pid, c->uid,
+                       req->flags & PROTO_HELLO_USER_MODE_ONLY, req->name, err, sizeof err, &client);
+        if (r < 0)
+                return conn_reply(c, req->seq, r, err);
+        client->conn = c;
+        c->client = client;
+        c->hello_done = true;
+        return conn_reply(c, req->seq, 0, NULL);
+}
+
+static int handle_track(Conn *c, const ProtoMessage *req) {
+        char err[PROTO_TEXT_MAX_BYTES];
+        size_t done;
+        int r = 0;
+
+        for (done = 0; done < req->n_ranges; done++) {
+                r = client_track(c->client, req->ranges[done].start, req->ranges[done].len,
+                                 req->name, req->labels, req->n_labels, err, sizeof err);
+                if (r < 0)
+                        break;
+        }
+        if (r < 0) {
+                /* all or nothing: undo the ranges of this request that went through */
+                char ignored[PROTO_TEXT_MAX_BYTES];
+                for (size_t i = 0; i < done; i++)
+                        (void) client_untrack(c->client, req->ranges[i].start, req->ranges[i].len,
+                                              ignored, sizeof ignored);
+                return conn_reply(c, req->seq, r, err);
+        }
+        return conn_reply(c, req->seq, 0, NULL);
+}
+
+static int handle_untrack(Conn *c, const ProtoMessage *req) {
+        char err[PROTO_TEXT_MAX_BYTES];
+
+        for (size_t i = 0; i < req->n_ranges; i++) {
+                int r = client_untrack(c->client, req->ranges[i].start, req->ranges[i].len, err,
+                                       sizeof err);
+                if (r < 0)
+                        return conn_reply(c, req->seq, r, err);
+        }
+        return conn_reply(c, req->seq, 0, NULL);
+}
+
+static int handle_status(Conn *c, const ProtoMessage *req) {
+        _cleanup_proto_message_ ProtoMessage reply = {};
+        Client *cl = c->client;
+        const TrackerCounters *k = &cl->tracker.counters;
+        int r = 0;
+
+        proto_message_init(&reply, PROTO_REPLY, req->seq);
+        r = proto_message_set_backend(&reply, backend_to_string(c->manager->backend));
+#define COUNTER(name, value) \
+        if (r >= 0)          \
+                r = proto_message_add_counter(&reply, name, value)
+        COUNTER("tracked_bytes", range_set_bytes(&cl->ranges));
+        COUNTER("resident_bytes", k->resident_bytes);
+        COUNTER("swapped_bytes", k->swapped_bytes);
+        COUNTER("hot_bytes", k->hot_bytes);
+        COUNTER("cold_bytes", k->cold_bytes);
+        COUNTER("huge_bytes", k->huge_bytes);
+        COUNTER("evicted_bytes", k->evicted_bytes);
+        COUNTER("refaulted_bytes", k->refaulted_bytes);
+        COUNTER("faults_served", k->faults_served);
+        COUNTER("cycles", k->cycles);
+        COUNTER("last_cycle_usec", k->last_cycle_usec);
+        COUNTER("last_sync_window_usec", k->last_sync_window_usec);
+        COUNTER("fault_latency_max_usec", k->fault_latency_max_usec);
+        COUNTER("fault_latency_p99_usec", tracker_fault_latency_p99_usec(k));
+        COUNTER("evictions_skipped_psi", k->evictions_skipped_psi);
+        COUNTER("monitor_only", c->manager->monitor_only || c->manager->policy.dry_run);
+        COUNTER("user_mode_only", cl->user_mode_only);
+        COUNTER("last_error", (uint64_t) k->last_error);
+#undef COUNTER
+        for (size_t i = 0; r >= 0 && i < cl->ranges.n_ranges; i++) {
+                const TrackedRange *t = &cl->ranges.ranges[i];
+                r = proto_message_add_range_info(&reply, t->start, t->end - t->start,
+                                                 client_tag_name(cl, t->tag));
+        }
+        if (r < 0)
+                return conn_reply(c, req->seq, r, "cannot build the status reply");
+        return conn_send(c, &reply);
+}
+
+static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t n_fds,
+                          size_t surplus) {
+        _cleanup_proto_message_ ProtoMessage req = {};
+        char reason[PROTO_REASON_MAX_BYTES] = "";
+        ProtoHeader hdr = {};
+        int r;
+
+        c->n_requests++;
+        r = proto_decode(buf, len, reason, sizeof reason, &req);
+        if (r < 0) {
+                (void) proto_peek_header(buf, len, &hdr); /* answer with its seq if we can */
+                (void) conn_replyf(c, hdr.seq, r, "bad message: %s", reason[0] ? reason : strerror(-r));
+                return;
+        }
+        if (req.type == PROTO_HELLO) {
+                (void) handle_hello(c, &req, fds, n_fds, surplus);
+                return;
+        }
+        if (n_fds > 0 || surplus > 0) {
+                (void) conn_replyf(c, req.seq, EBADF, "%s carries no descriptors, got %zu",
+                                   proto_type_to_string(req.type), n_fds + surplus);
+                return;
+        }
+        if (!proto_type_is_request(req.type)) {
+                (void) conn_replyf(c, req.seq, EPROTO, "%s is not a request",
+                                   proto_type_to_string(req.type));
+                return;
+        }
+        if (req.type == PROTO_BYE) {
+                (void) conn_reply(c, req.seq, 0, NULL);
+                log_info("pid %d: said goodbye", (int) c->pid);
+                handoff_conn_free(c);
+                return;
+        }
+        if (!c->hello_done) {
+                (void) conn_replyf(c, req.seq, EPROTO, "send HELLO before %s",
+                                   proto_type_to_string(req.type));
+                return;
+        }
+        if (!c->client) {
+                (void) conn_reply(c, req.seq, ESRCH, "the process's memory is no longer tracked");
+                return;
+        }
+        switch (req.type) {
+        case PROTO_TRACK:
+                (void) handle_track(c, &req);
+                break;
+        case PROTO_UNTRACK:
+                (void) handle_untrack(c, &req);
+                break;
+        case PROTO_STATUS:
+                (void) handle_status(c, &req);
+                break;
+        default:
+                (void) conn_replyf(c, req.seq, EPROTO, "unexpected %s", proto_type_to_string(req.type));
+        }
+}
+
+static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Conn *c = userdata;
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        int fds[PROTO_HELLO_N_FDS] = { -EBADF, -EBADF, -EBADF };
+        size_t len = 0, n_fds = 0;
+        int r;
+
+        r = proto_recv(c->fd, buf, sizeof buf, &len, fds, ELEMENTSOF(fds), &n_fds);
+        if (r == -EAGAIN || r == -EINTR)
+                return 0;
+        if (r == -EMSGSIZE) {
+                (void) conn_replyf(c, 0, EMSGSIZE,
+                                   "message larger than %d bytes or with too many descriptors (limit message_bytes)",
+                                   PROTO_MESSAGE_MAX_BYTES);
+                return 0;
+        }
+        if (r < 0 || len == 0) {
+                if (r < 0 && r != -ECONNRESET)
+                        log_debug_errno(r, "pid %d: receive failed: %m", (int) c->pid);
+                log_debug("pid %d: connection closed", (int) c->pid);
+                handoff_conn_free(c);
+                return 0;
+        }
+        conn_dispatch(c, buf, len, fds, n_fds, (size_t) r);
+        /* whatever the request did not take is closed here */
+        proto_close_fds(fds, ELEMENTSOF(fds));
+        return 0;
+}
+
+Conn *handoff_conn_free(Conn *c) {
+        Manager *m;
+
+        if (!c)
+                return NULL;
+        m = c->manager;
+        if (c->client) {
+                c->client->conn = NULL;
+                log_info("client %" PRIu64 " (pid %d): disconnected, releasing its memory",
+                         c->client->id, (int) c->pid);
+                client_free(c->client);
+                c->client = NULL;
+        }
+        LIST_REMOVE(conns, m->conns, c);
+        m->n_conns--;
+        sd_event_source_disable_unref(c->source);
+        safe_close(c->fd);
+        safe_close(c->peer_pidfd);
+        free(c);
+        return NULL;
+}
+
+void handoff_conn_client_gone(Conn *c) {
+        c->client = NULL;
+}
+
+static UidRate *uid_rate_get(Manager *m, uid_t uid) {
+        UidRate *n;
+
+        for (size_t i = 0; i < m->n_uid_rates; i++)
+                if (m->uid_rates[i].uid == uid)
+                        return &m->uid_rates[i];
+        n = realloc(m->uid_rates, (m->n_uid_rates + 1) * sizeof *n);
+        if (!n)
+                return NULL;
+        m->uid_rates = n;
+        n = &m->uid_rates[m->n_uid_rates++];
+        n->uid = uid;
+        ratelimit_init(&n->rate, m->limits.connections_per_sec, m->limits.connections_burst, now_usec());
+        return n;
+}
+
+static void refuse(int fd, int error, const char *text) {
+        _cleanup_proto_message_ ProtoMessage reply = {};
+        uint8_t buf[1024];
+        size_t len;
+
+        proto_message_init(&reply, PROTO_REPLY, 0);
+        if (proto_message_set_error(&reply, error, text) >= 0 &&
+            proto_encode(&reply, buf, sizeof buf, &len) >= 0)
+                (void) proto_send(fd, buf, len, NULL, 0);
+}
+
+static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_close_ int cfd = -EBADF;
+        struct ucred cred;
+        socklen_t sl = sizeof cred;
+        UidRate *ur;
+        Conn *c;
+        int r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning_errno(errno, "accept() failed: %m");
+                return 0;
+        }
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &sl) < 0) {
+                log_warning_errno(errno, "SO_PEERCRED failed: %m");
+                return 0;
+        }
+        if (m->n_conns >= m->limits.connections_total) {
+                log_warning("refusing pid %d: %u connections open (connections_total)", (int) cred.pid,
+                            m->n_conns);
+                refuse(cfd, EUSERS, "limit reached: too many open connections (connections_total)");
+                return 0;
+        }
+        ur = uid_rate_get(m, cred.uid);
+        if (ur && m->limits.connections_per_sec > 0 &&
+            ratelimit_take(&ur->rate, now_usec(), 1) < 1) {
+                log_warning("refusing pid %d: uid %u connects too often (connections_per_sec=%u)",
+                            (int) cred.pid, (unsigned) cred.uid, m->limits.connections_per_sec);
+                refuse(cfd, EAGAIN, "limit reached: too many connections per second (connections_per_sec)");
+                return 0;
+        }
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return log_oom();
+        c->manager = m;
+        c->pid = cred.pid;
+        c->uid = cred.uid;
+        c->gid = cred.gid;
+        c->peer_pidfd = -EBADF;
+        {
+                int pfd = -EBADF;
+                sl = sizeof pfd;
+                if (getsockopt(cfd, SOL_SOCKET, SO_PEERPIDFD, &pfd, &sl) >= 0)
+                        c->peer_pidfd = pfd;
+        }
+        r = sd_event_add_io(m->event, &c->source, cfd, EPOLLIN, on_conn, c);
+        if (r < 0) {
+                safe_close(c->peer_pidfd);
+                free(c);
+                return log_error_errno(r, "cannot watch connection: %m");
+        }
+        (void) sd_event_source_set_description(c->source, "handoff-conn");
+        c->fd = TAKE_FD(cfd);
+        LIST_PREPEND(conns, m->conns, c);
+        m->n_conns++;
+        log_debug("connection from pid %d uid %u", (int) c->pid, (unsigned) c->uid);
+        return 0;
+}
+
+int handoff_listen(Manager *m) {
+        int n, r, fd = -EBADF;
+
+        n = sd_listen_fds(true);
+        if (n < 0)
+                return log_error_errno(n, "sd_listen_fds() failed: %m");
+        if (n > 1)
+                return log_error_errno(EINVAL, "expected one socket from systemd, got %d", n);
+        if (n == 1) {
+                fd = SD_LISTEN_FDS_START;
+                r = sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0);
+                if (r <= 0)
+                        return log_error_errno(r < 0 ? r : EINVAL,
+                                               "the socket from systemd is not a listening SOCK_SEQPACKET unix socket");
+                (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+                m->listen_fd_from_systemd = true;
+                log_info("listening on the socket passed by systemd");
+        } else {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                _cleanup_free_ char *dir = NULL;
+                char *slash;
+
+                if (strlen(m->socket_path) >= sizeof sa.sun_path)
+                        return log_error_errno(ENAMETOOLONG, "socket path too long: %s", m->socket_path);
+                strcpy(sa.sun_path, m->socket_path);
+                dir = strdup(m->socket_path);
+                if (!dir)
+                        return log_oom();
+                slash = strrchr(dir, '/');
+                if (slash && slash != dir) {
+                        *slash = '\0';
+                        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                                return log_error_errno(errno, "cannot create %s: %m", dir);
+                }
+                fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0)
+                        return log_error_errno(errno, "socket() failed: %m");
+                (void) unlink(m->socket_path);
+                if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                        r = -errno;
+                        safe_close(fd);
+                        return log_error_errno(r, "cannot bind %s: %m", m->socket_path);
+                }
+                /* Any local process may offer its memory; what it can do is bounded by the
+                 * limits and by its own credentials. */
+                (void) chmod(m->socket_path, 0666);
+                if (listen(fd, HANDOFF_BACKLOG) < 0) {
+                        r = -errno;
+                        safe_close(fd);
+                        return log_error_errno(r, "listen() failed: %m");
+                }
+                log_info("listening on %s", m->socket_path);
+        }
+        m->listen_fd = fd;
+        r = sd_event_add_io(m->event, &m->listen_source, fd, EPOLLIN, on_listen, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot watch the listening socket: %m");
+        (void) sd_event_source_set_description(m->listen_source, "handoff-listen");
+        return 0;
+}
+
+void handoff_close(Manager *m) {
+        while (m->conns)
+                handoff_conn_free(m->conns);
+        m->listen_source = sd_event_source_disable_unref(m->listen_source);
+        if (m->listen_fd >= 0) {
+                m->listen_fd = safe_close(m->listen_fd);
+                if (!m->listen_fd_from_systemd && m->socket_path)
+                        (void) unlink(m->socket_path);
+        }
+}

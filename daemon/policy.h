@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The knobs of the tracking engine, in one struct. Per-cgroup policy files (a later step) fill
+ * this same struct; today the defaults below can be overridden on the command line. Pure. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Policy {
+        uint64_t interval_usec;       /* one tracking cycle */
+        uint64_t cold_age_usec;       /* unaccessed this long -> cold */
+        uint64_t rate_bytes_per_sec;  /* eviction rate limit per daemon, 0 = unlimited */
+        uint64_t floor_bytes;         /* never evict a client below this many resident bytes */
+        unsigned psi_limit_permyriad; /* back off while the cgroup's memory "some avg10" is above */
+        uint64_t evict_chunk_bytes;   /* bytes per process_madvise batch between event-loop turns */
+        unsigned rearm_period_cycles; /* re-arm each page every N cycles; 0 = cold age / 2 */
+        bool dry_run;                 /* monitor only: classify, never evict */
+} Policy;
+
+#define POLICY_INTERVAL_DEFAULT_USEC (10ULL * 1000000ULL)
+#define POLICY_COLD_AGE_DEFAULT_USEC (120ULL * 1000000ULL)
+#define POLICY_RATE_DEFAULT_BYTES_PER_SEC (64ULL << 20)
+#define POLICY_PSI_LIMIT_DEFAULT_PERMYRIAD 1000U /* 10.00% */
+#define POLICY_EVICT_CHUNK_DEFAULT_BYTES (4ULL << 20)
+/* Page ages are kept in 7 bits (see classify.h): the cold age must fit. */
+#define POLICY_COLD_AGE_MAX_CYCLES 126U
+
+void policy_init(Policy *p);
+/* Cold age in whole cycles (rounded up, at least 1). */
+unsigned policy_cold_age_cycles(const Policy *p);
+unsigned policy_rearm_period(const Policy *p);
+/* 0 if consistent, else -EINVAL with a reason in errbuf. */
+int policy_validate(const Policy *p, char *errbuf, size_t errlen);

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The address ranges one client asked us to track, with one state byte per page, kept exact across
+ * the userfaultfd events the daemon receives:
+ *
+ *   UFFD_EVENT_UNMAP   range_set_remove(): the pages are gone.
+ *   UFFD_EVENT_REMAP   range_set_remap(): mremap() moved [from, from+len) to [to, to+len).
+ *   UFFD_EVENT_FORK    range_set_copy(): the child starts with a copy of the parent's state.
+ *   UFFD_EVENT_REMOVE  MADV_DONTNEED/MADV_REMOVE only zap the contents: the mapping and its uffd
+ *                      registration stay, so the range stays tracked (see classify_discard()).
+ *
+ * Pure: no I/O, no logging, no globals. What a state byte means is up to the caller (classify.h);
+ * this module only stores, splits, moves and merges it.
+ *
+ * Invariants: ranges are page-aligned, sorted by start, never overlap, and two ranges that touch
+ * always have different tags (touching same-tag ranges are merged, state preserved). Every
+ * mutating call either succeeds or fails with the set unchanged. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Refault history of a run of pages: how often they came back after we evicted them, and until
+ * which cycle they may not be evicted again. classify.c gives the fields meaning; rangeset.c
+ * only splits, shifts and merges the runs along with the pages. Runs are sorted, do not overlap
+ * and lie inside their range. One run usually covers many pages (everything that refaulted in
+ * the same cycle next to each other), which is why this is not per page. */
+typedef struct RefaultRun {
+        uint64_t start, end;  /* page-aligned, [start, end) */
+        uint64_t until_cycle; /* not evicted before this cycle */
+        uint32_t count;       /* refaults so far, saturating */
+} RefaultRun;
+
+typedef struct TrackedRange {
+        uint64_t start, end; /* page-aligned, [start, end) */
+        uint32_t tag;        /* which TRACK request it came from (name/labels live in the client) */
+        uint8_t page_shift;  /* log2 of the page size, copied from the set */
+        uint8_t uniform;     /* state of every page while `pages` is NULL */
+        uint8_t *pages;      /* one state byte per page, or NULL while all pages are equal */
+        RefaultRun *refaults;
+        size_t n_refaults, allocated_refaults;
+} TrackedRange;
+
+typedef struct RangeSet {
+        TrackedRange *ranges;
+        size_t n_ranges, allocated;
+        uint64_t page_size;
+        uint8_t page_shift;
+} RangeSet;
+
+/* page_size must be a power of two (-EINVAL otherwise). */
+int range_set_init(RangeSet *s, uint64_t page_size);
+/* Frees everything; the set stays initialised (empty) and may be reused. Accepts a zeroed set. */
+void range_set_done(RangeSet *s);
+
+/* Tracks [start, end) with every page in state 0. -EINVAL: unaligned or empty; -EEXIST: overlaps a
+ * tracked range. A range touching one with the same tag is merged into it. */
+int range_set_add(RangeSet *s, uint64_t start, uint64_t end, uint32_t tag);
+/* Stops tracking whatever part of [start, end) is tracked, splitting ranges as needed. Untracked
+ * addresses are not an error: *ret_removed_bytes (may be NULL) says how much was tracked. -EINVAL:
+ * unaligned or end < start. */
+int range_set_remove(RangeSet *s, uint64_t start, uint64_t end, uint64_t *ret_removed_bytes);
+/* mremap(): the tracked parts of [from, from+len) now live at [to, to+len), with their state and
+ * refault history. Whatever was tracked at the destination is dropped first (the kernel unmapped
+ * it). Moved pieces that touch a same-tag range merge with it. The two ranges may overlap.
+ * -EINVAL: unaligned, empty, or wrapping around the address space. */
+int range_set_remap(RangeSet *s, uint64_t from, uint64_t to, uint64_t len);
+/* Deep copy, for a forked child. *ret must not be initialised (it is overwritten on success). */
+int range_set_copy(const RangeSet *s, RangeSet *ret);
+
+/* Applies state = (state & ~clear_bits) | set_bits to every tracked page in [start, end); -EINVAL
+ * when unaligned, -ENOMEM when a range has to store per-page state and cannot. */
+int range_set_update(RangeSet *s, uint64_t start, uint64_t end, uint8_t clear_bits, uint8_t set_bits);
+
+uint64_t range_set_bytes(const RangeSet *s);
+/* The range containing addr, or NULL. Binary search. */
+TrackedRange *range_set_find(const RangeSet *s, uint64_t addr);
+
+static inline uint64_t tracked_range_n_pages(const TrackedRange *r) {
+        return (r->end - r->start) >> r->page_shift;
+}
+/* page_index counts from r->start. Out-of-range indexes read as 0. */
+uint8_t tracked_range_get(const TrackedRange *r, uint64_t page_index);
+/* Materialises `pages` on the first divergence from `uniform` (-ENOMEM); -EINVAL out of range. */
+int tracked_range_set(TrackedRange *r, uint64_t page_index, uint8_t state);
+/* Allocates `pages` (all equal to `uniform`) if it is not there yet. */
+int tracked_range_materialize(TrackedRange *r);
+/* Frees `pages` when every byte is equal, so long-idle ranges cost nothing per page. */
+void tracked_range_compact(TrackedRange *r);
+/* The refault run containing addr, or NULL. */
+const RefaultRun *tracked_range_find_refault(const TrackedRange *r, uint64_t addr);
+
+/* A growable list of [start, end) runs: the eviction list, the runs due for re-arming. Appending
+ * coalesces with the last run when they touch and have the same flags, so the list stays sorted
+ * and minimal as long as callers append in address order. */
+#define ADDR_RUN_HUGE (UINT32_C(1) << 0) /* whole transparent huge pages; cut only by 2 MiB */
+
+typedef struct AddrRun {
+        uint64_t start, end;
+        uint32_t flags;
+} AddrRun;
+
+typedef struct RunVec {
+        AddrRun *runs;
+        size_t n_runs, allocated;
+} RunVec;
+
+/* -EINVAL when end <= start. */
+int run_vec_append(RunVec *v, uint64_t start, uint64_t end, uint32_t flags);
+/* Makes room for `extra` more runs, so the next `extra` appends or one cut cannot fail. */
+int run_vec_reserve(RunVec *v, size_t extra);
+/* Removes [start, end) from a sorted vector, splitting a run when needed (needs one free slot:
+ * -ENOMEM, vector unchanged). Returns the number of bytes removed. */
+int run_vec_cut(RunVec *v, uint64_t start, uint64_t end, uint64_t *ret_removed_bytes);
+/* Index of the run containing addr in a sorted vector, or -ENOENT. */
+ssize_t run_vec_find(const RunVec *v, uint64_t addr);
+uint64_t run_vec_bytes(const RunVec *v);
+void run_vec_clear(RunVec *v);
+void run_vec_done(RunVec *v);

@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+#include "evict.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "pagemap.h"
+#include "psi.h"
+#include "tracker.h"
+
+/* A kernel call that answers EAGAIN has a uffd event pending (fork/remap/unmap/remove): read
+ * the events, then retry. Bounded, since a busy client could keep producing events. */
+#define TRACKER_EAGAIN_RETRIES 16
+
+#define RETRY_EAGAIN(c, expr)                                                   \
+        ({                                                                      \
+                int _r_;                                                        \
+                for (unsigned _i_ = 0;; _i_++) {                                \
+                        _r_ = (int) (expr);                                     \
+                        if (_r_ != -EAGAIN || _i_ >= TRACKER_EAGAIN_RETRIES)    \
+                                break;                                          \
+                        if (client_process_events(c) == -ESRCH) {               \
+                                _r_ = -ESRCH;                                   \
+                                break;                                          \
+                        }                                                       \
+                }                                                               \
+                _r_;                                                            \
+        })
+
+void tracker_init(Tracker *t) {
+        *t = (Tracker) {};
+}
+
+void tracker_done(Tracker *t) {
+        t->cycle_timer = sd_event_source_disable_unref(t->cycle_timer);
+        t->evict_timer = sd_event_source_disable_unref(t->evict_timer);
+        run_vec_done(&t->evict_runs);
+}
+
+uint64_t tracker_backend_features(Backend b) {
+        switch (b) {
+        case BACKEND_RWP:
+                /* start in async mode: the first interval records accesses without faults */
+                return UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC;
+        case BACKEND_WP_ASYNC:
+                return UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+        default:
+                return 0;
+        }
+}
+
+uint64_t tracker_backend_register_mode(Backend b) {
+        return b == BACKEND_RWP ? UFFDIO_REGISTER_MODE_RWP : UFFDIO_REGISTER_MODE_WP;
+}
+
+const char *tracker_backend_blind_spot(Backend b) {
+        switch (b) {
+        case BACKEND_RWP:
+                return "";
+        case BACKEND_WP_ASYNC:
+                return "reads of resident pages are invisible: a page that is only read looks cold, "
+                       "and reads are seen only when an evicted page is faulted back in (refault)";
+        default:
+                return "no tracking backend: nothing is observed";
+        }
+}
+
+static uint64_t seen_mask(Backend b) {
+        return b == BACKEND_RWP ? PAGE_IS_ACCESSED : PAGE_IS_WRITTEN;
+}
+
+/* ---- arming ---- */
+
+static int arm(Client *c, uint64_t start, uint64_t end) {
+        Manager *m = c->manager;
+
+        if (m->backend == BACKEND_RWP)
+                return RETRY_EAGAIN(c, m->kops->rwprotect(c->uffd, start, end - start, true, false));
+        return RETRY_EAGAIN(c, m->kops->writeprotect(c->uffd, start, end - start, true));
+}
+
+int tracker_range_added(Client *c, uint64_t start, uint64_t end) {
+        int r = arm(c, start, end);
+        if (r < 0)
+                return r;
+        c->tracker.counters.tracked_bytes = range_set_bytes(&c->ranges);
+        return 0;
+}
+
+/* Forget pending evictions in [start, end): the pages were touched, or left. */
+static void runs_cut(Tracker *t, uint64_t start, uint64_t end) {
+        uint64_t removed;
+
+        (void) run_vec_cut(&t->evict_runs, start, end, &removed);
+}
+
+void tracker_range_removed(Client *c, uint64_t start, uint64_t end) {
+        runs_cut(&c->tracker, start, end);
+        c->tracker.counters.tracked_bytes = range_set_bytes(&c->ranges);
+}
+
+/* ---- faults in the sync window (rwp) ---- */
+
+static void record_latency(TrackerCounters *k, uint64_t usec) {
+        unsigned b = 0;
+
+        while ((1ULL << b) <= usec && b + 1 < TRACKER_LATENCY_BUCKETS)
+                b++;
+        k->fault_latency_buckets[b]++;
+        k->fault_latency_max_usec = MAX(k->fault_latency_max_usec, usec);
+}
+
+uint64_t tracker_fault_latency_p99_usec(const TrackerCounters *k) {
+        uint64_t total = 0, acc = 0;
+
+        for (unsigned b = 0; b < TRACKER_LATENCY_BUCKETS; b++)
+                total += k->fault_latency_buckets[b];
+        if (total == 0)
+                return 0;
+        for (unsigned b = 0; b < TRACKER_LATENCY_BUCKETS; b++) {
+                acc += k->fault_latency_buckets[b];
+                if (acc * 100 >= total * 99)
+                        return b == 0 ? 1 : (1ULL << b); /* upper bound of the bucket */
+        }
+        return k->fault_latency_max_usec;
+}
+
+int tracker_handle_fault(Client *c, const struct uffd_msg *msg) {
+        Manager *m = c->manager;
+        Tracker *t = &c->tracker;
+        uint64_t addr = ALIGN_DOWN((uint64_t) msg->arg.pagefault.address, (uint64_t) page_size());
+        uint64_t loop_now = 0;
+        int r;
+
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &loop_now);
+
+        if (m->backend == BACKEND_RWP && (msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_RWP)) {
+                /* Resolve at once: unprotecting the page also wakes the blocked thread. */
+                r = RETRY_EAGAIN(c, m->kops->rwprotect(c->uffd, addr, page_size(), false, false));
+                if (r == -ENOENT) /* unregistered under us (munmap racing): just wake */
+                        r = m->kops->wake(c->uffd, addr, page_size());
+        } else
+                r = m->kops->wake(c->uffd, addr, page_size());
+        if (r == -ESRCH)
+                return r;
+        if (r < 0) {
+                client_set_error(c, r, "cannot resolve fault at 0x%" PRIx64, addr);
+                return r;
+        }
+
+        t->counters.faults_served++;
+        if (loop_now > 0)
+                record_latency(&t->counters, now_usec() - MIN(loop_now, now_usec()));
+
+        /* The page is hot now, and must not be paged out under the thread that wanted it. */
+        (void) classify_cancel(&c->ranges, &t->evict_runs, addr);
+        return 0;
+}
+
+/* ---- one cycle ---- */
+
+static void cycle_schedule_next(Client *c) {
+        Manager *m = c->manager;
+        Tracker *t = &c->tracker;
+        uint64_t next = t->cycle_start_usec + m->policy.interval_usec;
+
+        (void) sd_event_source_set_time(t->cycle_timer, MAX(next, now_usec() + USEC_PER_MSEC));
+        (void) sd_event_source_set_enabled(t->cycle_timer, SD_EVENT_ONESHOT);
+}
+
+/* Leave the window: back to async (rwp) and re-arm what is due. Returns -ESRCH if gone. */
+static int cycle_finish(Client *c) {
+        Manager *m = c->manager;
+        Tracker *t = &c->tracker;
+        _cleanup_(run_vec_done) RunVec due = {};
+        unsigned period = policy_rearm_period(&m->policy);
+        uint64_t now;
+        int r;
+
+        if (m->backend == BACKEND_RWP) {
+                if (t->sync) {
+                        r = RETRY_EAGAIN(c, m->kops->set_mode(c->uffd, UFFD_FEATURE_RWP_ASYNC, 0));
+                        if (r == -ESRCH)
+                                return r;
+                        if (r < 0)
+                                client_set_error(c, r, "cannot switch userfaultfd to async mode");
+                        else {
+                                t->sync = false;
+                                now = now_usec();
+                                t->counters.last_sync_window_usec = now - t->window_start_usec;
+                                t->counters.max_sync_window_usec =
+                                        MAX(t->counters.max_sync_window_usec, t->counters.last_sync_window_usec);
+                        }
+                }
+                for (size_t i = 0; i < c->ranges.n_ranges; i++)
+                        (void) classify_due_runs(&c->ranges.ranges[i], t->cycle, period, &due);
+                for (size_t i = 0; i < due.n_runs; i++) {
+                        r = arm(c, due.runs[i].start, due.runs[i].end);
+                        if (r == -ESRCH)
+                                return r;
+                        if (r < 0 && r != -ENOENT) /* ENOENT: unmapped meanwhile */
+                                client_set_error(c, r, "cannot re-arm 0x%" PRIx64 "-0x%" PRIx64,
+                                                 due.runs[i].start, due.runs[i].end);
+                }
+        }
+        run_vec_clear(&t->evict_runs);
+        t->in_cycle = false;
+        t->counters.cycles++;
+        t->counters.last_cycle_usec = now_usec() - t->cycle_start_usec;
+        cycle_schedule_next(c);
+        return 0;
+}
+
+static int on_evict_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void evict_schedule(Client *c, uint64_t delay_usec) {
+        Tracker *t = &c->tracker;
+
+        (void) sd_event_source_set_time(t->evict_timer, now_usec() + delay_usec);
+        (void) sd_event_source_set_enabled(t->evict_timer, SD_EVENT_ONESHOT);
+}
+
+/* Drops what a batch consumed from the front of the pending runs. */
+static void runs_consume(RunVec *v, const EvictCursor *cursor) {
+        size_t k = MIN(cursor->run, v->n_runs);
+
+        memmove(v->runs, v->runs + k, (v->n_runs - k) * sizeof *v->runs);
+        v->n_runs -= k;
+        if (v->n_runs > 0)
+                v->runs[0].start += cursor->offset;
+}
+
+/* One bounded batch of MADV_PAGEOUT, then back to the event loop so faults and other clients
+ * are served between batches. Returns 1 when more is left, 0 when done, -ESRCH if gone. */
+static int evict_step(Client *c) {
+        Manager *m = c->manager;
+        Tracker *t = &c->tracker;
+        struct iovec iov[EVICT_IOV_MAX_DEFAULT];
+        EvictCursor cursor = {};
+        uint64_t budget, batch_bytes = 0, done = 0, left, now = now_usec();
+        size_t n_iov = 0;
+        int r;
+
+        if (t->evict_runs.n_runs == 0)
+                return 0;
+        budget = ALIGN_DOWN(m->policy.evict_chunk_bytes, (uint64_t) page_size());
+        if (m->policy.rate_bytes_per_sec > 0) {
+                budget = ALIGN_DOWN(ratelimit_take(&m->evict_rate, now, budget), (uint64_t) page_size());
+                if (budget == 0) {
+                        evict_schedule(c, MAX(ratelimit_delay_usec(&m->evict_rate, now, page_size()),
+                                              USEC_PER_MSEC));
+                        return 1;
+                }
+        }
+        r = evict_build_batch(t->evict_runs.runs, t->evict_runs.n_runs, &cursor, budget, iov,
+                              ELEMENTSOF(iov), &batch_bytes);
+        if (r >= 0)
+                n_iov = (size_t) r;
+        if (r < 0 || n_iov == 0) {
+                /* a huge run larger than the budget: wait for more tokens */
+                if (m->policy.rate_bytes_per_sec > 0)
+                        ratelimit_refund(&m->evict_rate, budget);
+                if (r >= 0 && t->evict_runs.n_runs > 0 && budget < m->policy.evict_chunk_bytes) {
+                        evict_schedule(c, MAX(ratelimit_delay_usec(&m->evict_rate, now,
+                                                                   EVICT_HUGE_BYTES), USEC_PER_MSEC));
+                        return 1;
+                }
+                return 0;
+        }
+        r = evict_pageout(m->kops, c->pidfd, iov, n_iov, &done);
+        if (m->policy.rate_bytes_per_sec > 0 && budget > done)
+                ratelimit_refund(&m->evict_rate, budget - done);
+        /* pages advised are gone to swap even if a later iovec failed: account them */
+        left = done;
+        for (size_t i = 0; i < n_iov && left > 0; i++) {
+                uint64_t a = (uint64_t) iov[i].iov_base, n = MIN(left, (uint64_t) iov[i].iov_len);
+                (void) classify_mark_evicted(&c->ranges, a, a + n);
+                left -= n;
+        }
+        t->counters.evicted_bytes += done;
+        if (r == -ESRCH)
+                return r;
+        if (r < 0) {
+                client_set_error(c, r, "MADV_PAGEOUT failed");
+                return 0;
+        }
+        runs_consume(&t->evict_runs, &cursor);
+        return t->evict_runs.n_runs > 0 ? 1 : 0;
+}
+
+static int on_evict_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Client *c = userdata;
+        int r;
+
+        r = evict_step(c);
+        if (r > 0) {
+                if (sd_event_source_get_enabled(c->tracker.evict_timer, NULL) <= 0)
+                        evict_schedule(c, 0);
+                return 0;
+        }
+        if (r == 0)
+                r = cycle_finish(c);
+        if (r == -ESRCH) {
+                log_info("client %" PRIu64 " (pid %d): gone during eviction", c->id, (int) c->pid);
+                client_free(c);
+        }
+        return 0;
+}
+
+/* The floor: keep at least policy.floor_bytes resident, by evicting less (from the end). */
+static void runs_trim_to(RunVec *v, uint64_t max_bytes) {
+        uint64_t total = run_vec_bytes(v);
+
+        while (v->n_runs > 0 && total > max_bytes) {
+                AddrRun *last = &v->runs[v->n_runs - 1];
+                uint64_t len = last->end - last->start, excess = total - max_bytes;
+                uint64_t unit = (last->flags & ADDR_RUN_HUGE) ? EVICT_HUGE_BYTES : page_size();
+
+                if (len <= excess) {
+                        v->n_runs--;
+                        total -= len;
+                } else {
+                        uint64_t cut = ALIGN_UP(excess, unit);
+                        if (cut >= len) {
+                                v->n_runs--;
+                                total -= len;
+                        } else {
+                                last->end -= cut;
+                                total -= cut;
+                        }
+                }
+        }
+}
+
+static bool psi_over_limit(Client *c) {
+        Manager *m = c->manager;
+        PsiStats psi;
+        int r;
+
+        if (m->policy.psi_limit_permyriad >= 10000)
+                return false;
+        if (c->cgroup_path)
+                r = psi_read_cgroup(m->cgroup_root, c->cgroup_path, &psi);
+        else
+                r = -ENOENT;
+        if (r < 0)
+                r = psi_read_system(m->proc_root, &psi);
+        if (r < 0)
+                return false;
+        return psi.some.avg10_permyriad > m->policy.psi_limit_permyriad;
+}
+
+/* Scan one range for the backend into `out` (sorted regions with the backend's categories). */
+static int scan_range(Client *c, const TrackedRange *range, PageRegionVec *out, RunVec *due) {
+        Manager *m = c->manager;
+        int r;
+
+        if (m->backend == BACKEND_RWP)
+                return pagemap_scan_range(m->kops, c->pagemap_fd, range->start, range->end, 0, 0,
+                                          PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED,
+                                          PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED | PAGE_IS_HUGE,
+                                          0, out);
+
+        /* wp-async: first the whole picture, with WRITTEN wherever the page was written since it
+         * was last protected; then re-protect the written pages of the chunks due this cycle in
+         * one atomic pass (PM_SCAN_WP_MATCHING), adding what was written in between. */
+        r = pagemap_scan_range(m->kops, c->pagemap_fd, range->start, range->end, 0, 0,
+                               PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                               PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN | PAGE_IS_HUGE, 0, out);
+        if (r < 0)
+                return r;
+        run_vec_clear(due);
+        r = classify_due_runs(range, c->tracker.cycle, policy_rearm_period(&m->policy), due);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < due->n_runs; i++) {
+                _cleanup_(page_region_vec_done) PageRegionVec written = {};
+                r = RETRY_EAGAIN(c, pagemap_scan_range(m->kops, c->pagemap_fd, due->runs[i].start,
+                                                       due->runs[i].end,
+                                                       PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+                                                       PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 0,
+                                                       &written));
+                if (r < 0)
+                        return r;
+                r = page_region_vec_overlay(out, &written, PAGE_IS_WRITTEN | PAGE_IS_PRESENT);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int cycle_run(Client *c) {
+        Manager *m = c->manager;
+        Tracker *t = &c->tracker;
+        _cleanup_(page_region_vec_done) PageRegionVec regions = {};
+        _cleanup_(run_vec_done) RunVec due = {};
+        ClassifyResult res = {};
+        ClassifyParams params = {
+                .cold_age_cycles = policy_cold_age_cycles(&m->policy),
+                .seen_mask = seen_mask(m->backend),
+                .rearm_period = policy_rearm_period(&m->policy),
+        };
+        bool evict;
+        int r;
+
+        if (t->in_cycle)
+                return 0;
+        t->cycle++;
+        params.cycle = t->cycle;
+        t->cycle_start_usec = now_usec();
+        t->in_cycle = true;
+        run_vec_clear(&t->evict_runs);
+
+        if (m->backend == BACKEND_RWP) {
+                r = RETRY_EAGAIN(c, m->kops->set_mode(c->uffd, 0, UFFD_FEATURE_RWP_ASYNC));
+                if (r == -ESRCH)
+                        return r;
+                if (r < 0) {
+                        client_set_error(c, r, "cannot switch userfaultfd to sync mode");
+                        t->in_cycle = false;
+                        cycle_schedule_next(c);
+                        return 0;
+                }
+                t->sync = true;
+                t->window_start_usec = now_usec();
+        }
+
+        for (size_t i = 0; i < c->ranges.n_ranges; i++) {
+                TrackedRange *range = &c->ranges.ranges[i];
+
+                page_region_vec_clear(&regions);
+                r = scan_range(c, range, &regions, &due);
+                if (r == -ESRCH)
+                        return r;
+                if (r < 0) {
+                        client_set_error(c, r, "PAGEMAP_SCAN of 0x%" PRIx64 "-0x%" PRIx64 " failed",
+                                         range->start, range->end);
+                        continue;
+                }
+                r = classify_range(range, regions.regions, regions.n, &params, &res, &t->evict_runs);
+                if (r < 0) {
+                        client_set_error(c, r, "classifying 0x%" PRIx64 "-0x%" PRIx64 " failed",
+                                         range->start, range->end);
+                        continue;
+                }
+                tracked_range_compact(range);
+        }
+
+        t->counters.tracked_bytes = res.tracked_bytes;
+        t->counters.resident_bytes = res.resident_bytes;
+        t->counters.swapped_bytes = res.swapped_bytes;
+        t->counters.hot_bytes = res.hot_bytes;
+        t->counters.cold_bytes = res.cold_bytes;
+        t->counters.huge_bytes = res.huge_bytes;
+        t->counters.refaulted_bytes += res.refaulted_bytes;
+        memcpy(t->counters.wss_bytes, res.wss_bytes, sizeof res.wss_bytes);
+        memcpy(t->counters.age_histogram_bytes, res.age_histogram_bytes, sizeof res.age_histogram_bytes);
+
+        evict = !m->monitor_only && !m->policy.dry_run && t->evict_runs.n_runs > 0;
+        if (evict && psi_over_limit(c)) {
+                if (!t->psi_backing_off)
+                        log_notice("client %" PRIu64 " (pid %d): memory pressure above %u.%02u%%, not evicting until it drops",
+                                   c->id, (int) c->pid, m->policy.psi_limit_permyriad / 100,
+                                   m->policy.psi_limit_permyriad % 100);
+                t->psi_backing_off = true;
+                t->counters.evictions_skipped_psi++;
+                evict = false;
+        } else if (evict && t->psi_backing_off) {
+                log_notice("client %" PRIu64 ": memory pressure back under the limit, evicting again", c->id);
+                t->psi_backing_off = false;
+        }
+        if (evict && m->policy.floor_bytes > 0)
+                runs_trim_to(&t->evict_runs,
+                                res.resident_bytes > m->policy.floor_bytes ? res.resident_bytes - m->policy.floor_bytes : 0);
+        if (!evict || t->evict_runs.n_runs == 0)
+                return cycle_finish(c);
+
+        log_debug("client %" PRIu64 ": cycle %" PRIu64 ": evicting %" PRIu64 " KiB", c->id, t->cycle,
+                  run_vec_bytes(&t->evict_runs) / 1024);
+        evict_schedule(c, 0);
+        return 0;
+}
+
+static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Client *c = userdata;
+
+        if (cycle_run(c) == -ESRCH) {
+                log_info("client %" PRIu64 " (pid %d): gone during a cycle", c->id, (int) c->pid);
+                client_free(c);
+        }
+        return 0;
+}
+
+int tracker_cycle_now(Client *c) {
+        return cycle_run(c);
+}
+
+int tracker_start(Client *c) {
+        Manager *m = c->manager;
+        Tracker *t = &c->tracker;
+        int r;
+
+        if (m->backend == BACKEND_NONE)
+                return 0; /* nothing to drive; status says so */
+        r = sd_event_add_time(m->event, &t->cycle_timer, CLOCK_MONOTONIC,
+                              now_usec() + m->policy.interval_usec, 0, on_cycle_timer, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(t->cycle_timer, "tracker-cycle");
+        r = sd_event_add_time(m->event, &t->evict_timer, CLOCK_MONOTONIC, 0, 0, on_evict_timer, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(t->evict_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(t->evict_timer, "tracker-evict");
+        /* below the uffd sources, so a blocked fault never waits behind a batch */
+        (void) sd_event_source_set_priority(t->evict_timer, SD_EVENT_PRIORITY_NORMAL + 10);
+        t->cycle_start_usec = now_usec();
+        return 0;
+}
+
+void tracker_stop(Client *c) {
+        Tracker *t = &c->tracker;
+
+        t->cycle_timer = sd_event_source_disable_unref(t->cycle_timer);
+        t->evict_timer = sd_event_source_disable_unref(t->evict_timer);
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "vma.h"
+
+typedef struct Vma {
+        uint64_t start, end;
+        char perms[5];
+        uint64_t inode;
+        char path[256];
+        uint64_t kernel_page_kib;
+        char vmflags[256];
+} Vma;
+
+/* Parses the next mapping of an smaps text at *p; returns 1 with *ret filled, 0 at the end,
+ * -EINVAL on malformed input. */
+static int vma_next(const char **p, Vma *ret) {
+        const char *s = *p, *eol;
+        Vma v = {};
+        unsigned long long a, b, off, inode;
+        char dev[32];
+        int n = 0;
+
+        if (*s == '\0')
+                return 0;
+        eol = strchrnul(s, '\n');
+        if (sscanf(s, "%llx-%llx %4s %llx %31s %llu %n", &a, &b, v.perms, &off, dev, &inode, &n) < 6)
+                return -EINVAL;
+        v.start = a;
+        v.end = b;
+        v.inode = inode;
+        if (n > 0 && s + n < eol) {
+                size_t l = MIN((size_t) (eol - (s + n)), sizeof v.path - 1);
+                memcpy(v.path, s + n, l);
+        }
+        s = *eol ? eol + 1 : eol;
+        /* attribute lines until the next header (which starts with a hex address) */
+        while (*s != '\0') {
+                eol = strchrnul(s, '\n');
+                if (strncmp(s, "KernelPageSize:", 15) == 0)
+                        v.kernel_page_kib = strtoull(s + 15, NULL, 10);
+                else if (strncmp(s, "VmFlags:", 8) == 0) {
+                        size_t l = MIN((size_t) (eol - (s + 8)), sizeof v.vmflags - 1);
+                        memcpy(v.vmflags, s + 8, l);
+                } else if (strchr("0123456789abcdef", *s) && strchr(s, '-') && strchr(s, '-') < eol &&
+                           strncmp(s, "THPeligible", 11) != 0) {
+                        /* a header line: "start-end perms ..." */
+                        const char *dash = strchr(s, '-');
+                        bool hex = dash > s;
+                        for (const char *q = s; q < dash; q++)
+                                if (!strchr("0123456789abcdef", *q))
+                                        hex = false;
+                        if (hex)
+                                break;
+                }
+                s = *eol ? eol + 1 : eol;
+        }
+        *p = s;
+        *ret = v;
+        return 1;
+}
+
+int vma_check_range(const char *smaps, uint64_t start, uint64_t end, char *errbuf, size_t errlen) {
+        const char *p = smaps;
+        uint64_t covered = start;
+        Vma v;
+        int r;
+
+        while ((r = vma_next(&p, &v)) > 0) {
+                if (v.end <= covered || v.start >= end)
+                        continue;
+                if (v.start > covered)
+                        break; /* a hole */
+                if (v.perms[0] == '-' && v.perms[1] == '-' && v.perms[2] == '-') {
+                        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is PROT_NONE", v.start, v.end);
+                        return -EACCES;
+                }
+                if (v.perms[3] != 'p') {
+                        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is a shared mapping, only private anonymous memory can be tiered",
+                                 v.start, v.end);
+                        return -EOPNOTSUPP;
+                }
+                if (v.kernel_page_kib > 4 || strstr(v.path, "anon_hugepage") || strstr(v.vmflags, " ht")) {
+                        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is hugetlb memory, which cannot be paged out",
+                                 v.start, v.end);
+                        return -EOPNOTSUPP;
+                }
+                if (v.inode != 0) {
+                        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is file-backed (%s), only anonymous memory can be tiered",
+                                 v.start, v.end, v.path);
+                        return -EOPNOTSUPP;
+                }
+                covered = v.end;
+                if (covered >= end)
+                        return 0;
+        }
+        if (r < 0) {
+                snprintf(errbuf, errlen, "cannot parse the process's smaps");
+                return r;
+        }
+        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is not (entirely) mapped", covered, end);
+        return -EFAULT;
+}
+
+bool vma_range_has_uffd_flag(const char *smaps, uint64_t start, uint64_t end) {
+        const char *p = smaps;
+        bool any = false;
+        Vma v;
+
+        while (vma_next(&p, &v) > 0) {
+                if (v.end <= start || v.start >= end)
+                        continue;
+                /* flags are two letters separated by spaces; userfaultfd ones start with 'u' */
+                bool found = false;
+                for (const char *f = v.vmflags; *f; f++)
+                        if ((f == v.vmflags || f[-1] == ' ') && f[0] == 'u' && f[1] && f[1] != ' ')
+                                found = true;
+                if (!found)
+                        return false;
+                any = true;
+        }
+        return any;
+}
+
+int vma_read_smaps(const char *proc_root, pid_t pid, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char path[256];
+        size_t size = 0, allocated = 0;
+
+        snprintf(path, sizeof path, "%s/%d/smaps", proc_root, (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        for (;;) {
+                if (allocated - size < 4096) {
+                        size_t na = MAX(allocated * 2, (size_t) 65536);
+                        char *nb = realloc(buf, na);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        allocated = na;
+                }
+                ssize_t n = read(fd, buf + size, allocated - size - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        if (!buf)
+                return -ENODATA;
+        buf[size] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}

@@ -1,0 +1,843 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tier-client: a cooperating program for the integration tests. It maps anonymous memory, fills it
+ * with a pattern it can verify later, hands it to uffdtierd through libuffdtier, prints
+ *     READY pid=<pid> addr=0x<addr> len=<bytes>
+ * and then executes one command per line from stdin, answering each with one line "OK ..." or
+ * "ERR <ERRNO-NAME> <message>" (status prints its data lines first). Commands:
+ *
+ *   touch-hot | read-hot | read-all | verify | status | fork | sleep MS | exit
+ *   mremap NEWSIZE | munmap OFF LEN | madv-dontneed OFF LEN
+ *   track OFF LEN [NAME [LABEL...]] | untrack OFF LEN
+ *   read-into-buffer [OFF]       read(2) a page from a pipe into tracked memory (kernel access)
+ *   raw-garbage | raw-truncated | raw-oversized | raw-bad-version | raw-track-before-hello
+ *   raw-hello-wrong-fds pipe|regular|none|extra
+ *
+ * OFF is relative to the address of the last READY/mremap line; sizes take K/M/G suffixes. The
+ * raw-* commands bypass the library on a new connection of their own and report the daemon's
+ * answer: "ERR <ERRNO-NAME> <message>" for an error REPLY (the expected outcome), "OK accepted"
+ * for a success, "ERR ECONNRESET ..." when it hung up without answering.
+ *
+ * Memory model, so `verify` knows what every byte should be: the mapping is an array of page
+ * slots at base + i * page_size; each slot holds either the pattern of some "content page" c (the
+ * 8-byte word w of that page is mix(seed, c * words_per_page + w)), zeroes (after MADV_DONTNEED or
+ * mremap growth), or nothing (unmapped). Writes (touch-hot) rewrite the same pattern, so they make
+ * pages dirty and accessed without changing what verify expects. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "parse.h"
+#include "protocol-io.h"
+#include "protocol.h"
+#include "uapi.h"
+#include "uffdtier.h"
+
+#define CONTENT_ZERO INT64_C(-1)
+#define CONTENT_UNMAPPED INT64_C(-2)
+/* How long a raw-* command waits for the daemon's answer. */
+#define RAW_REPLY_TIMEOUT_MS 5000
+#define CHILDREN_MAX 64
+
+static struct {
+        const char *socket_path;
+        uint64_t size;
+        double hot_fraction;
+        const char *name;
+        uint64_t seed;
+        bool connect;
+        unsigned connect_flags;
+} arg = {
+        .size = 256ULL << 20,
+        .hot_fraction = 0.25,
+        .name = "tier-client",
+        .connect = true,
+};
+
+static struct uffdtier *handle;
+static uint8_t *base;
+static size_t n_pages;      /* slots from base */
+static int64_t *content;    /* per slot: content page index, CONTENT_ZERO or CONTENT_UNMAPPED */
+static size_t n_hot_pages;  /* slots [0, n_hot_pages) are the hot part */
+static size_t ps, words_per_page;
+static pid_t children[CHILDREN_MAX];
+static size_t n_children;
+
+/* ---- output ---- */
+
+static const char *errno_name(int error) {
+        const char *n = strerrorname_np(error);
+        return n ? n : "EUNKNOWN";
+}
+
+_printf_(1, 2) static void ok(const char *format, ...) {
+        va_list ap;
+
+        fputs("OK", stdout);
+        if (format[0]) {
+                fputc(' ', stdout);
+                va_start(ap, format);
+                vprintf(format, ap);
+                va_end(ap);
+        }
+        fputc('\n', stdout);
+        fflush(stdout);
+}
+
+/* error: positive or negative errno. The message must be one line. */
+_printf_(2, 3) static void err(int error, const char *format, ...) {
+        char text[1024];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(text, sizeof text, format, ap);
+        va_end(ap);
+        for (char *p = text; *p; p++)
+                if (*p == '\n')
+                        *p = ' ';
+        printf("ERR %s %s\n", errno_name(error < 0 ? -error : error), text);
+        fflush(stdout);
+}
+
+/* A libuffdtier failure: the daemon's (or library's) explanation if there is one. */
+static void err_lib(int r, const char *what) {
+        char text[UFFDTIER_ERROR_MAX + 1];
+
+        if (handle && uffdtier_last_error(handle, text, sizeof text) >= 0)
+                err(r, "%s: %s", what, text);
+        else
+                err(r, "%s: %s", what, strerror(-r));
+}
+
+/* ---- the pattern ---- */
+
+static uint64_t mix(uint64_t x) {
+        /* splitmix64's finaliser: cheap, and every input bit affects every output bit. */
+        x += 0x9e3779b97f4a7c15ULL;
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+        return x ^ (x >> 31);
+}
+
+static uint64_t pattern_word(int64_t c, size_t w) {
+        return mix(arg.seed ^ mix((uint64_t) c * words_per_page + w));
+}
+
+static uint64_t *slot(size_t i) {
+        return (uint64_t *) (base + i * ps);
+}
+
+static void fill_slot(size_t i, int64_t c) {
+        uint64_t *p = slot(i);
+
+        for (size_t w = 0; w < words_per_page; w++)
+                p[w] = pattern_word(c, w);
+        content[i] = c;
+}
+
+/* Returns -1 when the slot is as expected, else the byte offset (within the slot) of the first
+ * difference, with the words in *ret_expected/*ret_got. */
+static ssize_t check_slot(size_t i, uint64_t *ret_expected, uint64_t *ret_got) {
+        const uint64_t *p = slot(i);
+
+        for (size_t w = 0; w < words_per_page; w++) {
+                uint64_t e = content[i] == CONTENT_ZERO ? 0 : pattern_word(content[i], w);
+                if (p[w] != e) {
+                        *ret_expected = e;
+                        *ret_got = p[w];
+                        return (ssize_t) (w * sizeof(uint64_t));
+                }
+        }
+        return -1;
+}
+
+/* ---- argument parsing ---- */
+
+static int parse_offset_len(const char *o, const char *l, size_t *ret_first, size_t *ret_count) {
+        uint64_t off, len;
+
+        if (!o || !l || parse_size(o, &off) < 0 || parse_size(l, &len) < 0)
+                return -EINVAL;
+        if (off % ps != 0 || len == 0 || len % ps != 0)
+                return -EINVAL;
+        if (off / ps > n_pages || len / ps > n_pages - off / ps)
+                return -ERANGE;
+        *ret_first = off / ps;
+        *ret_count = len / ps;
+        return 0;
+}
+
+/* ---- commands on memory ---- */
+
+static void cmd_touch_hot(void) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < MIN(n_hot_pages, n_pages); i++) {
+                if (content[i] == CONTENT_UNMAPPED)
+                        continue;
+                fill_slot(i, content[i] == CONTENT_ZERO ? (int64_t) i : content[i]);
+                n++;
+        }
+        ok("touched %zu pages", n);
+}
+
+static void cmd_read(size_t limit) {
+        volatile uint64_t sink = 0;
+        size_t n = 0;
+
+        for (size_t i = 0; i < MIN(limit, n_pages); i++) {
+                const volatile uint64_t *p = slot(i);
+
+                if (content[i] == CONTENT_UNMAPPED)
+                        continue;
+                /* One word per 512 bytes: touches every cache line group a scanner could care
+                 * about without spending the test's time on memory bandwidth. */
+                for (size_t w = 0; w < words_per_page; w += 64)
+                        sink += p[w];
+                n++;
+        }
+        (void) sink;
+        ok("read %zu pages", n);
+}
+
+static void cmd_verify(void) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_pages; i++) {
+                uint64_t e, g;
+                ssize_t off;
+
+                if (content[i] == CONTENT_UNMAPPED)
+                        continue;
+                off = check_slot(i, &e, &g);
+                if (off >= 0) {
+                        err(EIO, "mismatch at offset 0x%zx (page %zu): expected 0x%016" PRIx64
+                            " got 0x%016" PRIx64, i * ps + (size_t) off, i, e, g);
+                        return;
+                }
+                n++;
+        }
+        ok("verified %zu pages", n);
+}
+
+static void cmd_status(void) {
+        struct uffdtier_status *s;
+        int r;
+
+        if (!handle)
+                return err(ENOTCONN, "not connected");
+        r = uffdtier_status(handle, &s);
+        if (r < 0)
+                return err_lib(r, "status");
+        printf("backend %s\n", s->backend ? s->backend : "-");
+        for (size_t i = 0; i < s->n_counters; i++)
+                printf("counter %s %" PRIu64 "\n", s->counters[i].name, s->counters[i].value);
+        for (size_t i = 0; i < s->n_ranges; i++)
+                printf("range 0x%" PRIxPTR " %zu %s\n", (uintptr_t) s->ranges[i].addr,
+                       s->ranges[i].len, s->ranges[i].name ? s->ranges[i].name : "-");
+        ok("%zu counters %zu ranges", s->n_counters, s->n_ranges);
+        uffdtier_status_free(s);
+}
+
+static void cmd_munmap(const char *o, const char *l) {
+        size_t first, count;
+
+        if (parse_offset_len(o, l, &first, &count) < 0)
+                return err(EINVAL, "usage: munmap OFFSET LEN (page aligned, inside the mapping)");
+        if (munmap(base + first * ps, count * ps) < 0)
+                return err(errno, "munmap: %m");
+        for (size_t i = first; i < first + count; i++)
+                content[i] = CONTENT_UNMAPPED;
+        ok("unmapped %zu pages", count);
+}
+
+static void cmd_madv_dontneed(const char *o, const char *l) {
+        size_t first, count;
+
+        if (parse_offset_len(o, l, &first, &count) < 0)
+                return err(EINVAL, "usage: madv-dontneed OFFSET LEN");
+        if (madvise(base + first * ps, count * ps, MADV_DONTNEED) < 0)
+                return err(errno, "madvise: %m");
+        for (size_t i = first; i < first + count; i++)
+                if (content[i] != CONTENT_UNMAPPED)
+                        content[i] = CONTENT_ZERO;
+        ok("dropped %zu pages", count);
+}
+
+/* Moves the mapped run of slots [a, b) (it must be the only one) to a mapping of new_size bytes;
+ * pages beyond the old end read as zeroes. */
+static void cmd_mremap(const char *s) {
+        size_t a = 0, b, new_pages;
+        int64_t *nc;
+        uint64_t new_size;
+        void *p;
+
+        if (!s || parse_size(s, &new_size) < 0 || new_size == 0 || new_size % ps != 0)
+                return err(EINVAL, "usage: mremap NEWSIZE (page aligned)");
+        while (a < n_pages && content[a] == CONTENT_UNMAPPED)
+                a++;
+        for (b = a; b < n_pages && content[b] != CONTENT_UNMAPPED; b++)
+                ;
+        for (size_t i = b; i < n_pages; i++)
+                if (content[i] != CONTENT_UNMAPPED)
+                        return err(EBUSY, "mremap needs a single contiguous mapping");
+        if (a == b)
+                return err(ENOENT, "nothing is mapped");
+
+        new_pages = new_size / ps;
+        nc = malloc(new_pages * sizeof *nc);
+        if (!nc)
+                return err(ENOMEM, "out of memory");
+        p = mremap(base + a * ps, (b - a) * ps, new_size, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED) {
+                free(nc);
+                return err(errno, "mremap: %m");
+        }
+        for (size_t i = 0; i < new_pages; i++)
+                nc[i] = i < b - a ? content[a + i] : CONTENT_ZERO;
+        free(content);
+        content = nc;
+        /* The hot part stays the same pages of content, wherever they are now. */
+        n_hot_pages = n_hot_pages > a ? n_hot_pages - a : 0;
+        base = p;
+        n_pages = new_pages;
+        ok("addr=0x%" PRIxPTR " len=%zu", (uintptr_t) base, (size_t) new_size);
+}
+
+static void cmd_track(char **args) {
+        size_t first, count;
+        int r;
+
+        if (!handle)
+                return err(ENOTCONN, "not connected");
+        if (parse_offset_len(args[0], args[0] ? args[1] : NULL, &first, &count) < 0)
+                return err(EINVAL, "usage: track OFFSET LEN [NAME [LABEL...]]");
+        r = uffdtier_track(handle, base + first * ps, count * ps, args[1] ? args[2] : NULL,
+                           args[1] && args[2] ? (const char *const *) args + 3 : NULL);
+        if (r < 0)
+                return err_lib(r, "track");
+        ok("tracked 0x%" PRIxPTR " %zu", (uintptr_t) (base + first * ps), count * ps);
+}
+
+static void cmd_untrack(char **args) {
+        size_t first, count;
+        int r;
+
+        if (!handle)
+                return err(ENOTCONN, "not connected");
+        if (parse_offset_len(args[0], args[0] ? args[1] : NULL, &first, &count) < 0)
+                return err(EINVAL, "usage: untrack OFFSET LEN");
+        r = uffdtier_untrack(handle, base + first * ps, count * ps);
+        if (r < 0)
+                return err_lib(r, "untrack");
+        ok("untracked 0x%" PRIxPTR " %zu", (uintptr_t) (base + first * ps), count * ps);
+}
+
+/* read(2) from a pipe into tracked memory: the kernel, not the CPU in user mode, accesses the
+ * page (copy_to_user). The pipe carries exactly what the page should contain, so a successful
+ * read leaves verify's expectations intact. By default the last mapped page: cold, if any is. */
+static void cmd_read_into_buffer(const char *o) {
+        _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
+        _cleanup_free_ uint64_t *expected = NULL;
+        int p[2];
+        size_t i;
+        ssize_t n;
+
+        if (o) {
+                uint64_t off;
+                if (parse_size(o, &off) < 0 || off % ps != 0 || off / ps >= n_pages)
+                        return err(EINVAL, "usage: read-into-buffer [OFFSET]");
+                i = off / ps;
+        } else {
+                for (i = n_pages; i > 0 && content[i - 1] == CONTENT_UNMAPPED; i--)
+                        ;
+                if (i == 0)
+                        return err(ENOENT, "nothing is mapped");
+                i--;
+        }
+        if (content[i] == CONTENT_UNMAPPED)
+                return err(EINVAL, "page %zu is not mapped", i);
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return err(errno, "pipe: %m");
+        rfd = p[0], wfd = p[1];
+
+        expected = malloc(ps);
+        if (!expected)
+                return err(ENOMEM, "out of memory");
+        if (content[i] == CONTENT_ZERO)
+                content[i] = (int64_t) i; /* the read makes it a pattern page */
+        for (size_t w = 0; w < words_per_page; w++)
+                expected[w] = pattern_word(content[i], w);
+        if (write(wfd, expected, ps) != (ssize_t) ps)
+                return err(errno ? errno : EIO, "write to pipe: %m");
+
+        n = read(rfd, base + i * ps, ps);
+        if (n < 0)
+                return err(errno, "read into page %zu at 0x%" PRIxPTR ": %m", i,
+                           (uintptr_t) (base + i * ps));
+        ok("read %zd bytes into page %zu", n, i);
+}
+
+static void cmd_fork(void) {
+        int sync_pipe[2];
+        char c;
+        pid_t pid;
+
+        if (n_children >= CHILDREN_MAX)
+                return err(EAGAIN, "too many children");
+        if (pipe2(sync_pipe, O_CLOEXEC) < 0)
+                return err(errno, "pipe: %m");
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0) {
+                safe_close(sync_pipe[0]);
+                safe_close(sync_pipe[1]);
+                return err(errno, "fork: %m");
+        }
+        if (pid == 0) {
+                uint64_t e, g;
+                size_t bad = SIZE_MAX;
+
+                /* The child keeps its copy of the memory and lives as long as the parent. It
+                 * must not touch the parent's libuffdtier handle (it is the parent's session). */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() == 1)
+                        _exit(EXIT_FAILURE);
+                safe_close(sync_pipe[0]);
+                (void) dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), STDIN_FILENO);
+                for (size_t i = 0; i < n_pages && bad == SIZE_MAX; i++)
+                        if (content[i] != CONTENT_UNMAPPED && check_slot(i, &e, &g) >= 0)
+                                bad = i;
+                if (bad == SIZE_MAX)
+                        printf("CHILD READY pid=%d addr=0x%" PRIxPTR " len=%zu verify=ok\n",
+                               (int) getpid(), (uintptr_t) base, n_pages * ps);
+                else
+                        printf("CHILD READY pid=%d addr=0x%" PRIxPTR " len=%zu verify=bad@0x%zx\n",
+                               (int) getpid(), (uintptr_t) base, n_pages * ps, bad * ps);
+                fflush(stdout);
+                (void) write(sync_pipe[1], "x", 1);
+                safe_close(sync_pipe[1]);
+                for (;;)
+                        pause();
+        }
+        safe_close(sync_pipe[1]);
+        /* Print after the child's line, so the order on stdout is fixed. */
+        if (read(sync_pipe[0], &c, 1) != 1) {
+                safe_close(sync_pipe[0]);
+                return err(ECHILD, "child %d died before it was ready", (int) pid);
+        }
+        safe_close(sync_pipe[0]);
+        children[n_children++] = pid;
+        ok("child=%d", (int) pid);
+}
+
+static void cmd_sleep(const char *s) {
+        uint64_t ms;
+
+        if (!s || parse_u64(s, &ms) < 0)
+                return err(EINVAL, "usage: sleep MS");
+        (void) nanosleep(&(struct timespec) { .tv_sec = (time_t) (ms / 1000),
+                                              .tv_nsec = (long) (ms % 1000) * 1000000 }, NULL);
+        ok("slept %" PRIu64 " ms", ms);
+}
+
+/* ---- raw protocol misbehaviours ---- */
+
+static int raw_connect(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        const char *path = arg.socket_path;
+        int fd;
+
+        if (!path)
+                path = getenv("UFFDTIER_SOCKET");
+        if (!path || !path[0])
+                path = UFFDTIER_SOCKET_PATH;
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* Waits for the daemon's answer on a raw connection and reports it. Reads on after one
+ * ECONNRESET, which the kernel reports ahead of a reply queued before the daemon hung up. */
+static void raw_report(int fd) {
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+
+        for (bool reset_seen = false;;) {
+                _cleanup_proto_message_ ProtoMessage m = {};
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                char reason[PROTO_REASON_MAX_BYTES];
+                size_t len;
+                int r;
+
+                r = poll(&pfd, 1, RAW_REPLY_TIMEOUT_MS);
+                if (r == 0)
+                        return err(ETIMEDOUT, "no reply within %d ms", RAW_REPLY_TIMEOUT_MS);
+                r = proto_recv(fd, buf, sizeof buf, &len, NULL, 0, NULL);
+                if (r == -ECONNRESET && !reset_seen) {
+                        reset_seen = true;
+                        continue;
+                }
+                if (r == -ECONNRESET || (r >= 0 && len == 0))
+                        return err(ECONNRESET, "the daemon closed the connection without a reply");
+                if (r < 0)
+                        return err(r, "receive: %s", strerror(-r));
+                r = proto_decode(buf, len, reason, sizeof reason, &m);
+                if (r < 0)
+                        return err(EPROTO, "undecodable reply: %s", reason);
+                if (m.type != PROTO_REPLY)
+                        return err(EPROTO, "got %s instead of a REPLY", proto_type_to_string(m.type));
+                if (m.error != 0)
+                        return err(m.error, "%s", m.message);
+                return ok("accepted");
+        }
+}
+
+static void raw_send_report(const void *buf, size_t len, const int *fds, size_t n_fds) {
+        _cleanup_close_ int fd = raw_connect();
+        int r;
+
+        if (fd < 0)
+                return err(fd, "connect: %s", strerror(-fd));
+        r = proto_send(fd, buf, len, fds, n_fds);
+        if (r < 0)
+                return err(r, "send: %s", strerror(-r));
+        raw_report(fd);
+}
+
+static void raw_send_message(const ProtoMessage *m, const int *fds, size_t n_fds) {
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        size_t len;
+        int r;
+
+        r = proto_encode(m, buf, sizeof buf, &len);
+        if (r < 0)
+                return err(r, "encode: %s", strerror(-r));
+        raw_send_report(buf, len, fds, n_fds);
+}
+
+static void cmd_raw_garbage(void) {
+        uint8_t b[64];
+
+        for (size_t i = 0; i < sizeof b; i++)
+                b[i] = (uint8_t) mix(arg.seed + i);
+        b[0] = 'X'; /* never the magic by accident */
+        raw_send_report(b, sizeof b, NULL, 0);
+}
+
+static void cmd_raw_truncated(void) {
+        _cleanup_proto_message_ ProtoMessage m = {};
+        uint8_t b[64];
+        size_t len;
+
+        proto_message_init(&m, PROTO_STATUS, 1);
+        if (proto_encode(&m, b, sizeof b, &len) < 0)
+                return err(EINVAL, "encode failed");
+        raw_send_report(b, PROTO_HEADER_BYTES - 6, NULL, 0); /* magic, version, type, half a seq */
+}
+
+static void cmd_raw_oversized(void) {
+        size_t len = PROTO_MESSAGE_MAX_BYTES + 4096;
+        _cleanup_free_ uint8_t *b = calloc(1, len);
+        uint32_t magic = PROTO_MAGIC, pl = (uint32_t) (len - PROTO_HEADER_BYTES), seq = 1;
+        uint16_t version = PROTO_VERSION, type = PROTO_STATUS;
+
+        if (!b)
+                return err(ENOMEM, "out of memory");
+        memcpy(b, &magic, 4);
+        memcpy(b + 4, &version, 2);
+        memcpy(b + 6, &type, 2);
+        memcpy(b + 8, &seq, 4);
+        memcpy(b + 12, &pl, 4);
+        raw_send_report(b, len, NULL, 0);
+}
+
+static void cmd_raw_bad_version(void) {
+        _cleanup_proto_message_ ProtoMessage m = {};
+        uint8_t b[64];
+        uint16_t v = PROTO_VERSION + 1;
+        size_t len;
+
+        proto_message_init(&m, PROTO_STATUS, 1);
+        if (proto_encode(&m, b, sizeof b, &len) < 0)
+                return err(EINVAL, "encode failed");
+        memcpy(b + 4, &v, 2);
+        raw_send_report(b, len, NULL, 0);
+}
+
+static void cmd_raw_track_before_hello(void) {
+        _cleanup_proto_message_ ProtoMessage m = {};
+
+        proto_message_init(&m, PROTO_TRACK, 1);
+        if (proto_message_add_range(&m, (uintptr_t) base, n_pages * ps) < 0)
+                return err(EINVAL, "cannot build TRACK");
+        raw_send_message(&m, NULL, 0);
+}
+
+/* HELLO with the wrong descriptors: pipe ends, regular files, none, or the right three plus one
+ * more. The descriptors are closed right after sending, like the library does. */
+static void cmd_raw_hello_wrong_fds(const char *kind) {
+        _cleanup_proto_message_ ProtoMessage m = {};
+        int fds[4] = { -EBADF, -EBADF, -EBADF, -EBADF }, p[2];
+        size_t n = 0;
+
+        if (!kind)
+                return err(EINVAL, "usage: raw-hello-wrong-fds pipe|regular|none|extra");
+        if (streq(kind, "pipe")) {
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return err(errno, "pipe: %m");
+                fds[0] = p[0], fds[1] = p[1], fds[2] = dup(p[0]);
+                n = 3;
+        } else if (streq(kind, "regular")) {
+                for (n = 0; n < 3; n++) {
+                        fds[n] = memfd_create("tier-client-regular", MFD_CLOEXEC);
+                        if (fds[n] < 0) {
+                                int e = errno;
+                                proto_close_fds(fds, n);
+                                return err(e, "memfd_create: %s", strerror(e));
+                        }
+                }
+        } else if (streq(kind, "none")) {
+                n = 0;
+        } else if (streq(kind, "extra")) {
+                fds[0] = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+                fds[1] = (int) syscall(__NR_pidfd_open, getpid(), 0);
+                fds[2] = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+                fds[3] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                n = 4;
+                for (size_t i = 0; i < n; i++)
+                        if (fds[i] < 0) {
+                                int e = errno;
+                                proto_close_fds(fds, n);
+                                return err(e, "cannot open descriptor %zu: %s", i, strerror(e));
+                        }
+        } else
+                return err(EINVAL, "usage: raw-hello-wrong-fds pipe|regular|none|extra");
+
+        proto_message_init(&m, PROTO_HELLO, 1);
+        (void) proto_message_set_name(&m, "tier-client-raw");
+        {
+                static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+                _cleanup_close_ int fd = raw_connect();
+                size_t len;
+                int r;
+
+                if (fd < 0) {
+                        proto_close_fds(fds, n);
+                        return err(fd, "connect: %s", strerror(-fd));
+                }
+                r = proto_encode(&m, buf, sizeof buf, &len);
+                if (r >= 0)
+                        r = proto_send(fd, buf, len, fds, n);
+                proto_close_fds(fds, n);
+                if (r < 0)
+                        return err(r, "send: %s", strerror(-r));
+                raw_report(fd);
+        }
+}
+
+/* ---- main loop ---- */
+
+static void kill_children(void) {
+        for (size_t i = 0; i < n_children; i++) {
+                (void) kill(children[i], SIGKILL);
+                (void) waitpid(children[i], NULL, 0);
+        }
+        n_children = 0;
+}
+
+/* Splits line into at most max - 1 words, NULL-terminated. */
+static size_t split(char *line, char **words, size_t max) {
+        size_t n = 0;
+        char *save = NULL;
+
+        for (char *w = strtok_r(line, " \t\r\n", &save); w && n + 1 < max;
+             w = strtok_r(NULL, " \t\r\n", &save))
+                words[n++] = w;
+        words[n] = NULL;
+        return n;
+}
+
+static bool run_command(char **w) {
+        const char *c = w[0];
+
+        if (streq(c, "touch-hot"))
+                cmd_touch_hot();
+        else if (streq(c, "read-hot"))
+                cmd_read(n_hot_pages);
+        else if (streq(c, "read-all"))
+                cmd_read(n_pages);
+        else if (streq(c, "verify"))
+                cmd_verify();
+        else if (streq(c, "status"))
+                cmd_status();
+        else if (streq(c, "fork"))
+                cmd_fork();
+        else if (streq(c, "mremap"))
+                cmd_mremap(w[1]);
+        else if (streq(c, "munmap"))
+                cmd_munmap(w[1], w[1] ? w[2] : NULL);
+        else if (streq(c, "madv-dontneed"))
+                cmd_madv_dontneed(w[1], w[1] ? w[2] : NULL);
+        else if (streq(c, "track"))
+                cmd_track(w + 1);
+        else if (streq(c, "untrack"))
+                cmd_untrack(w + 1);
+        else if (streq(c, "read-into-buffer"))
+                cmd_read_into_buffer(w[1]);
+        else if (streq(c, "sleep"))
+                cmd_sleep(w[1]);
+        else if (streq(c, "raw-garbage"))
+                cmd_raw_garbage();
+        else if (streq(c, "raw-truncated"))
+                cmd_raw_truncated();
+        else if (streq(c, "raw-oversized"))
+                cmd_raw_oversized();
+        else if (streq(c, "raw-bad-version"))
+                cmd_raw_bad_version();
+        else if (streq(c, "raw-hello-wrong-fds"))
+                cmd_raw_hello_wrong_fds(w[1]);
+        else if (streq(c, "raw-track-before-hello"))
+                cmd_raw_track_before_hello();
+        else if (streq(c, "exit"))
+                return false;
+        else
+                err(EINVAL, "unknown command \"%s\"", c);
+        return true;
+}
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "usage: tier-client [--socket PATH] [--size 256M] [--hot-fraction 0.25] [--name N]\n"
+                "                   [--fill-seed S] [--no-connect] [--user-mode-only|--no-user-mode-only]\n"
+                "Commands on stdin: see the comment at the top of tests/helpers/tier-client.c.\n");
+}
+
+static int parse_args(int argc, char **argv) {
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+                char *end;
+
+                if (streq(a, "--help") || streq(a, "-h")) {
+                        usage(stdout);
+                        exit(EXIT_SUCCESS);
+                } else if (streq(a, "--no-connect"))
+                        arg.connect = false;
+                else if (streq(a, "--user-mode-only"))
+                        arg.connect_flags = UFFDTIER_CONNECT_USER_MODE_ONLY;
+                else if (streq(a, "--no-user-mode-only"))
+                        arg.connect_flags = UFFDTIER_CONNECT_NO_USER_MODE_ONLY;
+                else if (!v)
+                        return -EINVAL;
+                else if (streq(a, "--socket"))
+                        arg.socket_path = v, i++;
+                else if (streq(a, "--name"))
+                        arg.name = v, i++;
+                else if (streq(a, "--size")) {
+                        if (parse_size(v, &arg.size) < 0 || arg.size == 0)
+                                return -EINVAL;
+                        i++;
+                } else if (streq(a, "--fill-seed")) {
+                        if (parse_u64(v, &arg.seed) < 0)
+                                return -EINVAL;
+                        i++;
+                } else if (streq(a, "--hot-fraction")) {
+                        errno = 0;
+                        arg.hot_fraction = strtod(v, &end);
+                        if (errno || *end || !(arg.hot_fraction >= 0 && arg.hot_fraction <= 1))
+                                return -EINVAL;
+                        i++;
+                } else
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        _cleanup_free_ char *line = NULL;
+        size_t line_size = 0;
+        int r;
+
+        if (parse_args(argc, argv) < 0) {
+                usage(stderr);
+                return EXIT_FAILURE;
+        }
+        /* A test driver reading our stdout may go away: exit on EPIPE, not SIGPIPE noise. */
+        signal(SIGPIPE, SIG_IGN);
+
+        ps = page_size();
+        words_per_page = ps / sizeof(uint64_t);
+        n_pages = DIV_ROUND_UP(arg.size, ps);
+        n_hot_pages = (size_t) (arg.hot_fraction * (double) n_pages);
+        base = mmap(NULL, n_pages * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        content = calloc(n_pages, sizeof *content);
+        if (base == MAP_FAILED || !content) {
+                err(ENOMEM, "cannot map %zu bytes", n_pages * ps);
+                return EXIT_FAILURE;
+        }
+        for (size_t i = 0; i < n_pages; i++)
+                fill_slot(i, (int64_t) i);
+
+        if (arg.connect) {
+                r = uffdtier_connect(arg.socket_path, arg.name, arg.connect_flags, &handle);
+                if (r < 0) {
+                        err(r, "connect: %s", strerror(-r));
+                        return EXIT_FAILURE;
+                }
+                r = uffdtier_track(handle, base, n_pages * ps, "main", NULL);
+                if (r < 0) {
+                        err_lib(r, "track");
+                        (void) uffdtier_disconnect(handle);
+                        return EXIT_FAILURE;
+                }
+        }
+
+        printf("READY pid=%d addr=0x%" PRIxPTR " len=%zu\n", (int) getpid(), (uintptr_t) base,
+               n_pages * ps);
+        fflush(stdout);
+
+        while (getline(&line, &line_size, stdin) > 0) {
+                char *words[32];
+
+                if (split(line, words, ELEMENTSOF(words)) == 0)
+                        continue;
+                if (!run_command(words))
+                        break;
+        }
+
+        kill_children();
+        r = 0;
+        if (handle) {
+                r = uffdtier_disconnect(handle);
+                handle = NULL;
+        }
+        if (r < 0)
+                err(r, "disconnect: %s", strerror(-r));
+        else
+                ok("bye");
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

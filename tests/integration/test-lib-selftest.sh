@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# lib-selftest: checks tests/integration/lib.sh itself — cleanups (order, fail/skip, subshells,
+# signals), wait_for, swapfile_add/swap_ensure (the swap appears, and is gone afterwards even when the
+# test is killed), count_fds, the smaps helpers and start_private_dbus.  Each scenario runs in its
+# own bash process so that its cleanups really run at its exit.  Needs root.
+#
+# Usage: test-lib-selftest.sh [BUILD_DIR]     (the argument is ignored)
+
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+LIB=$here/lib.sh
+# shellcheck source=tests/integration/lib.sh
+. "$LIB"
+need_root
+
+# run a scenario: `scenario 'bash code'` in a fresh bash that has sourced lib.sh; sets OUT and RC
+scenario() {
+        RC=0
+        OUT=$(bash -c '. "$1"; shift; eval "$1"' _ "$LIB" "$1" 2>&1) || RC=$?
+}
+expect() { # WHAT EXPECTED ACTUAL
+        [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+swap_active() { awk -v f="$1" 'NR > 1 && $1 == f { found = 1 } END { exit !found }' /proc/swaps; }
+
+# ---- cleanups ----
+scenario 'cleanup_push "echo one"; cleanup_push echo two; exit 3'
+expect "cleanups run last-in first-out, exit status kept" "two
+one 3" "$OUT $RC"
+
+scenario 'cleanup_push "echo cleaned"; fail "on purpose"'
+expect "fail runs cleanups" "FAIL: on purpose
+cleaned 1" "$OUT $RC"
+
+scenario 'cleanup_push "echo cleaned"; skip "no reason"'
+expect "skip runs cleanups" "SKIP: no reason
+cleaned 77" "$OUT $RC"
+
+scenario 'cleanup_push "echo parent"; ( cleanup_push "echo child"; echo in-child ); echo back'
+# the subshell runs its own cleanup when it ends; the parent's runs once, at the very end
+expect "a subshell runs only its own cleanups" "in-child child back parent " "$(tr '\n' ' ' <<<"$OUT")"
+
+scenario 'cleanup_push "false"; cleanup_push "echo still-runs"; true'
+[[ $OUT == *still-runs* && $RC == 0 ]] || fail "a failing cleanup must not stop the others ($OUT, $RC)"
+
+# ---- wait_for ----
+wait_for 2 true || fail "wait_for 2 true"
+t0=$SECONDS
+if wait_for 1 false; then fail "wait_for 1 false succeeded"; fi
+[ $((SECONDS - t0)) -ge 1 ] || fail "wait_for gave up early"
+f=$(mktemp)
+rm -f "$f"
+(sleep 0.3 && touch "$f") &
+wait_for 5 test -e "$f" || fail "wait_for did not see the file appear"
+rm -f "$f"
+wait
+
+# ---- swapfile_add: normal exit ----
+scenario 'swapfile_add 64; echo "$SWAPFILE"; awk -v f="$SWAPFILE" "NR > 1 && \$1 == f { print \"active\", \$3 }" /proc/swaps'
+[ "$RC" = 77 ] && skip "swapfiles are not possible here: $OUT"
+[ "$RC" = 0 ] || fail "swapfile_add scenario failed ($RC): $OUT"
+swapfile=$(sed -n 1p <<<"$OUT")
+[[ $swapfile == /var/tmp/uffdtier-swap.* ]] || fail "unexpected swapfile path '$swapfile'"
+expect "the swapfile was active with 64 MiB" "active 65532" "$(sed -n 2p <<<"$OUT")"
+swap_active "$swapfile" && fail "$swapfile is still in /proc/swaps after the test ended"
+[ -e "$swapfile" ] && fail "$swapfile was not removed"
+echo "ok: swapfile_add 64 -> $swapfile, gone afterwards"
+
+# ---- swapfile_add: the test is killed (SIGTERM) ----
+d=$(mktemp -d)
+cleanup_push "rm -rf '$d'"
+bash -c '. "$1"; swapfile_add 32; echo "$SWAPFILE" >"$2.tmp"; mv "$2.tmp" "$2"; sleep 60 & wait' _ "$LIB" "$d/path" &
+pid=$!
+wait_for 30 test -s "$d/path" || fail "the killed scenario did not start"
+swapfile=$(cat "$d/path")
+swap_active "$swapfile" || fail "$swapfile is not active"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+expect "status after SIGTERM" 143 "$rc"
+swap_active "$swapfile" && fail "$swapfile is still active after SIGTERM"
+[ -e "$swapfile" ] && fail "$swapfile was not removed after SIGTERM"
+echo "ok: SIGTERM -> $swapfile swapped off and removed"
+
+# ---- swap_ensure ----
+free_before=$(swap_free_kib)
+scenario 'swap_ensure 48; echo "$(swap_free_kib) ${SWAPFILE:-none}"'
+[ "$RC" = 0 ] || fail "swap_ensure failed ($RC): $OUT"
+read -r free_during swapfile <<<"$OUT"
+[ "$free_during" -ge $((48 * 1024)) ] || fail "swap_ensure 48: only $free_during KiB free"
+if [ "$free_before" -ge $((48 * 1024)) ]; then
+        expect "swap_ensure with enough swap adds nothing" none "$swapfile"
+else
+        [ "$swapfile" != none ] && [ ! -e "$swapfile" ] && ! swap_active "$swapfile" ||
+                fail "swap_ensure's swapfile '$swapfile' was not cleaned up"
+fi
+expect "swap after swap_ensure's test" "$free_before" "$(swap_free_kib)"
+echo "ok: swap_ensure (free swap before: $free_before KiB)"
+
+# ---- count_fds ----
+n0=$(count_fds $$)
+exec {extra}</dev/null
+n1=$(count_fds $$)
+exec {extra}<&-
+expect "count_fds sees one more fd" $((n0 + 1)) "$n1"
+count_fds 999999999 >/dev/null 2>&1 && fail "count_fds of a missing pid succeeded"
+
+# ---- smaps helpers: the first VMA of this shell, straight from smaps, against the helpers ----
+read -r vma_start want_rss < <(awk 'NR == 1 { split($1, r, "-"); s = r[1] } $1 == "Rss:" { print s, $2; exit }' /proc/$$/smaps)
+expect "smaps_rss_kib" "$want_rss" "$(smaps_rss_kib $$ "$vma_start")"
+expect "smaps_rss_kib with 0x and no leading zeros" "$want_rss" "$(smaps_rss_kib $$ "0x$(printf %x $((16#$vma_start)))")"
+want_swap=$(awk '$1 == "Swap:" { print $2; exit }' /proc/$$/smaps)
+expect "smaps_swap_kib" "$want_swap" "$(smaps_swap_kib $$ "$vma_start")"
+total_rss=$(awk '$1 == "Rss:" { s += $2 } END { print s }' /proc/$$/smaps)
+got=$(smaps_rss_kib $$ 0 $((1 << 62)))
+# the shell's own smaps changes a little between the two reads: allow 64 KiB
+[ $((got - total_rss)) -le 64 ] && [ $((total_rss - got)) -le 64 ] || fail "smaps_rss_kib over everything: $got vs $total_rss"
+smaps_rss_kib $$ 1000 >/dev/null 2>&1 && fail "smaps_rss_kib of a non-VMA address succeeded"
+echo "ok: count_fds, smaps_rss_kib, smaps_swap_kib"
+
+# ---- start_private_dbus ----
+if command -v dbus-daemon >/dev/null; then
+        scenario 'start_private_dbus; echo "$DBUS_PID $DBUS_SYSTEM_BUS_ADDRESS"
+                sock=${DBUS_SYSTEM_BUS_ADDRESS#unix:path=}; sock=${sock%%,*}
+                test -S "$sock" && echo socket-ok
+                if command -v busctl >/dev/null; then
+                        busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetId >/dev/null && echo call-ok
+                elif command -v dbus-send >/dev/null; then
+                        dbus-send --bus="$DBUS_SYSTEM_BUS_ADDRESS" --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.GetId >/dev/null && echo call-ok
+                else echo call-ok; fi'
+        [ "$RC" = 0 ] || fail "start_private_dbus failed ($RC): $OUT"
+        read -r dbus_pid dbus_addr <<<"$(sed -n 1p <<<"$OUT")"
+        [[ $dbus_addr == unix:path=* ]] || fail "odd bus address '$dbus_addr'"
+        [[ $OUT == *socket-ok*call-ok* ]] || fail "the private bus did not answer: $OUT"
+        wait_for 5 bash -c "! kill -0 $dbus_pid 2>/dev/null" || fail "dbus-daemon $dbus_pid survived the cleanup"
+        sock=${dbus_addr#unix:path=}
+        sock=${sock%%,*}
+        [ -e "$sock" ] && fail "the bus directory was not removed"
+        echo "ok: start_private_dbus ($dbus_addr)"
+else
+        echo "note: no dbus-daemon, start_private_dbus not checked"
+fi
+
+echo "lib-selftest: ok"

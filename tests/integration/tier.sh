@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# tier.sh — drives the real daemon and tier-client helpers for the integration tests. Source it
+# after lib.sh, with BUILD set to the meson build directory.
+#
+#   start_daemon [ARGS...]        uffdtierd on a private socket in $WORK; pid in $DAEMON_PID, log in
+#                                 $DAEMON_LOG; killed at cleanup
+#   client_start ID [ARGS...]     a tier-client whose stdin/stdout are fifos; waits for its READY
+#                                 line: CPID[ID], CADDR[ID], CLEN[ID]
+#   client_cmd ID CMD [TIMEOUT]   send one command, collect the lines up to "OK..." or "ERR..." in
+#                                 $REPLY_TEXT; returns 0 for OK, 1 for ERR, 2 on timeout/EOF
+#   status_value ID NAME          the daemon's counter NAME for that client (via the status command)
+#   daemon_alive                  the daemon still runs and accepts a new client
+
+declare -A CPID CADDR CLEN CIN COUT
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/uffdtier-it.XXXXXX") || fail "mktemp failed"
+cleanup_push "rm -rf '$WORK'"
+TIER_CLIENT=$BUILD/tests/helpers/tier-client
+UFFDTIERD=$BUILD/daemon/uffdtierd
+[ -x "$TIER_CLIENT" ] || fail "tier-client not built at $TIER_CLIENT"
+[ -x "$UFFDTIERD" ] || fail "uffdtierd not built at $UFFDTIERD"
+
+start_daemon() {
+        SOCK=$WORK/handoff.sock
+        DAEMON_LOG=$WORK/daemon.log
+        "$UFFDTIERD" --socket="$SOCK" --log-level=debug --no-mlock "$@" >"$DAEMON_LOG" 2>&1 &
+        DAEMON_PID=$!
+        cleanup_push "kill -9 $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
+        cleanup_push "[ \$? -eq 0 ] || { echo '---- daemon log (tail) ----' >&2; tail -40 '$DAEMON_LOG' >&2; }"
+        wait_for 10 test -S "$SOCK" || { cat "$DAEMON_LOG" >&2; fail "the daemon did not start"; }
+}
+
+client_start() {
+        local id=$1 line fd
+        shift
+        mkfifo "$WORK/$id.in" "$WORK/$id.out"
+        "$TIER_CLIENT" --socket "$SOCK" "$@" <"$WORK/$id.in" >"$WORK/$id.out" 2>"$WORK/$id.err" &
+        CPID[$id]=$!
+        cleanup_push "kill -9 ${CPID[$id]} 2>/dev/null; wait ${CPID[$id]} 2>/dev/null"
+        exec {fd}>"$WORK/$id.in"
+        CIN[$id]=$fd
+        exec {fd}<"$WORK/$id.out"
+        COUT[$id]=$fd
+        if ! read -r -t 30 -u "${COUT[$id]}" line || [[ $line != READY* ]]; then
+                cat "$WORK/$id.err" >&2
+                fail "client $id did not get ready (got '$line')"
+        fi
+        CADDR[$id]=$(sed -E 's/.*addr=(0x[0-9a-f]+).*/\1/' <<<"$line")
+        CLEN[$id]=$(sed -E 's/.*len=([0-9]+).*/\1/' <<<"$line")
+}
+
+client_cmd() {
+        local id=$1 cmd=$2 timeout=${3:-60} line
+        REPLY_TEXT=
+        echo "$cmd" >&"${CIN[$id]}" || return 2
+        while read -r -t "$timeout" -u "${COUT[$id]}" line; do
+                REPLY_TEXT+="$line"$'\n'
+                case $line in
+                OK*) return 0 ;;
+                ERR*) return 1 ;;
+                esac
+        done
+        return 2
+}
+
+client_stop() {
+        local id=$1
+        client_cmd "$id" exit 10 >/dev/null 2>&1
+        exec {CIN[$id]}>&- {COUT[$id]}<&-
+        wait "${CPID[$id]}" 2>/dev/null
+}
+
+status_value() {
+        local id=$1 name=$2
+        client_cmd "$id" status >/dev/null || return 1
+        awk -v n="$name" '$1 == n { print $2; found = 1 } END { exit !found }' <<<"$REPLY_TEXT"
+}
+
+daemon_alive() {
+        kill -0 "$DAEMON_PID" 2>/dev/null || return 1
+        local id=probe$RANDOM
+        client_start "$id" --size 4M
+        client_cmd "$id" status || return 1
+        client_stop "$id"
+}
