@@ -101,7 +101,8 @@ static int request(struct uffdtier *h, ProtoMessage *req, int *fds, size_t n_fds
                         break;
         }
         if (r == -ETIMEDOUT)
-                return set_error(h, r, "uffdtierd did not accept the %s request within %" PRIu64 " s.",
+                return set_error(h, r,
+                                 "uffdtierd did not accept the %s request within %" PRIu64 " s.",
                                  what, (uint64_t) (timeout_usec / USEC_PER_SEC));
         if (r == -EPIPE || r == -ECONNRESET) {
                 /* The daemon hung up, but it may have said why first (a refusal right after
@@ -157,7 +158,8 @@ static int request(struct uffdtier *h, ProtoMessage *req, int *fds, size_t n_fds
                 if (r < 0)
                         return set_error(h, -EPROTO, "Malformed reply from uffdtierd: %s", reason);
                 if (reply.type != PROTO_REPLY)
-                        return set_error(h, -EPROTO, "uffdtierd sent a %s message instead of a REPLY.",
+                        return set_error(h, -EPROTO,
+                                         "uffdtierd sent a %s message instead of a REPLY.",
                                          proto_type_to_string(reply.type));
                 /* A late answer to an earlier request that timed out: skip it. An error with
                  * seq 0 is not attributable to a request (the daemon refusing the connection,

@@ -94,7 +94,8 @@ struct uffdtier_status {
  *   -EOPNOTSUPP    the daemon cannot tier this process's memory (e.g. the kernel lacks a feature)
  *   -EUSERS        the daemon has too many clients
  * On success *ret is a new handle. */
-int uffdtier_connect(const char *socket_path, const char *name, unsigned flags, struct uffdtier **ret);
+int uffdtier_connect(const char *socket_path, const char *name, unsigned flags,
+                     struct uffdtier **ret);
 
 /* Asks the daemon to tier [addr, addr + len). addr must be page aligned; len is rounded up to a
  * whole page. The range must be mapped, private anonymous memory (or what the daemon's backend

@@ -114,11 +114,31 @@ static uint8_t state_read(const Classifier *c, uint64_t addr) {
         return r->pages ? r->pages[(addr - r->start) >> r->page_shift] : r->uniform;
 }
 
-static void state_write(Classifier *c, uint64_t addr, uint8_t state) {
+/* End of the stretch from addr (below end) whose pages all share addr's state: they all fare
+ * the same, so the walk handles them in one step. Neighbouring pages usually do share a state
+ * (same age since touched together, or never touched), which makes this the common case. */
+static uint64_t state_run_end(const Classifier *c, uint64_t addr, uint64_t end) {
+        const TrackedRange *r = c->r;
+        size_t i, n;
+        uint8_t state;
+
+        if (!r->pages)
+                return end;
+        i = (size_t) ((addr - r->start) >> r->page_shift);
+        n = (size_t) ((end - r->start) >> r->page_shift);
+        state = r->pages[i];
+        while (++i < n && r->pages[i] == state)
+                ;
+        return r->start + ((uint64_t) i << r->page_shift);
+}
+
+/* Sets [a, b) to state; all of it had one state before (see state_run_end()). */
+static void state_write(Classifier *c, uint64_t a, uint64_t b, uint8_t state) {
         TrackedRange *r = c->r;
 
         if (r->pages) {
-                r->pages[(addr - r->start) >> r->page_shift] = state;
+                memset(r->pages + ((a - r->start) >> r->page_shift), state,
+                       (size_t) ((b - a) >> r->page_shift));
                 return;
         }
         /* Without bytes the old state stays readable in r->uniform until the walk is over. */
@@ -168,7 +188,8 @@ static void record_run(Classifier *c, uint64_t a, uint64_t b, const RefaultRun *
 
         if (c->n_runs > 0) {
                 RefaultRun *last = &c->runs[c->n_runs - 1];
-                if (last->end == a && last->until_cycle == k.until_cycle && last->count == k.count) {
+                if (last->end == a && last->until_cycle == k.until_cycle &&
+                    last->count == k.count) {
                         last->end = b;
                         return;
                 }
@@ -202,8 +223,8 @@ static uint32_t count_next(const RefaultRun *old) {
         return old->count == UINT32_MAX ? UINT32_MAX : old->count + 1;
 }
 
-/* A piece of small pages: each page is its own unit. Without per-page bytes, one step covers the
- * whole piece. */
+/* A piece of small pages: each page is its own unit, but pages in the same state share one
+ * step (without per-page bytes: the whole piece). */
 static void classify_small(Classifier *c, const Piece *q) {
         const ClassifyParams *p = c->p;
         bool seen = q->categories & p->seen_mask;
@@ -211,7 +232,7 @@ static void classify_small(Classifier *c, const Piece *q) {
         bool swapped = !present && (q->categories & PAGE_IS_SWAPPED);
         const RefaultRun *old = run_alive(q->run, p);
         bool held = old && p->cycle < old->until_cycle;
-        uint64_t step = c->r->pages ? c->page_size : q->end - q->start;
+        uint64_t step;
 
         for (uint64_t a = q->start; a < q->end && !c->diverged; a += step) {
                 uint8_t state = state_read(c, a);
@@ -221,7 +242,9 @@ static void classify_small(Classifier *c, const Piece *q) {
                 /* Still out only while it is in swap; unpopulated means it was dropped. */
                 bool still_evicted = evicted && !refault && swapped;
 
-                state_write(c, a, (uint8_t) (age | (still_evicted ? PAGE_STATE_EVICTED : 0)));
+                step = state_run_end(c, a, q->end) - a;
+                state_write(c, a, a + step,
+                            (uint8_t) (age | (still_evicted ? PAGE_STATE_EVICTED : 0)));
                 if (c->dry)
                         continue;
 
@@ -248,7 +271,8 @@ static void classify_huge(Classifier *c, Walk *w) {
         const Walk first = *w;
         bool seen = false, refault = false, all_present = true, held = false;
         unsigned min_age = PAGE_STATE_AGE_MAX, age;
-        uint64_t block = ALIGN_DOWN(w->pos, CLASSIFY_HUGE_BYTES), unit_start = w->pos, unit_end = w->pos;
+        uint64_t block = ALIGN_DOWN(w->pos, CLASSIFY_HUGE_BYTES);
+        uint64_t unit_start = w->pos, unit_end = w->pos;
         const RefaultRun *oldest = NULL; /* the alive run with the highest count */
         size_t n_pieces = 0;
         Walk it = first;
@@ -264,7 +288,7 @@ static void classify_huge(Classifier *c, Walk *w) {
                 bool piece_seen = q.categories & p->seen_mask;
                 bool piece_present = q.categories & PAGE_IS_PRESENT;
                 const RefaultRun *old = run_alive(q.run, p);
-                uint64_t step = c->r->pages ? c->page_size : q.end - q.start;
+                uint64_t step;
 
                 n_pieces++;
                 unit_end = q.end;
@@ -277,6 +301,7 @@ static void classify_huge(Classifier *c, Walk *w) {
                 }
                 for (uint64_t a = q.start; a < q.end; a += step) {
                         uint8_t state = state_read(c, a);
+                        step = state_run_end(c, a, q.end) - a;
                         min_age = MIN(min_age, age_of(state));
                         if ((state & PAGE_STATE_EVICTED) && (piece_present || piece_seen))
                                 refault = true;
@@ -295,12 +320,13 @@ static void classify_huge(Classifier *c, Walk *w) {
                 present = q.categories & PAGE_IS_PRESENT;
                 swapped = !present && (q.categories & PAGE_IS_SWAPPED);
                 old = run_alive(q.run, p);
-                step = c->r->pages ? c->page_size : q.end - q.start;
                 for (uint64_t a = q.start; a < q.end && !c->diverged; a += step) {
                         uint8_t state = state_read(c, a);
                         bool still_evicted = (state & PAGE_STATE_EVICTED) && !refault && swapped;
 
-                        state_write(c, a, (uint8_t) (age | (still_evicted ? PAGE_STATE_EVICTED : 0)));
+                        step = state_run_end(c, a, q.end) - a;
+                        state_write(c, a, a + step,
+                                    (uint8_t) (age | (still_evicted ? PAGE_STATE_EVICTED : 0)));
                         if (c->dry)
                                 continue;
                         account(c, step, q.categories, age);
@@ -481,7 +507,8 @@ int classify_discard(RangeSet *s, uint64_t start, uint64_t end) {
 int classify_page_accessed(TrackedRange *r, uint64_t page_index) {
         if (page_index >= tracked_range_n_pages(r))
                 return -EINVAL;
-        return tracked_range_set(r, page_index, tracked_range_get(r, page_index) & PAGE_STATE_EVICTED);
+        return tracked_range_set(r, page_index,
+                                 tracked_range_get(r, page_index) & PAGE_STATE_EVICTED);
 }
 
 int classify_cancel(RangeSet *s, RunVec *pending, uint64_t addr) {

@@ -109,10 +109,11 @@ int classify_mark_evicted(RangeSet *s, uint64_t start, uint64_t end);
  * sees the page back and counts the refault with its backoff (counting here would count it twice
  * or lose the backoff). -EINVAL out of range, -ENOMEM. */
 int classify_page_accessed(TrackedRange *r, uint64_t page_index);
-/* The same by address, plus the pending eviction list: the page is in use (age 0; EVICTED is kept, so the next scan still
- * counts a refault). If addr is in the sorted pending eviction list, its page (its whole 2 MiB
- * block for an ADDR_RUN_HUGE run) is cut out of the list. Returns 1 if something was cut, 0 if
- * addr was not pending; on -ENOMEM nothing changed. */
+/* The same by address, for the fault path while evictions are pending: if addr is in the sorted
+ * pending list, its page is cut out of it, or its whole 2 MiB block for an ADDR_RUN_HUGE run (so
+ * the rest of the huge page is not paged out under the thread, nor split), and all of what was
+ * cut gets age 0. Untracked addresses are fine. Returns 1 if something was cut, 0 if addr was not
+ * pending; on -ENOMEM nothing changed. */
 int classify_cancel(RangeSet *s, RunVec *pending, uint64_t addr);
 /* UFFD_EVENT_REMOVE (MADV_DONTNEED/MADV_REMOVE) of [start, end): the contents are gone but the
  * mapping stays tracked. Clears EVICTED, so a page touched again before the next scan is not

@@ -197,7 +197,8 @@ static int tracked_range_merged(const TrackedRange *a, const TrackedRange *b, Tr
         size_t n = a->n_refaults + b->n_refaults;
 
         if (a->pages || b->pages || a->uniform != b->uniform) {
-                size_t na = (size_t) tracked_range_n_pages(a), nb = (size_t) tracked_range_n_pages(b);
+                size_t na = (size_t) tracked_range_n_pages(a);
+                size_t nb = (size_t) tracked_range_n_pages(b);
 
                 m.pages = malloc(na + nb);
                 if (!m.pages)
@@ -543,7 +544,8 @@ int range_set_copy(const RangeSet *s, RangeSet *ret) {
         return 0;
 }
 
-int range_set_update(RangeSet *s, uint64_t start, uint64_t end, uint8_t clear_bits, uint8_t set_bits) {
+int range_set_update(RangeSet *s, uint64_t start, uint64_t end, uint8_t clear_bits,
+                     uint8_t set_bits) {
         size_t first;
         int k;
 
@@ -571,8 +573,8 @@ int range_set_update(RangeSet *s, uint64_t start, uint64_t end, uint8_t clear_bi
                         r->uniform = (uint8_t) ((r->uniform & ~clear_bits) | set_bits);
                         continue;
                 }
-                for (uint64_t p = (a - r->start) >> r->page_shift, n = (e - r->start) >> r->page_shift;
-                     p < n; p++)
+                uint64_t n = (e - r->start) >> r->page_shift;
+                for (uint64_t p = (a - r->start) >> r->page_shift; p < n; p++)
                         r->pages[p] = (uint8_t) ((r->pages[p] & ~clear_bits) | set_bits);
                 if (a == r->start && e == r->end)
                         tracked_range_compact(r);

@@ -72,7 +72,8 @@ int range_set_copy(const RangeSet *s, RangeSet *ret);
 
 /* Applies state = (state & ~clear_bits) | set_bits to every tracked page in [start, end); -EINVAL
  * when unaligned, -ENOMEM when a range has to store per-page state and cannot. */
-int range_set_update(RangeSet *s, uint64_t start, uint64_t end, uint8_t clear_bits, uint8_t set_bits);
+int range_set_update(RangeSet *s, uint64_t start, uint64_t end, uint8_t clear_bits,
+                     uint8_t set_bits);
 
 uint64_t range_set_bytes(const RangeSet *s);
 /* The range containing addr, or NULL. Binary search. */

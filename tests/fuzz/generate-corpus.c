@@ -105,7 +105,8 @@ static void valid(void) {
         proto_message_init(&ok, PROTO_REPLY, 1);
         emit("valid-reply-ok", &ok);
         proto_message_init(&err, PROTO_REPLY, 2);
-        MUST(proto_message_set_error(&err, EEXIST, "range 0x7f0000000000+0x4000000 overlaps \"heap\""));
+        MUST(proto_message_set_error(&err, EEXIST,
+                                     "range 0x7f0000000000+0x4000000 overlaps \"heap\""));
         emit("valid-reply-error", &err);
 
         proto_message_init(&st, PROTO_REPLY, 5);
@@ -250,6 +251,38 @@ static void broken(void) {
                 }
                 set_u32(12, (uint32_t) (off - PROTO_HEADER_BYTES));
                 write_file("broken-too-many-ranges", buf, off);
+        }
+
+        /* Too many counters (257) and range infos (1025) in a REPLY. */
+        {
+                size_t off = PROTO_HEADER_BYTES;
+                memset(buf, 0, sizeof buf);
+                set_u32(0, PROTO_MAGIC);
+                set_u16(4, PROTO_VERSION);
+                set_u16(6, PROTO_REPLY);
+                set_u16(off, PROTO_ATTR_ERROR);
+                set_u16(off + 2, 4);
+                off += 8;
+                for (unsigned i = 0; i <= PROTO_COUNTERS_MAX; i++) {
+                        set_u16(off, PROTO_ATTR_COUNTER);
+                        set_u16(off + 2, 8 + 4);
+                        snprintf((char *) buf + off + 12, 5, "c%03u", i);
+                        off += 16;
+                }
+                set_u32(12, (uint32_t) (off - PROTO_HEADER_BYTES));
+                write_file("broken-too-many-counters", buf, off);
+
+                off = PROTO_HEADER_BYTES + 8;
+                memset(buf + off, 0, sizeof buf - off);
+                for (unsigned i = 0; i <= PROTO_RANGE_INFOS_MAX; i++) {
+                        uint64_t v[2] = { (uint64_t) i << 12, 4096 };
+                        set_u16(off, PROTO_ATTR_RANGE_INFO);
+                        set_u16(off + 2, sizeof v);
+                        memcpy(buf + off + 4, v, sizeof v);
+                        off += 24;
+                }
+                set_u32(12, (uint32_t) (off - PROTO_HEADER_BYTES));
+                write_file("broken-too-many-range-infos", buf, off);
         }
 
         /* Unknown attributes mixed in: valid, the decoder skips them. */

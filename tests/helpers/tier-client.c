@@ -12,6 +12,17 @@
  *   raw-garbage | raw-truncated | raw-oversized | raw-bad-version | raw-track-before-hello
  *   raw-hello-wrong-fds pipe|regular|none|extra
  *
+ * fork prints the child's line first: "CHILD READY pid=.. addr=.. len=.. verify=ok|bad@0xOFF"; the
+ * child keeps its copy of the memory and lives until killed or until this process exits.
+ * mremap moves the one contiguous mapped run (ERR EBUSY after a munmap made holes). exit (or end
+ * of input) disconnects and prints "OK bye". A failed start (connect, initial track) prints one
+ * ERR line instead of READY and exits 1.
+ *
+ * Options: --socket PATH (else $UFFDTIER_SOCKET, else the default), --size (256M), --hot-fraction
+ * (0.25: the first quarter of the pages is the hot part), --name (client name; the initial range
+ * is named "main"), --fill-seed S (0), --no-connect (no library session: for raw-* commands only),
+ * --user-mode-only / --no-user-mode-only (the UFFDTIER_CONNECT_* flags).
+ *
  * OFF is relative to the address of the last READY/mremap line; sizes take K/M/G suffixes. The
  * raw-* commands bypass the library on a new connection of their own and report the daemon's
  * answer: "ERR <ERRNO-NAME> <message>" for an error REPLY (the expected outcome), "OK accepted"
@@ -86,7 +97,7 @@ static const char *errno_name(int error) {
         return n ? n : "EUNKNOWN";
 }
 
-_printf_(1, 2) static void ok(const char *format, ...) {
+_printf_(1, 2) static int ok(const char *format, ...) {
         va_list ap;
 
         fputs("OK", stdout);
@@ -98,10 +109,11 @@ _printf_(1, 2) static void ok(const char *format, ...) {
         }
         fputc('\n', stdout);
         fflush(stdout);
+        return 0;
 }
 
 /* error: positive or negative errno. The message must be one line. */
-_printf_(2, 3) static void err(int error, const char *format, ...) {
+_printf_(2, 3) static int err(int error, const char *format, ...) {
         char text[1024];
         va_list ap;
 
@@ -113,16 +125,16 @@ _printf_(2, 3) static void err(int error, const char *format, ...) {
                         *p = ' ';
         printf("ERR %s %s\n", errno_name(error < 0 ? -error : error), text);
         fflush(stdout);
+        return 0;
 }
 
 /* A libuffdtier failure: the daemon's (or library's) explanation if there is one. */
-static void err_lib(int r, const char *what) {
+static int err_lib(int r, const char *what) {
         char text[UFFDTIER_ERROR_MAX + 1];
 
         if (handle && uffdtier_last_error(handle, text, sizeof text) >= 0)
-                err(r, "%s: %s", what, text);
-        else
-                err(r, "%s: %s", what, strerror(-r));
+                return err(r, "%s: %s", what, text);
+        return err(r, "%s: %s", what, strerror(-r));
 }
 
 /* ---- the pattern ---- */
@@ -152,7 +164,7 @@ static void fill_slot(size_t i, int64_t c) {
 }
 
 /* Returns -1 when the slot is as expected, else the byte offset (within the slot) of the first
- * difference, with the words in *ret_expected/*ret_got. */
+ * difference, with the words in *ret_expected and *ret_got. */
 static ssize_t check_slot(size_t i, uint64_t *ret_expected, uint64_t *ret_got) {
         const uint64_t *p = slot(i);
 
@@ -185,7 +197,7 @@ static int parse_offset_len(const char *o, const char *l, size_t *ret_first, siz
 
 /* ---- commands on memory ---- */
 
-static void cmd_touch_hot(void) {
+static int cmd_touch_hot(void) {
         size_t n = 0;
 
         for (size_t i = 0; i < MIN(n_hot_pages, n_pages); i++) {
@@ -194,10 +206,10 @@ static void cmd_touch_hot(void) {
                 fill_slot(i, content[i] == CONTENT_ZERO ? (int64_t) i : content[i]);
                 n++;
         }
-        ok("touched %zu pages", n);
+        return ok("touched %zu pages", n);
 }
 
-static void cmd_read(size_t limit) {
+static int cmd_read(size_t limit) {
         volatile uint64_t sink = 0;
         size_t n = 0;
 
@@ -213,10 +225,10 @@ static void cmd_read(size_t limit) {
                 n++;
         }
         (void) sink;
-        ok("read %zu pages", n);
+        return ok("read %zu pages", n);
 }
 
-static void cmd_verify(void) {
+static int cmd_verify(void) {
         size_t n = 0;
 
         for (size_t i = 0; i < n_pages; i++) {
@@ -226,17 +238,15 @@ static void cmd_verify(void) {
                 if (content[i] == CONTENT_UNMAPPED)
                         continue;
                 off = check_slot(i, &e, &g);
-                if (off >= 0) {
-                        err(EIO, "mismatch at offset 0x%zx (page %zu): expected 0x%016" PRIx64
-                            " got 0x%016" PRIx64, i * ps + (size_t) off, i, e, g);
-                        return;
-                }
+                if (off >= 0)
+                        return err(EIO, "mismatch at offset 0x%zx (page %zu): expected 0x%016" PRIx64
+                                   " got 0x%016" PRIx64, i * ps + (size_t) off, i, e, g);
                 n++;
         }
-        ok("verified %zu pages", n);
+        return ok("verified %zu pages", n);
 }
 
-static void cmd_status(void) {
+static int cmd_status(void) {
         struct uffdtier_status *s;
         int r;
 
@@ -251,11 +261,12 @@ static void cmd_status(void) {
         for (size_t i = 0; i < s->n_ranges; i++)
                 printf("range 0x%" PRIxPTR " %zu %s\n", (uintptr_t) s->ranges[i].addr,
                        s->ranges[i].len, s->ranges[i].name ? s->ranges[i].name : "-");
-        ok("%zu counters %zu ranges", s->n_counters, s->n_ranges);
+        r = ok("%zu counters %zu ranges", s->n_counters, s->n_ranges);
         uffdtier_status_free(s);
+        return r;
 }
 
-static void cmd_munmap(const char *o, const char *l) {
+static int cmd_munmap(const char *o, const char *l) {
         size_t first, count;
 
         if (parse_offset_len(o, l, &first, &count) < 0)
@@ -264,10 +275,10 @@ static void cmd_munmap(const char *o, const char *l) {
                 return err(errno, "munmap: %m");
         for (size_t i = first; i < first + count; i++)
                 content[i] = CONTENT_UNMAPPED;
-        ok("unmapped %zu pages", count);
+        return ok("unmapped %zu pages", count);
 }
 
-static void cmd_madv_dontneed(const char *o, const char *l) {
+static int cmd_madv_dontneed(const char *o, const char *l) {
         size_t first, count;
 
         if (parse_offset_len(o, l, &first, &count) < 0)
@@ -277,12 +288,12 @@ static void cmd_madv_dontneed(const char *o, const char *l) {
         for (size_t i = first; i < first + count; i++)
                 if (content[i] != CONTENT_UNMAPPED)
                         content[i] = CONTENT_ZERO;
-        ok("dropped %zu pages", count);
+        return ok("dropped %zu pages", count);
 }
 
 /* Moves the mapped run of slots [a, b) (it must be the only one) to a mapping of new_size bytes;
  * pages beyond the old end read as zeroes. */
-static void cmd_mremap(const char *s) {
+static int cmd_mremap(const char *s) {
         size_t a = 0, b, new_pages;
         int64_t *nc;
         uint64_t new_size;
@@ -317,10 +328,10 @@ static void cmd_mremap(const char *s) {
         n_hot_pages = n_hot_pages > a ? n_hot_pages - a : 0;
         base = p;
         n_pages = new_pages;
-        ok("addr=0x%" PRIxPTR " len=%zu", (uintptr_t) base, (size_t) new_size);
+        return ok("addr=0x%" PRIxPTR " len=%zu", (uintptr_t) base, (size_t) new_size);
 }
 
-static void cmd_track(char **args) {
+static int cmd_track(char **args) {
         size_t first, count;
         int r;
 
@@ -332,10 +343,10 @@ static void cmd_track(char **args) {
                            args[1] && args[2] ? (const char *const *) args + 3 : NULL);
         if (r < 0)
                 return err_lib(r, "track");
-        ok("tracked 0x%" PRIxPTR " %zu", (uintptr_t) (base + first * ps), count * ps);
+        return ok("tracked 0x%" PRIxPTR " %zu", (uintptr_t) (base + first * ps), count * ps);
 }
 
-static void cmd_untrack(char **args) {
+static int cmd_untrack(char **args) {
         size_t first, count;
         int r;
 
@@ -346,13 +357,13 @@ static void cmd_untrack(char **args) {
         r = uffdtier_untrack(handle, base + first * ps, count * ps);
         if (r < 0)
                 return err_lib(r, "untrack");
-        ok("untracked 0x%" PRIxPTR " %zu", (uintptr_t) (base + first * ps), count * ps);
+        return ok("untracked 0x%" PRIxPTR " %zu", (uintptr_t) (base + first * ps), count * ps);
 }
 
 /* read(2) from a pipe into tracked memory: the kernel, not the CPU in user mode, accesses the
  * page (copy_to_user). The pipe carries exactly what the page should contain, so a successful
  * read leaves verify's expectations intact. By default the last mapped page: cold, if any is. */
-static void cmd_read_into_buffer(const char *o) {
+static int cmd_read_into_buffer(const char *o) {
         _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
         _cleanup_free_ uint64_t *expected = NULL;
         int p[2];
@@ -391,10 +402,10 @@ static void cmd_read_into_buffer(const char *o) {
         if (n < 0)
                 return err(errno, "read into page %zu at 0x%" PRIxPTR ": %m", i,
                            (uintptr_t) (base + i * ps));
-        ok("read %zd bytes into page %zu", n, i);
+        return ok("read %zd bytes into page %zu", n, i);
 }
 
-static void cmd_fork(void) {
+static int cmd_fork(void) {
         int sync_pipe[2];
         char c;
         pid_t pid;
@@ -431,7 +442,8 @@ static void cmd_fork(void) {
                         printf("CHILD READY pid=%d addr=0x%" PRIxPTR " len=%zu verify=bad@0x%zx\n",
                                (int) getpid(), (uintptr_t) base, n_pages * ps, bad * ps);
                 fflush(stdout);
-                (void) write(sync_pipe[1], "x", 1);
+                if (write(sync_pipe[1], "x", 1) < 0)
+                        _exit(EXIT_FAILURE);
                 safe_close(sync_pipe[1]);
                 for (;;)
                         pause();
@@ -444,17 +456,17 @@ static void cmd_fork(void) {
         }
         safe_close(sync_pipe[0]);
         children[n_children++] = pid;
-        ok("child=%d", (int) pid);
+        return ok("child=%d", (int) pid);
 }
 
-static void cmd_sleep(const char *s) {
+static int cmd_sleep(const char *s) {
         uint64_t ms;
 
         if (!s || parse_u64(s, &ms) < 0)
                 return err(EINVAL, "usage: sleep MS");
         (void) nanosleep(&(struct timespec) { .tv_sec = (time_t) (ms / 1000),
                                               .tv_nsec = (long) (ms % 1000) * 1000000 }, NULL);
-        ok("slept %" PRIu64 " ms", ms);
+        return ok("slept %" PRIu64 " ms", ms);
 }
 
 /* ---- raw protocol misbehaviours ---- */
@@ -484,7 +496,7 @@ static int raw_connect(void) {
 
 /* Waits for the daemon's answer on a raw connection and reports it. Reads on after one
  * ECONNRESET, which the kernel reports ahead of a reply queued before the daemon hung up. */
-static void raw_report(int fd) {
+static int raw_report(int fd) {
         static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
 
         for (bool reset_seen = false;;) {
@@ -517,7 +529,7 @@ static void raw_report(int fd) {
         }
 }
 
-static void raw_send_report(const void *buf, size_t len, const int *fds, size_t n_fds) {
+static int raw_send_report(const void *buf, size_t len, const int *fds, size_t n_fds) {
         _cleanup_close_ int fd = raw_connect();
         int r;
 
@@ -526,10 +538,10 @@ static void raw_send_report(const void *buf, size_t len, const int *fds, size_t 
         r = proto_send(fd, buf, len, fds, n_fds);
         if (r < 0)
                 return err(r, "send: %s", strerror(-r));
-        raw_report(fd);
+        return raw_report(fd);
 }
 
-static void raw_send_message(const ProtoMessage *m, const int *fds, size_t n_fds) {
+static int raw_send_message(const ProtoMessage *m, const int *fds, size_t n_fds) {
         static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
         size_t len;
         int r;
@@ -537,19 +549,19 @@ static void raw_send_message(const ProtoMessage *m, const int *fds, size_t n_fds
         r = proto_encode(m, buf, sizeof buf, &len);
         if (r < 0)
                 return err(r, "encode: %s", strerror(-r));
-        raw_send_report(buf, len, fds, n_fds);
+        return raw_send_report(buf, len, fds, n_fds);
 }
 
-static void cmd_raw_garbage(void) {
+static int cmd_raw_garbage(void) {
         uint8_t b[64];
 
         for (size_t i = 0; i < sizeof b; i++)
                 b[i] = (uint8_t) mix(arg.seed + i);
         b[0] = 'X'; /* never the magic by accident */
-        raw_send_report(b, sizeof b, NULL, 0);
+        return raw_send_report(b, sizeof b, NULL, 0);
 }
 
-static void cmd_raw_truncated(void) {
+static int cmd_raw_truncated(void) {
         _cleanup_proto_message_ ProtoMessage m = {};
         uint8_t b[64];
         size_t len;
@@ -557,10 +569,11 @@ static void cmd_raw_truncated(void) {
         proto_message_init(&m, PROTO_STATUS, 1);
         if (proto_encode(&m, b, sizeof b, &len) < 0)
                 return err(EINVAL, "encode failed");
-        raw_send_report(b, PROTO_HEADER_BYTES - 6, NULL, 0); /* magic, version, type, half a seq */
+        /* Magic, version, type and half of the seq. */
+        return raw_send_report(b, PROTO_HEADER_BYTES - 6, NULL, 0);
 }
 
-static void cmd_raw_oversized(void) {
+static int cmd_raw_oversized(void) {
         size_t len = PROTO_MESSAGE_MAX_BYTES + 4096;
         _cleanup_free_ uint8_t *b = calloc(1, len);
         uint32_t magic = PROTO_MAGIC, pl = (uint32_t) (len - PROTO_HEADER_BYTES), seq = 1;
@@ -573,10 +586,10 @@ static void cmd_raw_oversized(void) {
         memcpy(b + 6, &type, 2);
         memcpy(b + 8, &seq, 4);
         memcpy(b + 12, &pl, 4);
-        raw_send_report(b, len, NULL, 0);
+        return raw_send_report(b, len, NULL, 0);
 }
 
-static void cmd_raw_bad_version(void) {
+static int cmd_raw_bad_version(void) {
         _cleanup_proto_message_ ProtoMessage m = {};
         uint8_t b[64];
         uint16_t v = PROTO_VERSION + 1;
@@ -586,21 +599,21 @@ static void cmd_raw_bad_version(void) {
         if (proto_encode(&m, b, sizeof b, &len) < 0)
                 return err(EINVAL, "encode failed");
         memcpy(b + 4, &v, 2);
-        raw_send_report(b, len, NULL, 0);
+        return raw_send_report(b, len, NULL, 0);
 }
 
-static void cmd_raw_track_before_hello(void) {
+static int cmd_raw_track_before_hello(void) {
         _cleanup_proto_message_ ProtoMessage m = {};
 
         proto_message_init(&m, PROTO_TRACK, 1);
         if (proto_message_add_range(&m, (uintptr_t) base, n_pages * ps) < 0)
                 return err(EINVAL, "cannot build TRACK");
-        raw_send_message(&m, NULL, 0);
+        return raw_send_message(&m, NULL, 0);
 }
 
 /* HELLO with the wrong descriptors: pipe ends, regular files, none, or the right three plus one
  * more. The descriptors are closed right after sending, like the library does. */
-static void cmd_raw_hello_wrong_fds(const char *kind) {
+static int cmd_raw_hello_wrong_fds(const char *kind) {
         _cleanup_proto_message_ ProtoMessage m = {};
         int fds[4] = { -EBADF, -EBADF, -EBADF, -EBADF }, p[2];
         size_t n = 0;
@@ -656,7 +669,7 @@ static void cmd_raw_hello_wrong_fds(const char *kind) {
                 proto_close_fds(fds, n);
                 if (r < 0)
                         return err(r, "send: %s", strerror(-r));
-                raw_report(fd);
+                return raw_report(fd);
         }
 }
 
@@ -683,6 +696,7 @@ static size_t split(char *line, char **words, size_t max) {
 }
 
 static bool run_command(char **w) {
+        /* Every command answers on stdout itself; the return values only serve `return err()`. */
         const char *c = w[0];
 
         if (streq(c, "touch-hot"))
@@ -732,8 +746,9 @@ static bool run_command(char **w) {
 
 static void usage(FILE *f) {
         fprintf(f,
-                "usage: tier-client [--socket PATH] [--size 256M] [--hot-fraction 0.25] [--name N]\n"
-                "                   [--fill-seed S] [--no-connect] [--user-mode-only|--no-user-mode-only]\n"
+                "usage: tier-client [--socket PATH] [--size 256M] [--hot-fraction 0.25]\n"
+                "                   [--name N] [--fill-seed S] [--no-connect]\n"
+                "                   [--user-mode-only | --no-user-mode-only]\n"
                 "Commands on stdin: see the comment at the top of tests/helpers/tier-client.c.\n");
 }
 

@@ -57,48 +57,6 @@ wait_for 5 test -e "$f" || fail "wait_for did not see the file appear"
 rm -f "$f"
 wait
 
-# ---- swapfile_add: normal exit ----
-scenario 'swapfile_add 64; echo "$SWAPFILE"; awk -v f="$SWAPFILE" "NR > 1 && \$1 == f { print \"active\", \$3 }" /proc/swaps'
-[ "$RC" = 77 ] && skip "swapfiles are not possible here: $OUT"
-[ "$RC" = 0 ] || fail "swapfile_add scenario failed ($RC): $OUT"
-swapfile=$(sed -n 1p <<<"$OUT")
-[[ $swapfile == /var/tmp/uffdtier-swap.* ]] || fail "unexpected swapfile path '$swapfile'"
-expect "the swapfile was active with 64 MiB" "active 65532" "$(sed -n 2p <<<"$OUT")"
-swap_active "$swapfile" && fail "$swapfile is still in /proc/swaps after the test ended"
-[ -e "$swapfile" ] && fail "$swapfile was not removed"
-echo "ok: swapfile_add 64 -> $swapfile, gone afterwards"
-
-# ---- swapfile_add: the test is killed (SIGTERM) ----
-d=$(mktemp -d)
-cleanup_push "rm -rf '$d'"
-bash -c '. "$1"; swapfile_add 32; echo "$SWAPFILE" >"$2.tmp"; mv "$2.tmp" "$2"; sleep 60 & wait' _ "$LIB" "$d/path" &
-pid=$!
-wait_for 30 test -s "$d/path" || fail "the killed scenario did not start"
-swapfile=$(cat "$d/path")
-swap_active "$swapfile" || fail "$swapfile is not active"
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-expect "status after SIGTERM" 143 "$rc"
-swap_active "$swapfile" && fail "$swapfile is still active after SIGTERM"
-[ -e "$swapfile" ] && fail "$swapfile was not removed after SIGTERM"
-echo "ok: SIGTERM -> $swapfile swapped off and removed"
-
-# ---- swap_ensure ----
-free_before=$(swap_free_kib)
-scenario 'swap_ensure 48; echo "$(swap_free_kib) ${SWAPFILE:-none}"'
-[ "$RC" = 0 ] || fail "swap_ensure failed ($RC): $OUT"
-read -r free_during swapfile <<<"$OUT"
-[ "$free_during" -ge $((48 * 1024)) ] || fail "swap_ensure 48: only $free_during KiB free"
-if [ "$free_before" -ge $((48 * 1024)) ]; then
-        expect "swap_ensure with enough swap adds nothing" none "$swapfile"
-else
-        [ "$swapfile" != none ] && [ ! -e "$swapfile" ] && ! swap_active "$swapfile" ||
-                fail "swap_ensure's swapfile '$swapfile' was not cleaned up"
-fi
-expect "swap after swap_ensure's test" "$free_before" "$(swap_free_kib)"
-echo "ok: swap_ensure (free swap before: $free_before KiB)"
-
 # ---- count_fds ----
 n0=$(count_fds $$)
 exec {extra}</dev/null
@@ -142,5 +100,47 @@ if command -v dbus-daemon >/dev/null; then
 else
         echo "note: no dbus-daemon, start_private_dbus not checked"
 fi
+
+# ---- swap (last: it skips where /var/tmp cannot hold a swapfile, e.g. tmpfs) ----
+scenario 'swapfile_add 64; echo "$SWAPFILE"; awk -v f="$SWAPFILE" "NR > 1 && \$1 == f { print \"active\", \$3 }" /proc/swaps'
+[ "$RC" = 77 ] && skip "swapfiles are not possible here: $OUT"
+[ "$RC" = 0 ] || fail "swapfile_add scenario failed ($RC): $OUT"
+swapfile=$(sed -n 1p <<<"$OUT")
+[[ $swapfile == /var/tmp/uffdtier-swap.* ]] || fail "unexpected swapfile path '$swapfile'"
+expect "the swapfile was active with 64 MiB" "active 65532" "$(sed -n 2p <<<"$OUT")"
+swap_active "$swapfile" && fail "$swapfile is still in /proc/swaps after the test ended"
+[ -e "$swapfile" ] && fail "$swapfile was not removed"
+echo "ok: swapfile_add 64 -> $swapfile, gone afterwards"
+
+# ---- swapfile_add: the test is killed (SIGTERM) ----
+d=$(mktemp -d)
+cleanup_push "rm -rf '$d'"
+bash -c '. "$1"; swapfile_add 32; echo "$SWAPFILE" >"$2.tmp"; mv "$2.tmp" "$2"; sleep 60 & wait' _ "$LIB" "$d/path" &
+pid=$!
+wait_for 30 test -s "$d/path" || fail "the killed scenario did not start"
+swapfile=$(cat "$d/path")
+swap_active "$swapfile" || fail "$swapfile is not active"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+expect "status after SIGTERM" 143 "$rc"
+swap_active "$swapfile" && fail "$swapfile is still active after SIGTERM"
+[ -e "$swapfile" ] && fail "$swapfile was not removed after SIGTERM"
+echo "ok: SIGTERM -> $swapfile swapped off and removed"
+
+# ---- swap_ensure ----
+free_before=$(swap_free_kib)
+scenario 'swap_ensure 48; echo "$(swap_free_kib) ${SWAPFILE:-none}"'
+[ "$RC" = 0 ] || fail "swap_ensure failed ($RC): $OUT"
+read -r free_during swapfile <<<"$OUT"
+[ "$free_during" -ge $((48 * 1024)) ] || fail "swap_ensure 48: only $free_during KiB free"
+if [ "$free_before" -ge $((48 * 1024)) ]; then
+        expect "swap_ensure with enough swap adds nothing" none "$swapfile"
+else
+        [ "$swapfile" != none ] && [ ! -e "$swapfile" ] && ! swap_active "$swapfile" ||
+                fail "swap_ensure's swapfile '$swapfile' was not cleaned up"
+fi
+expect "swap after swap_ensure's test" "$free_before" "$(swap_free_kib)"
+echo "ok: swap_ensure (free swap before: $free_before KiB)"
 
 echo "lib-selftest: ok"

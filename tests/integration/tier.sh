@@ -74,7 +74,7 @@ client_stop() {
 status_value() {
         local id=$1 name=$2
         client_cmd "$id" status >/dev/null || return 1
-        awk -v n="$name" '$1 == n { print $2; found = 1 } END { exit !found }' <<<"$REPLY_TEXT"
+        awk -v n="$name" '$1 == "counter" && $2 == n { print $3; found = 1 } END { exit !found }' <<<"$REPLY_TEXT"
 }
 
 daemon_alive() {
@@ -83,4 +83,22 @@ daemon_alive() {
         client_start "$id" --size 4M
         client_cmd "$id" status || return 1
         client_stop "$id"
+}
+
+# counter_ge ID NAME MIN: the client's counter NAME is at least MIN (for wait_for)
+counter_ge() {
+        local v
+        v=$(status_value "$1" "$2") || return 1
+        [ "$v" -ge "$3" ]
+}
+
+# The backend this kernel gives the daemon, or skip.
+need_backend() {
+        BACKEND=$("$UFFDTIERD" --probe --json | sed -n 's/.*"backend": *"\([a-z-]*\)".*/\1/p')
+        [ -n "$BACKEND" ] && [ "$BACKEND" != none ] ||
+                skip "this kernel has no tracking backend: $("$UFFDTIERD" --probe | sed -n 2,3p | tr '\n' ' ')"
+        echo "backend: $BACKEND"
+        # an emulated guest is ~50x slower: give it time, not different numbers
+        T=60
+        [ "${UFFDTIER_VM:-0}" = 1 ] && T=600
 }

@@ -84,7 +84,9 @@ TEST(params) {
                 { 0, 1, SEEN, EINVAL }, { 128, 1, SEEN, EINVAL }, { 6, 0, SEEN, EINVAL },
                 { 6, 3, 0, EINVAL },
         };
-        static const unsigned periods[][2] = { { 1, 1 }, { 2, 1 }, { 3, 1 }, { 6, 3 }, { 7, 3 }, { 127, 63 } };
+        static const unsigned periods[][2] = {
+                { 1, 1 }, { 2, 1 }, { 3, 1 }, { 6, 3 }, { 7, 3 }, { 127, 63 },
+        };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
                 ClassifyParams p = { 1, t[i].cold, t[i].seen, t[i].period };
@@ -191,7 +193,7 @@ TEST(refault_backoff_grows) {
                 /* c1 */ { PRESENT, 1, false, false, false },
                 /* c2 */ { PRESENT, 2, true, false, false },  /* cold: evicted */
                 /* c3 */ { SWAPPED, EVICTED | 3, false, false, false },
-                /* c4 */ { PRESENT, 0, false, false, true }, /* read back (wp-async): n=1, until 6 */
+                /* c4 */ { PRESENT, 0, false, false, true }, /* read back (wp-async): n=1 */
                 /* c5 */ { PRESENT, 1, false, false, false },
                 /* c6 */ { PRESENT, 2, true, false, false },  /* n=1 holds no longer than aging */
                 /* c7 */ { SWAPPED, EVICTED | 3, false, false, false },
@@ -413,8 +415,11 @@ TEST(uniform_fast_path) {
 }
 
 TEST(divergence_materialises_and_compacts) {
-        const struct page_region one[] = { { PG(0), PG(3), PRESENT }, { PG(3), PG(4), PRESENT | SEEN },
-                                           { PG(4), PG(8), PRESENT } };
+        const struct page_region one[] = {
+                { PG(0), PG(3), PRESENT },
+                { PG(3), PG(4), PRESENT | SEEN },
+                { PG(4), PG(8), PRESENT },
+        };
         const struct page_region all = { PG(0), PG(8), PRESENT | SEEN };
         RangeSet s;
         RunVec ev = {};
@@ -561,7 +566,10 @@ TEST(huge_partial_never_listed) {
         ASSERT_OK(range_set_add(&s, BASE - 2 * PS, BASE + HP, 1));
         ASSERT_OK(run_cycle(&s, mixed, ELEMENTSOF(mixed), 1, 1, &res, &ev));
         {
-                const AddrRun want[] = { { BASE - 2 * PS, BASE, 0 }, { BASE, BASE + HP, ADDR_RUN_HUGE } };
+                const AddrRun want[] = {
+                        { BASE - 2 * PS, BASE, 0 },
+                        { BASE, BASE + HP, ADDR_RUN_HUGE },
+                };
                 check_runs(&ev, want, 2, __LINE__);
         }
         ASSERT_U64_EQ(res.huge_bytes, HP);
@@ -726,6 +734,8 @@ static void check_due(const TrackedRange *r, uint64_t cycle, unsigned period, co
         run_vec_done(&due);
 }
 
+#define C(k) { MB(2 * (k)), MB(2 * (k) + 2), 0 } /* chunk k of [0, 16M) */
+
 TEST(due_runs_schedule) {
         static const struct {
                 uint64_t start, end, cycle;
@@ -735,17 +745,17 @@ TEST(due_runs_schedule) {
         } t[] = {
                 { 0, MB(16), 0, 1, { { 0, MB(16), 0 } }, 1 },
                 { 0, MB(16), 7, 1, { { 0, MB(16), 0 } }, 1 },
-                { 0, MB(16), 0, 3, { { 0, MB(2), 0 }, { MB(6), MB(8), 0 }, { MB(12), MB(14), 0 } }, 3 },
-                { 0, MB(16), 1, 3, { { MB(4), MB(6), 0 }, { MB(10), MB(12), 0 } }, 2 },
-                { 0, MB(16), 2, 3, { { MB(2), MB(4), 0 }, { MB(8), MB(10), 0 }, { MB(14), MB(16), 0 } }, 3 },
-                { 0, MB(16), 3, 3, { { 0, MB(2), 0 }, { MB(6), MB(8), 0 }, { MB(12), MB(14), 0 } }, 3 },
-                { 0, MB(16), 0, 2, { { 0, MB(2), 0 }, { MB(4), MB(6), 0 }, { MB(8), MB(10), 0 }, { MB(12), MB(14), 0 } }, 4 },
-                { 0, MB(16), 5, 8, { { MB(6), MB(8), 0 } }, 1 },
+                { 0, MB(16), 0, 3, { C(0), C(3), C(6) }, 3 },
+                { 0, MB(16), 1, 3, { C(2), C(5) }, 2 },
+                { 0, MB(16), 2, 3, { C(1), C(4), C(7) }, 3 },
+                { 0, MB(16), 3, 3, { C(0), C(3), C(6) }, 3 },
+                { 0, MB(16), 0, 2, { C(0), C(2), C(4), C(6) }, 4 },
+                { 0, MB(16), 5, 8, { C(3) }, 1 },
                 { 0, MB(16), 1, 10, {}, 0 },
-                { 0, MB(16), 5, 10, { { MB(10), MB(12), 0 } }, 1 },
+                { 0, MB(16), 5, 10, { C(5) }, 1 },
                 /* unaligned range: chunks clipped */
                 { MB(1) + PS, MB(5), 0, 2, { { MB(1) + PS, MB(2), 0 }, { MB(4), MB(5), 0 } }, 2 },
-                { MB(1) + PS, MB(5), 1, 2, { { MB(2), MB(4), 0 } }, 1 },
+                { MB(1) + PS, MB(5), 1, 2, { C(1) }, 1 },
                 /* chunk numbers are absolute: BASE is chunk 512 */
                 { BASE, BASE + MB(6), 1, 3, { { BASE, BASE + MB(2), 0 } }, 1 },
                 { BASE, BASE + MB(6), 2, 3, { { BASE + MB(4), BASE + MB(6), 0 } }, 1 },

@@ -48,7 +48,9 @@ static void check_batches(const AddrRun *runs, size_t n_runs, EvictCursor start,
         ASSERT_EQ(cursor.run, n_runs);
         ASSERT_U64_EQ(cursor.offset, 0);
         /* exhausted stays exhausted */
-        ASSERT_EQ(evict_build_batch(runs, n_runs, &cursor, max_bytes, iov, max_iov, &(uint64_t) {0}), 0);
+        ASSERT_EQ(evict_build_batch(runs, n_runs, &cursor, max_bytes, iov, max_iov,
+                                    &(uint64_t) { 0 }),
+                  0);
 }
 
 #define CHECK(runs, start, max_bytes, max_iov, want, batches)                                   \
@@ -57,7 +59,9 @@ static void check_batches(const AddrRun *runs, size_t n_runs, EvictCursor start,
 
 TEST(batch_split_by_bytes) {
         const AddrRun runs[] = { { 0x10000, 0x10000 + 10 * P, 0 } };
-        const Piece want[] = { { 0x10000, 4 * P }, { 0x10000 + 4 * P, 4 * P }, { 0x10000 + 8 * P, 2 * P } };
+        const Piece want[] = {
+                { 0x10000, 4 * P }, { 0x10000 + 4 * P, 4 * P }, { 0x10000 + 8 * P, 2 * P },
+        };
         const size_t batches[] = { 1, 1, 1 };
 
         CHECK(runs, ((EvictCursor) {}), 4 * P, 64, want, batches);
@@ -85,8 +89,10 @@ TEST(batch_runs_straddle_byte_limit) {
 }
 
 TEST(batch_skips_empty_runs) {
-        const AddrRun runs[] = { { P, P, 0 }, { 2 * P, 3 * P, 0 }, { 5 * P, 5 * P, 0 }, { 6 * P, 8 * P, 0 },
-                                 { 9 * P, 9 * P, 0 } };
+        const AddrRun runs[] = {
+                { P, P, 0 }, { 2 * P, 3 * P, 0 }, { 5 * P, 5 * P, 0 }, { 6 * P, 8 * P, 0 },
+                { 9 * P, 9 * P, 0 },
+        };
         const Piece want[] = { { 2 * P, P }, { 6 * P, 2 * P } };
         const size_t batches[] = { 2 };
 
@@ -129,7 +135,9 @@ TEST(batch_huge_runs_cut_at_2m) {
         CHECK(huge, ((EvictCursor) {}), 5 * MIB, 64, want5, b5);
 
         /* a small run first: the huge page does not fit in the rest, so the batch ends early */
-        const AddrRun mixed[] = { { 0, P, 0 }, { 2 * MIB, 6 * MIB, ADDR_RUN_HUGE }, { 7 * MIB, 7 * MIB + P, 0 } };
+        const AddrRun mixed[] = {
+                { 0, P, 0 }, { 2 * MIB, 6 * MIB, ADDR_RUN_HUGE }, { 7 * MIB, 7 * MIB + P, 0 },
+        };
         const Piece wantm[] = { { 0, P }, { 2 * MIB, 2 * MIB }, { 4 * MIB, 2 * MIB }, { 7 * MIB, P } };
         const size_t bm[] = { 1, 1, 1, 1 }; /* the third batch is full at 2 MiB */
         CHECK(mixed, ((EvictCursor) {}), 2 * MIB, 64, wantm, bm);
@@ -138,7 +146,11 @@ TEST(batch_huge_runs_cut_at_2m) {
 TEST(batch_unlimited_stays_below_max_rw_count) {
         const AddrRun runs[] = { { 1ULL << 32, 2ULL << 32, 0 } };
         const uint64_t cap = ALIGN_DOWN((uint64_t) INT_MAX, P);
-        const Piece want[] = { { 1ULL << 32, cap }, { (1ULL << 32) + cap, cap }, { (1ULL << 32) + 2 * cap, (1ULL << 32) - 2 * cap } };
+        const Piece want[] = {
+                { 1ULL << 32, cap },
+                { (1ULL << 32) + cap, cap },
+                { (1ULL << 32) + 2 * cap, (1ULL << 32) - 2 * cap },
+        };
         const size_t batches[] = { 1, 1, 1 };
 
         CHECK(runs, ((EvictCursor) {}), 0, 64, want, batches);
@@ -319,7 +331,9 @@ TEST(fake_pageout_retry_once) {
         const Step eagain_mid[] = { { P, 3, P }, { 3 * P, 2, -EAGAIN }, { 3 * P, 2, 6 * P } };
         const Step eintr_twice[] = { { P, 3, P }, { 3 * P, 2, -EINTR }, { 3 * P, 2, -EINTR } };
         /* the retry budget is per position: progress resets it */
-        const Step two_positions[] = { { P, 3, -EINTR }, { P, 3, P }, { 3 * P, 2, -EAGAIN }, { 3 * P, 2, 6 * P } };
+        const Step two_positions[] = {
+                { P, 3, -EINTR }, { P, 3, P }, { 3 * P, 2, -EAGAIN }, { 3 * P, 2, 6 * P },
+        };
         uint64_t b = 0;
 
         ASSERT_OK(RUN(eintr_then_ok, three, &b));
@@ -357,7 +371,9 @@ TEST(fake_pageout_errors) {
 }
 
 TEST(fake_pageout_zero_length_iovecs) {
-        const struct iovec v[] = { { (void *) P, 0 }, { (void *) (2 * P), P }, { (void *) (5 * P), 0 } };
+        const struct iovec v[] = {
+                { (void *) P, 0 }, { (void *) (2 * P), P }, { (void *) (5 * P), 0 },
+        };
         const Step s[] = { { 2 * P, 2, P } };
         uint64_t b = 0;
 

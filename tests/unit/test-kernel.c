@@ -303,7 +303,8 @@ TEST(wp_async_written_pages_and_rearm) {
         t1 = now_usec();
         ASSERT_EQ(v.n, 1);
         assert_region(&v, 0, &a, 0, a.size / ps, PAGE_IS_WRITTEN);
-        printf("  # PAGEMAP_SCAN(WP_MATCHING) re-arming 16 MiB, all written: %" PRIu64 " us\n", t1 - t0);
+        printf("  # PAGEMAP_SCAN(WP_MATCHING) re-arming 16 MiB, all written: %" PRIu64 " us\n",
+               t1 - t0);
         t0 = now_usec();
         ASSERT_OK(kernel_ops_real.writeprotect(a.uffd, ptr_u64(a.base), a.size, true));
         t1 = now_usec();
@@ -433,13 +434,16 @@ TEST(kernel_errnos) {
         /* registering across a hole */
         ASSERT_OK(munmap(hole + ps, ps));
         /* registering and write-protecting across a hole: the kernel takes the VMAs there are */
-        ASSERT_OK(kernel_ops_real.register_range(a.uffd, ptr_u64(hole), 3 * ps, UFFDIO_REGISTER_MODE_WP, NULL));
+        ASSERT_OK(kernel_ops_real.register_range(a.uffd, ptr_u64(hole), 3 * ps,
+                                                 UFFDIO_REGISTER_MODE_WP, NULL));
         ASSERT_OK(kernel_ops_real.writeprotect(a.uffd, ptr_u64(hole), 3 * ps, true));
         ASSERT_OK(kernel_ops_real.unregister_range(a.uffd, ptr_u64(hole), 3 * ps));
         /* registering twice the same range is fine; from another uffd it is busy */
-        ASSERT_OK(kernel_ops_real.register_range(a.uffd, ptr_u64(a.base), ps, UFFDIO_REGISTER_MODE_WP, NULL));
+        ASSERT_OK(kernel_ops_real.register_range(a.uffd, ptr_u64(a.base), ps,
+                                                 UFFDIO_REGISTER_MODE_WP, NULL));
         ASSERT_OK(kernel_ops_real.api(sys, wp_features(), NULL, NULL));
-        ASSERT_ERROR(kernel_ops_real.register_range(sys, ptr_u64(a.base), ps, UFFDIO_REGISTER_MODE_WP, NULL),
+        ASSERT_ERROR(kernel_ops_real.register_range(sys, ptr_u64(a.base), ps,
+                                                    UFFDIO_REGISTER_MODE_WP, NULL),
                      EBUSY);
         /* unaligned */
         ASSERT_ERROR(kernel_ops_real.writeprotect(a.uffd, ptr_u64(a.base) + 1, ps, true), EINVAL);
@@ -595,7 +599,8 @@ TEST(client_gone_errnos) {
         printf("  # after the client exited: PAGEMAP_SCAN %d (%s)\n", r, r < 0 ? strerror(-r) : "ok");
         ASSERT_ERROR(r, ESRCH);
         /* (UN)REGISTER say ENOMEM rather than ESRCH (6.18: mmget_not_zero() fails) */
-        ASSERT_ERROR(kernel_ops_real.register_range(uffd, addr, ps, UFFDIO_REGISTER_MODE_WP, NULL), ENOMEM);
+        ASSERT_ERROR(kernel_ops_real.register_range(uffd, addr, ps, UFFDIO_REGISTER_MODE_WP, NULL),
+                     ENOMEM);
         ASSERT_ERROR(kernel_ops_real.unregister_range(uffd, addr, len), ENOMEM);
         /* WAKE has nothing to do and succeeds; no event says the client left: the pidfd does */
         ASSERT_OK(kernel_ops_real.wake(uffd, addr, ps));
@@ -727,7 +732,8 @@ static uint64_t pageout_self(int pidfd, uint64_t base, uint64_t len, uint64_t ba
         unsigned batches = 0;
         int n;
 
-        while ((n = evict_build_batch(&run, 1, &cursor, batch_bytes, iov, ELEMENTSOF(iov), &bytes)) > 0) {
+        while ((n = evict_build_batch(&run, 1, &cursor, batch_bytes, iov, ELEMENTSOF(iov),
+                                      &bytes)) > 0) {
                 ASSERT_OK(evict_pageout(&kernel_ops_real, pidfd, iov, (size_t) n, &done));
                 ASSERT_U64_EQ(done, bytes);
                 total += done;

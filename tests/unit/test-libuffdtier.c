@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -161,7 +162,8 @@ static _Noreturn void fake_serve(int listen_fd, FakeMode mode) {
                         FAKE_CHECK(m.n_ranges == 1);
                         for (size_t i = 0; i < n_tracked; i++)
                                 if (overlaps(&tracked[i], &m.ranges[0])) {
-                                        fake_reply_error(c, m.seq, EEXIST, "range overlaps one already tracked");
+                                        fake_reply_error(c, m.seq, EEXIST,
+                                                         "range overlaps one already tracked");
                                         goto next;
                                 }
                         FAKE_CHECK(n_tracked < ELEMENTSOF(tracked));
@@ -201,7 +203,7 @@ static _Noreturn void fake_serve(int listen_fd, FakeMode mode) {
                 }
                 case PROTO_BYE:
                         if (mode == FAKE_SILENT_BYE) {
-                                sleep(5);
+                                sleep(2); /* longer than the 1 s BYE timeout */
                                 _exit(0);
                         }
                         fake_reply(c, &reply);
@@ -478,5 +480,41 @@ TEST(daemon_refuses_at_accept) {
          * that is already queued is what the caller gets. */
         fake_start(&f, FAKE_REFUSE_AT_ACCEPT);
         ASSERT_ERROR(uffdtier_connect(f.path, "unit-test", 0, &h), EUSERS);
+        fake_stop(&f);
+}
+
+static void *status_loop(void *userdata) {
+        struct uffdtier *h = userdata;
+
+        for (int i = 0; i < 200; i++) {
+                struct uffdtier_status *s = NULL;
+                uint64_t v;
+
+                if (uffdtier_status(h, &s) < 0 || uffdtier_status_get_counter(s, "clients", &v) < 0 ||
+                    v != 1) {
+                        uffdtier_status_free(s);
+                        return (void *) 1;
+                }
+                uffdtier_status_free(s);
+        }
+        return NULL;
+}
+
+TEST(threads_share_a_handle) {
+        struct uffdtier *h = NULL;
+        pthread_t t[4];
+        Fake f;
+
+        /* Requests from several threads are serialised: every reply reaches its own caller. */
+        fake_start(&f, FAKE_STALE_REPLY);
+        ASSERT_OK(uffdtier_connect(f.path, "unit-test", 0, &h));
+        for (size_t i = 0; i < ELEMENTSOF(t); i++)
+                ASSERT_EQ(pthread_create(&t[i], NULL, status_loop, h), 0);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                void *ret;
+                ASSERT_EQ(pthread_join(t[i], &ret), 0);
+                ASSERT_TRUE(ret == NULL);
+        }
+        ASSERT_OK(uffdtier_disconnect(h));
         fake_stop(&f);
 }

@@ -319,7 +319,8 @@ TEST(decode_header_errors) {
 
         raw_header(&r, PROTO_MAGIC, 2, PROTO_STATUS, 1);
         raw_finish(&r);
-        EXPECT_DECODE_ERROR(&r, EPROTONOSUPPORT, "version 2 is not supported, this side speaks version 1");
+        EXPECT_DECODE_ERROR(&r, EPROTONOSUPPORT,
+                            "version 2 is not supported, this side speaks version 1");
         raw_header(&r, PROTO_MAGIC, 0, PROTO_STATUS, 1);
         raw_finish(&r);
         EXPECT_DECODE_ERROR(&r, EPROTONOSUPPORT, "version 0");

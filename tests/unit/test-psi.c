@@ -58,7 +58,8 @@ TEST(psi_parse_bad) {
                 "some\n",
                 "some avg10=1.23",                                           /* keys missing */
                 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",         /* no some line */
-                "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nsome avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
                 "some avg10=0.00 avg10=0.00 avg60=0.00 avg300=0.00 total=0",
                 "some avg10=1.234 avg60=0.00 avg300=0.00 total=0",
                 "some avg10=1. avg60=0.00 avg300=0.00 total=0",
@@ -224,7 +225,8 @@ TEST(cgroup_text_parse) {
                 const char *path; /* NULL: expect error */
                 int error;
         } t[] = {
-                { "0::/user.slice/user-1000.slice/session-2.scope\n", "/user.slice/user-1000.slice/session-2.scope", 0 },
+                { "0::/user.slice/user-1000.slice/session-2.scope\n",
+                  "/user.slice/user-1000.slice/session-2.scope", 0 },
                 { "0::/\n", "/", 0 },
                 /* hybrid: v1 controllers first, the unified line last (this machine) */
                 { "9:name=systemd:/\n4:memory:/process_api/566681b6e837\n1:cpu:/\n0::/\n", "/", 0 },

@@ -43,7 +43,8 @@ static void check_layout(const RangeSet *s, const ExpRange *e, size_t n, bool ch
                         test_fail(__FILE__, line,
                                   "range %zu: [%" PRIu64 ", %" PRIu64 ") tag %u, expected [%" PRIu64
                                   ", %" PRIu64 ") tag %u",
-                                  i, r->start / PS, r->end / PS, r->tag, e[i].start, e[i].end, e[i].tag);
+                                  i, r->start / PS, r->end / PS, r->tag, e[i].start, e[i].end,
+                                  e[i].tag);
                 if (r->page_shift != 12)
                         test_fail(__FILE__, line, "range %zu: page_shift %u", i, r->page_shift);
                 if (!check_states)
@@ -98,7 +99,7 @@ TEST(add) {
                 { P(0), P(100), 9, EEXIST },    /* around both */
                 { P(25), P(31), 9, EEXIST },    /* into the second */
                 { P(20), P(25), 3, 0 },         /* touches [10,20) but another tag: separate */
-                { P(25), P(30), 3, 0 },         /* touches [20,25) tag 3 and [30,40) tag 2: merge left */
+                { P(25), P(30), 3, 0 },         /* touches tag 3 and tag 2: merges left */
                 { P(40), P(45), 2, 0 },         /* touches [30,40) tag 2: merge */
                 { P(0), P(10), 1, 0 },          /* touches [10,20) tag 1: merge */
                 { P(100), P(101), 7, 0 },
@@ -151,6 +152,10 @@ TEST(add_merge_keeps_state) {
         range_set_done(&s);
 }
 
+/* the layout both tables start from, as the expected result when nothing changes */
+#define REMOVE_UNCHANGED { R(10, 20, 1, 10), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 3
+#define REMAP_UNCHANGED { R(10, 20, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3
+
 TEST(remove) {
         /* Each case starts from [10,20) tag 1, [20,30) tag 2, [40,50) tag 1, every page in its own
          * state. */
@@ -161,18 +166,19 @@ TEST(remove) {
                 ExpRange e[4];
                 size_t n;
         } t[] = {
-                { P(12), P(15), 0, 3, { R(10, 12, 1, 10), R(15, 20, 1, 15), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 4 },
+                { P(12), P(15), 0, 3,
+                  { R(10, 12, 1, 10), R(15, 20, 1, 15), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 4 },
                 { P(10), P(12), 0, 2, { R(12, 20, 1, 12), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 3 },
                 { P(45), P(50), 0, 5, { R(10, 20, 1, 10), R(20, 30, 2, 20), R(40, 45, 1, 40) }, 3 },
                 { P(18), P(22), 0, 4, { R(10, 18, 1, 10), R(22, 30, 2, 22), R(40, 50, 1, 40) }, 3 },
                 { P(15), P(45), 0, 20, { R(10, 15, 1, 10), R(45, 50, 1, 45) }, 2 },
                 { P(20), P(30), 0, 10, { R(10, 20, 1, 10), R(40, 50, 1, 40) }, 2 },
                 { P(0), P(100), 0, 30, {}, 0 },
-                { P(30), P(40), 0, 0, { R(10, 20, 1, 10), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 3 },
-                { P(60), P(70), 0, 0, { R(10, 20, 1, 10), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 3 },
-                { P(15), P(15), 0, 0, { R(10, 20, 1, 10), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 3 },
-                { P(15) + 1, P(16), EINVAL, 0, { R(10, 20, 1, 10), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 3 },
-                { P(16), P(15), EINVAL, 0, { R(10, 20, 1, 10), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 3 },
+                { P(30), P(40), 0, 0, REMOVE_UNCHANGED },
+                { P(60), P(70), 0, 0, REMOVE_UNCHANGED },
+                { P(15), P(15), 0, 0, REMOVE_UNCHANGED },
+                { P(15) + 1, P(16), EINVAL, 0, REMOVE_UNCHANGED },
+                { P(16), P(15), EINVAL, 0, REMOVE_UNCHANGED },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
@@ -227,35 +233,42 @@ TEST(remap) {
                 size_t n;
         } t[] = {
                 /* whole range far away */
-                { P(10), P(100), P(10), 0, { R(30, 40, 2, 30), R(50, 60, 1, 50), R(100, 110, 1, 10) }, 3 },
+                { P(10), P(100), P(10), 0,
+                  { R(30, 40, 2, 30), R(50, 60, 1, 50), R(100, 110, 1, 10) }, 3 },
                 /* part of a range */
                 { P(12), P(200), P(3), 0,
-                  { R(10, 12, 1, 10), R(15, 20, 1, 15), R(30, 40, 2, 30), R(50, 60, 1, 50), R(200, 203, 1, 12) }, 5 },
+                  { R(10, 12, 1, 10), R(15, 20, 1, 15), R(30, 40, 2, 30), R(50, 60, 1, 50),
+                    R(200, 203, 1, 12) }, 5 },
                 /* source wider than the range: untracked parts move as nothing */
-                { P(5), P(105), P(20), 0, { R(30, 40, 2, 30), R(50, 60, 1, 50), R(110, 120, 1, 10) }, 3 },
+                { P(5), P(105), P(20), 0,
+                  { R(30, 40, 2, 30), R(50, 60, 1, 50), R(110, 120, 1, 10) }, 3 },
                 /* into the middle of another range: what was there is dropped */
                 { P(10), P(32), P(5), 0,
-                  { R(15, 20, 1, 15), R(30, 32, 2, 30), R(32, 37, 1, 10), R(37, 40, 2, 37), R(50, 60, 1, 50) }, 5 },
+                  { R(15, 20, 1, 15), R(30, 32, 2, 30), R(32, 37, 1, 10), R(37, 40, 2, 37),
+                    R(50, 60, 1, 50) }, 5 },
                 /* next to a same-tag range: merges, state preserved */
                 { P(50), P(20), P(10), 0, { R2(10, 30, 1, 10, 20, 50), R(30, 40, 2, 30) }, 2 },
                 /* between a range of another tag and one of the same tag: merges with that one */
                 { P(10), P(40), P(10), 0, { R(30, 40, 2, 30), R2(40, 60, 1, 10, 50, 50) }, 2 },
                 /* overlapping move up and down */
-                { P(10), P(15), P(10), 0, { R(15, 25, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
-                { P(10), P(5), P(10), 0, { R(5, 15, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
+                { P(10), P(15), P(10), 0,
+                  { R(15, 25, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
+                { P(10), P(5), P(10), 0,
+                  { R(5, 15, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
                 /* over several ranges, landing on the last one */
                 { P(15), P(45), P(20), 0,
                   { R(10, 15, 1, 10), R(35, 40, 2, 35), R(45, 50, 1, 15), R(60, 65, 2, 30) }, 4 },
                 /* untracked source: destination is still dropped */
-                { P(70), P(35), P(10), 0, { R(10, 20, 1, 10), R(30, 35, 2, 30), R(50, 60, 1, 50) }, 3 },
+                { P(70), P(35), P(10), 0,
+                  { R(10, 20, 1, 10), R(30, 35, 2, 30), R(50, 60, 1, 50) }, 3 },
                 /* no-op */
-                { P(10), P(10), P(10), 0, { R(10, 20, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
+                { P(10), P(10), P(10), 0, REMAP_UNCHANGED },
                 /* invalid */
-                { P(10) + 1, P(100), P(1), EINVAL, { R(10, 20, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
-                { P(10), P(100) + 8, P(1), EINVAL, { R(10, 20, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
-                { P(10), P(100), 100, EINVAL, { R(10, 20, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
-                { P(10), P(100), 0, EINVAL, { R(10, 20, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
-                { P(10), UINT64_MAX - PS + 1, P(2), EINVAL, { R(10, 20, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
+                { P(10) + 1, P(100), P(1), EINVAL, REMAP_UNCHANGED },
+                { P(10), P(100) + 8, P(1), EINVAL, REMAP_UNCHANGED },
+                { P(10), P(100), 100, EINVAL, REMAP_UNCHANGED },
+                { P(10), P(100), 0, EINVAL, REMAP_UNCHANGED },
+                { P(10), UINT64_MAX - PS + 1, P(2), EINVAL, REMAP_UNCHANGED },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
@@ -314,7 +327,8 @@ static void check_refaults(const TrackedRange *r, const RefaultRun *want, size_t
                 if (k->start != want[i].start || k->end != want[i].end ||
                     k->until_cycle != want[i].until_cycle || k->count != want[i].count)
                         test_fail(__FILE__, line,
-                                  "run %zu: [%" PRIu64 ", %" PRIu64 ") until %" PRIu64 " count %u", i,
+                                  "run %zu: [%" PRIu64 ", %" PRIu64 ") until %" PRIu64 " count %u",
+                                  i,
                                   k->start / PS, k->end / PS, k->until_cycle, k->count);
         }
 }
@@ -349,7 +363,10 @@ TEST(refault_runs_follow_pages) {
         /* move the left part up: runs shift along */
         ASSERT_OK(range_set_remap(&s, P(10), P(1000), P(6)));
         {
-                const RefaultRun m[] = { { P(1001), P(1003), 100, 1 }, { P(1005), P(1006), 200, 3 } };
+                const RefaultRun m[] = {
+                        { P(1001), P(1003), 100, 1 },
+                        { P(1005), P(1006), 200, 3 },
+                };
                 ASSERT_EQ(s.n_ranges, 2);
                 ASSERT_U64_EQ(s.ranges[1].start, P(1000));
                 check_refaults(&s.ranges[1], m, ELEMENTSOF(m), __LINE__);
@@ -520,7 +537,9 @@ TEST(run_vec_append_coalesces) {
         ASSERT_OK(run_vec_append(&v, 30, 40, ADDR_RUN_HUGE));
         ASSERT_OK(run_vec_append(&v, 50, 60, ADDR_RUN_HUGE));  /* gap: separate */
         {
-                const AddrRun want[] = { { 0, 20, 0 }, { 20, 40, ADDR_RUN_HUGE }, { 50, 60, ADDR_RUN_HUGE } };
+                const AddrRun want[] = {
+                        { 0, 20, 0 }, { 20, 40, ADDR_RUN_HUGE }, { 50, 60, ADDR_RUN_HUGE },
+                };
                 check_runs(&v, want, ELEMENTSOF(want), __LINE__);
         }
         ASSERT_U64_EQ(run_vec_bytes(&v), 50);

@@ -187,7 +187,8 @@ fetch_kernel() {
         if ! (cd "$tmp/debs" && apt-get "${APT_OPTS[@]}" download "${pkgs[@]}") >"$log" 2>&1; then
                 tail -n 5 "$log" >&2
                 rm -rf "$tmp"
-                unavailable "cannot download ${pkgs[*]} from $MIRROR"
+                no_kernel "cannot download ${pkgs[*]} from $MIRROR"
+                return 1
         fi
         mkdir "$tmp/x" "$tmp/modules"
         for p in "$tmp"/debs/*.deb; do dpkg-deb -x "$p" "$tmp/x" || { rm -rf "$tmp"; die "cannot unpack $p"; }; done
@@ -200,7 +201,8 @@ fetch_kernel() {
         if [ ! -f "$config" ] || [ ! -f "$vmlinuz" ]; then rm -rf "$tmp"; die "no kernel image or config in ${pkgs[*]}"; fi
         if ! grep -qx 'CONFIG_USERFAULTFD_RWP=y' "$config"; then
                 rm -rf "$tmp"
-                unavailable "$name $ver lacks CONFIG_USERFAULTFD_RWP=y"
+                no_kernel "$name $ver lacks CONFIG_USERFAULTFD_RWP=y"
+                return 1
         fi
         cp "$vmlinuz" "$tmp/vmlinuz"
         cp "$config" "$tmp/config"
@@ -231,6 +233,12 @@ fetch_kernel() {
         mv -T "$tmp" "$dest"
 }
 
+# no (new) kernel to be had: fall back on the cached one when there is one, else skip
+no_kernel() {
+        [ -e "$CACHE/kernels/current/vmlinuz" ] || unavailable "$*"
+        echo "$PROG: warning: $*; using the cached kernel" >&2
+}
+
 prepare_kernel() {
         mkdir -p "$CACHE/kernels" || die "cannot create $CACHE (set UFFDTIER_VM_CACHE)"
         exec 9>>"$CACHE/lock" || die "cannot write $CACHE/lock (set UFFDTIER_VM_CACHE)"
@@ -239,19 +247,17 @@ prepare_kernel() {
         if [ ! -e "$CACHE/kernels/current/vmlinuz" ] || [ "${UFFDTIER_VM_REFRESH:-0}" = 1 ]; then
                 apt_setup
                 local log=$APT_DIR/update.log pick
-                if ! apt-get "${APT_OPTS[@]}" update >"$log" 2>&1; then
-                        if [ -e "$CACHE/kernels/current/vmlinuz" ]; then
-                                echo "$PROG: warning: cannot refresh the package lists; using the cached kernel" >&2
-                                flock -u 9
-                                return 0
-                        fi
-                        tail -n 5 "$log" >&2
-                        unavailable "cannot fetch the sid/experimental package lists from $MIRROR"
+                # apt-get update exits 0 when an index could not be fetched: look at what it said
+                if ! apt-get "${APT_OPTS[@]}" update >"$log" 2>&1 ||
+                        grep -qE '^(E:|W: (Failed to fetch|Some index files failed))' "$log"; then
+                        grep -E '^(E|W):' "$log" | head -n 5 >&2
+                        no_kernel "cannot fetch the sid/experimental package lists from $MIRROR"
+                elif ! pick=$(pick_kernel); then
+                        no_kernel "no linux-binary-*-cloud-amd64 >= $MIN_MAJOR.$MIN_MINOR in sid/experimental"
+                elif fetch_kernel ${pick}; then
+                        ln -sfn "$(basename "$CACHE/kernels/${pick/ /_}")" "$CACHE/kernels/current.tmp"
+                        mv -T "$CACHE/kernels/current.tmp" "$CACHE/kernels/current"
                 fi
-                pick=$(pick_kernel) || unavailable "no linux-binary-*-cloud-amd64 >= $MIN_MAJOR.$MIN_MINOR in sid/experimental"
-                fetch_kernel ${pick}
-                ln -sfn "$(basename "$CACHE/kernels/${pick/ /_}")" "$CACHE/kernels/current.tmp"
-                mv -T "$CACHE/kernels/current.tmp" "$CACHE/kernels/current"
         fi
         flock -u 9
 }
@@ -374,6 +380,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 harness_fail() { echo "run-in-vm guest: \$*"; echo "UFFDTIER-VM-$TOKEN-SETUP-FAILED"; poweroff -f; }
 mount -t proc proc /proc && mount -t sysfs sysfs /sys && mount -t devtmpfs devtmpfs /dev || harness_fail "cannot mount /proc /sys /dev"
 mkdir -p /dev/pts /dev/shm
+ln -s /proc/self/fd /dev/fd; ln -s fd/0 /dev/stdin; ln -s fd/1 /dev/stdout; ln -s fd/2 /dev/stderr
 mount -t devpts devpts /dev/pts; mount -t tmpfs -o mode=1777 shm /dev/shm
 # /run and /tmp get their own tmpfs unless files were copied there (the root is in RAM anyway)
 [ -n "\$(ls -A /run)" ] || mount -t tmpfs -o mode=755 run /run
