@@ -673,6 +673,338 @@ static int cmd_raw_hello_wrong_fds(const char *kind) {
         }
 }
 
+
+static int raw_send_message_on(int fd, const ProtoMessage *m) {
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        size_t len;
+        int r;
+
+        r = proto_encode(m, buf, sizeof buf, &len);
+        if (r < 0)
+                return err(r, "encode: %s", strerror(-r));
+        r = proto_send(fd, buf, len, NULL, 0);
+        if (r < 0)
+                return err(r, "send: %s", strerror(-r));
+        return raw_report(fd);
+}
+
+/* ---- commands added for the engine and handoff tests ---- */
+
+/* Resident bytes of [OFF, OFF+LEN) by mincore(): swapped-out anonymous pages are not resident. */
+static int cmd_residency(const char *o, const char *l) {
+        _cleanup_free_ unsigned char *vec = NULL;
+        size_t first, count, resident = 0;
+
+        if (parse_offset_len(o, l, &first, &count) < 0)
+                return err(EINVAL, "usage: residency OFFSET LEN (page aligned, inside the mapping)");
+        vec = malloc(count);
+        if (!vec)
+                return err(ENOMEM, "out of memory");
+        if (mincore(base + first * ps, count * ps, vec) < 0)
+                return err(errno, "mincore: %m");
+        for (size_t i = 0; i < count; i++)
+                if (vec[i] & 1)
+                        resident += ps;
+        return ok("resident %zu of %zu", resident, count * ps);
+}
+
+/* Reads one word of every page of [OFF, OFF+LEN): an access the daemon must let through. */
+static int cmd_read_range(const char *o, const char *l) {
+        size_t first, count, n = 0;
+        uint64_t sum = 0;
+
+        if (parse_offset_len(o, l, &first, &count) < 0)
+                return err(EINVAL, "usage: read OFFSET LEN (page aligned, inside the mapping)");
+        for (size_t i = first; i < first + count; i++) {
+                if (content[i] == CONTENT_UNMAPPED)
+                        continue;
+                sum += *(volatile uint64_t *) slot(i);
+                n++;
+        }
+        return ok("read %zu pages (sum %" PRIx64 ")", n, sum);
+}
+
+/* N full sessions on new connections: connect, track a small mapping, status, disconnect. */
+static int cmd_cycles(const char *s) {
+        uint64_t n;
+
+        if (!s || parse_u64(s, &n) < 0 || n == 0)
+                return err(EINVAL, "usage: cycles N");
+        for (uint64_t i = 0; i < n; i++) {
+                struct uffdtier *h = NULL;
+                struct uffdtier_status *st = NULL;
+                void *m;
+                int r;
+
+                r = uffdtier_connect(arg.socket_path, "cycle", arg.connect_flags, &h);
+                if (r < 0)
+                        return err(r, "cycle %" PRIu64 ": connect: %s", i, strerror(-r));
+                m = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (m == MAP_FAILED) {
+                        (void) uffdtier_disconnect(h);
+                        return err(errno, "mmap: %m");
+                }
+                memset(m, 0x5a, 16 * ps);
+                r = uffdtier_track(h, m, 16 * ps, "cycle", NULL);
+                if (r >= 0)
+                        r = uffdtier_status(h, &st);
+                uffdtier_status_free(st);
+                (void) uffdtier_disconnect(h);
+                (void) munmap(m, 16 * ps);
+                if (r < 0)
+                        return err(r, "cycle %" PRIu64 ": %s", i, strerror(-r));
+        }
+        return ok("%" PRIu64 " cycles", n);
+}
+
+/* Tracks a mapping the daemon must refuse, through the library, and reports the refusal. */
+static int cmd_track_special(const char *kind) {
+        const int prw = PROT_READ | PROT_WRITE, pa = MAP_PRIVATE | MAP_ANONYMOUS;
+        size_t len = 16 * ps;
+        void *m = MAP_FAILED;
+        int r;
+
+        if (!handle)
+                return err(ENOTCONN, "not connected");
+        if (!kind)
+                return err(EINVAL, "usage: track-special unmapped|overlap|prot-none|file|shared|too-big|too-many|unaligned");
+        if (streq(kind, "unmapped")) {
+                m = mmap(NULL, len, prw, pa, -1, 0);
+                if (m != MAP_FAILED)
+                        (void) munmap(m, len);
+                r = uffdtier_track(handle, m, len, "unmapped", NULL);
+                m = MAP_FAILED;
+        } else if (streq(kind, "overlap")) {
+                r = uffdtier_track(handle, base, ps, "overlap", NULL);
+        } else if (streq(kind, "prot-none")) {
+                m = mmap(NULL, len, PROT_NONE, pa, -1, 0);
+                r = m == MAP_FAILED ? -errno : uffdtier_track(handle, m, len, "prot-none", NULL);
+        } else if (streq(kind, "shared")) {
+                m = mmap(NULL, len, prw, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                r = m == MAP_FAILED ? -errno : uffdtier_track(handle, m, len, "shared", NULL);
+        } else if (streq(kind, "file")) {
+                char path[] = "/tmp/tier-client-file.XXXXXX";
+                int fd = mkstemp(path);
+                if (fd < 0)
+                        return err(errno, "mkstemp: %m");
+                (void) unlink(path);
+                if (ftruncate(fd, (off_t) len) < 0) {
+                        close(fd);
+                        return err(errno, "ftruncate: %m");
+                }
+                m = mmap(NULL, len, prw, MAP_PRIVATE, fd, 0);
+                close(fd);
+                r = m == MAP_FAILED ? -errno : uffdtier_track(handle, m, len, "file", NULL);
+        } else if (streq(kind, "too-big")) {
+                len = (size_t) 1 << 30;
+                m = mmap(NULL, len, prw, pa | MAP_NORESERVE, -1, 0);
+                r = m == MAP_FAILED ? -errno : uffdtier_track(handle, m, len, "too-big", NULL);
+        } else if (streq(kind, "too-many")) {
+                /* separate one-page mappings with a guard page between them */
+                len = 128 * ps;
+                m = mmap(NULL, len, prw, pa, -1, 0);
+                if (m == MAP_FAILED)
+                        return err(errno, "mmap: %m");
+                r = 0;
+                for (size_t i = 0; i < 64 && r >= 0; i++) {
+                        (void) mprotect((uint8_t *) m + (2 * i + 1) * ps, ps, PROT_NONE);
+                        r = uffdtier_track(handle, (uint8_t *) m + 2 * i * ps, ps, "too-many", NULL);
+                }
+                if (r < 0) {
+                        int rr = err_lib(r, "track");
+                        for (size_t i = 0; i < 64; i++)
+                                (void) uffdtier_untrack(handle, (uint8_t *) m + 2 * i * ps, ps);
+                        (void) munmap(m, len);
+                        return rr;
+                }
+        } else
+                return err(EINVAL, "unknown kind %s", kind);
+
+        if (r < 0) {
+                int rr = err_lib(r, "track");
+                if (m != MAP_FAILED)
+                        (void) munmap(m, len);
+                return rr;
+        }
+        if (m != MAP_FAILED) {
+                (void) uffdtier_untrack(handle, m, len);
+                (void) munmap(m, len);
+        }
+        return ok("accepted (unexpectedly)");
+}
+
+/* The three descriptors of a well-formed HELLO; uffd_override replaces the userfaultfd and
+ * pidfd_override the pidfd when >= 0 (they are consumed). */
+static int raw_hello_fds(int fds[3], int uffd_override, int pidfd_override) {
+        fds[0] = uffd_override >= 0 ? uffd_override : (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+        fds[1] = pidfd_override >= 0 ? pidfd_override : (int) syscall(__NR_pidfd_open, getpid(), 0);
+        fds[2] = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        for (size_t i = 0; i < 3; i++)
+                if (fds[i] < 0) {
+                        int e = errno;
+                        proto_close_fds(fds, 3);
+                        return -e;
+                }
+        return 0;
+}
+
+/* Opens a raw connection and sends HELLO with the given descriptors (closed here). */
+static int raw_hello_on(int fd, int fds[3]) {
+        _cleanup_proto_message_ ProtoMessage m = {};
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        size_t len;
+        int r;
+
+        proto_message_init(&m, PROTO_HELLO, 1);
+        (void) proto_message_set_name(&m, "tier-client-raw");
+        r = proto_encode(&m, buf, sizeof buf, &len);
+        if (r >= 0)
+                r = proto_send(fd, buf, len, fds, 3);
+        proto_close_fds(fds, 3);
+        return r;
+}
+
+/* Waits for one REPLY on fd: 0 for success, -errno for an error reply or a failure. */
+static int raw_wait_ok(int fd) {
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        _cleanup_proto_message_ ProtoMessage m = {};
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        char reason[PROTO_REASON_MAX_BYTES];
+        size_t len;
+        int r;
+
+        if (poll(&pfd, 1, RAW_REPLY_TIMEOUT_MS) <= 0)
+                return -ETIMEDOUT;
+        r = proto_recv(fd, buf, sizeof buf, &len, NULL, 0, NULL);
+        if (r < 0)
+                return r;
+        if (len == 0 || proto_decode(buf, len, reason, sizeof reason, &m) < 0)
+                return -EPROTO;
+        return m.error ? -m.error : 0;
+}
+
+static int cmd_raw_hello_variant(const char *variant) {
+        _cleanup_close_ int fd = raw_connect();
+        int fds[3], r;
+
+        if (fd < 0)
+                return err(fd, "connect: %s", strerror(-fd));
+
+        if (streq(variant, "negotiated")) {
+                /* a uffd that already went through UFFDIO_API */
+                struct uffdio_api api = { .api = UFFD_API };
+                int u = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+                if (u < 0 || ioctl(u, UFFDIO_API, &api) < 0)
+                        return err(errno, "userfaultfd: %m");
+                r = raw_hello_fds(fds, u, -1);
+        } else if (streq(variant, "foreign-pidfd")) {
+                /* the pidfd of another process (our parent) */
+                int pf = (int) syscall(__NR_pidfd_open, getppid(), 0);
+                if (pf < 0)
+                        return err(errno, "pidfd_open: %m");
+                r = raw_hello_fds(fds, -1, pf);
+        } else if (streq(variant, "foreign-uffd")) {
+                /* a uffd created by another process (a child, whose memory looks like ours)
+                 * and handed to us: HELLO cannot tell, TRACK must */
+                int sp[2], u = -1;
+                pid_t pid;
+                /* a fresh mapping that exists, unregistered, in both processes */
+                void *fresh = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (fresh == MAP_FAILED)
+                        return err(errno, "mmap: %m");
+                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                        return err(errno, "socketpair: %m");
+                pid = fork();
+                if (pid < 0)
+                        return err(errno, "fork: %m");
+                if (pid == 0) {
+                        int cu = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+                        char x;
+                        (void) proto_send(sp[1], "u", 1, &cu, cu >= 0 ? 1 : 0);
+                        (void) read(sp[1], &x, 1); /* stay alive until the parent is done */
+                        _exit(0);
+                }
+                {
+                        char b[8];
+                        size_t n = 0, l;
+                        r = proto_recv(sp[0], b, sizeof b, &l, &u, 1, &n);
+                        if (r < 0 || n != 1)
+                                u = -1;
+                }
+                if (u < 0) {
+                        close(sp[0]), close(sp[1]);
+                        (void) kill(pid, SIGKILL), (void) waitpid(pid, NULL, 0);
+                        return err(EIO, "did not get the child's userfaultfd");
+                }
+                r = raw_hello_fds(fds, u, -1);
+                if (r >= 0)
+                        r = raw_hello_on(fd, fds);
+                if (r >= 0)
+                        r = raw_wait_ok(fd);
+                if (r >= 0) {
+                        _cleanup_proto_message_ ProtoMessage t = {};
+                        proto_message_init(&t, PROTO_TRACK, 2);
+                        (void) proto_message_add_range(&t, (uintptr_t) fresh, 16 * ps);
+                        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+                        size_t len;
+                        r = proto_encode(&t, buf, sizeof buf, &len);
+                        if (r >= 0)
+                                r = proto_send(fd, buf, len, NULL, 0);
+                        r = r < 0 ? err(r, "send: %s", strerror(-r)) : raw_report(fd);
+                } else
+                        r = err(r, "HELLO with the child's uffd failed: %s", strerror(-r));
+                close(sp[0]), close(sp[1]);
+                (void) kill(pid, SIGKILL), (void) waitpid(pid, NULL, 0);
+                (void) munmap(fresh, 16 * ps);
+                return r;
+        } else if (streq(variant, "double")) {
+                r = raw_hello_fds(fds, -1, -1);
+                if (r >= 0)
+                        r = raw_hello_on(fd, fds);
+                if (r >= 0)
+                        r = raw_wait_ok(fd);
+                if (r < 0)
+                        return err(r, "first HELLO failed: %s", strerror(-r));
+                r = raw_hello_fds(fds, -1, -1);
+        } else if (streq(variant, "unaligned")) {
+                r = raw_hello_fds(fds, -1, -1);
+                if (r >= 0)
+                        r = raw_hello_on(fd, fds);
+                if (r >= 0)
+                        r = raw_wait_ok(fd);
+                if (r < 0)
+                        return err(r, "HELLO failed: %s", strerror(-r));
+                _cleanup_proto_message_ ProtoMessage t = {};
+                proto_message_init(&t, PROTO_TRACK, 2);
+                (void) proto_message_add_range(&t, (uintptr_t) base + 1, ps);
+                return raw_send_message_on(fd, &t);
+        } else
+                return err(EINVAL, "unknown variant");
+        if (r < 0)
+                return err(r, "cannot build HELLO: %s", strerror(-r));
+        r = raw_hello_on(fd, fds);
+        if (r < 0)
+                return err(r, "send: %s", strerror(-r));
+        return raw_report(fd);
+}
+
+/* A child connects, sends a good HELLO and dies before reading the answer. */
+static int cmd_raw_hello_then_die(void) {
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return err(errno, "fork: %m");
+        if (pid == 0) {
+                int fd = raw_connect(), fds[3];
+                if (fd >= 0 && raw_hello_fds(fds, -1, -1) >= 0)
+                        (void) raw_hello_on(fd, fds);
+                _exit(0);
+        }
+        (void) waitpid(pid, &status, 0);
+        return ok("child %d died in the handshake", (int) pid);
+}
+
 /* ---- main loop ---- */
 
 static void kill_children(void) {
@@ -737,6 +1069,26 @@ static bool run_command(char **w) {
                 cmd_raw_hello_wrong_fds(w[1]);
         else if (streq(c, "raw-track-before-hello"))
                 cmd_raw_track_before_hello();
+        else if (streq(c, "residency"))
+                cmd_residency(w[1], w[1] ? w[2] : NULL);
+        else if (streq(c, "read"))
+                cmd_read_range(w[1], w[1] ? w[2] : NULL);
+        else if (streq(c, "cycles"))
+                cmd_cycles(w[1]);
+        else if (streq(c, "track-special"))
+                cmd_track_special(w[1]);
+        else if (streq(c, "raw-hello-negotiated-uffd"))
+                cmd_raw_hello_variant("negotiated");
+        else if (streq(c, "raw-hello-foreign-pidfd"))
+                cmd_raw_hello_variant("foreign-pidfd");
+        else if (streq(c, "raw-hello-foreign-uffd"))
+                cmd_raw_hello_variant("foreign-uffd");
+        else if (streq(c, "raw-double-hello"))
+                cmd_raw_hello_variant("double");
+        else if (streq(c, "raw-track-unaligned"))
+                cmd_raw_hello_variant("unaligned");
+        else if (streq(c, "raw-hello-then-die"))
+                cmd_raw_hello_then_die();
         else if (streq(c, "exit"))
                 return false;
         else

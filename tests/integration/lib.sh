@@ -121,10 +121,11 @@ swap_free_kib() {
         awk '/^SwapFree:/ { print $2 }' /proc/meminfo
 }
 
+# shellcheck disable=SC2034 # (set for the tests)
 SWAPFILE=
 swapfile_add() { # SIZE_MiB
         local mib=$1 f
-        [[ $mib =~ ^[0-9]+$ ]] && [ "$mib" -gt 0 ] || fail "swapfile_add: bad size '$mib'"
+        if ! [[ $mib =~ ^[0-9]+$ ]] || [ "$mib" -eq 0 ]; then fail "swapfile_add: bad size '$mib'"; fi
         need_root
         f=$(mktemp /var/tmp/uffdtier-swap.XXXXXX) || fail "swapfile_add: cannot create a file in /var/tmp"
         # registered first: whatever happens below, the file goes away
@@ -138,6 +139,7 @@ swapfile_add() { # SIZE_MiB
                 mkswap "$f" >/dev/null 2>&1 || fail "mkswap $f failed"
                 swapon "$f" 2>/dev/null || skip "/var/tmp cannot hold a swapfile (swapon $f failed)"
         fi
+        # shellcheck disable=SC2034
         SWAPFILE=$f
 }
 

@@ -26,7 +26,7 @@ start_daemon() {
         DAEMON_LOG=$WORK/daemon.log
         "$UFFDTIERD" --socket="$SOCK" --log-level=debug --no-mlock "$@" >"$DAEMON_LOG" 2>&1 &
         DAEMON_PID=$!
-        cleanup_push "kill -9 $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
+        cleanup_push "kill -9 $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; true"
         cleanup_push "[ \$? -eq 0 ] || { echo '---- daemon log (tail) ----' >&2; tail -40 '$DAEMON_LOG' >&2; }"
         wait_for 10 test -S "$SOCK" || { cat "$DAEMON_LOG" >&2; fail "the daemon did not start"; }
 }
@@ -37,7 +37,7 @@ client_start() {
         mkfifo "$WORK/$id.in" "$WORK/$id.out"
         "$TIER_CLIENT" --socket "$SOCK" "$@" <"$WORK/$id.in" >"$WORK/$id.out" 2>"$WORK/$id.err" &
         CPID[$id]=$!
-        cleanup_push "kill -9 ${CPID[$id]} 2>/dev/null; wait ${CPID[$id]} 2>/dev/null"
+        cleanup_push "kill -9 ${CPID[$id]} 2>/dev/null; wait ${CPID[$id]} 2>/dev/null; true"
         exec {fd}>"$WORK/$id.in"
         CIN[$id]=$fd
         exec {fd}<"$WORK/$id.out"

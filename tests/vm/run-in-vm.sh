@@ -67,22 +67,26 @@ FILES=()
 
 die() { echo "$PROG: $*" >&2; exit 125; }         # a real failure
 unavailable() { echo "$PROG: $*" >&2; exit 77; } # the guest cannot be had here: skip
-usage() { sed -n '/^# Usage:/,/^# Exit status/{/^# Exit status/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 125; }
+usage() { # EXIT_STATUS
+        sed -n '/^# Usage:/,/^# Exit status/{/^# Exit status/d;s/^# \{0,1\}//;p}' "$0" >&"$(($1 ? 2 : 1))"
+        exit "$1"
+}
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 while getopts "f:m:s:c:t:h" opt; do
         case $opt in
         f) FILES+=("$OPTARG") ;;
-        m) is_uint "$OPTARG" && MEM=$OPTARG || die "-m needs a number of MiB" ;;
-        s) is_uint "$OPTARG" && SWAP=$OPTARG || die "-s needs a number of MiB" ;;
-        c) is_uint "$OPTARG" && CPUS=$OPTARG || die "-c needs a number of CPUs" ;;
-        t) is_uint "$OPTARG" && TMO=$OPTARG || die "-t needs a number of seconds" ;;
-        *) usage ;;
+        m) is_uint "$OPTARG" || die "-m needs a number of MiB"; MEM=$OPTARG ;;
+        s) is_uint "$OPTARG" || die "-s needs a number of MiB"; SWAP=$OPTARG ;;
+        c) is_uint "$OPTARG" || die "-c needs a number of CPUs"; CPUS=$OPTARG ;;
+        t) is_uint "$OPTARG" || die "-t needs a number of seconds"; TMO=$OPTARG ;;
+        h) usage 0 ;;
+        *) usage 125 ;;
         esac
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
-[ $# -gt 0 ] || usage
+[ $# -gt 0 ] || usage 125
 
 [ "$(uname -m)" = x86_64 ] || unavailable "needs an x86_64 host (the guest runs the host's binaries)"
 
@@ -150,7 +154,7 @@ apt_setup() {
 
 # newest linux-binary-X.Y[.Z][+flavour]-cloud-amd64 with X.Y >= MIN, as "name version"
 pick_kernel() {
-        local names name best="" best_ver="" v
+        local names name best_ver="" v
         names=$(apt-cache "${APT_OPTS[@]}" pkgnames linux-binary- 2>/dev/null |
                 grep -E '^linux-binary-[0-9]+\.[0-9]+(\.[0-9]+)?(\+[a-z0-9]+)?-cloud-amd64$' |
                 awk -v M="$MIN_MAJOR" -v m="$MIN_MINOR" 'match($0, /^linux-binary-[0-9]+\.[0-9]+(\.[0-9]+)?/) {
@@ -215,7 +219,7 @@ fetch_kernel() {
                 m=${todo[-1]}
                 if [ -n "${seen[$m]:-}" ]; then
                         unset 'todo[-1]'
-                        [ "${seen[$m]}" = open ] && { seen[$m]=done; order+=("$m"); }
+                        [ "${seen[$m]}" = open ] && { seen[$m]="done"; order+=("$m"); }
                         continue
                 fi
                 seen[$m]=open
@@ -246,7 +250,7 @@ prepare_kernel() {
         rm -rf "$CACHE"/kernels/.new.* # left by an interrupted run (we hold the lock)
         if [ ! -e "$CACHE/kernels/current/vmlinuz" ] || [ "${UFFDTIER_VM_REFRESH:-0}" = 1 ]; then
                 apt_setup
-                local log=$APT_DIR/update.log pick
+                local log=$APT_DIR/update.log pick pname pver
                 # apt-get update exits 0 when an index could not be fetched: look at what it said
                 if ! apt-get "${APT_OPTS[@]}" update >"$log" 2>&1 ||
                         grep -qE '^(E:|W: (Failed to fetch|Some index files failed))' "$log"; then
@@ -254,8 +258,8 @@ prepare_kernel() {
                         no_kernel "cannot fetch the sid/experimental package lists from $MIRROR"
                 elif ! pick=$(pick_kernel); then
                         no_kernel "no linux-binary-*-cloud-amd64 >= $MIN_MAJOR.$MIN_MINOR in sid/experimental"
-                elif fetch_kernel ${pick}; then
-                        ln -sfn "$(basename "$CACHE/kernels/${pick/ /_}")" "$CACHE/kernels/current.tmp"
+                elif read -r pname pver <<<"$pick" && fetch_kernel "$pname" "$pver"; then
+                        ln -sfn "${pname}_${pver}" "$CACHE/kernels/current.tmp"
                         mv -T "$CACHE/kernels/current.tmp" "$CACHE/kernels/current"
                 fi
         fi
@@ -271,8 +275,13 @@ grep -qx 'CONFIG_USERFAULTFD_RWP=y' "$KDIR/config" || die "$KDIR: kernel lacks C
 
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/uffdtier-vm.XXXXXX") || die "cannot create a work directory"
 QEMU_PID=
+# shellcheck disable=SC2317 # (called from the EXIT trap)
 cleanup() {
-        [ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
+        set +e
+        if [ -n "$QEMU_PID" ]; then
+                kill "$QEMU_PID" 2>/dev/null # timeout(1) passes the signal on to qemu
+                wait "$QEMU_PID" 2>/dev/null
+        fi
         rm -rf "$W"
 }
 trap cleanup EXIT
@@ -418,7 +427,7 @@ clean_console() {
 : >"$W/console"
 APPEND="console=ttyS0 quiet loglevel=4 panic=-1 transparent_hugepage=madvise rdinit=/init ${UFFDTIER_VM_APPEND:-}"
 timeout -k 5 "$TMO" qemu-system-x86_64 -nodefaults -no-user-config -no-reboot \
-        -machine pc -accel tcg,thread=${UFFDTIER_VM_TCG_THREAD:-single} -cpu max -smp "$CPUS" -m "$MEM" \
+        -machine pc -accel "tcg,thread=${UFFDTIER_VM_TCG_THREAD:-single}" -cpu max -smp "$CPUS" -m "$MEM" \
         -display none -serial "file:$W/console" \
         -kernel "$KDIR/vmlinuz" -initrd "$W/initrd" -append "$APPEND" \
         </dev/null >"$W/qemu.log" 2>&1 &

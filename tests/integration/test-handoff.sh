@@ -1,0 +1,108 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The handoff against the real daemon on this kernel: a tier-client hands over memory and the
+# daemon's view (its status reply and its log) is exactly the client's ranges across munmap,
+# MADV_DONTNEED, mremap and fork; every kind of bad input gets an error reply naming the problem
+# while the daemon keeps serving; limits are enforced; and 1000 connect/disconnect cycles leave
+# the daemon's open-fd count where it started. Usage: test-handoff.sh BUILD_DIR
+set -u
+BUILD=${1:?usage: $0 BUILD_DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/tier.sh"
+
+need_root
+need_uffd
+need_backend
+MiB=$((1024 * 1024))
+
+start_daemon --interval=1s --max-ranges=16 --max-bytes=512M --conn-rate=100000
+
+# expect_ranges ID "OFF:LEN ..." — the daemon's ranges for ID are exactly these (MiB, from the base)
+expect_ranges() {
+        local id=$1 want=$2 base got="" w=""
+        client_cmd "$id" status || fail "status: $REPLY_TEXT"
+        base=$((CADDR[$id]))
+        got=$(awk '$1 == "range" { print $2, $3 }' <<<"$REPLY_TEXT" | while read -r a l; do
+                echo "$(((a - base) / MiB)):$((l / MiB))"; done | sort -n | tr '\n' ' ')
+        for r in $want; do w+="$r "; done
+        w=$(tr ' ' '\n' <<<"$w" | grep . | sort -n | tr '\n' ' ')
+        [ "$got" = "$w" ] || fail "client $id: daemon tracks '$got', expected '$w'"
+}
+
+# ---- the daemon's view follows the client's memory ----
+client_start a --size 64M --name handoff-a
+expect_ranges a "0:64"
+grep -q "tracking ${CADDR[a]}-" "$DAEMON_LOG" || fail "the log does not show the tracked range"
+
+client_cmd a "munmap 16M 4M" || fail "munmap: $REPLY_TEXT"
+expect_ranges a "0:16 20:44"
+client_cmd a "madv-dontneed 0 1M" || fail "madv-dontneed: $REPLY_TEXT"
+expect_ranges a "0:16 20:44"
+client_cmd a "untrack 40M 8M" || fail "untrack: $REPLY_TEXT"
+expect_ranges a "0:16 20:20 48:16"
+client_cmd a "track 40M 8M second a=b" || fail "track: $REPLY_TEXT"
+expect_ranges a "0:16 20:20 40:8 48:16"
+client_cmd a verify || fail "verify: $REPLY_TEXT"
+
+client_start b --size 32M --name handoff-b
+client_cmd b "mremap 96M" || fail "mremap: $REPLY_TEXT"
+CADDR[b]=$(sed -n 's/.*addr=\(0x[0-9a-f]*\).*/\1/p' <<<"$REPLY_TEXT" | tail -1)
+[ -n "${CADDR[b]}" ] || fail "mremap did not report the new address: $REPLY_TEXT"
+expect_ranges b "0:32"
+client_cmd b verify || fail "verify after mremap: $REPLY_TEXT"
+
+client_cmd a fork || fail "fork: $REPLY_TEXT"
+child=$(sed -n 's/^CHILD READY pid=\([0-9]*\).*/\1/p' <<<"$REPLY_TEXT")
+[ -n "$child" ] || fail "no child pid in: $REPLY_TEXT"
+grep -q "verify=ok" <<<"$REPLY_TEXT" || fail "the child's memory is not intact: $REPLY_TEXT"
+wait_for 10 grep -q "(pid $child): forked from client" "$DAEMON_LOG" ||
+        fail "the forked child did not become a client of its own"
+kill -9 "$child"
+wait_for 10 grep -q "(pid $child): process exited" "$DAEMON_LOG" || fail "the child's exit went unnoticed"
+
+# ---- bad input: an error reply that names the problem, and the daemon keeps serving ----
+expect_err() { # CMD ERRNO-NAME TEXT-REGEX
+        client_cmd a "$1"
+        local rc=$?
+        [ $rc -eq 1 ] || fail "'$1' did not fail as expected (rc $rc): $REPLY_TEXT"
+        grep -q "^ERR $2 " <<<"$REPLY_TEXT" || fail "'$1': expected $2, got: $REPLY_TEXT"
+        grep -qi -- "$3" <<<"$REPLY_TEXT" || fail "'$1': message does not say '$3': $REPLY_TEXT"
+        echo "ok: $1 -> $(grep . <<<"$REPLY_TEXT" | tail -1)"
+}
+expect_err raw-garbage EBADMSG "magic"
+expect_err raw-truncated EBADMSG "."
+expect_err raw-oversized EMSGSIZE "larger than"
+expect_err raw-bad-version EPROTONOSUPPORT "version"
+expect_err raw-track-before-hello EPROTO "HELLO"
+expect_err raw-double-hello EALREADY "already"
+expect_err "raw-hello-wrong-fds none" EBADF "descriptors"
+expect_err "raw-hello-wrong-fds extra" EBADF "descriptors"
+expect_err "raw-hello-wrong-fds pipe" EBADF "userfaultfd"
+expect_err "raw-hello-wrong-fds regular" EBADF "userfaultfd"
+expect_err raw-hello-foreign-pidfd EPERM "pid"
+expect_err raw-hello-negotiated-uffd EINVAL "already initialised"
+expect_err raw-hello-foreign-uffd EPERM "does not act on the memory"
+expect_err raw-track-unaligned EINVAL "page-aligned"
+expect_err "track-special unmapped" EFAULT "not (entirely) mapped"
+expect_err "track-special overlap" EEXIST "overlaps"
+expect_err "track-special prot-none" EACCES "PROT_NONE"
+expect_err "track-special file" EOPNOTSUPP "file-backed"
+expect_err "track-special shared" EOPNOTSUPP "shared"
+expect_err "track-special too-big" E2BIG "bytes_per_client"
+expect_err "track-special too-many" E2BIG "ranges_per_client"
+client_cmd a raw-hello-then-die || fail "raw-hello-then-die: $REPLY_TEXT"
+expect_ranges a "0:16 20:20 40:8 48:16"
+client_cmd a verify || fail "verify after the bad inputs: $REPLY_TEXT"
+daemon_alive || fail "the daemon stopped serving after bad input"
+
+# ---- no leak: 1000 connect/disconnect cycles ----
+client_stop b
+sleep 0.5
+fds0=$(count_fds "$DAEMON_PID")
+client_cmd a "cycles 1000" 300 || fail "cycles: $REPLY_TEXT"
+wait_for 10 bash -c "[ \$(ls /proc/$DAEMON_PID/fd | wc -l) -eq $fds0 ]" ||
+        fail "the daemon had $fds0 fds before 1000 cycles and $(count_fds "$DAEMON_PID") after"
+echo "fds before and after 1000 cycles: $fds0 / $(count_fds "$DAEMON_PID")"
+client_stop a
+echo "PASS"
