@@ -690,22 +690,33 @@ static int raw_send_message_on(int fd, const ProtoMessage *m) {
 
 /* ---- commands added for the engine and handoff tests ---- */
 
-/* Resident bytes of [OFF, OFF+LEN) by mincore(): swapped-out anonymous pages are not resident. */
+/* Resident bytes of [OFF, OFF+LEN): pages whose page-table entry is present (pagemap bit 63).
+ * Not mincore(): a page just paged out can sit in the swap cache, which mincore counts as
+ * resident although the process no longer maps it. */
 static int cmd_residency(const char *o, const char *l) {
-        _cleanup_free_ unsigned char *vec = NULL;
-        size_t first, count, resident = 0;
+        _cleanup_free_ uint64_t *ents = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t first, count, resident = 0, swapped = 0;
+        ssize_t n;
 
         if (parse_offset_len(o, l, &first, &count) < 0)
                 return err(EINVAL, "usage: residency OFFSET LEN (page aligned, inside the mapping)");
-        vec = malloc(count);
-        if (!vec)
+        ents = calloc(count, sizeof *ents);
+        if (!ents)
                 return err(ENOMEM, "out of memory");
-        if (mincore(base + first * ps, count * ps, vec) < 0)
-                return err(errno, "mincore: %m");
-        for (size_t i = 0; i < count; i++)
-                if (vec[i] & 1)
+        fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return err(errno, "open pagemap: %m");
+        n = pread(fd, ents, count * sizeof *ents, (off_t) (((uintptr_t) base / ps + first) * sizeof *ents));
+        if (n != (ssize_t) (count * sizeof *ents))
+                return err(n < 0 ? errno : EIO, "read pagemap: %m");
+        for (size_t i = 0; i < count; i++) {
+                if (ents[i] & (1ULL << 63))
                         resident += ps;
-        return ok("resident %zu of %zu", resident, count * ps);
+                else if (ents[i] & (1ULL << 62))
+                        swapped += ps;
+        }
+        return ok("resident %zu swapped %zu of %zu", resident, swapped, count * ps);
 }
 
 /* Reads one word of every page of [OFF, OFF+LEN): an access the daemon must let through. */
