@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "parse.h"
@@ -449,48 +450,13 @@ static int path_join(const char *root, const char *rel, char **ret) {
 
 /* Reads a whole (small, /proc) file as a NUL-terminated string. */
 static int read_text_file(const char *root, const char *rel, char **ret) {
-        _cleanup_free_ char *path = NULL, *buf = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t size = 4096, len = 0;
+        _cleanup_free_ char *path = NULL;
         int r;
 
         r = path_join(root, rel, &path);
         if (r < 0)
                 return r;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        buf = malloc(size);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n;
-
-                if (len + 1 >= size) {
-                        char *nbuf;
-
-                        if (size >= PROBE_FILE_MAX_BYTES)
-                                return -EFBIG;
-                        nbuf = realloc(buf, size * 2);
-                        if (!nbuf)
-                                return -ENOMEM;
-                        buf = nbuf;
-                        size *= 2;
-                }
-                n = read(fd, buf + len, size - len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        /* e.g. EOPNOTSUPP from pressure files when booted with psi=0 */
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return read_virtual_file(path, PROBE_FILE_MAX_BYTES, ret);
 }
 
 /* A fresh, uninitialised userfaultfd, the way a client would get one. */

@@ -2,13 +2,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "vma.h"
+
+#define VMA_SMAPS_MAX_BYTES (64U << 20)
 
 typedef struct Vma {
         uint64_t start, end;
@@ -130,37 +134,9 @@ bool vma_range_has_uffd_flag(const char *smaps, uint64_t start, uint64_t end) {
 }
 
 int vma_read_smaps(const char *proc_root, pid_t pid, char **ret) {
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char path[256];
-        size_t size = 0, allocated = 0;
+        char path[PATH_MAX];
 
         snprintf(path, sizeof path, "%s/%d/smaps", proc_root, (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        for (;;) {
-                if (allocated - size < 4096) {
-                        size_t na = MAX(allocated * 2, (size_t) 65536);
-                        char *nb = realloc(buf, na);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                        allocated = na;
-                }
-                ssize_t n = read(fd, buf + size, allocated - size - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-        }
-        if (!buf)
-                return -ENODATA;
-        buf[size] = '\0';
-        *ret = TAKE_PTR(buf);
-        return 0;
+        /* about 1 KiB per mapping: 64 MiB is far beyond any sane process */
+        return read_virtual_file(path, VMA_SMAPS_MAX_BYTES, ret);
 }

@@ -26,7 +26,7 @@ done
 
 # "a|b": either is fine, a is what gets installed
 build_pkgs=(
-        build-essential gcc clang meson ninja-build pkg-config # meson brings python3
+        build-essential gcc clang "libclang-rt-14-dev|libclang-rt-dev" meson ninja-build pkg-config # meson brings python3
         libsystemd-dev libcgroup-dev libinih-dev libjansson-dev
         "dbus-daemon|dbus" # the integration tests' private bus
         util-linux procps ca-certificates

@@ -189,7 +189,7 @@ echo "about $((RUNS * (DURATION + WARMUP + 5))) s for $RUNS runs: $CONFIGS" >&2
 
 # ---- the runs --------------------------------------------------------------------------------
 
-declare -A R_TPUT R_SYS R_FAULTS R_CYCLES R_CPU_MS R_PERIOD R_INTERVAL R_COLD R_WARN R_EVICTED
+declare -A R_TPUT R_TPUTC R_SYS R_FAULTS R_CYCLES R_CPU_MS R_PERIOD R_INTERVAL R_COLD R_WARN R_EVICTED
 ORDER=()
 n=0
 for cfg in $CONFIGS; do
@@ -236,36 +236,43 @@ for cfg in $CONFIGS; do
                 fi
         fi
         R_TPUT[$name]=$(value throughput_pages_per_sec "$WORK/$name.out")
+        R_TPUTC[$name]=$(value throughput_pages_per_cpu_sec "$WORK/$name.out")
         R_SYS[$name]=$(calc "$(value sys_sec "$WORK/$name.out") * 100 / $(value duration_sec "$WORK/$name.out")")
         R_FAULTS[$name]=$(value minor_faults "$WORK/$name.out")
         ORDER+=("$name")
 done
 
+# overhead RATE BASE: "+1.2 %"
+overhead() {
+        awk -v t="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%+.1f %%", (1 - t / b) * 100; else print "-" }'
+}
+
 # ---- the table -------------------------------------------------------------------------------
 
 base_sum=0
+base_sumc=0
 base_n=0
-base_sys=0
 for name in "${ORDER[@]}"; do
         [[ $name == *-untracked ]] || continue
         base_sum=$(calc "$base_sum + ${R_TPUT[$name]}")
-        base_sys=$(calc "$base_sys + ${R_SYS[$name]}")
+        base_sumc=$(calc "$base_sumc + ${R_TPUTC[$name]}")
         base_n=$((base_n + 1))
 done
 gib=$(calc "$(value size_bytes "$WORK/${ORDER[0]}.out") / 1073741824")
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| run | interval | cold age | re-arm period | pages/s | overhead | client sys time | faults/cycle | cycles | daemon CPU/GiB/cycle |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | interval | cold age | re-arm period | pages/s | overhead | pages/CPU-s | overhead per CPU-s | client sys time | faults/cycle | cycles | daemon CPU/GiB/cycle |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for name in "${ORDER[@]}"; do
         cfg=${name#*-}
         tput=${R_TPUT[$name]}
+        tputc=${R_TPUTC[$name]}
         if [ "$base_n" -gt 0 ]; then
-                base=$(calc "$base_sum / $base_n")
-                over=$(awk -v t="$tput" -v b="$base" 'BEGIN { printf "%+.1f %%", (1 - t / b) * 100 }')
+                over=$(overhead "$tput" "$(calc "$base_sum / $base_n")")
+                overc=$(overhead "$tputc" "$(calc "$base_sumc / $base_n")")
         else
-                over="n/a"
+                over="n/a" overc="n/a"
         fi
         sys=$(awk -v s="${R_SYS[$name]}" 'BEGIN { printf "%.2f %%", s }')
         if [ "$cfg" = untracked ]; then
@@ -276,11 +283,14 @@ for name in "${ORDER[@]}"; do
                 cpu=$(awk -v ms="${R_CPU_MS[$name]}" -v c="$cycles" -v g="$gib" \
                         'BEGIN { if (c > 0 && g > 0) printf "%.2f ms", ms / g / c; else print "-" }')
         fi
-        printf "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s |\n" "$cfg" "${R_INTERVAL[$name]}" \
-                "${R_COLD[$name]}" "${R_PERIOD[$name]}" "$tput" "$over" "$sys" "$fpc" "$cycles" "$cpu"
+        printf "| %s | %s | %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s |\n" "$cfg" \
+                "${R_INTERVAL[$name]}" "${R_COLD[$name]}" "${R_PERIOD[$name]}" "$tput" "$over" \
+                "$tputc" "$overc" "$sys" "$fpc" "$cycles" "$cpu"
 done
 echo
-echo "overhead: 1 - pages/s / mean pages/s of the untracked runs (negative: faster than that mean)."
+echo "overhead: 1 - pages/s / mean pages/s of the untracked runs (negative: faster than that mean);"
+echo "per CPU-s: the same with pages per second of the workload's own CPU time, which time it spent"
+echo "preempted by other programs does not lower."
 echo "client sys time: the workload's system time / measured time (untracked runs show the floor);"
 echo "with wp-async the kernel resolves a tracking fault in the faulting thread, so it is spent there."
 echo "daemon CPU: its on-CPU time over the measured part / GiB tracked / cycles in that part."
