@@ -262,8 +262,8 @@ gib=$(calc "$(value size_bytes "$WORK/${ORDER[0]}.out") / 1073741824")
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| run | interval | cold age | re-arm period | pages/s | overhead | pages/CPU-s | overhead per CPU-s | client sys time | faults/cycle | cycles | daemon CPU/GiB/cycle |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | interval | cold age | re-arm period | pages/s | overhead | pages/CPU-s | overhead per CPU-s | client sys time | faults/cycle | µs/fault | cycles | daemon CPU/GiB/cycle |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for name in "${ORDER[@]}"; do
         cfg=${name#*-}
         tput=${R_TPUT[$name]}
@@ -276,16 +276,18 @@ for name in "${ORDER[@]}"; do
         fi
         sys=$(awk -v s="${R_SYS[$name]}" 'BEGIN { printf "%.2f %%", s }')
         if [ "$cfg" = untracked ]; then
-                fpc=- cycles=- cpu=-
+                fpc=- cycles=- cpu=- usf=-
         else
                 cycles=${R_CYCLES[$name]}
                 fpc=$(awk -v f="${R_FAULTS[$name]}" -v c="$cycles" 'BEGIN { if (c > 0) printf "%.0f", f / c; else print "-" }')
+                usf=$(awk -v s="$(value sys_sec "$WORK/$name.out")" -v f="${R_FAULTS[$name]}" \
+                        'BEGIN { if (f > 0) printf "%.2f", s * 1e6 / f; else print "-" }')
                 cpu=$(awk -v ms="${R_CPU_MS[$name]}" -v c="$cycles" -v g="$gib" \
                         'BEGIN { if (c > 0 && g > 0) printf "%.2f ms", ms / g / c; else print "-" }')
         fi
-        printf "| %s | %s | %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s |\n" "$cfg" \
+        printf "| %s | %s | %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s |\n" "$cfg" \
                 "${R_INTERVAL[$name]}" "${R_COLD[$name]}" "${R_PERIOD[$name]}" "$tput" "$over" \
-                "$tputc" "$overc" "$sys" "$fpc" "$cycles" "$cpu"
+                "$tputc" "$overc" "$sys" "$fpc" "$usf" "$cycles" "$cpu"
 done
 echo
 echo "overhead: 1 - pages/s / mean pages/s of the untracked runs (negative: faster than that mean);"
@@ -293,6 +295,8 @@ echo "per CPU-s: the same with pages per second of the workload's own CPU time, 
 echo "preempted by other programs does not lower."
 echo "client sys time: the workload's system time / measured time (untracked runs show the floor);"
 echo "with wp-async the kernel resolves a tracking fault in the faulting thread, so it is spent there."
+echo "faults/cycle: the workload's minor faults over the measured part / the daemon's cycles in it;"
+echo "µs/fault: the workload's system time / those faults (an upper bound: all system time counts)."
 echo "daemon CPU: its on-CPU time over the measured part / GiB tracked / cycles in that part."
 
 warned=0

@@ -117,7 +117,8 @@ echo "ok: swapfile_add 64 -> $swapfile, gone afterwards"
 # ---- swapfile_add: the test is killed (SIGTERM) ----
 d=$(mktemp -d)
 cleanup_push "rm -rf '$d'"
-bash -c '. "$1"; swapfile_add 32; echo "$SWAPFILE" >"$2.tmp"; mv "$2.tmp" "$2"; sleep 60 & wait' _ "$LIB" "$d/path" &
+bash -c '. "$1"; swapfile_add 32; echo "$SWAPFILE" >"$2.tmp"; mv "$2.tmp" "$2"
+        sleep 60 & cleanup_push "kill $!"; wait' _ "$LIB" "$d/path" &
 pid=$!
 wait_for 30 test -s "$d/path" || fail "the killed scenario did not start"
 swapfile=$(cat "$d/path")

@@ -58,8 +58,8 @@ TEST(psi_parse_bad) {
                 "some\n",
                 "some avg10=1.23",                                           /* keys missing */
                 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",         /* no some line */
-                "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+                ("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n" /* two some lines */
+                 "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
                 "some avg10=0.00 avg10=0.00 avg60=0.00 avg300=0.00 total=0",
                 "some avg10=1.234 avg60=0.00 avg300=0.00 total=0",
                 "some avg10=1. avg60=0.00 avg300=0.00 total=0",
