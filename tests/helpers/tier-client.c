@@ -73,6 +73,7 @@ static struct {
         const char *name;
         uint64_t seed;
         bool connect;
+        bool thp;
         unsigned connect_flags;
 } arg = {
         .size = 256ULL << 20,
@@ -1143,6 +1144,8 @@ static int parse_args(int argc, char **argv) {
                         if (parse_u64(v, &arg.seed) < 0)
                                 return -EINVAL;
                         i++;
+                } else if (streq(a, "--thp")) {
+                        arg.thp = true;
                 } else if (streq(a, "--hot-fraction")) {
                         errno = 0;
                         arg.hot_fraction = strtod(v, &end);
@@ -1171,7 +1174,24 @@ int main(int argc, char **argv) {
         words_per_page = ps / sizeof(uint64_t);
         n_pages = DIV_ROUND_UP(arg.size, ps);
         n_hot_pages = (size_t) (arg.hot_fraction * (double) n_pages);
-        base = mmap(NULL, n_pages * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (arg.thp) {
+                /* 2 MiB-aligned and MADV_HUGEPAGE before the first touch, so that the kernel
+                 * backs the range with transparent huge pages */
+                const size_t huge = 2U << 20;
+                uint8_t *raw = mmap(NULL, n_pages * ps + huge, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (raw == MAP_FAILED)
+                        base = MAP_FAILED;
+                else {
+                        uint8_t *aligned = (uint8_t *) ALIGN_UP((uintptr_t) raw, (uintptr_t) huge);
+                        if (aligned > raw)
+                                (void) munmap(raw, (size_t) (aligned - raw));
+                        (void) munmap(aligned + n_pages * ps, (size_t) (raw + huge - aligned));
+                        base = aligned;
+                        (void) madvise(base, n_pages * ps, MADV_HUGEPAGE);
+                }
+        } else
+                base = mmap(NULL, n_pages * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         content = calloc(n_pages, sizeof *content);
         if (base == MAP_FAILED || !content) {
                 err(ENOMEM, "cannot map %zu bytes", n_pages * ps);

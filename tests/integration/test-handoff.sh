@@ -105,4 +105,22 @@ wait_for 10 bash -c "[ \$(ls /proc/$DAEMON_PID/fd | wc -l) -eq $fds0 ]" ||
         fail "the daemon had $fds0 fds before 1000 cycles and $(count_fds "$DAEMON_PID") after"
 echo "fds before and after 1000 cycles: $fds0 / $(count_fds "$DAEMON_PID")"
 client_stop a
+
+# ---- limits per uid: clients and connection rate ----
+kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+rm -f "$SOCK"
+start_daemon --max-clients-per-uid=1 --conn-rate=3
+client_start c --size 8M --name limits
+client_cmd c "cycles 1" && fail "a second client of the same uid was accepted: $REPLY_TEXT"
+grep -q "^ERR EUSERS" <<<"$REPLY_TEXT" || fail "expected EUSERS for clients_per_uid, got: $REPLY_TEXT"
+grep -q "clients_per_uid" "$DAEMON_LOG" || fail "the log does not name the clients_per_uid limit"
+for _ in 1 2 3 4; do client_cmd c raw-garbage >/dev/null; done
+# the daemon answers the refusal and hangs up at once: the client sees it, or EPIPE if it was
+# still sending; the log names the limit either way
+grep -qE "^ERR (EAGAIN .*connections per second|EPIPE|ECONNRESET)" <<<"$REPLY_TEXT" ||
+        fail "expected the connection rate limit to refuse, got: $REPLY_TEXT"
+grep -q "connects too often (connections_per_sec=3)" "$DAEMON_LOG" ||
+        fail "the log does not name the connections_per_sec limit"
+client_cmd c status || fail "the accepted client lost service: $REPLY_TEXT"
+client_stop c
 echo "PASS"
