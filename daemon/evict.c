@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <string.h>
 #include <limits.h>
 
 #include "evict.h"
@@ -70,7 +71,7 @@ int evict_build_batch(const AddrRun *runs, size_t n_runs, EvictCursor *cursor, u
 
 /* Moves (*i, *off) forward by done bytes over iov; false if that runs past the end. */
 static bool iov_advance(const struct iovec *iov, size_t n_iov, size_t *i, size_t *off,
-                        uint64_t done) {
+                        uint64_t done, uint64_t *done_per_iov) {
         while (done > 0) {
                 uint64_t rest;
 
@@ -78,10 +79,14 @@ static bool iov_advance(const struct iovec *iov, size_t n_iov, size_t *i, size_t
                         return false;
                 rest = iov[*i].iov_len - *off;
                 if (done < rest) {
+                        if (done_per_iov)
+                                done_per_iov[*i] += done;
                         *off += (size_t) done;
                         return true;
                 }
                 done -= rest;
+                if (done_per_iov)
+                        done_per_iov[*i] += rest;
                 (*i)++;
                 *off = 0;
         }
@@ -89,10 +94,13 @@ static bool iov_advance(const struct iovec *iov, size_t n_iov, size_t *i, size_t
 }
 
 int evict_pageout(const KernelOps *ops, int pidfd, const struct iovec *iov, size_t n_iov,
-                  uint64_t *ret_bytes) {
+                  uint64_t *ret_bytes, uint64_t *ret_done_per_iov) {
         uint64_t advised = 0;
         size_t i = 0, off = 0; /* resume point: iov[i], off bytes into it */
         bool retried = false;
+
+        if (ret_done_per_iov)
+                memset(ret_done_per_iov, 0, n_iov * sizeof *ret_done_per_iov);
 
         while (i < n_iov) {
                 const struct iovec *v = iov + i;
@@ -133,7 +141,7 @@ int evict_pageout(const KernelOps *ops, int pidfd, const struct iovec *iov, size
                         *ret_bytes = advised;
                         return (int) l;
                 }
-                if (l == 0 || !iov_advance(iov, n_iov, &i, &off, (uint64_t) l)) {
+                if (l == 0 || !iov_advance(iov, n_iov, &i, &off, (uint64_t) l, ret_done_per_iov)) {
                         /* Nothing done and no error while bytes are left (would spin), or more
                          * done than asked. */
                         *ret_bytes = advised;

@@ -53,9 +53,11 @@ int evict_build_batch(const AddrRun *runs, size_t n_runs, EvictCursor *cursor, u
  * error; that is just another partial return. Returns 0, or -errno on failure (-ESRCH client
  * gone, -EPERM no CAP_SYS_NICE, -EINVAL unaligned, -EIO no progress or more bytes than asked).
  * Unlike other out-parameters, *ret_bytes is written on failure too: pages advised before the
- * failure are paged out all the same and must be accounted. */
+ * failure are paged out all the same and must be accounted. ret_done_per_iov (optional, n_iov
+ * entries) receives the bytes paged out of each iovec, so the caller marks exactly those pages:
+ * a skipped ENOMEM iovec in the middle makes "the first *ret_bytes bytes" wrong. */
 int evict_pageout(const KernelOps *ops, int pidfd, const struct iovec *iov, size_t n_iov,
-                  uint64_t *ret_bytes);
+                  uint64_t *ret_bytes, uint64_t *ret_done_per_iov);
 
 /* Token bucket: `rate_bytes_per_sec` refills continuously, up to `burst_bytes`. Fractions of a
  * byte are carried (frac, in byte-microseconds), so refills add up exactly whatever the tick. */

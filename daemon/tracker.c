@@ -242,8 +242,9 @@ static int evict_step(Client *c) {
         Manager *m = c->manager;
         Tracker *t = &c->tracker;
         struct iovec iov[EVICT_IOV_MAX_DEFAULT];
+        uint64_t done_per_iov[EVICT_IOV_MAX_DEFAULT];
         EvictCursor cursor = {};
-        uint64_t budget, batch_bytes = 0, done = 0, left, now = now_usec();
+        uint64_t budget, batch_bytes = 0, done = 0, now = now_usec();
         size_t n_iov = 0;
         int r;
 
@@ -273,16 +274,15 @@ static int evict_step(Client *c) {
                 }
                 return 0;
         }
-        r = evict_pageout(m->kops, c->pidfd, iov, n_iov, &done);
+        r = evict_pageout(m->kops, c->pidfd, iov, n_iov, &done, done_per_iov);
         if (m->policy.rate_bytes_per_sec > 0 && budget > done)
                 ratelimit_refund(&m->evict_rate, budget - done);
-        /* pages advised are gone to swap even if a later iovec failed: account them */
-        left = done;
-        for (size_t i = 0; i < n_iov && left > 0; i++) {
-                uint64_t a = (uint64_t) iov[i].iov_base, n = MIN(left, (uint64_t) iov[i].iov_len);
-                (void) classify_mark_evicted(&c->ranges, a, a + n);
-                left -= n;
-        }
+        /* pages advised are gone to swap even if a later iovec failed: mark exactly those */
+        for (size_t i = 0; i < n_iov; i++)
+                if (done_per_iov[i] > 0) {
+                        uint64_t a = (uint64_t) iov[i].iov_base;
+                        (void) classify_mark_evicted(&c->ranges, a, a + done_per_iov[i]);
+                }
         t->counters.evicted_bytes += done;
         if (r == -ESRCH)
                 return r;
@@ -381,11 +381,11 @@ static int scan_range(Client *c, const TrackedRange *range, PageRegionVec *out, 
                 return r;
         for (size_t i = 0; i < due->n_runs; i++) {
                 _cleanup_(page_region_vec_done) PageRegionVec written = {};
-                r = RETRY_EAGAIN(c, pagemap_scan_range(m->kops, c->pagemap_fd, due->runs[i].start,
-                                                       due->runs[i].end,
-                                                       PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-                                                       PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 0,
-                                                       &written));
+                /* No EAGAIN retry here: reading uffd events could change the range set
+                 * under the caller, and PAGEMAP_SCAN does not wait for pending events. */
+                r = pagemap_scan_range(m->kops, c->pagemap_fd, due->runs[i].start, due->runs[i].end,
+                                       PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, PAGE_IS_WRITTEN,
+                                       0, PAGE_IS_WRITTEN, 0, &written);
                 if (r < 0)
                         return r;
                 r = page_region_vec_overlay(out, &written, PAGE_IS_WRITTEN | PAGE_IS_PRESENT);

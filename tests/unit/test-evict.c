@@ -297,7 +297,7 @@ static int run_script(const Step *steps, size_t n_steps, const struct iovec *iov
         script = steps;
         script_len = n_steps;
         script_pos = 0;
-        r = evict_pageout(&fake_ops, 42, iov, n_iov, ret_bytes);
+        r = evict_pageout(&fake_ops, 42, iov, n_iov, ret_bytes, NULL);
         ASSERT_EQ(script_pos, script_len);
         return r;
 }

@@ -500,11 +500,11 @@ TEST(pageout_vector_stops_at_failing_iovec) {
         /* ... and its error once it is first */
         ASSERT_EQ(kernel_ops_real.pageout(pidfd, iov + 1, 2), -ENOMEM);
         /* evict_pageout() skips it and goes on */
-        ASSERT_OK(evict_pageout(&kernel_ops_real, pidfd, iov, ELEMENTSOF(iov), &done));
+        ASSERT_OK(evict_pageout(&kernel_ops_real, pidfd, iov, ELEMENTSOF(iov), &done, NULL));
         ASSERT_U64_EQ(done, 4 * ps);
         /* unaligned start */
         const struct iovec odd = { m + 1, ps };
-        ASSERT_ERROR(evict_pageout(&kernel_ops_real, pidfd, &odd, 1, &done), EINVAL);
+        ASSERT_ERROR(evict_pageout(&kernel_ops_real, pidfd, &odd, 1, &done, NULL), EINVAL);
         munmap(m, 3 * ps);
         munmap(m + 4 * ps, 4 * ps);
 }
@@ -593,7 +593,7 @@ TEST(client_gone_errnos) {
         const struct iovec iov = { (void *) (uintptr_t) addr, len };
         uint64_t done = 0;
         ASSERT_ERROR(kernel_ops_real.writeprotect(uffd, addr, len, true), ESRCH);
-        ASSERT_ERROR(evict_pageout(&kernel_ops_real, pidfd, &iov, 1, &done), ESRCH);
+        ASSERT_ERROR(evict_pageout(&kernel_ops_real, pidfd, &iov, 1, &done, NULL), ESRCH);
         r = pagemap_scan_range(&kernel_ops_real, pagemap_fd, addr, addr + len, 0, 0,
                                PAGE_IS_PRESENT, PAGE_IS_PRESENT, 0, &v);
         printf("  # after the client exited: PAGEMAP_SCAN %d (%s)\n", r, r < 0 ? strerror(-r) : "ok");
@@ -734,7 +734,7 @@ static uint64_t pageout_self(int pidfd, uint64_t base, uint64_t len, uint64_t ba
 
         while ((n = evict_build_batch(&run, 1, &cursor, batch_bytes, iov, ELEMENTSOF(iov),
                                       &bytes)) > 0) {
-                ASSERT_OK(evict_pageout(&kernel_ops_real, pidfd, iov, (size_t) n, &done));
+                ASSERT_OK(evict_pageout(&kernel_ops_real, pidfd, iov, (size_t) n, &done, NULL));
                 ASSERT_U64_EQ(done, bytes);
                 total += done;
                 batches++;
