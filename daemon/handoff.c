@@ -239,8 +239,15 @@ static int handle_status(Conn *c, const ProtoMessage *req) {
         COUNTER("user_mode_only", cl->user_mode_only);
         COUNTER("last_error", (uint64_t) k->last_error);
 #undef COUNTER
+        /* As many ranges as fit in one packet (1024 long-named ranges would not); the
+         * tracked_bytes counter still covers them all. */
         for (size_t i = 0; r >= 0 && i < cl->ranges.n_ranges; i++) {
                 const TrackedRange *t = &cl->ranges.ranges[i];
+                if (i >= PROTO_RANGE_INFOS_MAX ||
+                    proto_message_encoded_size(&reply) + PROTO_NAME_MAX_BYTES + 64 > PROTO_MESSAGE_MAX_BYTES) {
+                        r = proto_message_add_counter(&reply, "ranges_omitted", cl->ranges.n_ranges - i);
+                        break;
+                }
                 r = proto_message_add_range_info(&reply, t->start, t->end - t->start,
                                                  client_tag_name(cl, t->tag));
         }
