@@ -547,7 +547,8 @@ static int client_queue_fork(Client *c, int child_uffd) {
         }
         pf->parent = c;
         pf->uffd = child_uffd;
-        r = sd_event_add_time_relative(c->manager->event, &pf->timer, CLOCK_MONOTONIC, 0, 0,
+        r = sd_event_add_time_relative(c->manager->event, &pf->timer, CLOCK_MONOTONIC, 0,
+                                       FORK_RESOLVE_INTERVAL_USEC / 5, /* not the 250 ms default */
                                        on_fork_timer, pf);
         if (r < 0) {
                 safe_close(child_uffd);

@@ -17,6 +17,8 @@
 /* A kernel call that answers EAGAIN has a uffd event pending (fork/remap/unmap/remove): read
  * the events, then retry. Bounded, since a busy client could keep producing events. */
 #define TRACKER_EAGAIN_RETRIES 16
+#define TRACKER_CYCLE_ACCURACY_USEC USEC_PER_MSEC
+#define TRACKER_EVICT_ACCURACY_USEC 100ULL
 
 #define RETRY_EAGAIN(c, expr)                                                   \
         ({                                                                      \
@@ -508,12 +510,16 @@ int tracker_start(Client *c) {
 
         if (m->backend == BACKEND_NONE)
                 return 0; /* nothing to drive; status says so */
+        /* Accuracy 0 would mean sd-event's default of 250 ms: far too coarse for the cycle and
+         * for rate-limited eviction batches (it once held eviction to a third of its rate). */
         r = sd_event_add_time(m->event, &t->cycle_timer, CLOCK_MONOTONIC,
-                              now_usec() + m->policy.interval_usec, 0, on_cycle_timer, c);
+                              now_usec() + m->policy.interval_usec, TRACKER_CYCLE_ACCURACY_USEC,
+                              on_cycle_timer, c);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(t->cycle_timer, "tracker-cycle");
-        r = sd_event_add_time(m->event, &t->evict_timer, CLOCK_MONOTONIC, 0, 0, on_evict_timer, c);
+        r = sd_event_add_time(m->event, &t->evict_timer, CLOCK_MONOTONIC, 0,
+                              TRACKER_EVICT_ACCURACY_USEC, on_evict_timer, c);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(t->evict_timer, SD_EVENT_OFF);
