@@ -49,8 +49,12 @@ echo "hot part resident: $hot_res of $hot; cold part resident: $cold_res of $col
 [ "$hot_res" -ge $((hot * 99 / 100)) ] || fail "the hot part was evicted: only $hot_res of $hot bytes resident"
 [ "$cold_res" -le $((cold * 5 / 100)) ] || fail "the cold part stayed: $cold_res of $cold bytes resident"
 [ "$swap_kib" -ge $((cold * 90 / 100 / 1024)) ] || fail "only ${swap_kib} KiB in swap, expected ~$((cold / 1024))"
-hot_bytes=$(status_value main hot_bytes)
-[ "$hot_bytes" -ge $((hot * 90 / 100)) ] || fail "daemon counts $hot_bytes hot bytes, expected ~$hot"
+# The daemon's own view agrees: none of the hot part is counted cold. (hot_bytes, "seen this
+# cycle", depends on whether a chunk was re-armed just before the scan, so it is not compared.)
+cold_bytes=$(status_value main cold_bytes)
+echo "daemon: cold_bytes=$cold_bytes hot_bytes=$(status_value main hot_bytes)"
+[ "$cold_bytes" -le $((cold + cold / 50)) ] || fail "the daemon counts $cold_bytes bytes cold, more than the cold part ($cold)"
+[ "$cold_bytes" -ge $((cold * 90 / 100)) ] || fail "the daemon counts only $cold_bytes bytes cold, expected ~$cold"
 
 # 3. reading the cold part brings it back: counted as refaults, and every byte is intact
 client_cmd main read-all || fail "read-all: $REPLY_TEXT"
