@@ -895,6 +895,18 @@ static int raw_wait_ok(int fd) {
         return m.error ? -m.error : 0;
 }
 
+/* A complete HELLO on fd (with uffd_override as the userfaultfd when >= 0): 0 once accepted. */
+static int raw_hello_ok(int fd, int uffd_override) {
+        int fds[3], r;
+
+        r = raw_hello_fds(fds, uffd_override, -1);
+        if (r >= 0)
+                r = raw_hello_on(fd, fds);
+        if (r >= 0)
+                r = raw_wait_ok(fd);
+        return r;
+}
+
 static int cmd_raw_hello_variant(const char *variant) {
         _cleanup_close_ int fd = raw_connect();
         int fds[3], r;
@@ -948,11 +960,7 @@ static int cmd_raw_hello_variant(const char *variant) {
                         (void) kill(pid, SIGKILL), (void) waitpid(pid, NULL, 0);
                         return err(EIO, "did not get the child's userfaultfd");
                 }
-                r = raw_hello_fds(fds, u, -1);
-                if (r >= 0)
-                        r = raw_hello_on(fd, fds);
-                if (r >= 0)
-                        r = raw_wait_ok(fd);
+                r = raw_hello_ok(fd, u);
                 if (r >= 0) {
                         _cleanup_proto_message_ ProtoMessage t = {};
                         proto_message_init(&t, PROTO_TRACK, 2);
@@ -970,20 +978,12 @@ static int cmd_raw_hello_variant(const char *variant) {
                 (void) munmap(fresh, 16 * ps);
                 return r;
         } else if (streq(variant, "double")) {
-                r = raw_hello_fds(fds, -1, -1);
-                if (r >= 0)
-                        r = raw_hello_on(fd, fds);
-                if (r >= 0)
-                        r = raw_wait_ok(fd);
+                r = raw_hello_ok(fd, -1);
                 if (r < 0)
                         return err(r, "first HELLO failed: %s", strerror(-r));
                 r = raw_hello_fds(fds, -1, -1);
         } else if (streq(variant, "unaligned")) {
-                r = raw_hello_fds(fds, -1, -1);
-                if (r >= 0)
-                        r = raw_hello_on(fd, fds);
-                if (r >= 0)
-                        r = raw_wait_ok(fd);
+                r = raw_hello_ok(fd, -1);
                 if (r < 0)
                         return err(r, "HELLO failed: %s", strerror(-r));
                 _cleanup_proto_message_ ProtoMessage t = {};
