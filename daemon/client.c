@@ -31,15 +31,13 @@
 #define FORK_RESOLVE_INTERVAL_USEC (5 * USEC_PER_MSEC)
 #define FORK_RESOLVE_TRIES 400
 
-typedef struct PendingFork {
+struct PendingFork {
         Client *parent;
         int uffd;
         unsigned tries;
         sd_event_source *timer;
-        struct PendingFork *next;
-} PendingFork;
-
-static PendingFork *pending_forks;
+        PendingFork *next;
+};
 
 void client_set_error(Client *c, int error, const char *fmt, ...) {
         char buf[sizeof c->tracker.counters.last_error_text];
@@ -216,7 +214,7 @@ fail:
 static void pending_fork_free(PendingFork *pf) {
         PendingFork **pp;
 
-        for (pp = &pending_forks; *pp; pp = &(*pp)->next)
+        for (pp = &pf->parent->manager->pending_forks; *pp; pp = &(*pp)->next)
                 if (*pp == pf) {
                         *pp = pf->next;
                         break;
@@ -230,7 +228,7 @@ Client *client_free(Client *c) {
         if (!c)
                 return NULL;
 
-        for (PendingFork *pf = pending_forks, *n; pf; pf = n) {
+        for (PendingFork *pf = c->manager ? c->manager->pending_forks : NULL, *n; pf; pf = n) {
                 n = pf->next;
                 if (pf->parent == c)
                         pending_fork_free(pf);
@@ -555,8 +553,8 @@ static int client_queue_fork(Client *c, int child_uffd) {
                 free(pf);
                 return r;
         }
-        pf->next = pending_forks;
-        pending_forks = pf;
+        pf->next = c->manager->pending_forks;
+        c->manager->pending_forks = pf;
         return 0;
 }
 

@@ -180,10 +180,12 @@ int manager_startup(Manager *m) {
         if (m->backend == BACKEND_NONE)
                 log_warning("no tracking backend on this kernel: %s; %s. Clients will be refused.",
                             m->probe_result.reason[BACKEND_RWP], m->probe_result.reason[BACKEND_WP_ASYNC]);
-        else
-                log_info("backend %s%s%s", backend_to_string(m->backend),
-                         *tracker_backend_blind_spot(m->backend) ? "; cannot see: " : "",
-                         tracker_backend_blind_spot(m->backend));
+        else {
+                log_info("backend %s", backend_to_string(m->backend));
+                for (size_t i = 0; i < m->probe_result.n_cannot_see; i++)
+                        log_info("backend %s cannot see: %s", backend_to_string(m->backend),
+                                 m->probe_result.cannot_see[i]);
+        }
         if (m->backend == BACKEND_WP_ASYNC)
                 log_info("rwp unavailable: %s", m->probe_result.reason[BACKEND_RWP]);
 
@@ -200,7 +202,6 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
 
-        (void) sigprocmask(SIG_BLOCK, &(sigset_t) {}, NULL);
         {
                 sigset_t ss;
                 sigemptyset(&ss);

@@ -17,6 +17,7 @@
 
 typedef struct Client Client;
 typedef struct Conn Conn;
+typedef struct PendingFork PendingFork;
 
 /* Everything a client controls is bounded. Refusals name the limit. */
 typedef struct Limits {
@@ -61,6 +62,7 @@ typedef struct Manager {
         unsigned n_conns;
         Client *clients;
         unsigned n_clients;
+        PendingFork *pending_forks; /* forked children's uffds waiting for their pid (client.c) */
         uint64_t next_client_id;
 
         UidRate *uid_rates;

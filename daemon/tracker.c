@@ -61,18 +61,6 @@ uint64_t tracker_backend_register_mode(Backend b) {
         return b == BACKEND_RWP ? UFFDIO_REGISTER_MODE_RWP : UFFDIO_REGISTER_MODE_WP;
 }
 
-const char *tracker_backend_blind_spot(Backend b) {
-        switch (b) {
-        case BACKEND_RWP:
-                return "";
-        case BACKEND_WP_ASYNC:
-                return "reads of resident pages are invisible: a page that is only read looks cold, "
-                       "and reads are seen only when an evicted page is faulted back in (refault)";
-        default:
-                return "no tracking backend: nothing is observed";
-        }
-}
-
 static uint64_t seen_mask(Backend b) {
         return b == BACKEND_RWP ? PAGE_IS_ACCESSED : PAGE_IS_WRITTEN;
 }

@@ -69,8 +69,6 @@ void tracker_done(Tracker *t);
 
 uint64_t tracker_backend_features(Backend b);
 uint64_t tracker_backend_register_mode(Backend b);
-/* What the backend cannot see, for status output. */
-const char *tracker_backend_blind_spot(Backend b);
 
 int tracker_start(Client *c);
 void tracker_stop(Client *c);

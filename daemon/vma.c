@@ -23,6 +23,13 @@ typedef struct Vma {
         char vmflags[256];
 } Vma;
 
+/* A mapping's header line starts "start-end " in lowercase hex; attribute lines ("Size:",
+ * "VmFlags:", ...) start with an upper-case letter. */
+static bool is_header_line(const char *s) {
+        size_t n = strspn(s, "0123456789abcdef");
+        return n > 0 && s[n] == '-';
+}
+
 /* Parses the next mapping of an smaps text at *p; returns 1 with *ret filled, 0 at the end,
  * -EINVAL on malformed input. */
 static int vma_next(const char **p, Vma *ret) {
@@ -53,17 +60,8 @@ static int vma_next(const char **p, Vma *ret) {
                 else if (strncmp(s, "VmFlags:", 8) == 0) {
                         size_t l = MIN((size_t) (eol - (s + 8)), sizeof v.vmflags - 1);
                         memcpy(v.vmflags, s + 8, l);
-                } else if (strchr("0123456789abcdef", *s) && strchr(s, '-') && strchr(s, '-') < eol &&
-                           strncmp(s, "THPeligible", 11) != 0) {
-                        /* a header line: "start-end perms ..." */
-                        const char *dash = strchr(s, '-');
-                        bool hex = dash > s;
-                        for (const char *q = s; q < dash; q++)
-                                if (!strchr("0123456789abcdef", *q))
-                                        hex = false;
-                        if (hex)
-                                break;
-                }
+                } else if (is_header_line(s))
+                        break;
                 s = *eol ? eol + 1 : eol;
         }
         *p = s;
