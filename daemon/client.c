@@ -12,10 +12,8 @@
 
 #include "cgroup-path.h"
 #include "client.h"
-#include "handoff.h"
 #include "log.h"
 #include "macro.h"
-#include "manager.h"
 #include "tracker.h"
 #include "uapi.h"
 #include "vma.h"
@@ -26,35 +24,9 @@
         (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | \
          UFFD_FEATURE_EVENT_UNMAP)
 #define CLIENT_EVENTS_PER_READ 64
-/* A forked child is not in its parent's children list until fork() returns, which it does only
- * after we have read the FORK event: look for it a little later, for a while. */
-#define FORK_RESOLVE_INTERVAL_USEC (5 * USEC_PER_MSEC)
-#define FORK_RESOLVE_TRIES 400
-
-struct PendingFork {
-        Client *parent;
-        int uffd;
-        unsigned tries;
-        sd_event_source *timer;
-        PendingFork *next;
-};
-
-void client_set_error(Client *c, int error, const char *fmt, ...) {
-        char buf[sizeof c->tracker.counters.last_error_text];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(buf, sizeof buf, fmt, ap);
-        va_end(ap);
-        c->tracker.counters.last_error = error < 0 ? -error : error;
-        if (error != 0)
-                snprintf(c->tracker.counters.last_error_text, sizeof buf, "%.200s: %.50s", buf,
-                         strerror(c->tracker.counters.last_error));
-        else
-                snprintf(c->tracker.counters.last_error_text, sizeof buf, "%s", buf);
-        log_warning("client %" PRIu64 " (pid %d): %s", c->id, (int) c->pid,
-                    c->tracker.counters.last_error_text);
-}
+/* Rounds of reading when faults stay deferred behind a pending event (each round reads the
+ * uffd again, so the pending event is applied before the retry). */
+#define CLIENT_DEFERRED_ROUNDS 4
 
 const char *client_tag_name(const Client *c, uint32_t tag) {
         if (tag < c->n_tags && c->tags[tag].name)
@@ -69,41 +41,60 @@ static void track_tag_done(TrackTag *t) {
         free(t->labels);
 }
 
+/* Tell the owner, once; it stops and frees us later. */
+static void client_gone(Client *c) {
+        if (c->stopped)
+                return;
+        client_stop(c);
+        c->hooks->gone(c->userdata, c);
+}
+
 static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Client *c = userdata;
 
         log_info("client %" PRIu64 " (pid %d): process exited, releasing its memory", c->id,
                  (int) c->pid);
-        client_free(c);
+        client_gone(c);
         return 0;
 }
 
 static int on_uffd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Client *c = userdata;
-        int r;
 
         if (revents & (EPOLLERR | EPOLLHUP)) {
                 /* The uffd itself does not hang up when the process exits (the pidfd tells);
                  * an error here means the context is unusable. */
                 log_warning("client %" PRIu64 ": userfaultfd reported %s, dropping the client",
                             c->id, revents & EPOLLERR ? "an error" : "hang-up");
-                client_free(c);
+                client_gone(c);
                 return 0;
         }
-        r = client_process_events(c);
-        if (r == -ESRCH) {
-                client_free(c);
-                return 0;
-        }
+        if (client_process_events(c) == -ESRCH)
+                client_gone(c);
         return 0;
 }
 
+/* The tracker's hooks: it reads events through us (outside our reader only) and reports a
+ * process found gone by a timer. */
+static int on_tracker_read_events(void *userdata) {
+        return client_process_events(userdata);
+}
+
+static void on_tracker_gone(void *userdata) {
+        client_gone(userdata);
+}
+
+static const TrackerHooks client_tracker_hooks = {
+        .read_events = on_tracker_read_events,
+        .gone = on_tracker_gone,
+};
+
 static int client_attach_sources(Client *c) {
-        Manager *m = c->manager;
+        sd_event *e = c->env->tracker.event;
         char desc[64];
         int r;
 
-        r = sd_event_add_io(m->event, &c->uffd_source, c->uffd, EPOLLIN, on_uffd, c);
+        r = sd_event_add_io(e, &c->uffd_source, c->uffd, EPOLLIN, on_uffd, c);
         if (r < 0)
                 return r;
         /* Faults and events block the client: serve them before any scan or eviction. */
@@ -113,7 +104,7 @@ static int client_attach_sources(Client *c) {
         snprintf(desc, sizeof desc, "uffd-%" PRIu64, c->id);
         (void) sd_event_source_set_description(c->uffd_source, desc);
 
-        r = sd_event_add_io(m->event, &c->pidfd_source, c->pidfd, EPOLLIN, on_pidfd, c);
+        r = sd_event_add_io(e, &c->pidfd_source, c->pidfd, EPOLLIN, on_pidfd, c);
         if (r < 0)
                 return r;
         snprintf(desc, sizeof desc, "pidfd-%" PRIu64, c->id);
@@ -121,141 +112,98 @@ static int client_attach_sources(Client *c) {
         return 0;
 }
 
-static int client_alloc(Manager *m, int uffd, int pidfd, int pagemap_fd, pid_t pid, uid_t uid,
-                        Client **ret) {
+static int client_alloc(const ClientEnv *env, const Policy *policy, const ClientHooks *hooks,
+                        void *userdata, const ClientIdentity *who, int uffd, int pidfd,
+                        int pagemap_fd, Client **ret) {
         Client *c = calloc(1, sizeof *c);
-        if (!c)
+
+        if (!c) {
+                safe_close(uffd);
+                safe_close(pidfd);
+                safe_close(pagemap_fd);
                 return -ENOMEM;
-        c->manager = m;
-        c->id = ++m->next_client_id;
+        }
+        c->env = env;
+        c->hooks = hooks;
+        c->userdata = userdata;
+        c->id = who->id;
+        c->pid = who->pid;
+        c->uid = who->uid;
+        c->parent_id = who->parent_id;
+        c->user_mode_only = who->user_mode_only;
         c->uffd = uffd;
         c->pidfd = pidfd;
         c->pagemap_fd = pagemap_fd;
-        c->pid = pid;
-        c->uid = uid;
         (void) range_set_init(&c->ranges, page_size());
-        tracker_init(&c->tracker);
+        (void) cgroup_path_of_pid(env->tracker.proc_root, c->pid, &c->cgroup_path);
+        tracker_init(&c->tracker, &env->tracker, policy, &client_tracker_hooks, c,
+                     &(TrackerTarget) {
+                             .id = c->id,
+                             .pid = c->pid,
+                             .uffd = c->uffd,
+                             .pidfd = c->pidfd,
+                             .pagemap_fd = c->pagemap_fd,
+                             .ranges = &c->ranges,
+                             .cgroup_path = c->cgroup_path,
+                     });
+        if (who->name && !(c->name = strdup(who->name))) {
+                client_free(c);
+                return -ENOMEM;
+        }
         *ret = c;
         return 0;
 }
 
-int client_new(Manager *m, int uffd, int pidfd, int pagemap_fd, pid_t pid, uid_t uid,
-               bool user_mode_only, const char *name, char *errbuf, size_t errlen, Client **ret) {
+int client_new(const ClientEnv *env, const Policy *policy, const ClientHooks *hooks,
+               void *userdata, const ClientIdentity *who, int uffd, int pidfd, int pagemap_fd,
+               sd_bus_error *ret_error, Client **ret) {
+        const KernelOps *k = env->tracker.kops;
         Client *c = NULL;
-        uint64_t features, want, got = 0, ioctls = 0;
+        uint64_t want, got = 0, ioctls = 0;
         int r;
 
-        r = client_alloc(m, uffd, pidfd, pagemap_fd, pid, uid, &c);
-        if (r < 0) {
-                safe_close(uffd);
-                safe_close(pidfd);
-                safe_close(pagemap_fd);
-                snprintf(errbuf, errlen, "out of memory");
-                return r;
-        }
-        c->user_mode_only = user_mode_only;
-        if (name && !(c->name = strdup(name))) {
-                r = -ENOMEM;
-                snprintf(errbuf, errlen, "out of memory");
-                goto fail;
-        }
+        r = client_alloc(env, policy, hooks, userdata, who, uffd, pidfd, pagemap_fd, &c);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "out of memory");
 
         /* The daemon, not the client, negotiates: it knows the backend. UFFDIO_API works once
          * per fd, so an already negotiated uffd fails here with EINVAL. */
-        features = tracker_backend_features(m->backend);
-        want = features | CLIENT_EVENT_FEATURES;
-        r = m->kops->api(uffd, want, &got, &ioctls);
-        if (r < 0) {
-                if (r == -EINVAL)
-                        snprintf(errbuf, errlen,
-                                 "UFFDIO_API refused features 0x%" PRIx64
-                                 ": the userfaultfd was already initialised, or is not a fresh one",
-                                 want);
-                else
-                        snprintf(errbuf, errlen, "UFFDIO_API failed: %s", strerror(-r));
+        want = tracker_backend_features(env->tracker.backend) | CLIENT_EVENT_FEATURES;
+        r = k->api(c->uffd, want, &got, &ioctls);
+        if (r == -EINVAL)
+                r = sd_bus_error_set_errnof(ret_error, EINVAL,
+                                            "UFFDIO_API refused features 0x%" PRIx64
+                                            ": the userfaultfd was already initialised, or is not a fresh one",
+                                            want);
+        else if (r < 0)
+                r = sd_bus_error_set_errnof(ret_error, -r, "UFFDIO_API failed: %s", strerror(-r));
+        else if ((got & want) != want)
+                r = sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
+                                            "the userfaultfd lacks features 0x%" PRIx64, want & ~got);
+        if (r < 0)
                 goto fail;
-        }
-        if ((got & want) != want) {
-                r = -EOPNOTSUPP;
-                snprintf(errbuf, errlen, "the userfaultfd lacks features 0x%" PRIx64,
-                         want & ~got);
-                goto fail;
-        }
         c->features = got;
 
-        r = fcntl(uffd, F_GETFL);
+        r = fcntl(c->uffd, F_GETFL);
         if (r >= 0 && !(r & O_NONBLOCK))
-                (void) fcntl(uffd, F_SETFL, r | O_NONBLOCK);
-
-        (void) cgroup_path_of_pid(m->proc_root, pid, &c->cgroup_path);
+                (void) fcntl(c->uffd, F_SETFL, r | O_NONBLOCK);
 
         r = client_attach_sources(c);
+        if (r >= 0)
+                r = tracker_start(&c->tracker);
         if (r < 0) {
-                snprintf(errbuf, errlen, "internal error: %s", strerror(-r));
+                r = sd_bus_error_set_errnof(ret_error, -r, "internal error: %s", strerror(-r));
                 goto fail;
         }
-        r = tracker_start(c);
-        if (r < 0) {
-                snprintf(errbuf, errlen, "cannot start tracking: %s", strerror(-r));
-                goto fail;
-        }
-        manager_add_client(m, c);
         log_info("client %" PRIu64 " (pid %d, uid %u%s%s): userfaultfd negotiated for %s, features 0x%" PRIx64 "%s",
-                 c->id, (int) pid, (unsigned) uid, c->name ? ", " : "", c->name ? c->name : "",
-                 backend_to_string(m->backend), got,
-                 user_mode_only ? " (user-mode-only: kernel accesses fail with EFAULT in sync windows)" : "");
+                 c->id, (int) c->pid, (unsigned) c->uid, c->name ? ", " : "", c->name ? c->name : "",
+                 backend_to_string(env->tracker.backend), got,
+                 c->user_mode_only ? " (user-mode-only: kernel accesses fail with EFAULT in sync windows)" : "");
         *ret = c;
         return 0;
 fail:
         client_free(c);
         return r;
-}
-
-static void pending_fork_free(PendingFork *pf) {
-        PendingFork **pp;
-
-        for (pp = &pf->parent->manager->pending_forks; *pp; pp = &(*pp)->next)
-                if (*pp == pf) {
-                        *pp = pf->next;
-                        break;
-                }
-        sd_event_source_disable_unref(pf->timer);
-        safe_close(pf->uffd);
-        free(pf);
-}
-
-Client *client_free(Client *c) {
-        if (!c)
-                return NULL;
-
-        for (PendingFork *pf = c->manager ? c->manager->pending_forks : NULL, *n; pf; pf = n) {
-                n = pf->next;
-                if (pf->parent == c)
-                        pending_fork_free(pf);
-        }
-        tracker_stop(c);
-        if (c->conn)
-                handoff_conn_client_gone(c->conn);
-        if (c->manager && (c->clients_next || c->clients_prev || c->manager->clients == c))
-                manager_remove_client(c->manager, c);
-
-        c->uffd_source = sd_event_source_disable_unref(c->uffd_source);
-        c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
-        /* Closing the last reference to the uffd unregisters everything and wakes any thread
-         * still blocked on a fault: the process keeps running with its memory intact. */
-        safe_close(c->uffd);
-        safe_close(c->pidfd);
-        safe_close(c->pagemap_fd);
-
-        range_set_done(&c->ranges);
-        for (size_t i = 0; i < c->n_tags; i++)
-                track_tag_done(&c->tags[i]);
-        free(c->tags);
-        tracker_done(&c->tracker);
-        free(c->cgroup_path);
-        free(c->name);
-        free(c);
-        return NULL;
 }
 
 static int client_add_tag(Client *c, const char *name, char *const *labels, size_t n_labels,
@@ -289,282 +237,273 @@ static int client_add_tag(Client *c, const char *name, char *const *labels, size
         return 0;
 }
 
-int client_track(Client *c, uint64_t start, uint64_t len, const char *name, char *const *labels,
-                 size_t n_labels, char *errbuf, size_t errlen) {
-        Manager *m = c->manager;
-        _cleanup_free_ char *smaps = NULL;
+int client_new_forked(const Client *parent, const ClientIdentity *who, int uffd, int pidfd,
+                      int pagemap_fd, Client **ret) {
+        Client *c = NULL;
+        int r;
+
+        r = client_alloc(parent->env, parent->tracker.policy, parent->hooks, parent->userdata, who,
+                         uffd, pidfd, pagemap_fd, &c);
+        if (r < 0)
+                return r;
+        c->features = parent->features; /* inherited by the kernel with the context */
+
+        /* The child's registered ranges are a copy of the parent's at fork time, and so are
+         * the protection markers (EVENT_FORK keeps them). */
+        range_set_done(&c->ranges);
+        r = range_set_copy(&parent->ranges, &c->ranges);
+        for (size_t i = 0; i < parent->n_tags && r >= 0; i++) {
+                uint32_t t;
+                r = client_add_tag(c, parent->tags[i].name, parent->tags[i].labels,
+                                   parent->tags[i].n_labels, &t);
+        }
+        if (r >= 0)
+                r = client_attach_sources(c);
+        if (r >= 0)
+                r = tracker_start(&c->tracker);
+        if (r < 0) {
+                client_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+void client_stop(Client *c) {
+        if (!c)
+                return;
+        c->stopped = true;
+        tracker_stop(&c->tracker);
+        c->uffd_source = sd_event_source_disable_unref(c->uffd_source);
+        c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
+}
+
+Client *client_free(Client *c) {
+        if (!c)
+                return NULL;
+
+        client_stop(c);
+        tracker_done(&c->tracker);
+        /* Closing the last reference to the uffd unregisters everything and wakes any thread
+         * still blocked on a fault: the process keeps running with its memory intact. */
+        safe_close(c->uffd);
+        safe_close(c->pidfd);
+        safe_close(c->pagemap_fd);
+
+        range_set_done(&c->ranges);
+        for (size_t i = 0; i < c->n_tags; i++)
+                track_tag_done(&c->tags[i]);
+        free(c->tags);
+        free(c->cgroup_path);
+        free(c->name);
+        free(c);
+        return NULL;
+}
+
+void client_set_policy(Client *c, const Policy *policy) {
+        tracker_set_policy(&c->tracker, policy);
+}
+
+static int client_track_one(Client *c, uint64_t start, uint64_t len, const char *name,
+                            char *const *labels, size_t n_labels, sd_bus_error *ret_error) {
+        const KernelOps *k = c->env->tracker.kops;
+        const Limits *lim = c->env->limits;
         uint64_t end, ioctls = 0, mode;
         uint32_t tag;
         int r;
 
-        if (len == 0 || !IS_ALIGNED(start, page_size()) || !IS_ALIGNED(len, page_size())) {
-                snprintf(errbuf, errlen, "range 0x%" PRIx64 "+0x%" PRIx64 " is not page-aligned (page size %zu) or empty",
-                         start, len, page_size());
-                return -EINVAL;
-        }
-        if (__builtin_add_overflow(start, len, &end)) {
-                snprintf(errbuf, errlen, "range 0x%" PRIx64 "+0x%" PRIx64 " wraps around", start, len);
-                return -EINVAL;
-        }
-        if (c->ranges.n_ranges >= m->limits.ranges_per_client) {
-                snprintf(errbuf, errlen, "limit reached: at most %u ranges per client (ranges_per_client)",
-                         m->limits.ranges_per_client);
-                return -E2BIG;
-        }
-        if (range_set_bytes(&c->ranges) + len > m->limits.bytes_per_client) {
-                snprintf(errbuf, errlen, "limit reached: at most %" PRIu64 " bytes per client (bytes_per_client)",
-                         m->limits.bytes_per_client);
-                return -E2BIG;
-        }
+        if (len == 0 || !IS_ALIGNED(start, page_size()) || !IS_ALIGNED(len, page_size()))
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "range 0x%" PRIx64 "+0x%" PRIx64 " is not page-aligned (page size %zu) or empty",
+                                               start, len, page_size());
+        if (__builtin_add_overflow(start, len, &end))
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "range 0x%" PRIx64 "+0x%" PRIx64 " wraps around", start, len);
+        if (c->ranges.n_ranges >= lim->ranges_per_client)
+                return sd_bus_error_set_errnof(ret_error, E2BIG,
+                                               "limit reached: at most %u ranges per client (ranges_per_client)",
+                                               lim->ranges_per_client);
+        if (range_set_bytes(&c->ranges) + len > lim->bytes_per_client)
+                return sd_bus_error_set_errnof(ret_error, E2BIG,
+                                               "limit reached: at most %" PRIu64 " bytes per client (bytes_per_client)",
+                                               lim->bytes_per_client);
         for (size_t i = 0; i < c->ranges.n_ranges; i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
-                if (t->start < end && start < t->end) {
-                        snprintf(errbuf, errlen, "range 0x%" PRIx64 "-0x%" PRIx64 " overlaps tracked range 0x%" PRIx64 "-0x%" PRIx64,
-                                 start, end, t->start, t->end);
-                        return -EEXIST;
-                }
+                if (t->start < end && start < t->end)
+                        return sd_bus_error_set_errnof(ret_error, EEXIST,
+                                                       "range 0x%" PRIx64 "-0x%" PRIx64 " overlaps tracked range 0x%" PRIx64 "-0x%" PRIx64,
+                                                       start, end, t->start, t->end);
         }
 
-        r = vma_read_smaps(m->proc_root, c->pid, &smaps);
-        if (r < 0) {
-                snprintf(errbuf, errlen, "cannot read the memory map of pid %d: %s", (int) c->pid,
-                         strerror(-r));
-                return r == -ENOENT ? -ESRCH : r;
-        }
-        r = vma_check_range(smaps, start, end, errbuf, errlen);
+        r = vma_check_range_new(c->env->tracker.proc_root, c->pid, start, end, ret_error);
         if (r < 0)
                 return r;
 
-        mode = tracker_backend_register_mode(m->backend);
-        r = m->kops->register_range(c->uffd, start, len, mode, &ioctls);
-        if (r == -EAGAIN) { /* an event is pending: drain it and try once more */
-                (void) client_process_events(c);
-                r = m->kops->register_range(c->uffd, start, len, mode, &ioctls);
-        }
-        if (r < 0) {
-                snprintf(errbuf, errlen, "UFFDIO_REGISTER of 0x%" PRIx64 "-0x%" PRIx64 " failed: %s%s",
-                         start, end, strerror(-r),
-                         r == -EBUSY ? " (already registered with another userfaultfd)" : "");
-                return r;
-        }
+        /* The range must not be registered with any userfaultfd yet: otherwise the proof
+         * below could be passed by another uffd of the peer's own. */
+        r = vma_range_is_registered(k, c->pagemap_fd, start, end);
+        if (r != 0)
+                return sd_bus_error_set_errnof(ret_error, r < 0 ? -r : EBUSY,
+                                               "0x%" PRIx64 "-0x%" PRIx64 " is already registered with a userfaultfd",
+                                               start, end);
 
-        /* Prove that the uffd acts on this peer's memory: its VMAs must now carry the
-         * userfaultfd flag. A uffd taken from another process registered that process's
+        mode = tracker_backend_register_mode(c->env->tracker.backend);
+        r = k->register_range(c->uffd, start, len, mode, &ioctls);
+        if (r == -EAGAIN) { /* an event is pending: drain it and try once more */
+                if (client_process_events(c) == -ESRCH)
+                        return sd_bus_error_set_errnof(ret_error, ESRCH, "the process has exited");
+                r = k->register_range(c->uffd, start, len, mode, &ioctls);
+        }
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r,
+                                               "UFFDIO_REGISTER of 0x%" PRIx64 "-0x%" PRIx64 " failed: %s%s",
+                                               start, end, strerror(-r),
+                                               r == -EBUSY ? " (already registered with another userfaultfd)" : "");
+
+        /* Prove that the uffd acts on this peer's memory: its own pagemap must now show the
+         * range registered. A uffd taken from another process registered that process's
          * memory (or failed); either way we undo and refuse. */
-        smaps = mfree(smaps);
-        r = vma_read_smaps(m->proc_root, c->pid, &smaps);
-        if (r < 0 || !vma_range_has_uffd_flag(smaps, start, end)) {
-                (void) m->kops->unregister_range(c->uffd, start, len);
-                snprintf(errbuf, errlen,
-                         "the userfaultfd does not act on the memory of pid %d: hand over a userfaultfd created by the process itself",
-                         (int) c->pid);
-                return -EPERM;
+        r = vma_range_is_registered(k, c->pagemap_fd, start, end);
+        if (r <= 0) {
+                (void) k->unregister_range(c->uffd, start, len);
+                return sd_bus_error_set_errnof(ret_error, EPERM,
+                                               "the userfaultfd does not act on the memory of pid %d: hand over a userfaultfd created by the process itself",
+                                               (int) c->pid);
         }
 
         r = client_add_tag(c, name, labels, n_labels, &tag);
         if (r >= 0)
                 r = range_set_add(&c->ranges, start, end, tag);
         if (r < 0) {
-                (void) m->kops->unregister_range(c->uffd, start, len);
-                snprintf(errbuf, errlen, "cannot track range: %s", strerror(-r));
-                return r;
+                (void) k->unregister_range(c->uffd, start, len);
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot track range: %s", strerror(-r));
         }
-        r = tracker_range_added(c, start, end);
+        r = tracker_range_added(&c->tracker, start, end);
         if (r < 0) {
                 uint64_t removed;
                 (void) range_set_remove(&c->ranges, start, end, &removed);
-                (void) m->kops->unregister_range(c->uffd, start, len);
-                snprintf(errbuf, errlen, "cannot arm range 0x%" PRIx64 "-0x%" PRIx64 ": %s", start,
-                         end, strerror(-r));
-                return r;
+                (void) k->unregister_range(c->uffd, start, len);
+                return sd_bus_error_set_errnof(ret_error, -r,
+                                               "cannot arm range 0x%" PRIx64 "-0x%" PRIx64 ": %s",
+                                               start, end, strerror(-r));
         }
         log_info("client %" PRIu64 " (pid %d): tracking 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " KiB%s%s)",
                  c->id, (int) c->pid, start, end, len / 1024, name ? ", " : "", name ? name : "");
         return 0;
 }
 
-int client_untrack(Client *c, uint64_t start, uint64_t len, char *errbuf, size_t errlen) {
+static int client_untrack_one(Client *c, uint64_t start, uint64_t len, sd_bus_error *ret_error) {
         uint64_t end, removed = 0;
         int r;
 
         if (len == 0 || !IS_ALIGNED(start, page_size()) || !IS_ALIGNED(len, page_size()) ||
-            __builtin_add_overflow(start, len, &end)) {
-                snprintf(errbuf, errlen, "range 0x%" PRIx64 "+0x%" PRIx64 " is not page-aligned or empty", start, len);
-                return -EINVAL;
-        }
+            __builtin_add_overflow(start, len, &end))
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "range 0x%" PRIx64 "+0x%" PRIx64 " is not page-aligned or empty",
+                                               start, len);
         /* Only what we track is ours to unregister. */
         for (size_t i = 0; i < c->ranges.n_ranges; i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
                 uint64_t a = MAX(t->start, start), b = MIN(t->end, end);
                 if (a >= b)
                         continue;
-                r = c->manager->kops->unregister_range(c->uffd, a, b - a);
+                r = c->env->tracker.kops->unregister_range(c->uffd, a, b - a);
                 if (r < 0 && r != -ENOMEM && r != -EINVAL)
                         log_debug_errno(r, "client %" PRIu64 ": UFFDIO_UNREGISTER 0x%" PRIx64 "-0x%" PRIx64 ": %m",
                                         c->id, a, b);
         }
         r = range_set_remove(&c->ranges, start, end, &removed);
-        if (r < 0) {
-                snprintf(errbuf, errlen, "cannot untrack: %s", strerror(-r));
-                return r;
-        }
-        if (removed == 0) {
-                snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is not tracked", start, end);
-                return -ENOENT;
-        }
-        tracker_range_removed(c, start, end);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot untrack: %s", strerror(-r));
+        if (removed == 0)
+                return sd_bus_error_set_errnof(ret_error, ENOENT,
+                                               "0x%" PRIx64 "-0x%" PRIx64 " is not tracked", start, end);
+        tracker_range_removed(&c->tracker, start, end);
         log_info("client %" PRIu64 " (pid %d): untracked 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " KiB)",
                  c->id, (int) c->pid, start, end, removed / 1024);
         return 0;
 }
 
-/* ---- fork: the child's uffd becomes a client of its own ---- */
+int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const char *name,
+                 char *const *labels, size_t n_labels, sd_bus_error *ret_error) {
+        size_t done;
+        int r = 0;
 
-static int find_new_child(Client *parent, pid_t *ret) {
-        Manager *m = parent->manager;
-        char path[PATH_MAX];
-        _cleanup_fclose_ FILE *f = NULL;
-        int best = -1;
-
-        /* /proc/PID/task/TID/children lists the children of that thread; a fork from any
-         * thread of the client counts, so look at every task. */
-        snprintf(path, sizeof path, "%s/%d/task", m->proc_root, (int) parent->pid);
-        _cleanup_(closedirp) DIR *d = opendir(path);
-        if (!d)
-                return negative_errno();
-        for (struct dirent *de; (de = readdir(d));) {
-                if (de->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof path, "%s/%d/task/%s/children", m->proc_root,
-                         (int) parent->pid, de->d_name);
-                f = fopen(path, "re");
-                if (!f)
-                        continue;
-                int pid;
-                while (fscanf(f, "%d", &pid) == 1) {
-                        Client *c;
-                        bool known = false;
-                        LIST_FOREACH(clients, c, m->clients)
-                                if (c->pid == pid)
-                                        known = true;
-                        if (!known && pid > best)
-                                best = pid;
-                }
-                fclose(f);
-                f = NULL;
-        }
-        if (best < 0)
-                return -ESRCH;
-        *ret = best;
-        return 0;
-}
-
-static int adopt_fork(PendingFork *pf, pid_t child) {
-        Client *parent = pf->parent, *c = NULL;
-        Manager *m = parent->manager;
-        _cleanup_close_ int pidfd = -EBADF, pagemap = -EBADF;
-        char path[256];
-        int r;
-
-        pidfd = (int) syscall(__NR_pidfd_open, child, 0);
-        if (pidfd < 0)
-                return negative_errno();
-        snprintf(path, sizeof path, "%s/%d/pagemap", m->proc_root, (int) child);
-        pagemap = open(path, O_RDONLY | O_CLOEXEC);
-        if (pagemap < 0)
-                return negative_errno();
-
-        r = client_alloc(m, TAKE_FD(pf->uffd), TAKE_FD(pidfd), TAKE_FD(pagemap), child,
-                         parent->uid, &c);
-        if (r < 0)
-                return r;
-        c->parent_id = parent->id;
-        c->user_mode_only = parent->user_mode_only;
-        c->features = parent->features; /* inherited by the kernel with the context */
-        if (parent->name && asprintf(&c->name, "%s (child)", parent->name) < 0)
-                c->name = NULL;
-        (void) cgroup_path_of_pid(m->proc_root, child, &c->cgroup_path);
-
-        /* The child's registered ranges are a copy of the parent's at fork time, and so are
-         * the protection markers (EVENT_FORK keeps them). */
-        range_set_done(&c->ranges);
-        r = range_set_copy(&parent->ranges, &c->ranges);
-        if (r >= 0) {
-                for (size_t i = 0; i < parent->n_tags && r >= 0; i++) {
-                        uint32_t t;
-                        r = client_add_tag(c, parent->tags[i].name, parent->tags[i].labels,
-                                           parent->tags[i].n_labels, &t);
-                }
-        }
-        if (r >= 0)
-                r = client_attach_sources(c);
-        if (r >= 0)
-                r = tracker_start(c);
-        if (r < 0) {
-                client_free(c);
-                return r;
-        }
-        manager_add_client(m, c);
-        log_info("client %" PRIu64 " (pid %d): forked from client %" PRIu64 " (pid %d), tracking its %zu ranges",
-                 c->id, (int) child, parent->id, (int) parent->pid, c->ranges.n_ranges);
-        return 0;
-}
-
-static int on_fork_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        PendingFork *pf = userdata;
-        pid_t child;
-        int r;
-
-        r = find_new_child(pf->parent, &child);
-        if (r >= 0) {
-                r = adopt_fork(pf, child);
+        for (done = 0; done < n_ranges; done++) {
+                r = client_track_one(c, ranges[done].start, ranges[done].len, name, labels,
+                                     n_labels, ret_error);
                 if (r < 0)
-                        log_warning_errno(r, "client %" PRIu64 ": cannot adopt forked child %d: %m",
-                                          pf->parent->id, (int) child);
-                pending_fork_free(pf);
-                return 0;
+                        break;
         }
-        if (++pf->tries >= FORK_RESOLVE_TRIES) {
-                log_warning("client %" PRIu64 ": forked child not found, releasing its userfaultfd",
-                            pf->parent->id);
-                pending_fork_free(pf);
+        if (r >= 0)
                 return 0;
+        /* all or nothing: undo the ranges of this request that went through */
+        for (size_t i = 0; i < done; i++)
+                (void) client_untrack_one(c, ranges[i].start, ranges[i].len, NULL);
+        return r;
+}
+
+int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_error *ret_error) {
+        for (size_t i = 0; i < n_ranges; i++) {
+                int r = client_untrack_one(c, ranges[i].start, ranges[i].len, ret_error);
+                if (r < 0)
+                        return r;
         }
-        (void) sd_event_source_set_time_relative(s, FORK_RESOLVE_INTERVAL_USEC);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 
-static int client_queue_fork(Client *c, int child_uffd) {
-        PendingFork *pf = calloc(1, sizeof *pf);
+int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply) {
+        const TrackerCounters *k = &c->tracker.counters;
         int r;
 
-        if (!pf) {
-                safe_close(child_uffd);
-                return -ENOMEM;
+        r = proto_message_set_backend(reply, backend_to_string(c->env->tracker.backend));
+#define COUNTER(name, value) \
+        if (r >= 0)          \
+                r = proto_message_add_counter(reply, name, value)
+        COUNTER("tracked_bytes", range_set_bytes(&c->ranges));
+        COUNTER("resident_bytes", k->resident_bytes);
+        COUNTER("swapped_bytes", k->swapped_bytes);
+        COUNTER("hot_bytes", k->hot_bytes);
+        COUNTER("cold_bytes", k->cold_bytes);
+        COUNTER("huge_bytes", k->huge_bytes);
+        COUNTER("evicted_bytes", k->evicted_bytes);
+        COUNTER("refaulted_bytes", k->refaulted_bytes);
+        COUNTER("faults_served", k->faults_served);
+        COUNTER("cycles", k->cycles);
+        COUNTER("last_cycle_usec", k->last_cycle_usec);
+        COUNTER("last_sync_window_usec", k->last_sync_window_usec);
+        COUNTER("fault_latency_max_usec", k->fault_latency_max_usec);
+        COUNTER("fault_latency_p99_usec", tracker_fault_latency_p99_usec(k));
+        COUNTER("evictions_skipped_psi", k->evictions_skipped_psi);
+        COUNTER("monitor_only", monitor_only);
+        COUNTER("user_mode_only", c->user_mode_only);
+        COUNTER("last_error", (uint64_t) k->last_error);
+#undef COUNTER
+        /* As many ranges as fit in one packet (1024 long-named ranges would not); the
+         * tracked_bytes counter still covers them all. */
+        for (size_t i = 0; r >= 0 && i < c->ranges.n_ranges; i++) {
+                const TrackedRange *t = &c->ranges.ranges[i];
+                if (i >= PROTO_RANGE_INFOS_MAX ||
+                    proto_message_encoded_size(reply) + PROTO_NAME_MAX_BYTES + 64 > PROTO_MESSAGE_MAX_BYTES) {
+                        r = proto_message_add_counter(reply, "ranges_omitted", c->ranges.n_ranges - i);
+                        break;
+                }
+                r = proto_message_add_range_info(reply, t->start, t->end - t->start,
+                                                 client_tag_name(c, t->tag));
         }
-        pf->parent = c;
-        pf->uffd = child_uffd;
-        r = sd_event_add_time_relative(c->manager->event, &pf->timer, CLOCK_MONOTONIC, 0,
-                                       FORK_RESOLVE_INTERVAL_USEC / 5, /* not the 250 ms default */
-                                       on_fork_timer, pf);
-        if (r < 0) {
-                safe_close(child_uffd);
-                free(pf);
-                return r;
-        }
-        pf->next = c->manager->pending_forks;
-        c->manager->pending_forks = pf;
-        return 0;
+        return r;
 }
+
+/* ---- events ---- */
 
 /* MADV_DONTNEED / MADV_REMOVE: the range stays mapped and registered, its pages are gone. */
 static void client_pages_removed(Client *c, uint64_t start, uint64_t end) {
         int r = classify_discard(&c->ranges, ALIGN_DOWN(start, (uint64_t) page_size()),
                                  ALIGN_UP(end, (uint64_t) page_size()));
         if (r < 0)
-                client_set_error(c, r, "cannot follow MADV_DONTNEED of 0x%" PRIx64 "-0x%" PRIx64, start, end);
-        tracker_range_removed(c, start, end);
+                tracker_set_error(&c->tracker, r, "cannot follow MADV_DONTNEED of 0x%" PRIx64 "-0x%" PRIx64,
+                                  start, end);
+        tracker_range_removed(&c->tracker, start, end);
 }
 
 static int client_handle_msg(Client *c, const struct uffd_msg *msg) {
@@ -573,24 +512,24 @@ static int client_handle_msg(Client *c, const struct uffd_msg *msg) {
 
         switch (msg->event) {
         case UFFD_EVENT_PAGEFAULT:
-                return tracker_handle_fault(c, msg);
+                return tracker_handle_fault(&c->tracker, msg);
         case UFFD_EVENT_FORK:
-                r = client_queue_fork(c, (int) msg->arg.fork.ufd);
-                if (r < 0)
-                        log_warning_errno(r, "client %" PRIu64 ": cannot follow fork: %m", c->id);
+                /* the owner decides whose child this is; it takes the fd */
+                c->hooks->forked(c->userdata, c, (int) msg->arg.fork.ufd);
                 return 0;
         case UFFD_EVENT_REMAP:
                 log_debug("client %" PRIu64 ": remap 0x%llx -> 0x%llx (%llu bytes)", c->id,
                           (unsigned long long) msg->arg.remap.from,
                           (unsigned long long) msg->arg.remap.to,
                           (unsigned long long) msg->arg.remap.len);
-                tracker_range_removed(c, msg->arg.remap.from, msg->arg.remap.from + msg->arg.remap.len);
+                tracker_range_removed(&c->tracker, msg->arg.remap.from,
+                                      msg->arg.remap.from + msg->arg.remap.len);
                 r = range_set_remap(&c->ranges, msg->arg.remap.from, msg->arg.remap.to,
                                     msg->arg.remap.len);
                 if (r < 0)
-                        client_set_error(c, r, "cannot follow mremap 0x%llx -> 0x%llx",
-                                         (unsigned long long) msg->arg.remap.from,
-                                         (unsigned long long) msg->arg.remap.to);
+                        tracker_set_error(&c->tracker, r, "cannot follow mremap 0x%llx -> 0x%llx",
+                                          (unsigned long long) msg->arg.remap.from,
+                                          (unsigned long long) msg->arg.remap.to);
                 return 0;
         case UFFD_EVENT_REMOVE:
                 log_debug("client %" PRIu64 ": remove 0x%llx-0x%llx", c->id,
@@ -602,7 +541,7 @@ static int client_handle_msg(Client *c, const struct uffd_msg *msg) {
                 log_debug("client %" PRIu64 ": unmap 0x%llx-0x%llx", c->id,
                           (unsigned long long) msg->arg.remove.start,
                           (unsigned long long) msg->arg.remove.end);
-                tracker_range_removed(c, msg->arg.remove.start, msg->arg.remove.end);
+                tracker_range_removed(&c->tracker, msg->arg.remove.start, msg->arg.remove.end);
                 (void) range_set_remove(&c->ranges, msg->arg.remove.start, msg->arg.remove.end,
                                         &removed);
                 return 0;
@@ -612,25 +551,56 @@ static int client_handle_msg(Client *c, const struct uffd_msg *msg) {
         }
 }
 
-int client_process_events(Client *c) {
+/* One read, applied in order. Returns the number of messages, or -errno. */
+static int client_read_once(Client *c) {
         struct uffd_msg msgs[CLIENT_EVENTS_PER_READ];
+        ssize_t n;
 
-        for (;;) {
-                ssize_t n = c->manager->kops->read_msgs(c->uffd, msgs, ELEMENTSOF(msgs));
-                if (n < 0) {
-                        if (n == -ESRCH)
-                                return -ESRCH;
-                        client_set_error(c, (int) n, "reading userfaultfd events failed");
-                        return (int) n;
-                }
-                if (n == 0)
-                        return 0;
-                for (ssize_t i = 0; i < n; i++) {
-                        int r = client_handle_msg(c, &msgs[i]);
-                        if (r == -ESRCH)
-                                return r;
-                }
-                if ((size_t) n < ELEMENTSOF(msgs))
-                        return 0;
+        n = c->env->tracker.kops->read_msgs(c->uffd, msgs, ELEMENTSOF(msgs));
+        if (n < 0) {
+                if (n != -ESRCH)
+                        tracker_set_error(&c->tracker, (int) n, "reading userfaultfd events failed");
+                return (int) n;
         }
+        for (ssize_t i = 0; i < n; i++) {
+                int r = client_handle_msg(c, &msgs[i]);
+                if (r == -ESRCH)
+                        return r;
+        }
+        return (int) n;
+}
+
+int client_process_events(Client *c) {
+        unsigned rounds = 0;
+        int r = 0, n;
+
+        if (c->reading)
+                return -EBUSY;
+        if (c->stopped)
+                return 0;
+        c->reading = true;
+        for (;;) {
+                /* Faults deferred by EAGAIN wait for the event behind them: read first, apply
+                 * what was read in order, and only then retry them. */
+                bool retry = c->tracker.n_deferred > 0;
+
+                n = client_read_once(c);
+                if (n < 0) {
+                        r = n;
+                        break;
+                }
+                if (retry) {
+                        r = tracker_retry_deferred_faults(&c->tracker,
+                                                          ++rounds >= CLIENT_DEFERRED_ROUNDS);
+                        if (r < 0)
+                                break;
+                }
+                r = 0;
+                if (n == CLIENT_EVENTS_PER_READ)
+                        continue; /* more may be queued */
+                if (c->tracker.n_deferred == 0 || rounds >= CLIENT_DEFERRED_ROUNDS)
+                        break;
+        }
+        c->reading = false;
+        return r;
 }

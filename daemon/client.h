@@ -3,24 +3,41 @@
 
 /* One handed-over userfaultfd: the memory of one process (or of a forked child of one). The
  * Client owns the uffd, the process's pidfd and its pagemap fd, keeps the exact set of tracked
- * ranges across fork/mremap/munmap/MADV_DONTNEED (uffd events), and carries the tracking
- * engine's per-client state (tracker.h). Torn down when its connection ends or the process
- * exits; closing the uffd gives the process its memory back in full. */
+ * ranges across fork/mremap/munmap/MADV_DONTNEED (uffd events, read by the one event reader
+ * here), and owns its tracking engine (tracker.h). It never frees itself: when its process
+ * exits or its uffd breaks it tells its owner through ClientHooks.gone, and the owner (the
+ * Manager) stops it and frees it later from a queue. Closing the uffd gives the process its
+ * memory back in full. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "limit.h"
 #include "list.h"
 #include "macro.h"
-#include "pagemap.h"
+#include "policy.h"
+#include "protocol.h"
 #include "rangeset.h"
 #include "tracker.h"
 
-typedef struct Manager Manager;
-typedef struct Conn Conn;
 typedef struct Client Client;
+
+/* News for the owner. Each hook is called from one of the client's own event sources. */
+typedef struct ClientHooks {
+        /* The process exited, or its uffd or pidfd broke: queue the client's teardown. */
+        void (*gone)(void *userdata, Client *c);
+        /* A FORK event: the child's uffd (taken over by the hook, closed on failure). */
+        void (*forked)(void *userdata, Client *parent, int child_uffd);
+} ClientHooks;
+
+/* What every client shares, owned by the Manager. */
+typedef struct ClientEnv {
+        TrackerEnv tracker;
+        const Limits *limits;
+} ClientEnv;
 
 /* What a TRACK request said about its ranges; TrackedRange.tag indexes this. */
 typedef struct TrackTag {
@@ -29,25 +46,38 @@ typedef struct TrackTag {
         size_t n_labels;
 } TrackTag;
 
+/* Who the client is: the peer's credentials as the handoff socket verified them. */
+typedef struct ClientIdentity {
+        uint64_t id;
+        pid_t pid;
+        uid_t uid;
+        const char *name;       /* copied; may be NULL */
+        bool user_mode_only;    /* kernel-mode accesses fault with EFAULT in sync windows */
+        uint64_t parent_id;     /* 0 unless created by a FORK event */
+} ClientIdentity;
+
 struct Client {
-        Manager *manager;
+        const ClientEnv *env;
+        const ClientHooks *hooks;
+        void *userdata;
+
         uint64_t id;
         pid_t pid;
         uid_t uid;
         char *name;
         char *cgroup_path;     /* unified-hierarchy path, for PSI */
+        uint64_t parent_id;
 
         int uffd;
         int pidfd;
         int pagemap_fd;
-        bool user_mode_only;   /* kernel-mode accesses fault with EFAULT in sync windows */
+        bool user_mode_only;
         uint64_t features;     /* negotiated */
-
-        Conn *conn;            /* the handoff connection; NULL for a forked child */
-        uint64_t parent_id;    /* 0 unless created by a FORK event */
 
         sd_event_source *uffd_source;
         sd_event_source *pidfd_source;
+        bool reading;          /* inside the event reader: never re-entered */
+        bool stopped;
 
         RangeSet ranges;
         TrackTag *tags;
@@ -55,24 +85,37 @@ struct Client {
 
         Tracker tracker;
 
+        /* the owner's lists */
+        bool gc_queued;
         LIST_FIELDS(Client, clients);
+        LIST_FIELDS(Client, gc);
 };
 
-/* Takes ownership of the three fds (closed on failure too). Negotiates the uffd for the
- * manager's backend. errbuf gets a message for the peer on failure. */
-int client_new(Manager *m, int uffd, int pidfd, int pagemap_fd, pid_t pid, uid_t uid,
-               bool user_mode_only, const char *name, char *errbuf, size_t errlen, Client **ret);
+/* Negotiates the uffd for the env's backend and starts tracking. Takes ownership of the three
+ * fds (closed on failure too). The refusal for the peer goes to ret_error. */
+int client_new(const ClientEnv *env, const Policy *policy, const ClientHooks *hooks,
+               void *userdata, const ClientIdentity *who, int uffd, int pidfd, int pagemap_fd,
+               sd_bus_error *ret_error, Client **ret);
+/* A forked child of parent: its uffd was negotiated with the parent's and carries a copy of
+ * the parent's registrations. Takes ownership of the three fds. */
+int client_new_forked(const Client *parent, const ClientIdentity *who, int uffd, int pidfd,
+                      int pagemap_fd, Client **ret);
+/* Only the owner calls these two: stop all sources (idempotent), then free. */
+void client_stop(Client *c);
 Client *client_free(Client *c);
 
-/* Register [start, start+len) with the uffd and start tracking it. -errno + message. */
-int client_track(Client *c, uint64_t start, uint64_t len, const char *name, char *const *labels,
-                 size_t n_labels, char *errbuf, size_t errlen);
-int client_untrack(Client *c, uint64_t start, uint64_t len, char *errbuf, size_t errlen);
+/* Register each range with the uffd and start tracking it, all or nothing. */
+int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const char *name,
+                 char *const *labels, size_t n_labels, sd_bus_error *ret_error);
+int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_error *ret_error);
 
-/* Drain and apply pending uffd events (also called by the tracker when an ioctl says EAGAIN). */
+/* The one event reader: drains and applies pending uffd events in the order the kernel gave
+ * them, then retries faults deferred by EAGAIN. -ESRCH when the process is gone; -EBUSY if
+ * called from inside itself (never re-entered). */
 int client_process_events(Client *c);
 
-/* Record an error for status ("last error") and log it once. */
-void client_set_error(Client *c, int error, const char *fmt, ...) _printf_(3, 4);
+/* The status reply's counters and ranges (as many as fit in one message). */
+int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply);
 
+void client_set_policy(Client *c, const Policy *policy);
 const char *client_tag_name(const Client *c, uint32_t tag);

@@ -13,16 +13,28 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "handoff.h"
 #include "log.h"
 #include "macro.h"
-#include "manager.h"
 #include "protocol-io.h"
 #include "protocol.h"
 #include "uapi.h"
 
 #define HANDOFF_BACKLOG 128
+
+struct Conn {
+        Handoff *handoff;
+        int fd;
+        sd_event_source *source;
+        HandoffPeer peer;       /* SO_PEERCRED at connect time */
+        int peer_pidfd;         /* SO_PEERPIDFD where the kernel has it (6.5+), else -EBADF */
+        uint64_t client_id;     /* after HELLO; 0 before */
+        bool hello_done;
+        bool dead;
+        unsigned n_requests;
+        unsigned n_errors;
+        LIST_FIELDS(Conn, conns);
+};
 
 /* ---- replies ---- */
 
@@ -33,11 +45,11 @@ static int conn_send(Conn *c, const ProtoMessage *reply) {
 
         r = proto_encode(reply, buf, sizeof buf, &len);
         if (r < 0)
-                return log_error_errno(r, "pid %d: cannot encode reply: %m", (int) c->pid);
+                return log_error_errno(r, "pid %d: cannot encode reply: %m", (int) c->peer.pid);
         r = proto_send(c->fd, buf, len, NULL, 0);
         if (r < 0)
                 /* the peer may be gone; its hang-up arrives as an event of its own */
-                return log_debug_errno(r, "pid %d: cannot send reply: %m", (int) c->pid);
+                return log_debug_errno(r, "pid %d: cannot send reply: %m", (int) c->peer.pid);
         return 0;
 }
 
@@ -47,7 +59,8 @@ static int conn_reply(Conn *c, uint32_t seq, int error, const char *text) {
         proto_message_init(&reply, PROTO_REPLY, seq);
         if (error != 0) {
                 c->n_errors++;
-                log_info("pid %d (uid %u): request refused: %s", (int) c->pid, (unsigned) c->uid, text);
+                log_info("pid %d (uid %u): request refused: %s", (int) c->peer.pid,
+                         (unsigned) c->peer.uid, text);
                 if (proto_message_set_error(&reply, error < 0 ? -error : error, text) < 0)
                         return -ENOMEM;
         }
@@ -63,6 +76,16 @@ static int conn_replyf(Conn *c, uint32_t seq, int error, const char *fmt, ...) {
         vsnprintf(text, sizeof text, fmt, ap);
         va_end(ap);
         return conn_reply(c, seq, error, text);
+}
+
+/* The one place a refusal from the owner (-errno plus an sd_bus_error) becomes a REPLY. The
+ * errno is the returned one: sd-bus maps errnos to bus error names and back lossily (EPERM
+ * comes back as EACCES), so the name is not consulted. The message is the error's, or the
+ * errno's text. */
+static int conn_reply_result(Conn *c, uint32_t seq, int r, const sd_bus_error *e) {
+        if (r >= 0)
+                return conn_reply(c, seq, 0, NULL);
+        return conn_reply(c, seq, -r, sd_bus_error_is_set(e) && e->message ? e->message : strerror(-r));
 }
 
 /* ---- peer verification ---- */
@@ -101,7 +124,7 @@ static int pidfd_get_pid(int pidfd, pid_t *ret) {
 }
 
 static int verify_hello_fds(Conn *c, const int fds[PROTO_HELLO_N_FDS], char *err, size_t errlen) {
-        Manager *m = c->manager;
+        Handoff *h = c->handoff;
         char link[PATH_MAX], want[PATH_MAX];
         pid_t pid;
         int r;
@@ -118,9 +141,9 @@ static int verify_hello_fds(Conn *c, const int fds[PROTO_HELLO_N_FDS], char *err
                 snprintf(err, errlen, "descriptor 1 must be a pidfd of the connecting process");
                 return -EBADF;
         }
-        if (pid != c->pid) {
+        if (pid != c->peer.pid) {
                 snprintf(err, errlen, "the pidfd is for pid %d, but the peer is pid %d", (int) pid,
-                         (int) c->pid);
+                         (int) c->peer.pid);
                 return -EPERM;
         }
         if (c->peer_pidfd >= 0) {
@@ -131,7 +154,7 @@ static int verify_hello_fds(Conn *c, const int fds[PROTO_HELLO_N_FDS], char *err
                         return -ESRCH;
                 }
         }
-        snprintf(want, sizeof want, "%s/%d/pagemap", m->proc_root, (int) c->pid);
+        snprintf(want, sizeof want, "%s/%d/pagemap", h->proc_root, (int) c->peer.pid);
         if (fd_link(fds[PROTO_HELLO_FD_PAGEMAP], link, sizeof link) < 0 || strcmp(link, want) != 0) {
                 snprintf(err, errlen, "descriptor 2 must be the peer's own /proc/self/pagemap (%.200s)",
                          want);
@@ -143,9 +166,10 @@ static int verify_hello_fds(Conn *c, const int fds[PROTO_HELLO_N_FDS], char *err
 /* ---- requests ---- */
 
 static int handle_hello(Conn *c, const ProtoMessage *req, int *fds, size_t n_fds, size_t surplus) {
-        Manager *m = c->manager;
+        Handoff *h = c->handoff;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         char err[PROTO_TEXT_MAX_BYTES];
-        Client *client = NULL;
+        uint64_t id = 0;
         int r;
 
         if (c->hello_done)
@@ -154,107 +178,44 @@ static int handle_hello(Conn *c, const ProtoMessage *req, int *fds, size_t n_fds
                 return conn_replyf(c, req->seq, EBADF,
                                    "HELLO needs exactly %d descriptors (userfaultfd, pidfd, pagemap), got %zu",
                                    PROTO_HELLO_N_FDS, n_fds + surplus);
-        if (m->backend == BACKEND_NONE)
-                return conn_reply(c, req->seq, EOPNOTSUPP,
-                                  "this kernel offers no tracking backend (see uffdtierd --probe)");
-        if (manager_count_clients_of_uid(m, c->uid) >= m->limits.clients_per_uid)
-                return conn_replyf(c, req->seq, EUSERS,
-                                   "limit reached: at most %u clients per uid (clients_per_uid)",
-                                   m->limits.clients_per_uid);
         r = verify_hello_fds(c, fds, err, sizeof err);
         if (r < 0)
                 return conn_reply(c, req->seq, r, err);
 
-        r = client_new(m, TAKE_FD(fds[0]), TAKE_FD(fds[1]), TAKE_FD(fds[2]), c->pid, c->uid,
-                       req->flags & PROTO_HELLO_USER_MODE_ONLY, req->name, err, sizeof err, &client);
-        if (r < 0)
-                return conn_reply(c, req->seq, r, err);
-        client->conn = c;
-        c->client = client;
-        c->hello_done = true;
-        return conn_reply(c, req->seq, 0, NULL);
+        r = h->hooks->hello(h->userdata, &c->peer, req, fds, &e, &id);
+        if (r >= 0) {
+                c->client_id = id;
+                c->hello_done = true;
+        }
+        return conn_reply_result(c, req->seq, r, &e);
 }
 
-static int handle_track(Conn *c, const ProtoMessage *req) {
-        char err[PROTO_TEXT_MAX_BYTES];
-        size_t done;
-        int r = 0;
-
-        for (done = 0; done < req->n_ranges; done++) {
-                r = client_track(c->client, req->ranges[done].start, req->ranges[done].len,
-                                 req->name, req->labels, req->n_labels, err, sizeof err);
-                if (r < 0)
-                        break;
-        }
-        if (r < 0) {
-                /* all or nothing: undo the ranges of this request that went through */
-                char ignored[PROTO_TEXT_MAX_BYTES];
-                for (size_t i = 0; i < done; i++)
-                        (void) client_untrack(c->client, req->ranges[i].start, req->ranges[i].len,
-                                              ignored, sizeof ignored);
-                return conn_reply(c, req->seq, r, err);
-        }
-        return conn_reply(c, req->seq, 0, NULL);
-}
-
-static int handle_untrack(Conn *c, const ProtoMessage *req) {
-        char err[PROTO_TEXT_MAX_BYTES];
-
-        for (size_t i = 0; i < req->n_ranges; i++) {
-                int r = client_untrack(c->client, req->ranges[i].start, req->ranges[i].len, err,
-                                       sizeof err);
-                if (r < 0)
-                        return conn_reply(c, req->seq, r, err);
-        }
-        return conn_reply(c, req->seq, 0, NULL);
-}
-
-static int handle_status(Conn *c, const ProtoMessage *req) {
+static int handle_request(Conn *c, const ProtoMessage *req) {
+        Handoff *h = c->handoff;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_proto_message_ ProtoMessage reply = {};
-        Client *cl = c->client;
-        const TrackerCounters *k = &cl->tracker.counters;
-        int r = 0;
+        int r;
 
-        proto_message_init(&reply, PROTO_REPLY, req->seq);
-        r = proto_message_set_backend(&reply, backend_to_string(c->manager->backend));
-#define COUNTER(name, value) \
-        if (r >= 0)          \
-                r = proto_message_add_counter(&reply, name, value)
-        COUNTER("tracked_bytes", range_set_bytes(&cl->ranges));
-        COUNTER("resident_bytes", k->resident_bytes);
-        COUNTER("swapped_bytes", k->swapped_bytes);
-        COUNTER("hot_bytes", k->hot_bytes);
-        COUNTER("cold_bytes", k->cold_bytes);
-        COUNTER("huge_bytes", k->huge_bytes);
-        COUNTER("evicted_bytes", k->evicted_bytes);
-        COUNTER("refaulted_bytes", k->refaulted_bytes);
-        COUNTER("faults_served", k->faults_served);
-        COUNTER("cycles", k->cycles);
-        COUNTER("last_cycle_usec", k->last_cycle_usec);
-        COUNTER("last_sync_window_usec", k->last_sync_window_usec);
-        COUNTER("fault_latency_max_usec", k->fault_latency_max_usec);
-        COUNTER("fault_latency_p99_usec", tracker_fault_latency_p99_usec(k));
-        COUNTER("evictions_skipped_psi", k->evictions_skipped_psi);
-        COUNTER("monitor_only", c->manager->monitor_only || c->manager->policy.dry_run);
-        COUNTER("user_mode_only", cl->user_mode_only);
-        COUNTER("last_error", (uint64_t) k->last_error);
-#undef COUNTER
-        /* As many ranges as fit in one packet (1024 long-named ranges would not); the
-         * tracked_bytes counter still covers them all. */
-        for (size_t i = 0; r >= 0 && i < cl->ranges.n_ranges; i++) {
-                const TrackedRange *t = &cl->ranges.ranges[i];
-                if (i >= PROTO_RANGE_INFOS_MAX ||
-                    proto_message_encoded_size(&reply) + PROTO_NAME_MAX_BYTES + 64 > PROTO_MESSAGE_MAX_BYTES) {
-                        r = proto_message_add_counter(&reply, "ranges_omitted", cl->ranges.n_ranges - i);
-                        break;
-                }
-                r = proto_message_add_range_info(&reply, t->start, t->end - t->start,
-                                                 client_tag_name(cl, t->tag));
+        switch (req->type) {
+        case PROTO_TRACK:
+                r = h->hooks->track(h->userdata, c->client_id, req, &e);
+                break;
+        case PROTO_UNTRACK:
+                r = h->hooks->untrack(h->userdata, c->client_id, req, &e);
+                break;
+        case PROTO_STATUS:
+                proto_message_init(&reply, PROTO_REPLY, req->seq);
+                r = h->hooks->status(h->userdata, c->client_id, &reply, &e);
+                if (r >= 0)
+                        return conn_send(c, &reply);
+                break;
+        default:
+                return conn_replyf(c, req->seq, EPROTO, "unexpected %s", proto_type_to_string(req->type));
         }
-        if (r < 0)
-                return conn_reply(c, req->seq, r, "cannot build the status reply");
-        return conn_send(c, &reply);
+        return conn_reply_result(c, req->seq, r, &e);
 }
+
+static void conn_close(Conn *c);
 
 static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t n_fds,
                           size_t surplus) {
@@ -286,8 +247,8 @@ static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t
         }
         if (req.type == PROTO_BYE) {
                 (void) conn_reply(c, req.seq, 0, NULL);
-                log_info("pid %d: said goodbye", (int) c->pid);
-                handoff_conn_free(c);
+                log_info("pid %d: said goodbye", (int) c->peer.pid);
+                conn_close(c);
                 return;
         }
         if (!c->hello_done) {
@@ -295,23 +256,7 @@ static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t
                                    proto_type_to_string(req.type));
                 return;
         }
-        if (!c->client) {
-                (void) conn_reply(c, req.seq, ESRCH, "the process's memory is no longer tracked");
-                return;
-        }
-        switch (req.type) {
-        case PROTO_TRACK:
-                (void) handle_track(c, &req);
-                break;
-        case PROTO_UNTRACK:
-                (void) handle_untrack(c, &req);
-                break;
-        case PROTO_STATUS:
-                (void) handle_status(c, &req);
-                break;
-        default:
-                (void) conn_replyf(c, req.seq, EPROTO, "unexpected %s", proto_type_to_string(req.type));
-        }
+        (void) handle_request(c, &req);
 }
 
 static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -332,9 +277,9 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         }
         if (r < 0 || len == 0) {
                 if (r < 0 && r != -ECONNRESET)
-                        log_debug_errno(r, "pid %d: receive failed: %m", (int) c->pid);
-                log_debug("pid %d: connection closed", (int) c->pid);
-                handoff_conn_free(c);
+                        log_debug_errno(r, "pid %d: receive failed: %m", (int) c->peer.pid);
+                log_debug("pid %d: connection closed", (int) c->peer.pid);
+                conn_close(c);
                 return 0;
         }
         conn_dispatch(c, buf, len, fds, n_fds, (size_t) r);
@@ -343,21 +288,10 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-Conn *handoff_conn_free(Conn *c) {
-        Manager *m;
-
+/* The one place a Conn is freed: from the gc source, or when the Handoff goes. */
+static Conn *conn_free(Conn *c) {
         if (!c)
                 return NULL;
-        m = c->manager;
-        if (c->client) {
-                c->client->conn = NULL;
-                log_info("client %" PRIu64 " (pid %d): disconnected, releasing its memory",
-                         c->client->id, (int) c->pid);
-                client_free(c->client);
-                c->client = NULL;
-        }
-        LIST_REMOVE(conns, m->conns, c);
-        m->n_conns--;
         sd_event_source_disable_unref(c->source);
         safe_close(c->fd);
         safe_close(c->peer_pidfd);
@@ -365,11 +299,38 @@ Conn *handoff_conn_free(Conn *c) {
         return NULL;
 }
 
-void handoff_conn_client_gone(Conn *c) {
-        c->client = NULL;
+static int on_gc(sd_event_source *s, void *userdata) {
+        Handoff *h = userdata;
+
+        while (h->dead_conns) {
+                Conn *c = h->dead_conns;
+                LIST_REMOVE(conns, h->dead_conns, c);
+                conn_free(c);
+        }
+        return 0;
 }
 
-static UidRate *uid_rate_get(Manager *m, uid_t uid) {
+/* Ends a connection from inside one of its callbacks: silence it, tell the owner about its
+ * client, free it after this loop turn. */
+static void conn_close(Conn *c) {
+        Handoff *h = c->handoff;
+
+        if (c->dead)
+                return;
+        c->dead = true;
+        (void) sd_event_source_set_enabled(c->source, SD_EVENT_OFF);
+        LIST_REMOVE(conns, h->conns, c);
+        h->n_conns--;
+        LIST_PREPEND(conns, h->dead_conns, c);
+        if (c->client_id != 0) {
+                log_info("client %" PRIu64 " (pid %d): disconnected, releasing its memory",
+                         c->client_id, (int) c->peer.pid);
+                h->hooks->closed(h->userdata, c->client_id);
+        }
+        (void) sd_event_source_set_enabled(h->gc_source, SD_EVENT_ONESHOT);
+}
+
+static UidRate *uid_rate_get(Handoff *m, uid_t uid) {
         UidRate *n;
 
         for (size_t i = 0; i < m->n_uid_rates; i++)
@@ -381,11 +342,11 @@ static UidRate *uid_rate_get(Manager *m, uid_t uid) {
         m->uid_rates = n;
         n = &m->uid_rates[m->n_uid_rates++];
         n->uid = uid;
-        ratelimit_init(&n->rate, m->limits.connections_per_sec, m->limits.connections_burst, now_usec());
+        ratelimit_init(&n->rate, m->limits->connections_per_sec, m->limits->connections_burst, now_usec());
         return n;
 }
 
-static void refuse(int fd, int error, const char *text) {
+static void refuse_connection(int fd, int error, const char *text) {
         _cleanup_proto_message_ ProtoMessage reply = {};
         uint8_t buf[1024];
         size_t len;
@@ -397,7 +358,7 @@ static void refuse(int fd, int error, const char *text) {
 }
 
 static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Manager *m = userdata;
+        Handoff *m = userdata;
         _cleanup_close_ int cfd = -EBADF;
         struct ucred cred;
         socklen_t sl = sizeof cred;
@@ -415,28 +376,26 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 log_warning_errno(errno, "SO_PEERCRED failed: %m");
                 return 0;
         }
-        if (m->n_conns >= m->limits.connections_total) {
+        if (m->n_conns >= m->limits->connections_total) {
                 log_warning("refusing pid %d: %u connections open (connections_total)", (int) cred.pid,
                             m->n_conns);
-                refuse(cfd, EUSERS, "limit reached: too many open connections (connections_total)");
+                refuse_connection(cfd, EUSERS, "limit reached: too many open connections (connections_total)");
                 return 0;
         }
         ur = uid_rate_get(m, cred.uid);
-        if (ur && m->limits.connections_per_sec > 0 &&
+        if (ur && m->limits->connections_per_sec > 0 &&
             ratelimit_take(&ur->rate, now_usec(), 1) < 1) {
                 log_warning("refusing pid %d: uid %u connects too often (connections_per_sec=%u)",
-                            (int) cred.pid, (unsigned) cred.uid, m->limits.connections_per_sec);
-                refuse(cfd, EAGAIN, "limit reached: too many connections per second (connections_per_sec)");
+                            (int) cred.pid, (unsigned) cred.uid, m->limits->connections_per_sec);
+                refuse_connection(cfd, EAGAIN, "limit reached: too many connections per second (connections_per_sec)");
                 return 0;
         }
 
         c = calloc(1, sizeof *c);
         if (!c)
                 return log_oom();
-        c->manager = m;
-        c->pid = cred.pid;
-        c->uid = cred.uid;
-        c->gid = cred.gid;
+        c->handoff = m;
+        c->peer = (HandoffPeer) { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
         c->peer_pidfd = -EBADF;
         {
                 int pfd = -EBADF;
@@ -454,11 +413,11 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c->fd = TAKE_FD(cfd);
         LIST_PREPEND(conns, m->conns, c);
         m->n_conns++;
-        log_debug("connection from pid %d uid %u", (int) c->pid, (unsigned) c->uid);
+        log_debug("connection from pid %d uid %u", (int) c->peer.pid, (unsigned) c->peer.uid);
         return 0;
 }
 
-int handoff_listen(Manager *m) {
+int handoff_listen(Handoff *m) {
         int n, r, fd = -EBADF;
 
         n = sd_listen_fds(true);
@@ -519,13 +478,57 @@ int handoff_listen(Manager *m) {
         return 0;
 }
 
-void handoff_close(Manager *m) {
-        while (m->conns)
-                handoff_conn_free(m->conns);
-        m->listen_source = sd_event_source_disable_unref(m->listen_source);
-        if (m->listen_fd >= 0) {
-                m->listen_fd = safe_close(m->listen_fd);
-                if (!m->listen_fd_from_systemd && m->socket_path)
-                        (void) unlink(m->socket_path);
+int handoff_new(sd_event *event, const Limits *limits, const char *socket_path,
+                const char *proc_root, const HandoffHooks *hooks, void *userdata,
+                Handoff **ret) {
+        _cleanup_(handoff_freep) Handoff *h = NULL;
+        int r;
+
+        h = calloc(1, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        h->event = sd_event_ref(event);
+        h->limits = limits;
+        h->hooks = hooks;
+        h->userdata = userdata;
+        h->listen_fd = -EBADF;
+        h->socket_path = strdup(socket_path);
+        h->proc_root = strdup(proc_root);
+        if (!h->socket_path || !h->proc_root)
+                return -ENOMEM;
+        r = sd_event_add_defer(event, &h->gc_source, on_gc, h);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(h->gc_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(h->gc_source, "handoff-gc");
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+unsigned handoff_n_conns(const Handoff *h) {
+        return h->n_conns;
+}
+
+Handoff *handoff_free(Handoff *h) {
+        if (!h)
+                return NULL;
+        while (h->conns) {
+                Conn *c = h->conns;
+                LIST_REMOVE(conns, h->conns, c);
+                conn_free(c);
         }
+        on_gc(NULL, h);
+        h->gc_source = sd_event_source_disable_unref(h->gc_source);
+        h->listen_source = sd_event_source_disable_unref(h->listen_source);
+        if (h->listen_fd >= 0) {
+                h->listen_fd = safe_close(h->listen_fd);
+                if (!h->listen_fd_from_systemd && h->socket_path)
+                        (void) unlink(h->socket_path);
+        }
+        free(h->uid_rates);
+        free(h->socket_path);
+        free(h->proc_root);
+        sd_event_unref(h->event);
+        free(h);
+        return NULL;
 }

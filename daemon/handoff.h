@@ -2,38 +2,86 @@
 #pragma once
 
 /* The handoff socket: where cooperating processes connect (SOCK_SEQPACKET, docs/PROTOCOL.md),
- * prove who they are and hand over their userfaultfd. One Conn per connection; after a good
- * HELLO it owns one Client. Every bad request gets an error REPLY naming the problem, and the
- * connection (and everyone else's) keeps being served. */
+ * prove who they are and hand over their userfaultfd. One Conn per connection. The socket layer
+ * knows nothing of clients: it verifies the peer and its descriptors, decodes requests and
+ * encodes replies, and hands each request up to its owner through HandoffHooks. A connection
+ * knows the client it created only by id, so either can go first. Every bad request gets an
+ * error REPLY naming the problem, and the connection (and everyone else's) keeps being served. */
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "evict.h"
+#include "limit.h"
 #include "list.h"
+#include "protocol.h"
 
-typedef struct Manager Manager;
-typedef struct Client Client;
+typedef struct Conn Conn;
 
-typedef struct Conn {
-        Manager *manager;
-        int fd;
-        sd_event_source *source;
-        pid_t pid;              /* SO_PEERCRED at connect time */
+/* The peer of a connection, as the kernel vouches for it (SO_PEERCRED, SO_PEERPIDFD). */
+typedef struct HandoffPeer {
+        pid_t pid;
         uid_t uid;
         gid_t gid;
-        int peer_pidfd;         /* SO_PEERPIDFD where the kernel has it (6.5+), else -EBADF */
-        Client *client;         /* after HELLO */
-        bool hello_done;
-        unsigned n_requests;
-        unsigned n_errors;
-        LIST_FIELDS(struct Conn, conns);
-} Conn;
+} HandoffPeer;
 
-/* Takes the listening socket from systemd (sd_listen_fds) or creates m->socket_path. */
-int handoff_listen(Manager *m);
-void handoff_close(Manager *m);
+/* The owner's answers to requests. A refusal returns -errno and fills ret_error, whose
+ * message goes to the peer in the REPLY (the one place an error becomes a reply). */
+typedef struct HandoffHooks {
+        /* A HELLO whose three descriptors (uffd, pidfd, pagemap) passed the checks; the hook
+         * takes them (closes them on failure too) and returns the new client's id. */
+        int (*hello)(void *userdata, const HandoffPeer *peer, const ProtoMessage *req,
+                     int fds[PROTO_HELLO_N_FDS], sd_bus_error *ret_error, uint64_t *ret_client_id);
+        /* TRACK, UNTRACK: -ESRCH when the client is gone. */
+        int (*track)(void *userdata, uint64_t client_id, const ProtoMessage *req,
+                     sd_bus_error *ret_error);
+        int (*untrack)(void *userdata, uint64_t client_id, const ProtoMessage *req,
+                       sd_bus_error *ret_error);
+        /* STATUS: fill the reply's counters and ranges. */
+        int (*status)(void *userdata, uint64_t client_id, ProtoMessage *reply,
+                      sd_bus_error *ret_error);
+        /* The connection that created client_id ended (hang-up or BYE). */
+        void (*closed)(void *userdata, uint64_t client_id);
+} HandoffHooks;
 
-Conn *handoff_conn_free(Conn *c);
-/* The client died on its own (process exit): forget it, keep the connection until it closes. */
-void handoff_conn_client_gone(Conn *c);
+typedef struct UidRate {
+        uid_t uid;
+        RateLimit rate;
+} UidRate;
+
+typedef struct Handoff {
+        sd_event *event;
+        const Limits *limits;
+        const HandoffHooks *hooks;
+        void *userdata;
+        char *proc_root;
+
+        char *socket_path;
+        int listen_fd;
+        bool listen_fd_from_systemd;
+        sd_event_source *listen_source;
+
+        Conn *conns;
+        unsigned n_conns;
+        Conn *dead_conns;       /* closed in a callback, freed by gc_source */
+        sd_event_source *gc_source;
+
+        UidRate *uid_rates;
+        size_t n_uid_rates;
+} Handoff;
+
+int handoff_new(sd_event *event, const Limits *limits, const char *socket_path,
+                const char *proc_root, const HandoffHooks *hooks, void *userdata,
+                Handoff **ret);
+/* Closes every connection (without calling hooks->closed) and the socket. */
+Handoff *handoff_free(Handoff *h);
+/* Takes the listening socket from systemd (sd_listen_fds) or creates socket_path. */
+int handoff_listen(Handoff *h);
+unsigned handoff_n_conns(const Handoff *h);
+
+static inline void handoff_freep(Handoff **h) {
+        if (*h)
+                handoff_free(*h);
+}

@@ -7,6 +7,13 @@
 #include <sys/mman.h>
 #include <systemd/sd-daemon.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "client.h"
 #include "config.h"
 #include "handoff.h"
@@ -16,6 +23,21 @@
 #include "parse.h"
 
 #define MANAGER_STATS_INTERVAL_DEFAULT_USEC (60ULL * USEC_PER_SEC)
+/* A forked child is not in its parent's children list until fork() returns, which it does only
+ * after we have read the FORK event: look for it a little later, for a while. */
+#define FORK_RESOLVE_INTERVAL_USEC (5 * USEC_PER_MSEC)
+#define FORK_RESOLVE_TRIES 400
+
+struct PendingFork {
+        Manager *manager;
+        uint64_t parent_id;     /* by id: the parent may go first */
+        int uffd;
+        unsigned tries;
+        sd_event_source *timer;
+        PendingFork *next;
+};
+
+static int on_gc(sd_event_source *s, void *userdata);
 
 int manager_new(Manager **ret) {
         Manager *m = calloc(1, sizeof *m);
@@ -23,17 +45,9 @@ int manager_new(Manager **ret) {
 
         if (!m)
                 return -ENOMEM;
-        m->listen_fd = -EBADF;
         m->kops = &kernel_ops_real;
         policy_init(&m->policy);
-        m->limits = (Limits) {
-                .clients_per_uid = LIMIT_CLIENTS_PER_UID_DEFAULT,
-                .ranges_per_client = LIMIT_RANGES_PER_CLIENT_DEFAULT,
-                .bytes_per_client = LIMIT_BYTES_PER_CLIENT_DEFAULT,
-                .connections_per_sec = LIMIT_CONNECTIONS_PER_SEC_DEFAULT,
-                .connections_burst = LIMIT_CONNECTIONS_BURST_DEFAULT,
-                .connections_total = LIMIT_CONNECTIONS_TOTAL_DEFAULT,
-        };
+        m->limits = limits_default();
         m->stats_interval_usec = MANAGER_STATS_INTERVAL_DEFAULT_USEC;
         m->socket_path = strdup(UFFDTIER_SOCKET_DEFAULT);
         m->proc_root = strdup("/proc");
@@ -43,23 +57,41 @@ int manager_new(Manager **ret) {
                 return -ENOMEM;
         }
         r = sd_event_default(&m->event);
+        if (r >= 0)
+                r = sd_event_add_defer(m->event, &m->gc_source, on_gc, m);
         if (r < 0) {
                 manager_free(m);
                 return r;
         }
+        (void) sd_event_source_set_enabled(m->gc_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->gc_source, "client-gc");
         *ret = m;
         return 0;
+}
+
+static void pending_fork_free(Manager *m, PendingFork *pf) {
+        for (PendingFork **pp = &m->pending_forks; *pp; pp = &(*pp)->next)
+                if (*pp == pf) {
+                        *pp = pf->next;
+                        break;
+                }
+        sd_event_source_disable_unref(pf->timer);
+        safe_close(pf->uffd);
+        free(pf);
 }
 
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        handoff_close(m);
+        m->handoff = handoff_free(m->handoff);
+        while (m->pending_forks)
+                pending_fork_free(m, m->pending_forks);
         while (m->clients)
-                client_free(m->clients);
+                manager_drop_client(m, m->clients);
+        manager_gc(m);
+        m->gc_source = sd_event_source_disable_unref(m->gc_source);
         m->stats_timer = sd_event_source_disable_unref(m->stats_timer);
         sd_event_unref(m->event);
-        free(m->uid_rates);
         free(m->socket_path);
         free(m->proc_root);
         free(m->cgroup_root);
@@ -67,17 +99,55 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-void manager_add_client(Manager *m, Client *c) {
-        LIST_PREPEND(clients, m->clients, c);
-        m->n_clients++;
+void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, bool monitor_only) {
+        m->kops = kops;
+        m->backend = backend;
+        m->monitor_only = monitor_only;
+        m->client_env = (ClientEnv) {
+                .tracker = {
+                        .event = m->event,
+                        .kops = m->kops,
+                        .backend = m->backend,
+                        .monitor_only = m->monitor_only,
+                        .evict_rate = &m->evict_rate,
+                        .proc_root = m->proc_root,
+                        .cgroup_root = m->cgroup_root,
+                },
+                .limits = &m->limits,
+        };
 }
 
-void manager_remove_client(Manager *m, Client *c) {
+/* ---- clients: created here, freed here ---- */
+
+void manager_drop_client(Manager *m, Client *c) {
+        if (c->gc_queued)
+                return;
+        client_stop(c);
+        /* its counters are final now: keep them in the daemon's totals */
         m->gone_evicted_bytes += c->tracker.counters.evicted_bytes;
         m->gone_refaulted_bytes += c->tracker.counters.refaulted_bytes;
         m->gone_faults_served += c->tracker.counters.faults_served;
+        c->gc_queued = true;
         LIST_REMOVE(clients, m->clients, c);
         m->n_clients--;
+        LIST_PREPEND(gc, m->gc_queue, c);
+        (void) sd_event_source_set_enabled(m->gc_source, SD_EVENT_ONESHOT);
+}
+
+void manager_gc(Manager *m) {
+        while (m->gc_queue) {
+                Client *c = m->gc_queue;
+
+                LIST_REMOVE(gc, m->gc_queue, c);
+                /* pending forks of this parent stay: they are resolved by id and may still
+                 * find their child */
+                client_free(c);
+        }
+}
+
+static int on_gc(sd_event_source *s, void *userdata) {
+        manager_gc(userdata);
+        return 0;
 }
 
 Client *manager_find_client(Manager *m, uint64_t id) {
@@ -98,6 +168,266 @@ unsigned manager_count_clients_of_uid(Manager *m, uid_t uid) {
                         n++;
         return n;
 }
+
+static void client_hook_gone(void *userdata, Client *c);
+static void client_hook_forked(void *userdata, Client *parent, int child_uffd);
+
+static const ClientHooks manager_client_hooks = {
+        .gone = client_hook_gone,
+        .forked = client_hook_forked,
+};
+
+static void manager_link_client(Manager *m, Client *c) {
+        LIST_PREPEND(clients, m->clients, c);
+        m->n_clients++;
+}
+
+int manager_add_client(Manager *m, pid_t pid, uid_t uid, bool user_mode_only, const char *name,
+                       int uffd, int pidfd, int pagemap_fd, sd_bus_error *ret_error,
+                       uint64_t *ret_id) {
+        ClientIdentity who = {
+                .id = m->next_client_id + 1,
+                .pid = pid,
+                .uid = uid,
+                .name = name,
+                .user_mode_only = user_mode_only,
+        };
+        Client *c;
+        int r;
+
+        if (m->backend == BACKEND_NONE) {
+                safe_close(uffd);
+                safe_close(pidfd);
+                safe_close(pagemap_fd);
+                return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
+                                               "this kernel offers no tracking backend (see uffdtierd --probe)");
+        }
+        if (manager_count_clients_of_uid(m, uid) >= m->limits.clients_per_uid) {
+                safe_close(uffd);
+                safe_close(pidfd);
+                safe_close(pagemap_fd);
+                return sd_bus_error_set_errnof(ret_error, EUSERS,
+                                               "limit reached: at most %u clients per uid (clients_per_uid)",
+                                               m->limits.clients_per_uid);
+        }
+        r = client_new(&m->client_env, &m->policy, &manager_client_hooks, m, &who, uffd, pidfd,
+                       pagemap_fd, ret_error, &c);
+        if (r < 0)
+                return r;
+        m->next_client_id = who.id;
+        manager_link_client(m, c);
+        *ret_id = c->id;
+        return 0;
+}
+
+static void client_hook_gone(void *userdata, Client *c) {
+        manager_drop_client(userdata, c);
+}
+
+/* ---- fork: the child's uffd becomes a client of its own ---- */
+
+static int find_new_child(Manager *m, const Client *parent, pid_t *ret) {
+        char path[PATH_MAX];
+        int best = -1;
+
+        /* /proc/PID/task/TID/children lists the children of that thread; a fork from any
+         * thread of the client counts, so look at every task. */
+        snprintf(path, sizeof path, "%s/%d/task", m->proc_root, (int) parent->pid);
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        if (!d)
+                return negative_errno();
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_fclose_ FILE *f = NULL;
+                int pid;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof path, "%s/%d/task/%s/children", m->proc_root,
+                         (int) parent->pid, de->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                while (fscanf(f, "%d", &pid) == 1) {
+                        Client *c;
+                        bool known = false;
+                        LIST_FOREACH(clients, c, m->clients)
+                                if (c->pid == pid)
+                                        known = true;
+                        if (!known && pid > best)
+                                best = pid;
+                }
+        }
+        if (best < 0)
+                return -ESRCH;
+        *ret = best;
+        return 0;
+}
+
+static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t child) {
+        _cleanup_close_ int pidfd = -EBADF, pagemap = -EBADF;
+        _cleanup_free_ char *name = NULL;
+        char path[PATH_MAX];
+        Client *c;
+        int r;
+
+        pidfd = (int) syscall(__NR_pidfd_open, child, 0);
+        if (pidfd < 0)
+                return negative_errno();
+        snprintf(path, sizeof path, "%s/%d/pagemap", m->proc_root, (int) child);
+        pagemap = open(path, O_RDONLY | O_CLOEXEC);
+        if (pagemap < 0)
+                return negative_errno();
+        if (parent->name && asprintf(&name, "%s (child)", parent->name) < 0)
+                name = NULL;
+
+        r = client_new_forked(parent,
+                              &(ClientIdentity) {
+                                      .id = m->next_client_id + 1,
+                                      .pid = child,
+                                      .uid = parent->uid,
+                                      .name = name,
+                                      .user_mode_only = parent->user_mode_only,
+                                      .parent_id = parent->id,
+                              },
+                              TAKE_FD(pf->uffd), TAKE_FD(pidfd), TAKE_FD(pagemap), &c);
+        if (r < 0)
+                return r;
+        m->next_client_id = c->id;
+        manager_link_client(m, c);
+        log_info("client %" PRIu64 " (pid %d): forked from client %" PRIu64 " (pid %d), tracking its %zu ranges",
+                 c->id, (int) child, parent->id, (int) parent->pid, c->ranges.n_ranges);
+        return 0;
+}
+
+static int on_fork_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        PendingFork *pf = userdata;
+        Manager *m = pf->manager;
+        Client *parent = manager_find_client(m, pf->parent_id);
+        pid_t child;
+        int r;
+
+        if (!parent) {
+                log_info("client %" PRIu64 ": gone before its forked child was found, releasing the child's userfaultfd",
+                         pf->parent_id);
+                pending_fork_free(m, pf);
+                return 0;
+        }
+        r = find_new_child(m, parent, &child);
+        if (r >= 0) {
+                r = adopt_fork(m, pf, parent, child);
+                if (r < 0)
+                        log_warning_errno(r, "client %" PRIu64 ": cannot adopt forked child %d: %m",
+                                          parent->id, (int) child);
+                pending_fork_free(m, pf);
+                return 0;
+        }
+        if (++pf->tries >= FORK_RESOLVE_TRIES) {
+                log_warning("client %" PRIu64 ": forked child not found, releasing its userfaultfd",
+                            parent->id);
+                pending_fork_free(m, pf);
+                return 0;
+        }
+        (void) sd_event_source_set_time_relative(s, FORK_RESOLVE_INTERVAL_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* The child's uffd arrives in the parent's FORK event, before the child is visible: park it
+ * and look for the child after this loop turn (as CRIU's lazy-pages joins forks). */
+static void client_hook_forked(void *userdata, Client *parent, int child_uffd) {
+        Manager *m = userdata;
+        PendingFork *pf = calloc(1, sizeof *pf);
+        int r;
+
+        if (!pf) {
+                safe_close(child_uffd);
+                log_oom();
+                return;
+        }
+        pf->manager = m;
+        pf->parent_id = parent->id;
+        pf->uffd = child_uffd;
+        r = sd_event_add_time_relative(m->event, &pf->timer, CLOCK_MONOTONIC, 0,
+                                       FORK_RESOLVE_INTERVAL_USEC / 5, /* not the 250 ms default */
+                                       on_fork_timer, pf);
+        if (r < 0) {
+                log_warning_errno(r, "client %" PRIu64 ": cannot follow fork: %m", parent->id);
+                safe_close(child_uffd);
+                free(pf);
+                return;
+        }
+        pf->next = m->pending_forks;
+        m->pending_forks = pf;
+}
+
+/* ---- the handoff socket's requests ---- */
+
+static int hook_hello(void *userdata, const HandoffPeer *peer, const ProtoMessage *req,
+                      int fds[PROTO_HELLO_N_FDS], sd_bus_error *ret_error,
+                      uint64_t *ret_client_id) {
+        return manager_add_client(userdata, peer->pid, peer->uid,
+                                  req->flags & PROTO_HELLO_USER_MODE_ONLY, req->name,
+                                  TAKE_FD(fds[PROTO_HELLO_FD_UFFD]), TAKE_FD(fds[PROTO_HELLO_FD_PIDFD]),
+                                  TAKE_FD(fds[PROTO_HELLO_FD_PAGEMAP]), ret_error, ret_client_id);
+}
+
+static int find_for_request(Manager *m, uint64_t id, sd_bus_error *ret_error, Client **ret) {
+        Client *c = manager_find_client(m, id);
+
+        if (!c)
+                return sd_bus_error_set_errnof(ret_error, ESRCH,
+                                               "the process's memory is no longer tracked");
+        *ret = c;
+        return 0;
+}
+
+static int hook_track(void *userdata, uint64_t id, const ProtoMessage *req, sd_bus_error *ret_error) {
+        Client *c = NULL;
+        int r = find_for_request(userdata, id, ret_error, &c);
+
+        if (r < 0)
+                return r;
+        return client_track(c, req->ranges, req->n_ranges, req->name, req->labels, req->n_labels,
+                            ret_error);
+}
+
+static int hook_untrack(void *userdata, uint64_t id, const ProtoMessage *req, sd_bus_error *ret_error) {
+        Client *c = NULL;
+        int r = find_for_request(userdata, id, ret_error, &c);
+
+        if (r < 0)
+                return r;
+        return client_untrack(c, req->ranges, req->n_ranges, ret_error);
+}
+
+static int hook_status(void *userdata, uint64_t id, ProtoMessage *reply, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        Client *c = NULL;
+        int r = find_for_request(m, id, ret_error, &c);
+
+        if (r < 0)
+                return r;
+        r = client_status_reply(c, m->monitor_only || m->policy.dry_run, reply);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot build the status reply");
+        return 0;
+}
+
+static void hook_closed(void *userdata, uint64_t id) {
+        Manager *m = userdata;
+        Client *c = manager_find_client(m, id);
+
+        if (c)
+                manager_drop_client(m, c);
+}
+
+static const HandoffHooks manager_handoff_hooks = {
+        .hello = hook_hello,
+        .track = hook_track,
+        .untrack = hook_untrack,
+        .status = hook_status,
+        .closed = hook_closed,
+};
 
 void manager_log_stats(Manager *m) {
         uint64_t tracked = 0, resident = 0, evicted = m->gone_evicted_bytes,
@@ -157,12 +487,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 int manager_startup(Manager *m) {
-        char err[256];
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
-        r = policy_validate(&m->policy, err, sizeof err);
+        r = policy_validate(&m->policy, &e);
         if (r < 0)
-                return log_error_errno(r, "invalid policy: %s", err);
+                return log_error_errno(r, "invalid policy: %s", e.message);
 
         r = probe_run(&probe_paths_default, &m->probe);
         if (r < 0)
@@ -198,7 +528,13 @@ int manager_startup(Manager *m) {
         ratelimit_init(&m->evict_rate, m->policy.rate_bytes_per_sec,
                        MAX(m->policy.rate_bytes_per_sec, m->policy.evict_chunk_bytes), now_usec());
 
-        r = handoff_listen(m);
+        manager_set_backend(m, m->kops, m->backend, m->monitor_only);
+
+        r = handoff_new(m->event, &m->limits, m->socket_path, m->proc_root,
+                        &manager_handoff_hooks, m, &m->handoff);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the handoff socket: %m");
+        r = handoff_listen(m->handoff);
         if (r < 0)
                 return r;
 

@@ -9,37 +9,21 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "client.h"
 #include "evict.h"
+#include "handoff.h"
+#include "limit.h"
 #include "list.h"
 #include "policy.h"
 #include "probe.h"
 #include "uffd.h"
 
-typedef struct Client Client;
-typedef struct Conn Conn;
+/* Ownership: main -> Manager -> {Handoff (socket, connections), Client (one per handed-over
+ * uffd) -> Tracker (the engine) -> pure modules}. Calls go down only; the Handoff and every
+ * Client report upward through the hooks the Manager gives them (manager.c). A Client is
+ * freed in exactly one place: manager.c's gc, which drains the queue its hooks fill. */
+
 typedef struct PendingFork PendingFork;
-
-/* Everything a client controls is bounded. Refusals name the limit. */
-typedef struct Limits {
-        unsigned clients_per_uid;
-        unsigned ranges_per_client;
-        uint64_t bytes_per_client;
-        unsigned connections_per_sec;  /* per uid, token bucket */
-        unsigned connections_burst;
-        unsigned connections_total;    /* open handoff connections, all uids */
-} Limits;
-
-#define LIMIT_CLIENTS_PER_UID_DEFAULT 64U
-#define LIMIT_RANGES_PER_CLIENT_DEFAULT 1024U
-#define LIMIT_BYTES_PER_CLIENT_DEFAULT (1ULL << 40)
-#define LIMIT_CONNECTIONS_PER_SEC_DEFAULT 200U
-#define LIMIT_CONNECTIONS_BURST_DEFAULT 2000U
-#define LIMIT_CONNECTIONS_TOTAL_DEFAULT 1024U
-
-typedef struct UidRate {
-        uid_t uid;
-        RateLimit rate;
-} UidRate;
 
 typedef struct Manager {
         sd_event *event;
@@ -54,21 +38,17 @@ typedef struct Manager {
         Limits limits;
 
         char *socket_path;
-        int listen_fd;
-        bool listen_fd_from_systemd;
-        sd_event_source *listen_source;
+        Handoff *handoff;
 
-        Conn *conns;
-        unsigned n_conns;
         Client *clients;
         unsigned n_clients;
-        PendingFork *pending_forks; /* forked children's uffds waiting for their pid (client.c) */
+        Client *gc_queue;       /* gone clients, freed by gc_source after the loop turn */
+        sd_event_source *gc_source;
+        PendingFork *pending_forks; /* forked children's uffds waiting for their pid */
         uint64_t next_client_id;
 
-        UidRate *uid_rates;
-        size_t n_uid_rates;
-
         RateLimit evict_rate;   /* all clients share the eviction bandwidth */
+        ClientEnv client_env;   /* what every client and tracker share (points into here) */
 
         char *proc_root;        /* "/proc", a field so tests can point elsewhere */
         char *cgroup_root;      /* unified hierarchy mount */
@@ -87,11 +67,21 @@ Manager *manager_free(Manager *m);
 /* Probe the kernel, choose the backend, open the socket. */
 int manager_startup(Manager *m);
 int manager_run(Manager *m);
+/* The kernel seam and backend every client gets (manager_startup calls it after the probe;
+ * unit tests call it with a fake KernelOps). Before the first client only. */
+void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, bool monitor_only);
 
-void manager_add_client(Manager *m, Client *c);
-void manager_remove_client(Manager *m, Client *c);
+/* Creates a client from a verified handoff (what HELLO does); ret_id: its id. Takes the fds. */
+int manager_add_client(Manager *m, pid_t pid, uid_t uid, bool user_mode_only, const char *name,
+                       int uffd, int pidfd, int pagemap_fd, sd_bus_error *ret_error,
+                       uint64_t *ret_id);
+/* Stops the client and queues it to be freed after this loop turn. */
+void manager_drop_client(Manager *m, Client *c);
+/* A live client (not queued for freeing), or NULL. */
 Client *manager_find_client(Manager *m, uint64_t id);
 unsigned manager_count_clients_of_uid(Manager *m, uid_t uid);
+/* Frees the queued clients now (the gc source does this after each loop turn). */
+void manager_gc(Manager *m);
 /* Log a one-line summary of every client (what the D-Bus API will expose later). */
 void manager_log_stats(Manager *m);
 

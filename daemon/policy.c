@@ -32,32 +32,20 @@ unsigned policy_rearm_period(const Policy *p) {
         return MAX(policy_cold_age_cycles(p) / 2, 1U);
 }
 
-int policy_validate(const Policy *p, char *errbuf, size_t errlen) {
-        if (p->interval_usec < 10 * USEC_PER_MSEC || p->interval_usec > USEC_PER_DAY) {
-                snprintf(errbuf, errlen, "scan interval must be between 10ms and 1d");
-                return -EINVAL;
-        }
-        if (p->cold_age_usec < p->interval_usec) {
-                snprintf(errbuf, errlen, "cold age must be at least one scan interval");
-                return -EINVAL;
-        }
-        if (policy_cold_age_cycles(p) > POLICY_COLD_AGE_MAX_CYCLES) {
-                snprintf(errbuf, errlen, "cold age must be at most %u scan intervals (is %u)",
+int policy_validate(const Policy *p, sd_bus_error *ret_error) {
+        if (p->interval_usec < 10 * USEC_PER_MSEC || p->interval_usec > USEC_PER_DAY)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "scan interval must be between 10ms and 1d");
+        if (p->cold_age_usec < p->interval_usec)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "cold age must be at least one scan interval");
+        if (policy_cold_age_cycles(p) > POLICY_COLD_AGE_MAX_CYCLES)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "cold age must be at most %u scan intervals (is %u)",
                          POLICY_COLD_AGE_MAX_CYCLES, policy_cold_age_cycles(p));
-                return -EINVAL;
-        }
-        if (p->psi_limit_permyriad > 10000) {
-                snprintf(errbuf, errlen, "PSI limit must be at most 100%%");
-                return -EINVAL;
-        }
-        if (p->evict_chunk_bytes < 4096) {
-                snprintf(errbuf, errlen, "eviction chunk must be at least one page");
-                return -EINVAL;
-        }
-        if (p->rearm_period_cycles > POLICY_COLD_AGE_MAX_CYCLES) {
-                snprintf(errbuf, errlen, "re-arm period must be at most %u cycles",
+        if (p->psi_limit_permyriad > 10000)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "PSI limit must be at most 100%%");
+        if (p->evict_chunk_bytes < 4096)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "eviction chunk must be at least one page");
+        if (p->rearm_period_cycles > POLICY_COLD_AGE_MAX_CYCLES)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "re-arm period must be at most %u cycles",
                          POLICY_COLD_AGE_MAX_CYCLES);
-                return -EINVAL;
-        }
         return 0;
 }

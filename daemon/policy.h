@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <systemd/sd-bus.h>
 
 typedef struct Policy {
         uint64_t interval_usec;       /* one tracking cycle */
@@ -31,5 +32,5 @@ void policy_init(Policy *p);
 /* Cold age in whole cycles (rounded up, at least 1). */
 unsigned policy_cold_age_cycles(const Policy *p);
 unsigned policy_rearm_period(const Policy *p);
-/* 0 if consistent, else -EINVAL with a reason in errbuf. */
-int policy_validate(const Policy *p, char *errbuf, size_t errlen);
+/* 0 if consistent, else -EINVAL with a reason in ret_error. */
+int policy_validate(const Policy *p, sd_bus_error *ret_error);

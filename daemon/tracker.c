@@ -5,11 +5,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "evict.h"
 #include "log.h"
 #include "macro.h"
-#include "manager.h"
 #include "pagemap.h"
 #include "psi.h"
 #include "tracker.h"
@@ -20,14 +21,16 @@
 #define TRACKER_CYCLE_ACCURACY_USEC USEC_PER_MSEC
 #define TRACKER_EVICT_ACCURACY_USEC 100ULL
 
-#define RETRY_EAGAIN(c, expr)                                                   \
+/* Only for calls made outside the owner's event reader (cycle, eviction, arming a new range):
+ * the reader itself is never re-entered (faults defer instead, tracker_handle_fault). */
+#define RETRY_EAGAIN(t, expr)                                                   \
         ({                                                                      \
                 int _r_;                                                        \
                 for (unsigned _i_ = 0;; _i_++) {                                \
                         _r_ = (int) (expr);                                     \
                         if (_r_ != -EAGAIN || _i_ >= TRACKER_EAGAIN_RETRIES)    \
                                 break;                                          \
-                        if (client_process_events(c) == -ESRCH) {               \
+                        if ((t)->hooks->read_events((t)->userdata) == -ESRCH) { \
                                 _r_ = -ESRCH;                                   \
                                 break;                                          \
                         }                                                       \
@@ -35,14 +38,49 @@
                 _r_;                                                            \
         })
 
-void tracker_init(Tracker *t) {
-        *t = (Tracker) {};
+void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
+                  const TrackerHooks *hooks, void *userdata, const TrackerTarget *target) {
+        *t = (Tracker) {
+                .env = env,
+                .policy = policy,
+                .hooks = hooks,
+                .userdata = userdata,
+                .target = *target,
+        };
 }
 
 void tracker_done(Tracker *t) {
-        t->cycle_timer = sd_event_source_disable_unref(t->cycle_timer);
-        t->evict_timer = sd_event_source_disable_unref(t->evict_timer);
+        tracker_stop(t);
         run_vec_done(&t->evict_runs);
+}
+
+void tracker_set_policy(Tracker *t, const Policy *policy) {
+        t->policy = policy;
+}
+
+bool tracker_in_cycle(const Tracker *t) {
+        return t->in_cycle;
+}
+
+void tracker_set_error(Tracker *t, int error, const char *fmt, ...) {
+        TrackerCounters *k = &t->counters;
+        char buf[sizeof k->last_error_text], text[sizeof k->last_error_text];
+        int e = error < 0 ? -error : error;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        if (e != 0)
+                snprintf(text, sizeof text, "%.200s: %.50s", buf, strerror(e));
+        else
+                snprintf(text, sizeof text, "%s", buf);
+        /* A range that fails every cycle would say so every cycle: log changes only. */
+        if (k->last_error == e && strcmp(k->last_error_text, text) == 0)
+                return;
+        k->last_error = e;
+        memcpy(k->last_error_text, text, sizeof text);
+        log_warning("client %" PRIu64 " (pid %d): %s", t->target.id, (int) t->target.pid, text);
 }
 
 uint64_t tracker_backend_features(Backend b) {
@@ -67,19 +105,19 @@ static uint64_t seen_mask(Backend b) {
 
 /* ---- arming ---- */
 
-static int arm(Client *c, uint64_t start, uint64_t end) {
-        Manager *m = c->manager;
+static int arm(Tracker *t, uint64_t start, uint64_t end) {
+        const KernelOps *k = t->env->kops;
 
-        if (m->backend == BACKEND_RWP)
-                return RETRY_EAGAIN(c, m->kops->rwprotect(c->uffd, start, end - start, true, false));
-        return RETRY_EAGAIN(c, m->kops->writeprotect(c->uffd, start, end - start, true));
+        if (t->env->backend == BACKEND_RWP)
+                return RETRY_EAGAIN(t, k->rwprotect(t->target.uffd, start, end - start, true, false));
+        return RETRY_EAGAIN(t, k->writeprotect(t->target.uffd, start, end - start, true));
 }
 
-int tracker_range_added(Client *c, uint64_t start, uint64_t end) {
-        int r = arm(c, start, end);
+int tracker_range_added(Tracker *t, uint64_t start, uint64_t end) {
+        int r = arm(t, start, end);
         if (r < 0)
                 return r;
-        c->tracker.counters.tracked_bytes = range_set_bytes(&c->ranges);
+        t->counters.tracked_bytes = range_set_bytes(t->target.ranges);
         return 0;
 }
 
@@ -90,9 +128,9 @@ static void runs_cut(Tracker *t, uint64_t start, uint64_t end) {
         (void) run_vec_cut(&t->evict_runs, start, end, &removed);
 }
 
-void tracker_range_removed(Client *c, uint64_t start, uint64_t end) {
-        runs_cut(&c->tracker, start, end);
-        c->tracker.counters.tracked_bytes = range_set_bytes(&c->ranges);
+void tracker_range_removed(Tracker *t, uint64_t start, uint64_t end) {
+        runs_cut(t, start, end);
+        t->counters.tracked_bytes = range_set_bytes(t->target.ranges);
 }
 
 /* ---- faults in the sync window (rwp) ---- */
@@ -121,65 +159,99 @@ uint64_t tracker_fault_latency_p99_usec(const TrackerCounters *k) {
         return k->fault_latency_max_usec;
 }
 
-int tracker_handle_fault(Client *c, const struct uffd_msg *msg) {
-        Manager *m = c->manager;
-        Tracker *t = &c->tracker;
-        uint64_t addr = ALIGN_DOWN((uint64_t) msg->arg.pagefault.address, (uint64_t) page_size());
-        uint64_t loop_now = 0;
+/* Resolves the fault at page addr: 0 done, -EAGAIN (an event is pending: try again after the
+ * next read), -ESRCH gone, other -errno recorded. */
+static int fault_resolve(Tracker *t, uint64_t addr, uint64_t flags, uint64_t since_usec,
+                         bool last_try) {
+        const KernelOps *k = t->env->kops;
         int r;
 
-        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &loop_now);
-
-        if (m->backend == BACKEND_RWP && (msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_RWP)) {
+        if (t->env->backend == BACKEND_RWP && (flags & UFFD_PAGEFAULT_FLAG_RWP)) {
                 /* Resolve at once: unprotecting the page also wakes the blocked thread. */
-                r = RETRY_EAGAIN(c, m->kops->rwprotect(c->uffd, addr, page_size(), false, false));
+                r = k->rwprotect(t->target.uffd, addr, page_size(), false, false);
                 if (r == -ENOENT) /* unregistered under us (munmap racing): just wake */
-                        r = m->kops->wake(c->uffd, addr, page_size());
+                        r = k->wake(t->target.uffd, addr, page_size());
+                else if (r == -EAGAIN && last_try)
+                        /* Still blocked by a pending event: wake the thread; it refaults and
+                         * the kernel delivers a fresh message, so nothing hangs. */
+                        r = k->wake(t->target.uffd, addr, page_size());
         } else
-                r = m->kops->wake(c->uffd, addr, page_size());
-        if (r == -ESRCH)
+                r = k->wake(t->target.uffd, addr, page_size());
+        if (r == -EAGAIN || r == -ESRCH)
                 return r;
         if (r < 0) {
-                client_set_error(c, r, "cannot resolve fault at 0x%" PRIx64, addr);
+                tracker_set_error(t, r, "cannot resolve fault at 0x%" PRIx64, addr);
                 return r;
         }
 
         t->counters.faults_served++;
-        if (loop_now > 0)
-                record_latency(&t->counters, now_usec() - MIN(loop_now, now_usec()));
+        if (since_usec > 0)
+                record_latency(&t->counters, now_usec() - MIN(since_usec, now_usec()));
 
         /* The page is hot now, and must not be paged out under the thread that wanted it. */
-        (void) classify_cancel(&c->ranges, &t->evict_runs, addr);
+        (void) classify_cancel(t->target.ranges, &t->evict_runs, addr);
         return 0;
+}
+
+int tracker_handle_fault(Tracker *t, const struct uffd_msg *msg) {
+        uint64_t addr = ALIGN_DOWN((uint64_t) msg->arg.pagefault.address, (uint64_t) page_size());
+        uint64_t loop_now = 0;
+        int r;
+
+        (void) sd_event_now(t->env->event, CLOCK_MONOTONIC, &loop_now);
+        r = fault_resolve(t, addr, msg->arg.pagefault.flags, loop_now,
+                          t->n_deferred >= TRACKER_DEFERRED_FAULTS_MAX);
+        if (r != -EAGAIN)
+                return r == -ESRCH ? r : 0;
+        t->deferred[t->n_deferred++] = (typeof(t->deferred[0])) {
+                .addr = addr,
+                .flags = msg->arg.pagefault.flags,
+                .since_usec = loop_now,
+        };
+        return 0;
+}
+
+int tracker_retry_deferred_faults(Tracker *t, bool last_try) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < t->n_deferred; i++) {
+                typeof(t->deferred[0]) *d = &t->deferred[i];
+                int r = fault_resolve(t, d->addr, d->flags, d->since_usec,
+                                      last_try || ++d->tries >= TRACKER_DEFERRED_TRIES);
+                if (r == -ESRCH) {
+                        t->n_deferred = 0;
+                        return r;
+                }
+                if (r == -EAGAIN)
+                        t->deferred[kept++] = *d;
+        }
+        t->n_deferred = kept;
+        return (int) kept;
 }
 
 /* ---- one cycle ---- */
 
-static void cycle_schedule_next(Client *c) {
-        Manager *m = c->manager;
-        Tracker *t = &c->tracker;
-        uint64_t next = t->cycle_start_usec + m->policy.interval_usec;
+static void cycle_schedule_next(Tracker *t) {
+        uint64_t next = t->cycle_start_usec + t->policy->interval_usec;
 
         (void) sd_event_source_set_time(t->cycle_timer, MAX(next, now_usec() + USEC_PER_MSEC));
         (void) sd_event_source_set_enabled(t->cycle_timer, SD_EVENT_ONESHOT);
 }
 
 /* Leave the window: back to async (rwp) and re-arm what is due. Returns -ESRCH if gone. */
-static int cycle_finish(Client *c) {
-        Manager *m = c->manager;
-        Tracker *t = &c->tracker;
+static int cycle_finish(Tracker *t) {
         _cleanup_(run_vec_done) RunVec due = {};
-        unsigned period = policy_rearm_period(&m->policy);
+        unsigned period = policy_rearm_period(t->policy);
         uint64_t now;
         int r;
 
-        if (m->backend == BACKEND_RWP) {
+        if (t->env->backend == BACKEND_RWP) {
                 if (t->sync) {
-                        r = RETRY_EAGAIN(c, m->kops->set_mode(c->uffd, UFFD_FEATURE_RWP_ASYNC, 0));
+                        r = RETRY_EAGAIN(t, t->env->kops->set_mode(t->target.uffd, UFFD_FEATURE_RWP_ASYNC, 0));
                         if (r == -ESRCH)
                                 return r;
                         if (r < 0)
-                                client_set_error(c, r, "cannot switch userfaultfd to async mode");
+                                tracker_set_error(t, r, "cannot switch userfaultfd to async mode");
                         else {
                                 t->sync = false;
                                 now = now_usec();
@@ -188,14 +260,14 @@ static int cycle_finish(Client *c) {
                                         MAX(t->counters.max_sync_window_usec, t->counters.last_sync_window_usec);
                         }
                 }
-                for (size_t i = 0; i < c->ranges.n_ranges; i++)
-                        (void) classify_due_runs(&c->ranges.ranges[i], t->cycle, period, &due);
+                for (size_t i = 0; i < t->target.ranges->n_ranges; i++)
+                        (void) classify_due_runs(&t->target.ranges->ranges[i], t->cycle, period, &due);
                 for (size_t i = 0; i < due.n_runs; i++) {
-                        r = arm(c, due.runs[i].start, due.runs[i].end);
+                        r = arm(t, due.runs[i].start, due.runs[i].end);
                         if (r == -ESRCH)
                                 return r;
                         if (r < 0 && r != -ENOENT) /* ENOENT: unmapped meanwhile */
-                                client_set_error(c, r, "cannot re-arm 0x%" PRIx64 "-0x%" PRIx64,
+                                tracker_set_error(t, r, "cannot re-arm 0x%" PRIx64 "-0x%" PRIx64,
                                                  due.runs[i].start, due.runs[i].end);
                 }
         }
@@ -203,14 +275,19 @@ static int cycle_finish(Client *c) {
         t->in_cycle = false;
         t->counters.cycles++;
         t->counters.last_cycle_usec = now_usec() - t->cycle_start_usec;
-        cycle_schedule_next(c);
+        cycle_schedule_next(t);
         return 0;
 }
 
 static int on_evict_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-static void evict_schedule(Client *c, uint64_t delay_usec) {
-        Tracker *t = &c->tracker;
+/* Found gone from a timer: stop here and tell the owner, which queues the teardown. */
+static void tracker_gone(Tracker *t) {
+        tracker_stop(t);
+        t->hooks->gone(t->userdata);
+}
+
+static void evict_schedule(Tracker *t, uint64_t delay_usec) {
 
         (void) sd_event_source_set_time(t->evict_timer, now_usec() + delay_usec);
         (void) sd_event_source_set_enabled(t->evict_timer, SD_EVENT_ONESHOT);
@@ -228,9 +305,7 @@ static void runs_consume(RunVec *v, const EvictCursor *cursor) {
 
 /* One bounded batch of MADV_PAGEOUT, then back to the event loop so faults and other clients
  * are served between batches. Returns 1 when more is left, 0 when done, -ESRCH if gone. */
-static int evict_step(Client *c) {
-        Manager *m = c->manager;
-        Tracker *t = &c->tracker;
+static int evict_step(Tracker *t) {
         struct iovec iov[EVICT_IOV_MAX_DEFAULT];
         uint64_t done_per_iov[EVICT_IOV_MAX_DEFAULT];
         EvictCursor cursor = {};
@@ -240,11 +315,11 @@ static int evict_step(Client *c) {
 
         if (t->evict_runs.n_runs == 0)
                 return 0;
-        budget = ALIGN_DOWN(m->policy.evict_chunk_bytes, (uint64_t) page_size());
-        if (m->policy.rate_bytes_per_sec > 0) {
-                budget = ALIGN_DOWN(ratelimit_take(&m->evict_rate, now, budget), (uint64_t) page_size());
+        budget = ALIGN_DOWN(t->policy->evict_chunk_bytes, (uint64_t) page_size());
+        if (t->policy->rate_bytes_per_sec > 0) {
+                budget = ALIGN_DOWN(ratelimit_take(t->env->evict_rate, now, budget), (uint64_t) page_size());
                 if (budget == 0) {
-                        evict_schedule(c, MAX(ratelimit_delay_usec(&m->evict_rate, now, page_size()),
+                        evict_schedule(t, MAX(ratelimit_delay_usec(t->env->evict_rate, now, page_size()),
                                               USEC_PER_MSEC));
                         return 1;
                 }
@@ -255,29 +330,29 @@ static int evict_step(Client *c) {
                 n_iov = (size_t) r;
         if (r < 0 || n_iov == 0) {
                 /* a huge run larger than the budget: wait for more tokens */
-                if (m->policy.rate_bytes_per_sec > 0)
-                        ratelimit_refund(&m->evict_rate, budget);
-                if (r >= 0 && t->evict_runs.n_runs > 0 && budget < m->policy.evict_chunk_bytes) {
-                        evict_schedule(c, MAX(ratelimit_delay_usec(&m->evict_rate, now,
+                if (t->policy->rate_bytes_per_sec > 0)
+                        ratelimit_refund(t->env->evict_rate, budget);
+                if (r >= 0 && t->evict_runs.n_runs > 0 && budget < t->policy->evict_chunk_bytes) {
+                        evict_schedule(t, MAX(ratelimit_delay_usec(t->env->evict_rate, now,
                                                                    EVICT_HUGE_BYTES), USEC_PER_MSEC));
                         return 1;
                 }
                 return 0;
         }
-        r = evict_pageout(m->kops, c->pidfd, iov, n_iov, &done, done_per_iov);
-        if (m->policy.rate_bytes_per_sec > 0 && budget > done)
-                ratelimit_refund(&m->evict_rate, budget - done);
+        r = evict_pageout(t->env->kops, t->target.pidfd, iov, n_iov, &done, done_per_iov);
+        if (t->policy->rate_bytes_per_sec > 0 && budget > done)
+                ratelimit_refund(t->env->evict_rate, budget - done);
         /* pages advised are gone to swap even if a later iovec failed: mark exactly those */
         for (size_t i = 0; i < n_iov; i++)
                 if (done_per_iov[i] > 0) {
                         uint64_t a = (uint64_t) iov[i].iov_base;
-                        (void) classify_mark_evicted(&c->ranges, a, a + done_per_iov[i]);
+                        (void) classify_mark_evicted(t->target.ranges, a, a + done_per_iov[i]);
                 }
         t->counters.evicted_bytes += done;
         if (r == -ESRCH)
                 return r;
         if (r < 0) {
-                client_set_error(c, r, "MADV_PAGEOUT failed");
+                tracker_set_error(t, r, "MADV_PAGEOUT failed");
                 return 0;
         }
         runs_consume(&t->evict_runs, &cursor);
@@ -285,20 +360,20 @@ static int evict_step(Client *c) {
 }
 
 static int on_evict_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Client *c = userdata;
+        Tracker *t = userdata;
         int r;
 
-        r = evict_step(c);
+        r = evict_step(t);
         if (r > 0) {
-                if (sd_event_source_get_enabled(c->tracker.evict_timer, NULL) <= 0)
-                        evict_schedule(c, 0);
+                if (sd_event_source_get_enabled(t->evict_timer, NULL) <= 0)
+                        evict_schedule(t, 0);
                 return 0;
         }
         if (r == 0)
-                r = cycle_finish(c);
+                r = cycle_finish(t);
         if (r == -ESRCH) {
-                log_info("client %" PRIu64 " (pid %d): gone during eviction", c->id, (int) c->pid);
-                client_free(c);
+                log_info("client %" PRIu64 " (pid %d): gone during eviction", t->target.id, (int) t->target.pid);
+                tracker_gone(t);
         }
         return 0;
 }
@@ -328,31 +403,29 @@ static void runs_trim_to(RunVec *v, uint64_t max_bytes) {
         }
 }
 
-static bool psi_over_limit(Client *c) {
-        Manager *m = c->manager;
+static bool psi_over_limit(Tracker *t) {
         PsiStats psi;
         int r;
 
-        if (m->policy.psi_limit_permyriad >= 10000)
+        if (t->policy->psi_limit_permyriad >= 10000)
                 return false;
-        if (c->cgroup_path)
-                r = psi_read_cgroup(m->cgroup_root, c->cgroup_path, &psi);
+        if (t->target.cgroup_path)
+                r = psi_read_cgroup(t->env->cgroup_root, t->target.cgroup_path, &psi);
         else
                 r = -ENOENT;
         if (r < 0)
-                r = psi_read_system(m->proc_root, &psi);
+                r = psi_read_system(t->env->proc_root, &psi);
         if (r < 0)
                 return false;
-        return psi.some.avg10_permyriad > m->policy.psi_limit_permyriad;
+        return psi.some.avg10_permyriad > t->policy->psi_limit_permyriad;
 }
 
 /* Scan one range for the backend into `out` (sorted regions with the backend's categories). */
-static int scan_range(Client *c, const TrackedRange *range, PageRegionVec *out, RunVec *due) {
-        Manager *m = c->manager;
+static int scan_range(Tracker *t, const TrackedRange *range, PageRegionVec *out, RunVec *due) {
         int r;
 
-        if (m->backend == BACKEND_RWP)
-                return pagemap_scan_range(m->kops, c->pagemap_fd, range->start, range->end, 0, 0,
+        if (t->env->backend == BACKEND_RWP)
+                return pagemap_scan_range(t->env->kops, t->target.pagemap_fd, range->start, range->end, 0, 0,
                                           PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED,
                                           PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED | PAGE_IS_HUGE,
                                           0, out);
@@ -360,20 +433,20 @@ static int scan_range(Client *c, const TrackedRange *range, PageRegionVec *out, 
         /* wp-async: first the whole picture, with WRITTEN wherever the page was written since it
          * was last protected; then re-protect the written pages of the chunks due this cycle in
          * one atomic pass (PM_SCAN_WP_MATCHING), adding what was written in between. */
-        r = pagemap_scan_range(m->kops, c->pagemap_fd, range->start, range->end, 0, 0,
+        r = pagemap_scan_range(t->env->kops, t->target.pagemap_fd, range->start, range->end, 0, 0,
                                PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
                                PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN | PAGE_IS_HUGE, 0, out);
         if (r < 0)
                 return r;
         run_vec_clear(due);
-        r = classify_due_runs(range, c->tracker.cycle, policy_rearm_period(&m->policy), due);
+        r = classify_due_runs(range, t->cycle, policy_rearm_period(t->policy), due);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < due->n_runs; i++) {
                 _cleanup_(page_region_vec_done) PageRegionVec written = {};
                 /* No EAGAIN retry here: reading uffd events could change the range set
                  * under the caller, and PAGEMAP_SCAN does not wait for pending events. */
-                r = pagemap_scan_range(m->kops, c->pagemap_fd, due->runs[i].start, due->runs[i].end,
+                r = pagemap_scan_range(t->env->kops, t->target.pagemap_fd, due->runs[i].start, due->runs[i].end,
                                        PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, PAGE_IS_WRITTEN,
                                        0, PAGE_IS_WRITTEN, 0, &written);
                 if (r < 0)
@@ -385,16 +458,14 @@ static int scan_range(Client *c, const TrackedRange *range, PageRegionVec *out, 
         return 0;
 }
 
-static int cycle_run(Client *c) {
-        Manager *m = c->manager;
-        Tracker *t = &c->tracker;
+static int cycle_run(Tracker *t) {
         _cleanup_(page_region_vec_done) PageRegionVec regions = {};
         _cleanup_(run_vec_done) RunVec due = {};
         ClassifyResult res = {};
         ClassifyParams params = {
-                .cold_age_cycles = policy_cold_age_cycles(&m->policy),
-                .seen_mask = seen_mask(m->backend),
-                .rearm_period = policy_rearm_period(&m->policy),
+                .cold_age_cycles = policy_cold_age_cycles(t->policy),
+                .seen_mask = seen_mask(t->env->backend),
+                .rearm_period = policy_rearm_period(t->policy),
         };
         bool evict;
         int r;
@@ -407,35 +478,35 @@ static int cycle_run(Client *c) {
         t->in_cycle = true;
         run_vec_clear(&t->evict_runs);
 
-        if (m->backend == BACKEND_RWP) {
-                r = RETRY_EAGAIN(c, m->kops->set_mode(c->uffd, 0, UFFD_FEATURE_RWP_ASYNC));
+        if (t->env->backend == BACKEND_RWP) {
+                r = RETRY_EAGAIN(t, t->env->kops->set_mode(t->target.uffd, 0, UFFD_FEATURE_RWP_ASYNC));
                 if (r == -ESRCH)
                         return r;
                 if (r < 0) {
-                        client_set_error(c, r, "cannot switch userfaultfd to sync mode");
+                        tracker_set_error(t, r, "cannot switch userfaultfd to sync mode");
                         t->in_cycle = false;
-                        cycle_schedule_next(c);
+                        cycle_schedule_next(t);
                         return 0;
                 }
                 t->sync = true;
                 t->window_start_usec = now_usec();
         }
 
-        for (size_t i = 0; i < c->ranges.n_ranges; i++) {
-                TrackedRange *range = &c->ranges.ranges[i];
+        for (size_t i = 0; i < t->target.ranges->n_ranges; i++) {
+                TrackedRange *range = &t->target.ranges->ranges[i];
 
                 page_region_vec_clear(&regions);
-                r = scan_range(c, range, &regions, &due);
+                r = scan_range(t, range, &regions, &due);
                 if (r == -ESRCH)
                         return r;
                 if (r < 0) {
-                        client_set_error(c, r, "PAGEMAP_SCAN of 0x%" PRIx64 "-0x%" PRIx64 " failed",
+                        tracker_set_error(t, r, "PAGEMAP_SCAN of 0x%" PRIx64 "-0x%" PRIx64 " failed",
                                          range->start, range->end);
                         continue;
                 }
                 r = classify_range(range, regions.regions, regions.n, &params, &res, &t->evict_runs);
                 if (r < 0) {
-                        client_set_error(c, r, "classifying 0x%" PRIx64 "-0x%" PRIx64 " failed",
+                        tracker_set_error(t, r, "classifying 0x%" PRIx64 "-0x%" PRIx64 " failed",
                                          range->start, range->end);
                         continue;
                 }
@@ -452,62 +523,61 @@ static int cycle_run(Client *c) {
         memcpy(t->counters.wss_bytes, res.wss_bytes, sizeof res.wss_bytes);
         memcpy(t->counters.age_histogram_bytes, res.age_histogram_bytes, sizeof res.age_histogram_bytes);
 
-        evict = !m->monitor_only && !m->policy.dry_run && t->evict_runs.n_runs > 0;
-        if (evict && psi_over_limit(c)) {
+        evict = !t->env->monitor_only && !t->policy->dry_run && t->evict_runs.n_runs > 0;
+        if (evict && psi_over_limit(t)) {
                 if (!t->psi_backing_off)
                         log_notice("client %" PRIu64 " (pid %d): memory pressure above %u.%02u%%, not evicting until it drops",
-                                   c->id, (int) c->pid, m->policy.psi_limit_permyriad / 100,
-                                   m->policy.psi_limit_permyriad % 100);
+                                   t->target.id, (int) t->target.pid, t->policy->psi_limit_permyriad / 100,
+                                   t->policy->psi_limit_permyriad % 100);
                 t->psi_backing_off = true;
                 t->counters.evictions_skipped_psi++;
                 evict = false;
         } else if (evict && t->psi_backing_off) {
-                log_notice("client %" PRIu64 ": memory pressure back under the limit, evicting again", c->id);
+                log_notice("client %" PRIu64 ": memory pressure back under the limit, evicting again", t->target.id);
                 t->psi_backing_off = false;
         }
-        if (evict && m->policy.floor_bytes > 0)
+        if (evict && t->policy->floor_bytes > 0)
                 runs_trim_to(&t->evict_runs,
-                                res.resident_bytes > m->policy.floor_bytes ? res.resident_bytes - m->policy.floor_bytes : 0);
+                                res.resident_bytes > t->policy->floor_bytes ? res.resident_bytes - t->policy->floor_bytes : 0);
         if (!evict || t->evict_runs.n_runs == 0)
-                return cycle_finish(c);
+                return cycle_finish(t);
 
-        log_debug("client %" PRIu64 ": cycle %" PRIu64 ": evicting %" PRIu64 " KiB", c->id, t->cycle,
+        log_debug("client %" PRIu64 ": cycle %" PRIu64 ": evicting %" PRIu64 " KiB", t->target.id, t->cycle,
                   run_vec_bytes(&t->evict_runs) / 1024);
-        evict_schedule(c, 0);
+        evict_schedule(t, 0);
         return 0;
 }
 
 static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Client *c = userdata;
+        Tracker *t = userdata;
 
-        if (cycle_run(c) == -ESRCH) {
-                log_info("client %" PRIu64 " (pid %d): gone during a cycle", c->id, (int) c->pid);
-                client_free(c);
+        if (cycle_run(t) == -ESRCH) {
+                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id, (int) t->target.pid);
+                tracker_gone(t);
         }
         return 0;
 }
 
-int tracker_cycle_now(Client *c) {
-        return cycle_run(c);
+int tracker_cycle_now(Tracker *t) {
+        return cycle_run(t);
 }
 
-int tracker_start(Client *c) {
-        Manager *m = c->manager;
-        Tracker *t = &c->tracker;
+int tracker_start(Tracker *t) {
         int r;
 
-        if (m->backend == BACKEND_NONE)
+        t->stopped = false;
+        if (t->env->backend == BACKEND_NONE)
                 return 0; /* nothing to drive; status says so */
         /* Accuracy 0 would mean sd-event's default of 250 ms: far too coarse for the cycle and
          * for rate-limited eviction batches (it once held eviction to a third of its rate). */
-        r = sd_event_add_time(m->event, &t->cycle_timer, CLOCK_MONOTONIC,
-                              now_usec() + m->policy.interval_usec, TRACKER_CYCLE_ACCURACY_USEC,
-                              on_cycle_timer, c);
+        r = sd_event_add_time(t->env->event, &t->cycle_timer, CLOCK_MONOTONIC,
+                              now_usec() + t->policy->interval_usec, TRACKER_CYCLE_ACCURACY_USEC,
+                              on_cycle_timer, t);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(t->cycle_timer, "tracker-cycle");
-        r = sd_event_add_time(m->event, &t->evict_timer, CLOCK_MONOTONIC, 0,
-                              TRACKER_EVICT_ACCURACY_USEC, on_evict_timer, c);
+        r = sd_event_add_time(t->env->event, &t->evict_timer, CLOCK_MONOTONIC, 0,
+                              TRACKER_EVICT_ACCURACY_USEC, on_evict_timer, t);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(t->evict_timer, SD_EVENT_OFF);
@@ -518,9 +588,8 @@ int tracker_start(Client *c) {
         return 0;
 }
 
-void tracker_stop(Client *c) {
-        Tracker *t = &c->tracker;
-
+void tracker_stop(Tracker *t) {
+        t->stopped = true;
         t->cycle_timer = sd_event_source_disable_unref(t->cycle_timer);
         t->evict_timer = sd_event_source_disable_unref(t->evict_timer);
 }

@@ -15,13 +15,17 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "classify.h"
+#include "evict.h"
+#include "macro.h"
+#include "policy.h"
 #include "probe.h"
+#include "rangeset.h"
 #include "uapi.h"
-
-typedef struct Client Client;
+#include "uffd.h"
 
 #define TRACKER_LATENCY_BUCKETS 32 /* log2(µs) buckets for the fault-service latency */
 
@@ -51,7 +55,58 @@ typedef struct TrackerCounters {
         char last_error_text[256];
 } TrackerCounters;
 
+/* What every tracker shares, owned by the Manager and outliving every tracker. */
+typedef struct TrackerEnv {
+        sd_event *event;
+        const KernelOps *kops;
+        Backend backend;
+        bool monitor_only;      /* no swap: classify, never evict */
+        RateLimit *evict_rate;  /* all clients share the eviction bandwidth */
+        const char *proc_root;  /* for the system's PSI */
+        const char *cgroup_root;
+} TrackerEnv;
+
+/* News for the tracker's owner (the Client). The tracker never frees anything above it. */
+typedef struct TrackerHooks {
+        /* Read and apply the uffd's pending events, then return: called when a kernel call says
+         * EAGAIN (an event is pending) outside the owner's own event reader. -ESRCH: gone. */
+        int (*read_events)(void *userdata);
+        /* A timer-driven cycle or eviction found the process gone. The owner queues its
+         * teardown; the tracker does nothing more until it is stopped. */
+        void (*gone)(void *userdata);
+} TrackerHooks;
+
+/* What the tracker works on: borrowed from its owner, valid for the tracker's whole life. */
+typedef struct TrackerTarget {
+        uint64_t id;            /* for log lines */
+        pid_t pid;
+        int uffd;
+        int pidfd;
+        int pagemap_fd;
+        RangeSet *ranges;
+        const char *cgroup_path; /* unified-hierarchy path for PSI, or NULL */
+} TrackerTarget;
+
+/* Faults whose resolution met EAGAIN (an event pending): retried after the next event read. */
+#define TRACKER_DEFERRED_FAULTS_MAX 64
+#define TRACKER_DEFERRED_TRIES 16
+
 typedef struct Tracker {
+        const TrackerEnv *env;
+        const Policy *policy;
+        const TrackerHooks *hooks;
+        void *userdata;
+        TrackerTarget target;
+        bool stopped;
+
+        struct {
+                uint64_t addr;          /* page address */
+                uint64_t flags;         /* uffd_msg.arg.pagefault.flags */
+                uint64_t since_usec;    /* loop time of the read that delivered it */
+                unsigned tries;
+        } deferred[TRACKER_DEFERRED_FAULTS_MAX];
+        size_t n_deferred;
+
         sd_event_source *cycle_timer;
         sd_event_source *evict_timer;
         uint64_t cycle;
@@ -64,21 +119,36 @@ typedef struct Tracker {
         TrackerCounters counters;
 } Tracker;
 
-void tracker_init(Tracker *t);
+void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
+                  const TrackerHooks *hooks, void *userdata, const TrackerTarget *target);
+/* Stops the timers and frees what the tracker holds; the target is not touched. */
 void tracker_done(Tracker *t);
 
 uint64_t tracker_backend_features(Backend b);
 uint64_t tracker_backend_register_mode(Backend b);
 
-int tracker_start(Client *c);
-void tracker_stop(Client *c);
+int tracker_start(Tracker *t);
+/* No more timers; idempotent. */
+void tracker_stop(Tracker *t);
+/* Switch to another policy (per-cgroup policies, reload); takes effect from the next cycle. */
+void tracker_set_policy(Tracker *t, const Policy *policy);
 /* A range was registered: arm it whole. */
-int tracker_range_added(Client *c, uint64_t start, uint64_t end);
+int tracker_range_added(Tracker *t, uint64_t start, uint64_t end);
 /* Pages left (unmap, remap, MADV_DONTNEED, untrack): forget pending evictions there. */
-void tracker_range_removed(Client *c, uint64_t start, uint64_t end);
-/* A PAGEFAULT message from the client's uffd (rwp sync window). */
-int tracker_handle_fault(Client *c, const struct uffd_msg *msg);
+void tracker_range_removed(Tracker *t, uint64_t start, uint64_t end);
+/* A PAGEFAULT message from the client's uffd (rwp sync window). Never reads events itself: a
+ * resolution that meets EAGAIN is deferred (return 0) until tracker_retry_deferred_faults(),
+ * which the event reader calls after applying the events of its next read. -ESRCH: gone. */
+int tracker_handle_fault(Tracker *t, const struct uffd_msg *msg);
+/* Retries deferred faults; those that meet EAGAIN again stay deferred. Returns how many are
+ * still deferred, or -ESRCH. On the last try (or after TRACKER_DEFERRED_TRIES) a fault still
+ * blocked is woken instead: the thread refaults and the kernel delivers a fresh message, so no
+ * thread waits on a retry nobody will make. */
+int tracker_retry_deferred_faults(Tracker *t, bool last_try);
 /* Run one cycle now (tests and the demo); normally the timer does. */
-int tracker_cycle_now(Client *c);
+int tracker_cycle_now(Tracker *t);
+/* Record an error for status ("last error"); logged only when it differs from the last one. */
+void tracker_set_error(Tracker *t, int error, const char *fmt, ...) _printf_(3, 4);
+bool tracker_in_cycle(const Tracker *t);
 
 uint64_t tracker_fault_latency_p99_usec(const TrackerCounters *k);

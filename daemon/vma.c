@@ -10,6 +10,7 @@
 
 #include "fileio.h"
 #include "macro.h"
+#include "pagemap.h"
 #include "vma.h"
 
 #define VMA_SMAPS_MAX_BYTES (64U << 20)
@@ -137,4 +138,36 @@ int vma_read_smaps(const char *proc_root, pid_t pid, char **ret) {
         snprintf(path, sizeof path, "%s/%d/smaps", proc_root, (int) pid);
         /* about 1 KiB per mapping: 64 MiB is far beyond any sane process */
         return read_virtual_file(path, VMA_SMAPS_MAX_BYTES, ret);
+}
+
+int vma_check_range_pid(const char *proc_root, pid_t pid, uint64_t start, uint64_t end,
+                        sd_bus_error *ret_error) {
+        _cleanup_free_ char *smaps = NULL;
+        char err[256];
+        int r;
+
+        r = vma_read_smaps(proc_root, pid, &smaps);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, r == -ENOENT ? ESRCH : -r,
+                                               "cannot read the memory map of pid %d", (int) pid);
+        r = vma_check_range(smaps, start, end, err, sizeof err);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "%s", err);
+        return 0;
+}
+
+int vma_range_is_registered(const KernelOps *ops, int pagemap_fd, uint64_t start, uint64_t end) {
+        _cleanup_(page_region_vec_done) PageRegionVec v = {};
+        uint64_t at = start;
+        int r;
+
+        r = pagemap_scan_range(ops, pagemap_fd, start, end, 0, 0, 0, PAGE_IS_WPALLOWED, 0, &v);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < v.n; i++) {
+                if (v.regions[i].start > at || !(v.regions[i].categories & PAGE_IS_WPALLOWED))
+                        return 0;
+                at = v.regions[i].end;
+        }
+        return at >= end;
 }

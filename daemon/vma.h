@@ -22,3 +22,13 @@ bool vma_range_has_uffd_flag(const char *smaps, uint64_t start, uint64_t end);
 
 /* Reads PROC_ROOT/PID/smaps into a NUL-terminated buffer. */
 int vma_read_smaps(const char *proc_root, pid_t pid, char **ret);
+
+/* ---- interim API (the range-proportional rewrite replaces the smaps walk) ---- */
+#include <systemd/sd-bus.h>
+#include "uffd.h"
+int vma_check_range_pid(const char *proc_root, pid_t pid, uint64_t start, uint64_t end,
+                        sd_bus_error *ret_error);
+#define vma_check_range_new vma_check_range_pid
+/* 1 if every page of [start, end) is in a VMA registered with an async write-protect uffd
+ * (PAGE_IS_WPALLOWED on the peer's own pagemap), 0 if not, -errno. */
+int vma_range_is_registered(const KernelOps *ops, int pagemap_fd, uint64_t start, uint64_t end);

@@ -100,6 +100,10 @@ static struct {
         /* Pending uffd messages, all handed out by the next read_msgs(). */
         struct uffd_msg msgs[FAKE_MAX_MSGS];
         size_t n_msgs;
+        /* At most read_limits[i] messages for the i-th read (then: all), so a test can hold an
+         * event back for a later read the way a kernel that queued it later would. */
+        size_t read_limits[FAKE_MAX_MSGS];
+        size_t n_read_limits, next_read_limit;
         struct iovec iovs[FAKE_MAX_IOVS];
         size_t n_iovs;
 } fake;
@@ -153,6 +157,15 @@ static void fake_msg_unmap(uint64_t start, uint64_t end) {
         fake.msgs[fake.n_msgs++] = (struct uffd_msg) {
                 .event = UFFD_EVENT_UNMAP,
                 .arg.remove = { .start = start, .end = end },
+        };
+}
+
+static void fake_msg_remap(uint64_t from, uint64_t to, uint64_t len) {
+        if (fake.n_msgs >= FAKE_MAX_MSGS)
+                test_fail(__FILE__, __LINE__, "too many messages");
+        fake.msgs[fake.n_msgs++] = (struct uffd_msg) {
+                .event = UFFD_EVENT_REMAP,
+                .arg.remap = { .from = from, .to = to, .len = len },
         };
 }
 
@@ -298,6 +311,10 @@ static ssize_t fake_read_msgs(int uffd, struct uffd_msg *msgs, size_t n) {
                 k->ret = v;
                 return (ssize_t) v;
         }
+        if (fake.next_read_limit < fake.n_read_limits) {
+                size_t limit = fake.read_limits[fake.next_read_limit++];
+                m = MIN(m, limit);
+        }
         memcpy(msgs, fake.msgs, m * sizeof *msgs);
         memmove(fake.msgs, fake.msgs + m, (fake.n_msgs - m) * sizeof *msgs);
         fake.n_msgs -= m;
@@ -381,7 +398,7 @@ static Env env;
 #define PG(i) (env.base + (uint64_t) (i) * PS)
 
 static void env_setup(Backend backend, size_t n_pages) {
-        char err[256] = "";
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         Manager *m;
         int uffd, pidfd, pagemap_fd;
 
@@ -389,9 +406,7 @@ static void env_setup(Backend backend, size_t n_pages) {
         env = (Env) {};
         ASSERT_OK(manager_new(&env.m));
         m = env.m;
-        m->backend = backend;
-        m->monitor_only = false;
-        m->kops = &fake_ops;
+        manager_set_backend(m, &fake_ops, backend, false);
         m->policy.interval_usec = 1 * USEC_PER_SEC;
         m->policy.cold_age_usec = 2 * USEC_PER_SEC; /* 2 cycles; re-arm period 1: all due */
         m->policy.rate_bytes_per_sec = 0;
@@ -414,10 +429,11 @@ static void env_setup(Backend backend, size_t n_pages) {
         env.fds[0] = uffd;
         env.fds[1] = pidfd;
         env.fds[2] = pagemap_fd;
-        if (client_new(m, uffd, pidfd, pagemap_fd, getpid(), getuid(), false, "t", err, sizeof err,
-                       &env.c) < 0)
-                test_fail(__FILE__, __LINE__, "client_new: %s", err);
-        env.client_id = env.c->id;
+        if (manager_add_client(m, getpid(), getuid(), false, "t", uffd, pidfd, pagemap_fd, &e,
+                               &env.client_id) < 0)
+                test_fail(__FILE__, __LINE__, "manager_add_client: %s", e.message);
+        env.c = manager_find_client(m, env.client_id);
+        ASSERT_TRUE(env.c);
         ASSERT_EQ(m->n_clients, 1);
 }
 
@@ -428,7 +444,7 @@ static bool env_client_alive(void) {
 /* Tracks pages [first, first + n) of the mapping the way client_track() does after its checks. */
 static void env_track(size_t first, size_t n) {
         ASSERT_OK(range_set_add(&env.c->ranges, PG(first), PG(first + n), 0));
-        ASSERT_OK(tracker_range_added(env.c, PG(first), PG(first + n)));
+        ASSERT_OK(tracker_range_added(&env.c->tracker, PG(first), PG(first + n)));
 }
 
 /* Dispatches what is ready until the cycle is over or the client is gone. Bounded, so a stuck
@@ -455,7 +471,8 @@ static void assert_fd_closed(int fd) {
 
 static void env_teardown(void) {
         if (env_client_alive())
-                client_free(env.c);
+                manager_drop_client(env.m, env.c);
+        manager_gc(env.m);
         env.c = NULL;
         ASSERT_EQ(env.m->n_clients, 0);
         env.m = manager_free(env.m);
@@ -479,9 +496,9 @@ static void all_present(size_t n_pages) {
 /* Two cycles over idle pages: the second finds them cold and leaves the eviction pending, with
  * the sync window (rwp) still open. */
 static void run_to_pending_eviction(void) {
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_FALSE(env.c->tracker.in_cycle);
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_TRUE(env.c->tracker.in_cycle);
         ASSERT_TRUE(env.c->tracker.evict_runs.n_runs > 0);
 }
@@ -506,7 +523,7 @@ TEST(inject_eagain_on_set_mode_reads_events_and_retries) {
         fake_inject(OP_SET_MODE, -EAGAIN);
         fake_msg_unmap(PG(4), PG(8));
 
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_OPS(mark, OP_SET_MODE, OP_READ_MSGS, OP_SET_MODE, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN,
                    OP_SET_MODE, OP_RWPROTECT, OP_RWPROTECT);
         /* sync first (both tries), async at the end */
@@ -551,7 +568,7 @@ TEST(inject_eagain_forever_on_set_mode_gives_up_bounded) {
         for (size_t i = 0; i < FAKE_MAX_INJECT; i++)
                 fake_inject(OP_SET_MODE, -EAGAIN);
 
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         n = fake_count(OP_SET_MODE, mark);
         ASSERT_TRUE(n > 1 && n < FAKE_MAX_INJECT);
         ASSERT_EQ(fake_count(OP_READ_MSGS, mark), n - 1);
@@ -574,13 +591,13 @@ TEST(inject_esrch_from_read_msgs_during_eagain_retry_reports_gone) {
         fake_inject(OP_SET_MODE, -EAGAIN);
         fake_inject(OP_READ_MSGS, -ESRCH);
 
-        ASSERT_ERROR(tracker_cycle_now(env.c), ESRCH);
+        ASSERT_ERROR(tracker_cycle_now(&env.c->tracker), ESRCH);
         /* no second try on a process that is gone */
         ASSERT_OPS(mark, OP_SET_MODE, OP_READ_MSGS);
         env_teardown();
 }
 
-TEST(inject_eagain_on_fault_rwprotect_reads_events_and_retries) {
+TEST(inject_eagain_on_fault_rwprotect_defers_until_next_read) {
         struct uffd_msg msg;
         size_t mark;
 
@@ -593,14 +610,18 @@ TEST(inject_eagain_on_fault_rwprotect_reads_events_and_retries) {
         ASSERT_U64_EQ(env.c->tracker.evict_runs.runs[0].end, PG(16));
         ASSERT_TRUE(env.c->tracker.sync);
 
-        /* a thread touches page 5 in the sync window while an munmap of pages 12-15 is queued */
+        /* a thread touches page 5 in the sync window while an munmap of pages 12-15 is queued
+         * behind it: the first read sees the fault only, the second the unmap */
         mark = fake.n_calls;
         fake_inject(OP_RWPROTECT, -EAGAIN);
-        fake_msg_unmap(PG(12), PG(16));
         msg = rwp_fault(PG(5) + 123);
-        ASSERT_OK(tracker_handle_fault(env.c, &msg));
+        fake.msgs[fake.n_msgs++] = msg;
+        fake_msg_unmap(PG(12), PG(16));
+        fake.read_limits[fake.n_read_limits++] = 1;
+        ASSERT_OK(client_process_events(env.c));
 
-        ASSERT_OPS(mark, OP_RWPROTECT, OP_READ_MSGS, OP_RWPROTECT);
+        /* the fault is retried only after the read that brought the unmap, never inside it */
+        ASSERT_OPS(mark, OP_READ_MSGS, OP_RWPROTECT, OP_READ_MSGS, OP_RWPROTECT);
         for (size_t i = 0; i < 2; i++) {
                 const FakeCall *k = fake_nth(OP_RWPROTECT, mark, i);
                 ASSERT_U64_EQ(k->start, PG(5));
@@ -634,6 +655,65 @@ TEST(inject_eagain_on_fault_rwprotect_reads_events_and_retries) {
         env_teardown();
 }
 
+/* Events apply in the order the kernel gave them, even when a fault of the same read meets
+ * EAGAIN: a read of [fault, mremap A->B] followed by a read of [mremap B->C] must end at C. A
+ * reader that fetched the second read from inside the fault (as it once did) applied B->C
+ * first, found nothing at B, and left the range at B. */
+TEST(inject_eagain_on_fault_keeps_event_order) {
+        uint64_t a, b, c;
+        struct uffd_msg msg;
+
+        env_setup(BACKEND_RWP, 16);
+        a = PG(0);
+        b = env.base + 64 * PS;
+        c = env.base + 128 * PS;
+        env_track(0, 16);
+        all_present(16);
+        run_to_pending_eviction();
+        ASSERT_TRUE(env.c->tracker.sync);
+
+        fake_inject(OP_RWPROTECT, -EAGAIN);
+        msg = rwp_fault(PG(5));
+        fake.msgs[fake.n_msgs++] = msg;
+        fake_msg_remap(a, b, 16 * PS);
+        fake_msg_remap(b, c, 16 * PS);
+        fake.read_limits[fake.n_read_limits++] = 2;
+        ASSERT_OK(client_process_events(env.c));
+
+        ASSERT_TRUE(range_set_find(&env.c->ranges, c) != NULL);
+        ASSERT_TRUE(range_set_find(&env.c->ranges, b) == NULL);
+        ASSERT_TRUE(range_set_find(&env.c->ranges, a) == NULL);
+        ASSERT_EQ(env.c->tracker.counters.faults_served, 1);
+        ASSERT_EQ(env.c->tracker.n_deferred, 0);
+        /* the moved range left the pending evictions */
+        ASSERT_EQ(env.c->tracker.evict_runs.n_runs, 0);
+        env_teardown();
+}
+
+/* A fault that stays blocked (EAGAIN every time) is woken, not left waiting: the thread
+ * refaults and the kernel delivers it again. */
+TEST(inject_eagain_forever_on_fault_wakes_bounded) {
+        struct uffd_msg msg;
+        size_t mark;
+
+        env_setup(BACKEND_RWP, 16);
+        env_track(0, 16);
+        all_present(16);
+        run_to_pending_eviction();
+
+        for (int i = 0; i < 32; i++)
+                fake_inject(OP_RWPROTECT, -EAGAIN);
+        mark = fake.n_calls;
+        msg = rwp_fault(PG(3));
+        fake.msgs[fake.n_msgs++] = msg;
+        ASSERT_OK(client_process_events(env.c));
+        ASSERT_EQ(env.c->tracker.n_deferred, 0);
+        ASSERT_EQ(fake_count(OP_WAKE, mark), 1);
+        ASSERT_TRUE(fake_count(OP_READ_MSGS, mark) <= 6);
+        ASSERT_TRUE(env_client_alive());
+        env_teardown();
+}
+
 TEST(inject_esrch_from_pagemap_scan_mid_cycle_returns_esrch) {
         size_t mark;
 
@@ -645,13 +725,14 @@ TEST(inject_esrch_from_pagemap_scan_mid_cycle_returns_esrch) {
         fake_inject(OP_PAGEMAP_SCAN, FAKE_PASS);
         fake_inject(OP_PAGEMAP_SCAN, -ESRCH);
 
-        ASSERT_ERROR(tracker_cycle_now(env.c), ESRCH);
+        ASSERT_ERROR(tracker_cycle_now(&env.c->tracker), ESRCH);
         /* nothing more is asked of a dead process: no async switch, no re-arm */
         ASSERT_OPS(mark, OP_SET_MODE, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN);
         ASSERT_U64_EQ(fake_nth(OP_PAGEMAP_SCAN, mark, 1)->start, PG(16));
 
         /* what on_cycle_timer() does with that answer */
-        client_free(env.c);
+        manager_drop_client(env.m, env.c);
+        manager_gc(env.m);
         ASSERT_FALSE(env_client_alive());
         env_teardown();
 }
@@ -754,7 +835,7 @@ TEST(inject_enoent_on_fault_rwprotect_falls_back_to_wake) {
         /* the range was unregistered (munmap racing the fault): nothing to unprotect */
         fake_inject(OP_RWPROTECT, -ENOENT);
         msg = rwp_fault(PG(3) + 7);
-        ASSERT_OK(tracker_handle_fault(env.c, &msg));
+        ASSERT_OK(tracker_handle_fault(&env.c->tracker, &msg));
 
         ASSERT_OPS(mark, OP_RWPROTECT, OP_WAKE);
         ASSERT_U64_EQ(fake_nth(OP_RWPROTECT, mark, 0)->start, PG(3));
@@ -774,7 +855,7 @@ TEST(inject_esrch_on_fault_rwprotect_reports_gone) {
         mark = fake.n_calls;
         fake_inject(OP_RWPROTECT, -ESRCH);
         msg = rwp_fault(PG(3));
-        ASSERT_ERROR(tracker_handle_fault(env.c, &msg), ESRCH);
+        ASSERT_ERROR(tracker_handle_fault(&env.c->tracker, &msg), ESRCH);
         /* no wake fallback and no fault counted for a process that is gone */
         ASSERT_OPS(mark, OP_RWPROTECT);
         ASSERT_EQ(env.c->tracker.counters.faults_served, 0);
@@ -791,7 +872,7 @@ TEST(inject_eagain_on_rearm_reads_events_and_retries) {
         fake_inject(OP_RWPROTECT, -EAGAIN);
         fake_msg_unmap(PG(0), PG(4));
 
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_OPS(mark, OP_SET_MODE, OP_PAGEMAP_SCAN, OP_SET_MODE, OP_RWPROTECT, OP_READ_MSGS,
                    OP_RWPROTECT);
         ASSERT_TRUE(fake_nth(OP_RWPROTECT, mark, 1)->protect);
@@ -856,7 +937,7 @@ TEST(inject_eperm_from_wp_matching_scan_skips_range_and_records_error) {
         fake_inject(OP_PAGEMAP_SCAN, FAKE_PASS);
         fake_inject(OP_PAGEMAP_SCAN, -EPERM);
 
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_OPS(mark, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN);
         ASSERT_EQ(env.c->tracker.counters.last_error, EPERM);
         ASSERT_EQ(env.c->tracker.counters.cycles, 1);
@@ -877,13 +958,13 @@ TEST(inject_eagain_on_wp_matching_scan_skips_range_events_applied_after) {
         env_setup(BACKEND_WP_ASYNC, 16);
         env_track(0, 16);
         all_present(16);
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
 
         mark = fake.n_calls;
         fake_inject(OP_PAGEMAP_SCAN, FAKE_PASS);
         fake_inject(OP_PAGEMAP_SCAN, -EAGAIN);
         fake_msg_unmap(PG(4), PG(8));
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         env_drain();
         ASSERT_EQ(fake_count(OP_READ_MSGS, mark), 0);
         ASSERT_EQ(env.c->tracker.counters.last_error, EAGAIN);
@@ -918,12 +999,12 @@ TEST(inject_canned_scan_cold_page_is_evicted_exactly) {
         fake_region(false, PG(4), PG(16), PAGE_IS_PRESENT | PAGE_IS_ACCESSED);
 
         /* cold age 2 s at a 1 s interval: one cycle is not enough */
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_FALSE(env.c->tracker.in_cycle);
         ASSERT_EQ(fake_count(OP_PAGEOUT, 0), 0);
 
         mark = fake.n_calls;
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_TRUE(env.c->tracker.in_cycle);
         env_drain();
         /* paged out inside the sync window, then back to async and re-armed */
@@ -943,14 +1024,14 @@ TEST(inject_canned_scan_cold_page_is_evicted_exactly) {
         /* in swap now: stays EVICTED and is not paged out again */
         fake.regions[1].categories = PAGE_IS_SWAPPED;
         mark = fake.n_calls;
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_FALSE(env.c->tracker.in_cycle);
         ASSERT_EQ(fake_count(OP_PAGEOUT, mark), 0);
         ASSERT_TRUE(page_state(3) & PAGE_STATE_EVICTED);
 
         /* touched again: a refault */
         fake.regions[1].categories = PAGE_IS_PRESENT | PAGE_IS_ACCESSED;
-        ASSERT_OK(tracker_cycle_now(env.c));
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         ASSERT_FALSE(page_state(3) & PAGE_STATE_EVICTED);
         ASSERT_U64_EQ(env.c->tracker.counters.refaulted_bytes, PS);
         env_teardown();
