@@ -291,8 +291,8 @@ static int client_add_tag(Client *c, const char *name, char *const *labels, size
 
 int client_track(Client *c, uint64_t start, uint64_t len, const char *name, char *const *labels,
                  size_t n_labels, char *errbuf, size_t errlen) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Manager *m = c->manager;
-        _cleanup_free_ char *smaps = NULL;
         uint64_t end, ioctls = 0, mode;
         uint32_t tag;
         int r;
@@ -325,17 +325,27 @@ int client_track(Client *c, uint64_t start, uint64_t len, const char *name, char
                 }
         }
 
-        r = vma_read_smaps(m->proc_root, c->pid, &smaps);
+        r = vma_check_range(m->proc_root, c->pid, start, end, &error);
         if (r < 0) {
-                snprintf(errbuf, errlen, "cannot read the memory map of pid %d: %s", (int) c->pid,
-                         strerror(-r));
-                return r == -ENOENT ? -ESRCH : r;
-        }
-        r = vma_check_range(smaps, start, end, errbuf, errlen);
-        if (r < 0)
+                snprintf(errbuf, errlen, "%s", error.message ?: strerror(-r));
                 return r;
+        }
 
         mode = tracker_backend_register_mode(m->backend);
+        /* Registered already (with a uffd of the peer's own), the proof below would pass even
+         * if ours registered some other process's memory. -ENODATA (rwp, nothing populated):
+         * nothing to see. */
+        r = vma_range_is_registered(m->kops, c->pagemap_fd, start, end, mode);
+        if (r < 0 && r != -ENODATA) {
+                snprintf(errbuf, errlen, "cannot read the page map of 0x%" PRIx64 "-0x%" PRIx64 ": %s",
+                         start, end, strerror(-r));
+                return r;
+        }
+        if (r > 0) {
+                snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is already registered with a userfaultfd",
+                         start, end);
+                return -EBUSY;
+        }
         r = m->kops->register_range(c->uffd, start, len, mode, &ioctls);
         if (r == -EAGAIN) { /* an event is pending: drain it and try once more */
                 (void) client_process_events(c);
@@ -348,12 +358,14 @@ int client_track(Client *c, uint64_t start, uint64_t len, const char *name, char
                 return r;
         }
 
-        /* Prove that the uffd acts on this peer's memory: its VMAs must now carry the
-         * userfaultfd flag. A uffd taken from another process registered that process's
-         * memory (or failed); either way we undo and refuse. */
-        smaps = mfree(smaps);
-        r = vma_read_smaps(m->proc_root, c->pid, &smaps);
-        if (r < 0 || !vma_range_has_uffd_flag(smaps, start, end)) {
+        /* Prove that the uffd acts on this peer's memory: its pagemap must now show the range
+         * registered. A uffd taken from another process registered that process's memory (or
+         * failed); either way we undo and refuse. */
+        r = vma_range_is_registered(m->kops, c->pagemap_fd, start, end, mode);
+        if (r == -ENODATA)
+                log_debug("client %" PRIu64 ": 0x%" PRIx64 "-0x%" PRIx64 " has no populated page, registration not provable",
+                          c->id, start, end);
+        else if (r != VMA_REGISTERED_ALL) {
                 (void) m->kops->unregister_range(c->uffd, start, len);
                 snprintf(errbuf, errlen,
                          "the userfaultfd does not act on the memory of pid %d: hand over a userfaultfd created by the process itself",
