@@ -200,6 +200,8 @@ int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out) {
                 r = vma_vec_append(out, &v);
                 if (r < 0)
                         goto fail;
+                if (v.end >= end)
+                        return 0; /* covers the end: no need to read the next line */
         }
         if (ferror(maps)) {
                 r = errno > 0 ? -errno : -EIO;
