@@ -674,3 +674,53 @@ TEST(real_registration_foreign_uffd) {
         close(sp[0]);
         munmap(p, len);
 }
+
+/* The rwp backend's proof, on an RWP kernel (7.3+; skipped elsewhere, run in the guest by
+ * tests/vm): what PAGEMAP_SCAN shows of an RWP registration. */
+TEST(real_registration_rwp) {
+        _cleanup_close_ int uffd = -EBADF, pagemap_fd = -EBADF;
+        const uint64_t want = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC;
+        const uint64_t rwp = UFFDIO_REGISTER_MODE_RWP;
+        const size_t ps = page_size(), len = 16 * ps;
+        uint64_t features = 0;
+        uint8_t *p, *q;
+
+        if (geteuid() != 0)
+                SKIP("needs root (userfaultfd)");
+        if (uffd_open(UFFD_DEVICE_PATH, false, &uffd) < 0 ||
+            kernel_ops_real.api(uffd, 0, &features, NULL) < 0 || (features & want) != want)
+                SKIP("no userfaultfd read-write protection here (Linux 7.3+ with CONFIG_USERFAULTFD_RWP)");
+        uffd = safe_close(uffd);
+        pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(pagemap_fd >= 0);
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ASSERT_TRUE(p != MAP_FAILED && q != MAP_FAILED);
+        (void) madvise(p, len, MADV_NOHUGEPAGE);
+        memset(p, 1, len / 2);
+        memset(q, 1, len);
+
+#define RWP_REG(a, l) vma_range_is_registered(&kernel_ops_real, pagemap_fd, ptr_u64(a), ptr_u64(a) + (l), rwp)
+        ASSERT_EQ(RWP_REG(q, len), VMA_REGISTERED_NONE);      /* populated, not registered */
+        ASSERT_EQ(RWP_REG(p, len), VMA_REGISTERED_NONE);
+        ASSERT_ERROR(RWP_REG(p + len / 2, len / 2), ENODATA); /* nothing populated */
+
+        ASSERT_OK(uffd_open(UFFD_DEVICE_PATH, false, &uffd));
+        ASSERT_OK(kernel_ops_real.api(uffd, want, NULL, NULL));
+        ASSERT_OK(kernel_ops_real.register_range(uffd, ptr_u64(p), len, rwp, NULL));
+        ASSERT_EQ(RWP_REG(p, len), VMA_REGISTERED_ALL);       /* every populated page ACCESSED */
+        ASSERT_ERROR(RWP_REG(p + len / 2, len / 2), ENODATA); /* registered, but nothing to see */
+        /* never WPALLOWED: the wp-async proof says "not registered" */
+        ASSERT_EQ(vma_range_is_registered(&kernel_ops_real, pagemap_fd, ptr_u64(p), ptr_u64(p) + len,
+                                          UFFDIO_REGISTER_MODE_WP),
+                  VMA_REGISTERED_NONE);
+        /* once protected, the pages read as not accessed: the proof only works before arming */
+        ASSERT_OK(kernel_ops_real.set_mode(uffd, UFFD_FEATURE_RWP_ASYNC, 0));
+        ASSERT_OK(kernel_ops_real.rwprotect(uffd, ptr_u64(p), len, true, false));
+        ASSERT_EQ(RWP_REG(p, len), VMA_REGISTERED_NONE);
+        p[0] = 2; /* touched again (async): that page is accessed */
+        ASSERT_EQ(RWP_REG(p, len), VMA_REGISTERED_PART);
+#undef RWP_REG
+        munmap(p, len);
+        munmap(q, len);
+}
