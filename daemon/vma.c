@@ -86,7 +86,7 @@ int vma_check_list(const VmaInfo *v, size_t n, uint64_t start, uint64_t end,
                         break;
                 }
         return sd_bus_error_set_errnof(ret_error, EFAULT,
-                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is not mapped",
+                                       "the range is not (entirely) mapped: nothing at 0x%" PRIx64 "-0x%" PRIx64,
                                        covered, hole_end);
 }
 

@@ -103,18 +103,18 @@ TEST(check_list_holes) {
 
         /* a hole between two VMAs: the message names it, not the VMAs */
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x18000, 0x38000, msg, sizeof msg), EFAULT);
-        ASSERT_STREQ(msg, "0x20000-0x30000 of the range is not mapped");
+        ASSERT_STREQ(msg, "the range is not (entirely) mapped: nothing at 0x20000-0x30000");
         /* a hole at the start */
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x08000, 0x18000, msg, sizeof msg), EFAULT);
-        ASSERT_STREQ(msg, "0x8000-0x10000 of the range is not mapped");
+        ASSERT_STREQ(msg, "the range is not (entirely) mapped: nothing at 0x8000-0x10000");
         /* at the end: the next VMA (0x90000) lies beyond the range and is not named */
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x38000, 0x48000, msg, sizeof msg), EFAULT);
-        ASSERT_STREQ(msg, "0x40000-0x48000 of the range is not mapped");
+        ASSERT_STREQ(msg, "the range is not (entirely) mapped: nothing at 0x40000-0x48000");
         /* nothing at all */
         ASSERT_ERROR(check(NULL, 0, 0x38000, 0x48000, msg, sizeof msg), EFAULT);
-        ASSERT_STREQ(msg, "0x38000-0x48000 of the range is not mapped");
+        ASSERT_STREQ(msg, "the range is not (entirely) mapped: nothing at 0x38000-0x48000");
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x50000, 0x60000, msg, sizeof msg), EFAULT);
-        ASSERT_STREQ(msg, "0x50000-0x60000 of the range is not mapped");
+        ASSERT_STREQ(msg, "the range is not (entirely) mapped: nothing at 0x50000-0x60000");
         /* without a message */
         ASSERT_ERROR(vma_check_list(v, ELEMENTSOF(v), 0x18000, 0x38000, NULL), EFAULT);
 }
