@@ -335,19 +335,24 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
                                                        start, end, t->start, t->end);
         }
 
-        r = vma_check_range_new(c->env->tracker.proc_root, c->pid, start, end, ret_error);
+        r = vma_check_range(c->env->tracker.proc_root, c->pid, start, end, ret_error);
         if (r < 0)
                 return r;
 
         /* The range must not be registered with any userfaultfd yet: otherwise the proof
-         * below could be passed by another uffd of the peer's own. */
-        r = vma_range_is_registered(k, c->pagemap_fd, start, end);
-        if (r != 0)
-                return sd_bus_error_set_errnof(ret_error, r < 0 ? -r : EBUSY,
+         * below could be passed by another uffd of the peer's own. -ENODATA (rwp, nothing
+         * populated): nothing to see. */
+        mode = tracker_backend_register_mode(c->env->tracker.backend);
+        r = vma_range_is_registered(k, c->pagemap_fd, start, end, mode);
+        if (r < 0 && r != -ENODATA)
+                return sd_bus_error_set_errnof(ret_error, -r,
+                                               "cannot read the page map of 0x%" PRIx64 "-0x%" PRIx64 ": %s",
+                                               start, end, strerror(-r));
+        if (r > 0)
+                return sd_bus_error_set_errnof(ret_error, EBUSY,
                                                "0x%" PRIx64 "-0x%" PRIx64 " is already registered with a userfaultfd",
                                                start, end);
 
-        mode = tracker_backend_register_mode(c->env->tracker.backend);
         r = k->register_range(c->uffd, start, len, mode, &ioctls);
         if (r == -EAGAIN) { /* an event is pending: drain it and try once more */
                 if (client_process_events(c) == -ESRCH)
@@ -361,10 +366,13 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
                                                r == -EBUSY ? " (already registered with another userfaultfd)" : "");
 
         /* Prove that the uffd acts on this peer's memory: its own pagemap must now show the
-         * range registered. A uffd taken from another process registered that process's
+         * whole range registered. A uffd taken from another process registered that process's
          * memory (or failed); either way we undo and refuse. */
-        r = vma_range_is_registered(k, c->pagemap_fd, start, end);
-        if (r <= 0) {
+        r = vma_range_is_registered(k, c->pagemap_fd, start, end, mode);
+        if (r == -ENODATA)
+                log_debug("client %" PRIu64 ": 0x%" PRIx64 "-0x%" PRIx64 " has no populated page, registration not provable",
+                          c->id, start, end);
+        else if (r != VMA_REGISTERED_ALL) {
                 (void) k->unregister_range(c->uffd, start, len);
                 return sd_bus_error_set_errnof(ret_error, EPERM,
                                                "the userfaultfd does not act on the memory of pid %d: hand over a userfaultfd created by the process itself",

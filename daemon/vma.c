@@ -6,168 +6,312 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "fileio.h"
+#include "log.h"
 #include "macro.h"
 #include "pagemap.h"
+#include "uapi.h"
 #include "vma.h"
 
-#define VMA_SMAPS_MAX_BYTES (64U << 20)
-
-typedef struct Vma {
-        uint64_t start, end;
-        char perms[5];
-        uint64_t inode;
-        char path[256];
-        uint64_t kernel_page_kib;
-        char vmflags[256];
-} Vma;
-
-/* A mapping's header line starts "start-end " in lowercase hex; attribute lines ("Size:",
- * "VmFlags:", ...) start with an upper-case letter. */
-static bool is_header_line(const char *s) {
-        size_t n = strspn(s, "0123456789abcdef");
-        return n > 0 && s[n] == '-';
+void vma_vec_done(VmaVec *v) {
+        v->vmas = mfree(v->vmas);
+        v->n = v->allocated = 0;
 }
 
-/* Parses the next mapping of an smaps text at *p; returns 1 with *ret filled, 0 at the end,
- * -EINVAL on malformed input. */
-static int vma_next(const char **p, Vma *ret) {
-        const char *s = *p, *eol;
-        Vma v = {};
-        unsigned long long a, b, off, inode;
-        char dev[32];
-        int n = 0;
-
-        if (*s == '\0')
-                return 0;
-        eol = strchrnul(s, '\n');
-        if (sscanf(s, "%llx-%llx %4s %llx %31s %llu %n", &a, &b, v.perms, &off, dev, &inode, &n) < 6)
-                return -EINVAL;
-        v.start = a;
-        v.end = b;
-        v.inode = inode;
-        if (n > 0 && s + n < eol) {
-                size_t l = MIN((size_t) (eol - (s + n)), sizeof v.path - 1);
-                memcpy(v.path, s + n, l);
+static int vma_vec_append(VmaVec *v, const VmaInfo *i) {
+        if (v->n == v->allocated) {
+                size_t a = MAX(v->allocated * 2, (size_t) 8);
+                VmaInfo *n = reallocarray(v->vmas, a, sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                v->vmas = n;
+                v->allocated = a;
         }
-        s = *eol ? eol + 1 : eol;
-        /* attribute lines until the next header (which starts with a hex address) */
-        while (*s != '\0') {
-                eol = strchrnul(s, '\n');
-                if (strncmp(s, "KernelPageSize:", 15) == 0)
-                        v.kernel_page_kib = strtoull(s + 15, NULL, 10);
-                else if (strncmp(s, "VmFlags:", 8) == 0) {
-                        size_t l = MIN((size_t) (eol - (s + 8)), sizeof v.vmflags - 1);
-                        memcpy(v.vmflags, s + 8, l);
-                } else if (is_header_line(s))
-                        break;
-                s = *eol ? eol + 1 : eol;
-        }
-        *p = s;
-        *ret = v;
-        return 1;
-}
-
-int vma_check_range(const char *smaps, uint64_t start, uint64_t end, char *errbuf, size_t errlen) {
-        const char *p = smaps;
-        uint64_t covered = start;
-        Vma v;
-        int r;
-
-        while ((r = vma_next(&p, &v)) > 0) {
-                if (v.end <= covered || v.start >= end)
-                        continue;
-                if (v.start > covered)
-                        break; /* a hole */
-                if (v.perms[0] == '-' && v.perms[1] == '-' && v.perms[2] == '-') {
-                        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is PROT_NONE", v.start, v.end);
-                        return -EACCES;
-                }
-                if (v.perms[3] != 'p') {
-                        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is a shared mapping, only private anonymous memory can be tiered",
-                                 v.start, v.end);
-                        return -EOPNOTSUPP;
-                }
-                if (v.kernel_page_kib > 4 || strstr(v.path, "anon_hugepage") || strstr(v.vmflags, " ht")) {
-                        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is hugetlb memory, which cannot be paged out",
-                                 v.start, v.end);
-                        return -EOPNOTSUPP;
-                }
-                if (v.inode != 0) {
-                        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is file-backed (%s), only anonymous memory can be tiered",
-                                 v.start, v.end, v.path);
-                        return -EOPNOTSUPP;
-                }
-                covered = v.end;
-                if (covered >= end)
-                        return 0;
-        }
-        if (r < 0) {
-                snprintf(errbuf, errlen, "cannot parse the process's smaps");
-                return r;
-        }
-        snprintf(errbuf, errlen, "0x%" PRIx64 "-0x%" PRIx64 " is not (entirely) mapped", covered, end);
-        return -EFAULT;
-}
-
-bool vma_range_has_uffd_flag(const char *smaps, uint64_t start, uint64_t end) {
-        const char *p = smaps;
-        bool any = false;
-        Vma v;
-
-        while (vma_next(&p, &v) > 0) {
-                if (v.end <= start || v.start >= end)
-                        continue;
-                /* flags are two letters separated by spaces; userfaultfd ones start with 'u' */
-                bool found = false;
-                for (const char *f = v.vmflags; *f; f++)
-                        if ((f == v.vmflags || f[-1] == ' ') && f[0] == 'u' && f[1] && f[1] != ' ')
-                                found = true;
-                if (!found)
-                        return false;
-                any = true;
-        }
-        return any;
-}
-
-int vma_read_smaps(const char *proc_root, pid_t pid, char **ret) {
-        char path[PATH_MAX];
-
-        snprintf(path, sizeof path, "%s/%d/smaps", proc_root, (int) pid);
-        /* about 1 KiB per mapping: 64 MiB is far beyond any sane process */
-        return read_virtual_file(path, VMA_SMAPS_MAX_BYTES, ret);
-}
-
-int vma_check_range_pid(const char *proc_root, pid_t pid, uint64_t start, uint64_t end,
-                        sd_bus_error *ret_error) {
-        _cleanup_free_ char *smaps = NULL;
-        char err[256];
-        int r;
-
-        r = vma_read_smaps(proc_root, pid, &smaps);
-        if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, r == -ENOENT ? ESRCH : -r,
-                                               "cannot read the memory map of pid %d", (int) pid);
-        r = vma_check_range(smaps, start, end, err, sizeof err);
-        if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, -r, "%s", err);
+        v->vmas[v->n++] = *i;
         return 0;
 }
 
-int vma_range_is_registered(const KernelOps *ops, int pagemap_fd, uint64_t start, uint64_t end) {
-        _cleanup_(page_region_vec_done) PageRegionVec v = {};
-        uint64_t at = start;
+/* ---- the decision (pure) ---- */
+
+int vma_check_list(const VmaInfo *v, size_t n, uint64_t start, uint64_t end,
+                   sd_bus_error *ret_error) {
+        uint64_t covered = start;
+
+        if (start >= end)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "empty range 0x%" PRIx64 "-0x%" PRIx64,
+                                               start, end);
+
+        for (size_t i = 0; i < n && covered < end; i++) {
+                /* the part of this VMA inside the range: all a message may name */
+                uint64_t a, b;
+
+                if (v[i].end <= covered)
+                        continue;
+                if (v[i].start >= end)
+                        break;
+                if (v[i].start > covered)
+                        break; /* a hole before this VMA */
+                a = covered;
+                b = MIN(v[i].end, end);
+
+                if (!(v[i].perms & (VMA_PERM_READ | VMA_PERM_WRITE | VMA_PERM_EXEC)))
+                        return sd_bus_error_set_errnof(ret_error, EACCES,
+                                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is PROT_NONE, which cannot be registered",
+                                                       a, b);
+                /* hugetlb first: private hugetlb memory also has an inode (hugetlbfs) */
+                if (v[i].page_size != 0 && v[i].page_size != page_size())
+                        return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
+                                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is hugetlb memory, which cannot be paged out",
+                                                       a, b);
+                if (v[i].perms & VMA_PERM_SHARED)
+                        return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
+                                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is a shared mapping, only private anonymous memory can be tiered",
+                                                       a, b);
+                if (v[i].inode != 0)
+                        return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
+                                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is file-backed, only anonymous memory can be tiered",
+                                                       a, b);
+                covered = b;
+        }
+        if (covered >= end)
+                return 0;
+
+        /* the hole runs to the next VMA or to the end of the range, whichever comes first */
+        uint64_t hole_end = end;
+        for (size_t i = 0; i < n; i++)
+                if (v[i].start > covered) {
+                        hole_end = MIN(v[i].start, end);
+                        break;
+                }
+        return sd_bus_error_set_errnof(ret_error, EFAULT,
+                                       "the range is not (entirely) mapped: nothing at 0x%" PRIx64 "-0x%" PRIx64,
+                                       covered, hole_end);
+}
+
+/* ---- /proc/PID/maps lines (pure) ---- */
+
+int vma_parse_maps_line(const char *line, VmaInfo *ret, const char **ret_name) {
+        uint64_t start, end, offset, inode;
+        unsigned major, minor;
+        char perms[5] = {};
+        const char *name;
+        size_t len;
+        int n = -1;
+
+        /* The kernel prints "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " and then, padded with
+         * spaces to a column, the name, which may contain spaces (a newline in it is escaped as
+         * "\012"): the name is the rest of the line. */
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4c %" SCNx64 " %x:%x %" SCNu64 "%n", &start, &end,
+                   perms, &offset, &major, &minor, &inode, &n) < 7 ||
+            n < 0)
+                return -EINVAL;
+        if (start >= end || !strchr("r-", perms[0]) || !strchr("w-", perms[1]) ||
+            !strchr("x-", perms[2]) || !strchr("ps", perms[3]) || perms[0] == '\0' ||
+            perms[1] == '\0' || perms[2] == '\0' || perms[3] == '\0')
+                return -EINVAL;
+        name = line + n;
+        if (*name != '\0' && *name != '\n' && *name != ' ')
+                return -EINVAL; /* junk glued to the inode number */
+        name += strspn(name, " ");
+        len = strcspn(name, "\n");
+
+        *ret = (VmaInfo) {
+                .start = start,
+                .end = end,
+                .perms = (perms[0] == 'r' ? VMA_PERM_READ : 0) | (perms[1] == 'w' ? VMA_PERM_WRITE : 0) |
+                         (perms[2] == 'x' ? VMA_PERM_EXEC : 0) | (perms[3] == 's' ? VMA_PERM_SHARED : 0),
+                .page_size = 0,
+                .inode = inode,
+                .dev_major = major,
+                .dev_minor = minor,
+        };
+        if (ret_name)
+                *ret_name = name;
+        return (int) MIN(len, (size_t) INT_MAX);
+}
+
+/* ---- readers (I/O) ---- */
+
+int vma_query_range(int maps_fd, uint64_t start, uint64_t end, VmaVec *out) {
+        size_t saved_n = out->n;
+        uint64_t addr = start;
         int r;
 
-        r = pagemap_scan_range(ops, pagemap_fd, start, end, 0, 0, 0, PAGE_IS_WPALLOWED, 0, &v);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < v.n; i++) {
-                if (v.regions[i].start > at || !(v.regions[i].categories & PAGE_IS_WPALLOWED))
-                        return 0;
-                at = v.regions[i].end;
+        while (addr < end) {
+                struct procmap_query q = {
+                        .size = sizeof q,
+                        .query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
+                        .query_addr = addr,
+                };
+                VmaInfo v;
+
+                if (ioctl(maps_fd, PROCMAP_QUERY, &q) < 0) {
+                        r = -errno;
+                        if (r == -ENOENT)
+                                break; /* no VMA at or after addr */
+                        goto fail;
+                }
+                if (q.vma_start >= end)
+                        break;
+                if (q.vma_end <= addr || q.vma_start >= q.vma_end) {
+                        r = -EIO; /* the kernel went backwards: never loop forever */
+                        goto fail;
+                }
+                v = (VmaInfo) {
+                        .start = q.vma_start,
+                        .end = q.vma_end,
+                        .perms = (uint32_t) (q.vma_flags & (VMA_PERM_READ | VMA_PERM_WRITE |
+                                                            VMA_PERM_EXEC | VMA_PERM_SHARED)),
+                        .page_size = q.vma_page_size,
+                        .inode = q.inode,
+                        .dev_major = q.dev_major,
+                        .dev_minor = q.dev_minor,
+                };
+                r = vma_vec_append(out, &v);
+                if (r < 0)
+                        goto fail;
+                addr = q.vma_end;
         }
-        return at >= end;
+        return 0;
+fail:
+        out->n = saved_n;
+        return r;
+}
+
+int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out) {
+        _cleanup_free_ char *line = NULL;
+        size_t saved_n = out->n, allocated = 0;
+        ssize_t l;
+        int r;
+
+        errno = 0;
+        while ((l = getline(&line, &allocated, maps)) >= 0) {
+                VmaInfo v;
+
+                r = vma_parse_maps_line(line, &v, NULL);
+                if (r < 0)
+                        goto fail;
+                if (v.end <= start)
+                        continue;
+                if (v.start >= end)
+                        return 0; /* ascending: the rest of the file is beyond the range */
+                r = vma_vec_append(out, &v);
+                if (r < 0)
+                        goto fail;
+                if (v.end >= end)
+                        return 0; /* covers the end: no need to read the next line */
+        }
+        if (ferror(maps)) {
+                r = errno > 0 ? -errno : -EIO;
+                goto fail;
+        }
+        return 0;
+fail:
+        out->n = saved_n;
+        return r;
+}
+
+static void log_vmas(pid_t pid, const VmaVec *v, uint64_t start, uint64_t end) {
+        if (log_get_max_level() < LOG_DEBUG)
+                return;
+        for (size_t i = 0; i < v->n; i++)
+                log_debug("pid %d: 0x%" PRIx64 "-0x%" PRIx64 " overlaps 0x%" PRIx64 "-0x%" PRIx64
+                          ": perms %c%c%c%c page size %" PRIu64 " dev %02x:%02x inode %" PRIu64,
+                          (int) pid, v->vmas[i].start, v->vmas[i].end, start, end,
+                          v->vmas[i].perms & VMA_PERM_READ ? 'r' : '-',
+                          v->vmas[i].perms & VMA_PERM_WRITE ? 'w' : '-',
+                          v->vmas[i].perms & VMA_PERM_EXEC ? 'x' : '-',
+                          v->vmas[i].perms & VMA_PERM_SHARED ? 's' : 'p', v->vmas[i].page_size,
+                          v->vmas[i].dev_major, v->vmas[i].dev_minor, v->vmas[i].inode);
+}
+
+int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t end,
+                    sd_bus_error *ret_error) {
+        _cleanup_(vma_vec_done) VmaVec v = {};
+        _cleanup_close_ int fd = -EBADF;
+        char path[PATH_MAX];
+        int r;
+
+        if (start >= end)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "empty range 0x%" PRIx64 "-0x%" PRIx64,
+                                               start, end);
+
+        snprintf(path, sizeof path, "%s/%d/maps", proc_root, (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                r = errno == ENOENT ? ESRCH : errno;
+                return sd_bus_error_set_errnof(ret_error, r, "cannot read the memory map of pid %d: %s",
+                                               (int) pid, strerror(r));
+        }
+
+        r = vma_query_range(fd, start, end, &v);
+        if (r == -ENOTTY || r == -EINVAL) {
+                /* No PROCMAP_QUERY (before 6.11, or not a proc file): stream the maps file, which
+                 * is still cheap (no page table walk). */
+                _cleanup_fclose_ FILE *f = fdopen(fd, "re");
+                if (!f)
+                        r = -errno;
+                else {
+                        TAKE_FD(fd);
+                        r = vma_read_maps_range(f, start, end, &v);
+                }
+        }
+        if (r < 0) {
+                r = r == -ENOENT ? -ESRCH : r;
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot read the memory map of pid %d: %s",
+                                               (int) pid, strerror(-r));
+        }
+
+        r = vma_check_list(v.vmas, v.n, start, end, ret_error);
+        if (r < 0) {
+                log_debug_errno(r, "pid %d: refusing 0x%" PRIx64 "-0x%" PRIx64 ": %m", (int) pid, start,
+                                end);
+                log_vmas(pid, &v, start, end);
+        }
+        return r;
+}
+
+/* ---- the registration proof ---- */
+
+int vma_range_is_registered(const KernelOps *ops, int pagemap_fd, uint64_t start, uint64_t end,
+                            uint64_t register_mode) {
+        _cleanup_(page_region_vec_done) PageRegionVec v = {};
+        uint64_t seen = 0, total;
+        int r;
+
+        if (start >= end || !IS_ALIGNED(start, page_size()) || !IS_ALIGNED(end, page_size()))
+                return -EINVAL;
+
+        if (register_mode == UFFDIO_REGISTER_MODE_WP) {
+                /* A VMA-level category: every page of a wp-async VMA has it, populated or not, so
+                 * it covers the whole range exactly when the whole range is registered. */
+                r = pagemap_scan_range(ops, pagemap_fd, start, end, 0, PAGE_IS_WPALLOWED, 0,
+                                       PAGE_IS_WPALLOWED, 0, &v);
+                if (r < 0)
+                        return r;
+                total = end - start;
+                seen = page_region_vec_bytes(&v);
+        } else if (register_mode == UFFDIO_REGISTER_MODE_RWP) {
+                /* Populated pages only; ACCESSED among them marks an unprotected RWP page. A
+                 * pre-7.3 kernel rejects the unknown category with EINVAL. */
+                r = pagemap_scan_range(ops, pagemap_fd, start, end, 0, 0,
+                                       PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                                       PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED, 0, &v);
+                if (r < 0)
+                        return r;
+                total = page_region_vec_bytes(&v);
+                if (total == 0)
+                        return -ENODATA;
+                for (size_t i = 0; i < v.n; i++)
+                        if (v.regions[i].categories & PAGE_IS_ACCESSED)
+                                seen += v.regions[i].end - v.regions[i].start;
+        } else
+                return -EINVAL;
+
+        /* pagemap_scan_range() keeps regions inside [start, end) and disjoint: seen <= total */
+        if (seen == 0)
+                return VMA_REGISTERED_NONE;
+        return seen >= total ? VMA_REGISTERED_ALL : VMA_REGISTERED_PART;
 }

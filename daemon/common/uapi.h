@@ -2,10 +2,11 @@
 #pragma once
 
 /* Kernel UAPI definitions that Debian 12's 6.1 headers lack: userfaultfd WP_UNPOPULATED, WP_ASYNC,
- * MOVE and read-write protection (RWP, Linux 7.3), PAGEMAP_SCAN (6.7) with its categories, and a
- * few syscall/socket constants. Every definition is guarded so that a newer system header wins;
- * values are ABI and come from docs/kernel-interfaces (checked on 6.18 and a 7.3 guest).
- * tests/unit/test-uapi.c checks sizes, offsets and ioctl numbers. */
+ * MOVE and read-write protection (RWP, Linux 7.3), PAGEMAP_SCAN (6.7) with its categories,
+ * PROCMAP_QUERY (6.11), and a few syscall/socket constants. Every definition is guarded so that a
+ * newer system header wins; values are ABI and come from docs/kernel-interfaces or the kernel's
+ * linux/fs.h (checked on 6.18 and a 7.3 guest). tests/unit/test-uapi.c checks sizes, offsets and
+ * ioctl numbers (test-vma.c those of PROCMAP_QUERY). */
 
 #include <linux/fs.h>
 #include <linux/types.h>
@@ -138,6 +139,38 @@ struct pm_scan_arg {
 #endif
 #ifndef PAGE_IS_ACCESSED
 #define PAGE_IS_ACCESSED (1 << 9)
+#endif
+
+/* ---- PROCMAP_QUERY (linux/fs.h, 6.11): one VMA per ioctl on an fd of /proc/PID/maps ---- */
+#ifndef PROCMAP_QUERY
+enum procmap_query_flags {
+        PROCMAP_QUERY_VMA_READABLE = 0x01,
+        PROCMAP_QUERY_VMA_WRITABLE = 0x02,
+        PROCMAP_QUERY_VMA_EXECUTABLE = 0x04,
+        PROCMAP_QUERY_VMA_SHARED = 0x08,
+        PROCMAP_QUERY_COVERING_OR_NEXT_VMA = 0x10,
+        PROCMAP_QUERY_FILE_BACKED_VMA = 0x20,
+};
+
+struct procmap_query {
+        __u64 size;          /* in: sizeof(struct procmap_query) */
+        __u64 query_flags;   /* in: PROCMAP_QUERY_* */
+        __u64 query_addr;    /* in */
+        __u64 vma_start;     /* out */
+        __u64 vma_end;       /* out (exclusive) */
+        __u64 vma_flags;     /* out: PROCMAP_QUERY_VMA_* */
+        __u64 vma_page_size; /* out: the huge page size for hugetlb */
+        __u64 vma_offset;    /* out */
+        __u64 inode;         /* out */
+        __u32 dev_major;     /* out */
+        __u32 dev_minor;     /* out */
+        __u32 vma_name_size; /* in/out */
+        __u32 build_id_size; /* in/out */
+        __u64 vma_name_addr; /* in */
+        __u64 build_id_addr; /* in */
+};
+
+#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
 #endif
 
 /* The SET_MODE bit in uffdio_api.ioctls: how an RWP kernel says UFFDIO_SET_MODE exists. */

@@ -8,6 +8,13 @@
  *   rwp-check --exercise  also uses them: register an anonymous range with MODE_RWP, protect it,
  *                         touch two pages in async mode and check that PAGEMAP_SCAN reports exactly
  *                         those as PAGE_IS_ACCESSED, with their contents intact.
+ *   rwp-check --registration  what PAGEMAP_SCAN shows of a MODE_RWP registration (the daemon's
+ *                         proof that a uffd acts on the peer's memory, daemon/vma.h): prints and
+ *                         checks that PAGE_IS_WPALLOWED is never set and PM_SCAN_CHECK_WPASYNC fails
+ *                         with EPERM on an RWP range, that before the first RWPROTECT exactly the
+ *                         populated pages read ACCESSED, and that a uffd negotiating RWP and
+ *                         WP_ASYNC|WP_UNPOPULATED can register MODE_WP (every page WPALLOWED),
+ *                         unregister and register MODE_RWP again.
  *
  * Exit status: 0 yes, 1 no (or the exercise failed), 2 usage, 77 no userfaultfd at all.
  * Needs nothing but libc and the project's UAPI compat header (daemon/common/uapi.h).
@@ -162,13 +169,128 @@ static int exercise(void) {
         return 0;
 }
 
+/* regions of [p, p+len) matching mask (all pages when 0), categories in 0x3ff; -1 + errno */
+static long scan_regions(int pagemap, char *p, size_t len, uint64_t flags, uint64_t mask,
+                         struct page_region *vec, size_t nvec) {
+        struct pm_scan_arg arg = {
+                .size = sizeof(arg), .flags = flags, .start = (uintptr_t) p, .end = (uintptr_t) p + len,
+                .vec = (uintptr_t) vec, .vec_len = nvec, .category_mask = mask, .return_mask = 0x3ff,
+        };
+        return ioctl(pagemap, PAGEMAP_SCAN, &arg);
+}
+
+static void print_regions(const char *what, char *p, const struct page_region *vec, long n) {
+        printf("registration: %s:", what);
+        for (long i = 0; i < n; i++)
+                printf(" [%ld,%ld)=%#llx", (long) ((vec[i].start - (uintptr_t) p) / page_size),
+                       (long) ((vec[i].end - (uintptr_t) p) / page_size), (unsigned long long) vec[i].categories);
+        printf("%s\n", n == 0 ? " none" : "");
+}
+
+static int registration(void) {
+        size_t len = NPAGES * (size_t) page_size;
+        struct page_region vec[NPAGES];
+        long n;
+        int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        if (pagemap < 0)
+                return fail("open /proc/self/pagemap");
+
+        /* 1. MODE_RWP, pages [0, NPAGES/2) populated */
+        int uffd = uffd_new();
+        struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC };
+        if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0)
+                return fail("UFFDIO_API(RWP|RWP_ASYNC)");
+        char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return fail("mmap");
+        (void) madvise(p, len, MADV_NOHUGEPAGE);
+        memset(p, 1, len / 2);
+        struct uffdio_register reg = { .range = { (uintptr_t) p, len }, .mode = UFFDIO_REGISTER_MODE_RWP };
+        if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+                return fail("UFFDIO_REGISTER(MODE_RWP)");
+        n = scan_regions(pagemap, p, len, 0, 0, vec, NPAGES);
+        if (n < 0)
+                return fail("PAGEMAP_SCAN");
+        print_regions("MODE_RWP, pages 0-7 populated, all categories", p, vec, n);
+        n = scan_regions(pagemap, p, len, 0, PAGE_IS_WPALLOWED, vec, NPAGES);
+        print_regions("MODE_RWP, category_mask WPALLOWED", p, vec, n);
+        if (n != 0) {
+                fprintf(stderr, "rwp-check: WPALLOWED set on an RWP range\n");
+                return 1;
+        }
+        n = scan_regions(pagemap, p, len, PM_SCAN_CHECK_WPASYNC, 0, vec, NPAGES);
+        printf("registration: MODE_RWP, PM_SCAN_CHECK_WPASYNC: %s\n", n < 0 ? strerror(errno) : "succeeded");
+        if (n >= 0 || errno != EPERM) {
+                fprintf(stderr, "rwp-check: PM_SCAN_CHECK_WPASYNC on an RWP range did not fail with EPERM\n");
+                return 1;
+        }
+        n = scan_regions(pagemap, p, len, 0, PAGE_IS_ACCESSED, vec, NPAGES);
+        print_regions("MODE_RWP before RWPROTECT, category_mask ACCESSED", p, vec, n);
+        if (n != 1 || vec[0].start != (uintptr_t) p || vec[0].end != (uintptr_t) p + len / 2) {
+                fprintf(stderr, "rwp-check: before RWPROTECT, ACCESSED is not exactly the populated pages\n");
+                return 1;
+        }
+        close(uffd);
+        munmap(p, len);
+
+        /* 2. the complete proof for RWP: register MODE_WP on a uffd that has both, then RWP */
+        uffd = uffd_new();
+        api = (struct uffdio_api) { .api = UFFD_API, .features = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC |
+                                                                 UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
+        if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0)
+                return fail("UFFDIO_API(RWP|RWP_ASYNC|WP_ASYNC|WP_UNPOPULATED)");
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return fail("mmap");
+        (void) madvise(p, len, MADV_NOHUGEPAGE);
+        memset(p, 1, len / 2);
+        reg = (struct uffdio_register) { .range = { (uintptr_t) p, len }, .mode = UFFDIO_REGISTER_MODE_WP };
+        if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+                return fail("UFFDIO_REGISTER(MODE_WP) on an RWP uffd");
+        n = scan_regions(pagemap, p, len, 0, PAGE_IS_WPALLOWED, vec, NPAGES);
+        print_regions("MODE_WP on an RWP+WP_ASYNC uffd, category_mask WPALLOWED", p, vec, n);
+        /* split by the other categories (populated or not), but contiguous over the range */
+        bool whole = n >= 1 && vec[0].start == (uintptr_t) p && vec[n - 1].end == (uintptr_t) p + len;
+        for (long i = 1; i < n; i++)
+                whole = whole && vec[i].start == vec[i - 1].end;
+        if (!whole) {
+                fprintf(stderr, "rwp-check: MODE_WP range of an RWP+WP_ASYNC uffd is not WPALLOWED throughout\n");
+                return 1;
+        }
+        struct uffdio_range range = { (uintptr_t) p, len };
+        if (ioctl(uffd, UFFDIO_UNREGISTER, &range) < 0)
+                return fail("UFFDIO_UNREGISTER");
+        reg = (struct uffdio_register) { .range = { (uintptr_t) p, len }, .mode = UFFDIO_REGISTER_MODE_RWP };
+        if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+                return fail("UFFDIO_REGISTER(MODE_RWP) after MODE_WP");
+        struct uffdio_set_mode mode = { .enable = UFFD_FEATURE_RWP_ASYNC };
+        struct uffdio_rwprotect rwp = { .range = { (uintptr_t) p, len }, .mode = UFFDIO_RWPROTECT_MODE_RWP };
+        if (ioctl(uffd, UFFDIO_SET_MODE, &mode) < 0 || ioctl(uffd, UFFDIO_RWPROTECT, &rwp) < 0)
+                return fail("SET_MODE/RWPROTECT after re-registering");
+        ((volatile char *) p)[2 * page_size] = 3;
+        n = scan_regions(pagemap, p, len, 0, PAGE_IS_ACCESSED, vec, NPAGES);
+        print_regions("then MODE_RWP, protected, page 2 written: ACCESSED", p, vec, n);
+        if (n != 1 || vec[0].start != (uintptr_t) p + 2 * (uintptr_t) page_size ||
+            vec[0].end != (uintptr_t) p + 3 * (uintptr_t) page_size) {
+                fprintf(stderr, "rwp-check: RWP after a MODE_WP registration does not track page 2\n");
+                return 1;
+        }
+        close(uffd);
+        munmap(p, len);
+        close(pagemap);
+        printf("registration=ok\n");
+        return 0;
+}
+
 int main(int argc, char **argv) {
-        bool do_exercise = false;
+        bool do_exercise = false, do_registration = false;
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--exercise") == 0)
                         do_exercise = true;
+                else if (strcmp(argv[i], "--registration") == 0)
+                        do_registration = true;
                 else {
-                        fprintf(stderr, "usage: rwp-check [--exercise]\n");
+                        fprintf(stderr, "usage: rwp-check [--exercise] [--registration]\n");
                         return 2;
                 }
         }
@@ -192,5 +314,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         if (!(rwp && rwp_async && set_mode))
                 return 1;
-        return do_exercise ? exercise() : 0;
+        if (do_exercise && exercise() != 0)
+                return 1;
+        return do_registration ? registration() : 0;
 }

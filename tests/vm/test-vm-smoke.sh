@@ -16,7 +16,7 @@ set -eu
 if [ "${1:-}" = --guest ]; then
         build=$2 probe=$3
         echo "guest kernel: $(uname -r)"
-        "$build/tests/vm/rwp-check" --exercise || { echo "FAIL: rwp-check --exercise"; exit 1; }
+        "$build/tests/vm/rwp-check" --exercise --registration || { echo "FAIL: rwp-check --exercise --registration"; exit 1; }
         if [ "$probe" = 1 ]; then
                 out=$("$build/daemon/uffdtierd" --probe --json) || { echo "FAIL: uffdtierd --probe --json"; exit 1; }
                 echo "$out"
