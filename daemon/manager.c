@@ -157,12 +157,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 int manager_startup(Manager *m) {
-        char err[256];
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
-        r = policy_validate(&m->policy, err, sizeof err);
+        r = policy_validate(&m->policy, &e);
         if (r < 0)
-                return log_error_errno(r, "invalid policy: %s", err);
+                return log_error_errno(r, "invalid policy: %s", e.message);
 
         r = probe_run(&probe_paths_default, &m->probe);
         if (r < 0)
