@@ -69,6 +69,7 @@ counter() { awk -v n="$1" '$1 == "counter" && $2 == n { printf "%d", $3 / 104857
 value() { awk -v n="$1" '$1 == "counter" && $2 == n { print $3 }' <<<"$reply"; }
 mib() { sed -n "s/^OK resident \([0-9]*\) swapped \([0-9]*\).*/\\$1/p" <<<"$reply" | awk '{ printf "%d", $1 / 1048576 }'; }
 
+SECONDS=0 # the time column counts from here, not from the build
 printf '\n%5s | %-22s | %-22s | %s\n' "time" "hot 128M: resident" "cold 384M: resident" "daemon: hot / cold / evicted / refaulted (MiB)"
 end=$((SECONDS + ${DEMO_SECONDS:-40}))
 cap=$((end + 120))
