@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <stdio.h>
+#include <inttypes.h>
+#include <limits.h>
 
+#include "classify.h"
 #include "macro.h"
+#include "parse.h"
 #include "policy.h"
 
 void policy_init(Policy *p) {
@@ -18,9 +21,19 @@ void policy_init(Policy *p) {
         };
 }
 
+/* In 64 bits and without DIV_ROUND_UP's x + y - 1, which wraps for a cold age near UINT64_MAX
+ * ("infinity"); the caller saturates. */
+static uint64_t cold_age_cycles_u64(const Policy *p) {
+        if (p->interval_usec == 0)
+                return 1;
+        uint64_t c = p->cold_age_usec / p->interval_usec +
+                     (p->cold_age_usec % p->interval_usec != 0);
+        return MAX(c, UINT64_C(1));
+}
+
 unsigned policy_cold_age_cycles(const Policy *p) {
-        uint64_t c = p->interval_usec ? DIV_ROUND_UP(p->cold_age_usec, p->interval_usec) : 1;
-        return (unsigned) MAX(c, 1ULL);
+        /* saturate: a plain cast would turn 2^32 + 1 cycles into 1 and pass the limit check */
+        return (unsigned) MIN(cold_age_cycles_u64(p), (uint64_t) UINT_MAX);
 }
 
 unsigned policy_rearm_period(const Policy *p) {
@@ -29,23 +42,48 @@ unsigned policy_rearm_period(const Policy *p) {
         /* A hot page has to be observed only once per cold-age window; re-arming it every
          * half window costs it one fault per half window and delays cold detection by at most
          * half a window. */
-        return MAX(policy_cold_age_cycles(p) / 2, 1U);
+        return classify_rearm_period_default(policy_cold_age_cycles(p));
 }
 
 int policy_validate(const Policy *p, sd_bus_error *ret_error) {
-        if (p->interval_usec < 10 * USEC_PER_MSEC || p->interval_usec > USEC_PER_DAY)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "scan interval must be between 10ms and 1d");
+        char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX];
+
+        if (p->interval_usec < POLICY_INTERVAL_MIN_USEC || p->interval_usec > POLICY_INTERVAL_MAX_USEC)
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "interval=%s: must be between 10ms and 1d",
+                                               format_duration(a, sizeof a, p->interval_usec));
         if (p->cold_age_usec < p->interval_usec)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "cold age must be at least one scan interval");
-        if (policy_cold_age_cycles(p) > POLICY_COLD_AGE_MAX_CYCLES)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "cold age must be at most %u scan intervals (is %u)",
-                         POLICY_COLD_AGE_MAX_CYCLES, policy_cold_age_cycles(p));
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "cold-age=%s: must be at least one interval (%s)",
+                                               format_duration(a, sizeof a, p->cold_age_usec),
+                                               format_duration(b, sizeof b, p->interval_usec));
+        /* page ages are kept in 7 bits (classify.h): the cold age must fit */
+        uint64_t cycles = cold_age_cycles_u64(p);
+        if (cycles > POLICY_COLD_AGE_MAX_CYCLES)
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "cold-age=%s: must be at most %u intervals of %s "
+                                               "(is %" PRIu64 ")",
+                                               format_duration(a, sizeof a, p->cold_age_usec),
+                                               POLICY_COLD_AGE_MAX_CYCLES,
+                                               format_duration(b, sizeof b, p->interval_usec),
+                                               cycles);
         if (p->psi_limit_permyriad > 10000)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "PSI limit must be at most 100%%");
-        if (p->evict_chunk_bytes < 4096)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "eviction chunk must be at least one page");
-        if (p->rearm_period_cycles > POLICY_COLD_AGE_MAX_CYCLES)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "re-arm period must be at most %u cycles",
-                         POLICY_COLD_AGE_MAX_CYCLES);
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "psi-limit=%u.%02u%%: must be at most 100%%",
+                                               p->psi_limit_permyriad / 100,
+                                               p->psi_limit_permyriad % 100);
+        /* the engine pages out whole pages per batch: a remainder would be silently dropped */
+        if (p->evict_chunk_bytes == 0 || p->evict_chunk_bytes % page_size() != 0)
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "evict-chunk=%" PRIu64 ": must be a non-zero "
+                                               "multiple of the page size (%zu bytes)",
+                                               p->evict_chunk_bytes, page_size());
+        /* A page stays "seen" until it is re-armed, so it is found cold up to rearm-period cycles
+         * late (classify.h); a period longer than the cold age more than doubles that. */
+        if (p->rearm_period_cycles > cycles)
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "rearm-period=%u: must be at most the cold age in "
+                                               "cycles (%" PRIu64 ")",
+                                               p->rearm_period_cycles, cycles);
         return 0;
 }

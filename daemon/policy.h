@@ -28,9 +28,16 @@ typedef struct Policy {
 /* Page ages are kept in 7 bits (see classify.h): the cold age must fit. */
 #define POLICY_COLD_AGE_MAX_CYCLES 126U
 
+/* The scan interval's bounds: below 10 ms a cycle's scan and re-arm would be most of the time. */
+#define POLICY_INTERVAL_MIN_USEC (10ULL * 1000ULL)
+#define POLICY_INTERVAL_MAX_USEC (24ULL * 3600ULL * 1000000ULL)
+
 void policy_init(Policy *p);
-/* Cold age in whole cycles (rounded up, at least 1). */
+/* Cold age in whole cycles (rounded up, at least 1; UINT_MAX when it does not fit, and 1 for a
+ * zero interval, which policy_validate() refuses). */
 unsigned policy_cold_age_cycles(const Policy *p);
+/* rearm_period_cycles, or when 0 the default: half the cold age in cycles, at least 1. */
 unsigned policy_rearm_period(const Policy *p);
-/* 0 if consistent, else -EINVAL with a reason in ret_error. */
+/* 0 if consistent, else -EINVAL with ret_error (may be NULL) set to a message naming the option
+ * (interval, cold-age, psi-limit, evict-chunk, rearm-period) and its value. */
 int policy_validate(const Policy *p, sd_bus_error *ret_error);

@@ -12,8 +12,15 @@
 #   cleanup_push CMD...         run CMD (eval'd) when this shell exits — normally, by fail/skip, or
 #                               on INT/TERM/HUP — in reverse order of registration.  Cleanups belong
 #                               to the process that registered them: a ( subshell ) that pushes
-#                               starts its own list and runs it when it ends.
+#                               starts its own list and runs it when it ends.  Each cleanup starts
+#                               with $? set to the exit status of the test (0: it passed).
 #   wait_for TIMEOUT_S CMD...   run CMD every 0.1 s until it succeeds (0) or TIMEOUT_S pass (1)
+#   wait_stable TIMEOUT_S TICKS CMD...   for a value that settles: CMD prints "VALUE CLOCK" (two
+#                               integers, CLOCK counting up, e.g. the daemon's cycles); run it every
+#                               0.2 s until VALUE has stayed the same while CLOCK advanced by more
+#                               than TICKS -- TICKS whole clock periods without a change, which a
+#                               stalled clock never gives (0) -- or TIMEOUT_S pass (1). The last VALUE
+#                               read is left in $STABLE_VALUE either way (empty if none).
 #   swapfile_add SIZE_MiB       add a swapfile of SIZE_MiB (usable: 4 KiB less) under /var/tmp
 #                               (always; needs root); its path is
 #                               left in $SWAPFILE; swapoff + removal are registered as a cleanup.
@@ -65,26 +72,26 @@ need_uffd() {
 _LIB_CLEANUPS=()
 _LIB_CLEANUP_OWNER=
 
-_lib_cleanup_run() {
-        local i
+_lib_cleanup_run() { # EXIT_STATUS: what $? is when each cleanup starts
+        local i rc=${1:-0}
         [ "${_LIB_CLEANUP_OWNER:-}" = "$BASHPID" ] || return 0
         for ((i = ${#_LIB_CLEANUPS[@]} - 1; i >= 0; i--)); do
                 local cmd=${_LIB_CLEANUPS[i]}
                 unset '_LIB_CLEANUPS[i]'
-                (eval "$cmd") || echo "cleanup failed: $cmd" >&2
+                ( (exit "$rc"); eval "$cmd") || echo "cleanup failed: $cmd" >&2
         done
         _LIB_CLEANUPS=()
 }
 
 _lib_on_exit() {
         local rc=$?
-        _lib_cleanup_run
+        _lib_cleanup_run $rc
         exit $rc
 }
 
 _lib_on_signal() { # SIGNAL STATUS
         trap - EXIT
-        _lib_cleanup_run
+        _lib_cleanup_run "$2"
         exit "$2"
 }
 
@@ -112,6 +119,28 @@ wait_for() { # TIMEOUT_S CMD...
                 "$@" && return 0
                 [ "$SECONDS" -lt "$deadline" ] || return 1
                 sleep 0.1
+        done
+}
+
+STABLE_VALUE=
+wait_stable() { # TIMEOUT_S TICKS CMD...
+        local timeout=$1 ticks=$2
+        shift 2
+        local deadline=$((SECONDS + timeout)) out value clock last= since=
+        STABLE_VALUE=
+        while :; do
+                if out=$("$@") && read -r value clock <<<"$out" &&
+                        [[ $value =~ ^[0-9]+$ && $clock =~ ^[0-9]+$ ]]; then
+                        STABLE_VALUE=$value
+                        if [ "$value" != "$last" ]; then
+                                last=$value
+                                since=$clock
+                        elif [ $((clock - since)) -gt "$ticks" ]; then
+                                return 0
+                        fi
+                fi
+                [ "$SECONDS" -lt "$deadline" ] || return 1
+                sleep 0.2
         done
 }
 

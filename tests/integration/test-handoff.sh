@@ -56,10 +56,10 @@ client_cmd a fork || fail "fork: $REPLY_TEXT"
 child=$(sed -n 's/^CHILD READY pid=\([0-9]*\).*/\1/p' <<<"$REPLY_TEXT")
 [ -n "$child" ] || fail "no child pid in: $REPLY_TEXT"
 grep -q "verify=ok" <<<"$REPLY_TEXT" || fail "the child's memory is not intact: $REPLY_TEXT"
-wait_for 10 grep -q "(pid $child): forked from client" "$DAEMON_LOG" ||
+wait_for $T grep -q "(pid $child): forked from client" "$DAEMON_LOG" ||
         fail "the forked child did not become a client of its own"
 kill -9 "$child"
-wait_for 10 grep -q "(pid $child): process exited" "$DAEMON_LOG" || fail "the child's exit went unnoticed"
+wait_for $T grep -q "(pid $child): process exited" "$DAEMON_LOG" || fail "the child's exit went unnoticed"
 
 # ---- bad input: an error reply that names the problem, and the daemon keeps serving ----
 expect_err() { # CMD ERRNO-NAME TEXT-REGEX
@@ -97,11 +97,19 @@ client_cmd a verify || fail "verify after the bad inputs: $REPLY_TEXT"
 daemon_alive || fail "the daemon stopped serving after bad input"
 
 # ---- no leak: 1000 connect/disconnect cycles ----
+# The baseline is taken once the daemon has let go of b (and of the probe clients and the child
+# above, which it frees after their callbacks return): its fd count unchanged over two of a's cycles.
+daemon_fds_and_cycles() {
+        local n c
+        n=$(count_fds "$DAEMON_PID") && c=$(status_value a cycles) && echo "$n $c"
+}
 client_stop b
-sleep 0.5
-fds0=$(count_fds "$DAEMON_PID")
+wait_for $T grep -q "(pid ${CPID[b]}): .*\(exited\|gone\|disconnected\)" "$DAEMON_LOG" ||
+        fail "b's disconnect went unnoticed"
+wait_stable $T 2 daemon_fds_and_cycles || fail "the daemon's fd count did not settle (last: $STABLE_VALUE)"
+fds0=$STABLE_VALUE
 client_cmd a "cycles 1000" 300 || fail "cycles: $REPLY_TEXT"
-wait_for 10 bash -c "[ \$(ls /proc/$DAEMON_PID/fd | wc -l) -eq $fds0 ]" ||
+wait_for $T bash -c "[ \$(ls /proc/$DAEMON_PID/fd | wc -l) -eq $fds0 ]" ||
         fail "the daemon had $fds0 fds before 1000 cycles and $(count_fds "$DAEMON_PID") after"
 echo "fds before and after 1000 cycles: $fds0 / $(count_fds "$DAEMON_PID")"
 client_stop a
@@ -114,11 +122,18 @@ client_start c --size 8M --name limits
 client_cmd c "cycles 1" && fail "a second client of the same uid was accepted: $REPLY_TEXT"
 grep -q "^ERR EUSERS" <<<"$REPLY_TEXT" || fail "expected EUSERS for clients_per_uid, got: $REPLY_TEXT"
 grep -q "clients_per_uid" "$DAEMON_LOG" || fail "the log does not name the clients_per_uid limit"
-for _ in 1 2 3 4; do client_cmd c raw-garbage >/dev/null; done
 # the daemon answers the refusal and hangs up at once: the client sees it, or EPIPE if it was
-# still sending; the log names the limit either way
-grep -qE "^ERR (EAGAIN .*connections per second|EPIPE|ECONNRESET)" <<<"$REPLY_TEXT" ||
-        fail "expected the connection rate limit to refuse, got: $REPLY_TEXT"
+# still sending; the log names the limit either way. The 4th connection within a second is refused;
+# a slow machine may need a few more to get 4 into one second.
+refused=
+for _ in $(seq 20); do
+        client_cmd c raw-garbage >/dev/null
+        if grep -qE "^ERR (EAGAIN .*connections per second|EPIPE|ECONNRESET)" <<<"$REPLY_TEXT"; then
+                refused=1
+                break
+        fi
+done
+[ -n "$refused" ] || fail "expected the connection rate limit to refuse, got: $REPLY_TEXT"
 grep -q "connects too often (connections_per_sec=3)" "$DAEMON_LOG" ||
         fail "the log does not name the connections_per_sec limit"
 client_cmd c status || fail "the accepted client lost service: $REPLY_TEXT"

@@ -46,6 +46,12 @@ expect "a subshell runs only its own cleanups" "in-child child back parent " "$(
 scenario 'cleanup_push "false"; cleanup_push "echo still-runs"; true'
 [[ $OUT == *still-runs* && $RC == 0 ]] || fail "a failing cleanup must not stop the others ($OUT, $RC)"
 
+scenario 'cleanup_push "echo first \$?"; cleanup_push "echo second \$?"; exit 5'
+expect "cleanups see the exit status in \$?" "second 5
+first 5 5" "$OUT $RC"
+scenario 'cleanup_push "echo status \$?"; true'
+expect "cleanups see 0 after a pass" "status 0 0" "$OUT $RC"
+
 # ---- wait_for ----
 wait_for 2 true || fail "wait_for 2 true"
 t0=$SECONDS
@@ -57,6 +63,48 @@ rm -f "$f"
 wait_for 5 test -e "$f" || fail "wait_for did not see the file appear"
 rm -f "$f"
 wait
+
+# ---- wait_stable: a value that grows for a while, against a clock that ticks every 0.1 s ----
+d=$(mktemp -d)
+echo 0 >"$d/clock"
+echo 0 >"$d/value"
+sample() { echo "$(cat "$d/value") $(cat "$d/clock")"; }
+ticker() { # the clock runs for 8 s; the value grows with it for the first TICKS ticks
+        local i
+        for ((i = 1; i <= 80; i++)); do
+                sleep 0.1
+                [ "$i" -le "$1" ] && echo $((i * 1000)) >"$d/value.tmp" && mv "$d/value.tmp" "$d/value"
+                echo "$i" >"$d/clock.tmp" && mv "$d/clock.tmp" "$d/clock"
+        done
+}
+ticker 10 &
+tpid=$!
+wait_stable 20 2 sample || fail "wait_stable: a value that stopped growing did not settle ($STABLE_VALUE)"
+clock=$(cat "$d/clock")
+expect "wait_stable gives the final value" 10000 "$STABLE_VALUE"
+# settled only once more than 2 ticks went by after the last change (at tick 10)
+[ "$clock" -ge 13 ] || fail "wait_stable settled at tick $clock, before 2 whole ticks without a change"
+kill "$tpid" 2>/dev/null
+wait "$tpid" 2>/dev/null || true
+# a value that keeps changing never settles: the deadline says so
+echo 0 >"$d/clock"
+ticker 80 &
+tpid=$!
+t0=$SECONDS
+if wait_stable 1 2 sample; then fail "wait_stable settled on a value that keeps changing"; fi
+[ $((SECONDS - t0)) -ge 1 ] || fail "wait_stable gave up early"
+[[ $STABLE_VALUE =~ ^[0-9]+$ ]] || fail "wait_stable left no last value ('$STABLE_VALUE')"
+kill "$tpid" 2>/dev/null
+wait "$tpid" 2>/dev/null || true
+# a stalled clock (the daemon stopped cycling) is no evidence that the value settled
+echo 5 >"$d/clock"
+if wait_stable 1 2 sample; then fail "wait_stable settled on a clock that does not move"; fi
+# a sampler that fails or prints garbage is retried until the deadline
+if wait_stable 1 2 false; then fail "wait_stable settled on a failing sampler"; fi
+expect "no value from a failing sampler" "" "$STABLE_VALUE"
+if wait_stable 1 2 echo "x y"; then fail "wait_stable settled on garbage"; fi
+rm -rf "$d"
+echo "ok: wait_stable"
 
 # ---- count_fds ----
 n0=$(count_fds $$)

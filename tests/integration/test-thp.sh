@@ -26,7 +26,7 @@ anon_huge=$(smaps_field_kib "${CPID[t]}" "${CADDR[t]}" AnonHugePages "$len") || 
 [ "$anon_huge" -ge 16384 ] || skip "the kernel gave only ${anon_huge} KiB of huge pages for the range"
 echo "AnonHugePages at start: ${anon_huge} KiB"
 
-wait_for 10 counter_ge t huge_bytes $((16 * 1024 * 1024)) || fail "the daemon does not report the huge pages: $REPLY_TEXT"
+wait_for $T counter_ge t huge_bytes $((16 * 1024 * 1024)) || fail "the daemon does not report the huge pages: $REPLY_TEXT"
 echo "daemon: huge_bytes=$(status_value t huge_bytes)"
 
 deadline=$((SECONDS + T))

@@ -11,6 +11,10 @@
 #   client_cmd ID CMD [TIMEOUT]   send one command, collect the lines up to "OK..." or "ERR..." in
 #                                 $REPLY_TEXT; returns 0 for OK, 1 for ERR, 2 on timeout/EOF
 #   status_value ID NAME          the daemon's counter NAME for that client (via the status command)
+#   counter_ge ID NAME MIN        that counter is at least MIN (for wait_for)
+#   counter_settle ID NAME [TIMEOUT]   wait until the counter stops growing: unchanged over two whole
+#                                 daemon cycles of that client (its "cycles" counter), within TIMEOUT
+#                                 seconds (default $T); the value is left in $STABLE_VALUE
 #   daemon_alive                  the daemon still runs and accepts a new client
 
 declare -A CPID CADDR CLEN CIN COUT
@@ -28,7 +32,7 @@ start_daemon() {
         DAEMON_PID=$!
         cleanup_push "kill -9 $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; true"
         cleanup_push "[ \$? -eq 0 ] || { echo '---- daemon log (tail) ----' >&2; tail -40 '$DAEMON_LOG' >&2; }"
-        wait_for 10 test -S "$SOCK" || { cat "$DAEMON_LOG" >&2; fail "the daemon did not start"; }
+        wait_for 30 test -S "$SOCK" || { cat "$DAEMON_LOG" >&2; fail "the daemon did not start"; }
 }
 
 client_start() {
@@ -42,7 +46,7 @@ client_start() {
         CIN[$id]=$fd
         exec {fd}<"$WORK/$id.out"
         COUT[$id]=$fd
-        if ! read -r -t 30 -u "${COUT[$id]}" line || [[ $line != READY* ]]; then
+        if ! read -r -t 60 -u "${COUT[$id]}" line || [[ $line != READY* ]]; then
                 cat "$WORK/$id.err" >&2
                 fail "client $id did not get ready (got '$line')"
         fi
@@ -92,13 +96,31 @@ counter_ge() {
         [ "$v" -ge "$3" ]
 }
 
+# counter_cycles ID NAME: "VALUE CYCLES" -- the counter and the client's cycle count from one status
+# reply (for wait_stable)
+counter_cycles() {
+        client_cmd "$1" status >/dev/null || return 1
+        awk -v n="$2" '$1 == "counter" && $2 == n { v = $3 }
+                $1 == "counter" && $2 == "cycles" { c = $3 }
+                END { if (v == "" || c == "") exit 1; print v, c }' <<<"$REPLY_TEXT"
+}
+
+# A counter the daemon adds to during its cycles (refaults are counted by the scans after the
+# access, one range after another) has its final value once two whole cycles went by without a
+# change; reading it as soon as it is non-zero catches it half-way.
+counter_settle() {
+        wait_stable "${3:-$T}" 2 counter_cycles "$1" "$2"
+}
+
 # The backend this kernel gives the daemon, or skip.
 need_backend() {
         BACKEND=$("$UFFDTIERD" --probe --json | sed -n 's/.*"backend": *"\([a-z-]*\)".*/\1/p')
         [ -n "$BACKEND" ] && [ "$BACKEND" != none ] ||
                 skip "this kernel has no tracking backend: $("$UFFDTIERD" --probe | sed -n 2,3p | tr '\n' ' ')"
         echo "backend: $BACKEND"
-        # an emulated guest is ~50x slower: give it time, not different numbers
-        T=60
+        # T: the deadline of every wait on the daemon, for a machine at least twice as slow as the
+        # 2-vCPU development machines (where none takes more than ~15 s); an emulated guest is
+        # ~50x slower: give it time, not different numbers
+        T=120
         [ "${UFFDTIER_VM:-0}" = 1 ] && T=600
 }
