@@ -12,6 +12,7 @@
 
 #include "cgroup-path.h"
 #include "client.h"
+#include "creds.h"
 #include "log.h"
 #include "macro.h"
 #include "tracker.h"
@@ -129,6 +130,7 @@ static int client_alloc(const ClientEnv *env, const Policy *policy, const Client
         c->id = who->id;
         c->pid = who->pid;
         c->uid = who->uid;
+        c->gid = who->gid;
         c->parent_id = who->parent_id;
         c->user_mode_only = who->user_mode_only;
         c->uffd = uffd;
@@ -140,6 +142,8 @@ static int client_alloc(const ClientEnv *env, const Policy *policy, const Client
                      &(TrackerTarget) {
                              .id = c->id,
                              .pid = c->pid,
+                             .uid = c->uid,
+                             .gid = c->gid,
                              .uffd = c->uffd,
                              .pidfd = c->pidfd,
                              .pagemap_fd = c->pagemap_fd,
@@ -335,9 +339,18 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
                                                        start, end, t->start, t->end);
         }
 
-        r = vma_check_range(c->env->tracker.proc_root, c->pid, start, end, ret_error);
-        if (r < 0)
-                return r;
+        /* /proc/PID/maps opened with the client's credentials: the kernel refuses it when the
+         * process is not the client's to read (any more). */
+        {
+                _cleanup_(creds_restore) Creds saved = {};
+
+                r = creds_assume(c->uid, c->gid, &saved);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(ret_error, -r, "internal error: cannot take the client's credentials");
+                r = vma_check_range(c->env->tracker.proc_root, c->pid, start, end, ret_error);
+                if (r < 0)
+                        return r;
+        }
 
         /* The range must not be registered with any userfaultfd yet: otherwise the proof
          * below could be passed by another uffd of the peer's own. -ENODATA (rwp, nothing

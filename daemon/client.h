@@ -50,7 +50,8 @@ typedef struct TrackTag {
 typedef struct ClientIdentity {
         uint64_t id;
         pid_t pid;
-        uid_t uid;
+        uid_t uid;              /* the peer's effective uid and gid (SO_PEERCRED): the */
+        gid_t gid;              /* authority the daemon acts with on its behalf (creds.h) */
         const char *name;       /* copied; may be NULL */
         bool user_mode_only;    /* kernel-mode accesses fault with EFAULT in sync windows */
         uint64_t parent_id;     /* 0 unless created by a FORK event */
@@ -64,6 +65,7 @@ struct Client {
         uint64_t id;
         pid_t pid;
         uid_t uid;
+        gid_t gid;
         char *name;
         char *cgroup_path;     /* unified-hierarchy path, for PSI */
         uint64_t parent_id;

@@ -16,11 +16,13 @@
 
 #include "client.h"
 #include "config.h"
+#include "creds.h"
 #include "handoff.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "parse.h"
+#include "vma.h"
 
 #define MANAGER_STATS_INTERVAL_DEFAULT_USEC (60ULL * USEC_PER_SEC)
 /* A forked child is not in its parent's children list until fork() returns, which it does only
@@ -182,13 +184,14 @@ static void manager_link_client(Manager *m, Client *c) {
         m->n_clients++;
 }
 
-int manager_add_client(Manager *m, pid_t pid, uid_t uid, bool user_mode_only, const char *name,
+int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mode_only, const char *name,
                        int uffd, int pidfd, int pagemap_fd, sd_bus_error *ret_error,
                        uint64_t *ret_id) {
         ClientIdentity who = {
                 .id = m->next_client_id + 1,
                 .pid = pid,
                 .uid = uid,
+                .gid = gid,
                 .name = name,
                 .user_mode_only = user_mode_only,
         };
@@ -270,13 +273,40 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         Client *c;
         int r;
 
+        /* A child is a client of its parent's uid, and counts against its limits. */
+        if (manager_count_clients_of_uid(m, parent->uid) >= m->limits.clients_per_uid) {
+                log_notice("client %" PRIu64 ": forked child %d not adopted: uid %u has %u clients (clients_per_uid)",
+                           parent->id, (int) child, (unsigned) parent->uid, m->limits.clients_per_uid);
+                return -EUSERS;
+        }
         pidfd = (int) syscall(__NR_pidfd_open, child, 0);
         if (pidfd < 0)
                 return negative_errno();
-        snprintf(path, sizeof path, "%s/%d/pagemap", m->proc_root, (int) child);
-        pagemap = open(path, O_RDONLY | O_CLOEXEC);
-        if (pagemap < 0)
-                return negative_errno();
+        /* Opened with the parent's credentials: a child that is not the parent's to read (a
+         * setuid program it started) is refused by the kernel, whatever the guess said. */
+        {
+                _cleanup_(creds_restore) Creds saved = {};
+
+                r = creds_assume(parent->uid, parent->gid, &saved);
+                if (r < 0)
+                        return r;
+                snprintf(path, sizeof path, "%s/%d/pagemap", m->proc_root, (int) child);
+                pagemap = open(path, O_RDONLY | O_CLOEXEC);
+                if (pagemap < 0)
+                        return negative_errno();
+        }
+        /* The guess must be right: the child's uffd carries the parent's registrations, so the
+         * child's own pagemap must show them (rwp: where pages are populated). */
+        if (parent->ranges.n_ranges > 0) {
+                const TrackedRange *t0 = &parent->ranges.ranges[0];
+                r = vma_range_is_registered(m->kops, pagemap, t0->start, t0->end,
+                                            tracker_backend_register_mode(m->backend));
+                if (r != VMA_REGISTERED_ALL && r != -ENODATA) {
+                        log_notice("client %" PRIu64 ": child %d does not carry the parent's registrations, not adopting it",
+                                   parent->id, (int) child);
+                        return -ESRCH;
+                }
+        }
         if (parent->name && asprintf(&name, "%s (child)", parent->name) < 0)
                 name = NULL;
 
@@ -285,6 +315,7 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
                                       .id = m->next_client_id + 1,
                                       .pid = child,
                                       .uid = parent->uid,
+                                      .gid = parent->gid,
                                       .name = name,
                                       .user_mode_only = parent->user_mode_only,
                                       .parent_id = parent->id,
@@ -365,7 +396,7 @@ static void client_hook_forked(void *userdata, Client *parent, int child_uffd) {
 static int hook_hello(void *userdata, const HandoffPeer *peer, const ProtoMessage *req,
                       int fds[PROTO_HELLO_N_FDS], sd_bus_error *ret_error,
                       uint64_t *ret_client_id) {
-        return manager_add_client(userdata, peer->pid, peer->uid,
+        return manager_add_client(userdata, peer->pid, peer->uid, peer->gid,
                                   req->flags & PROTO_HELLO_USER_MODE_ONLY, req->name,
                                   TAKE_FD(fds[PROTO_HELLO_FD_UFFD]), TAKE_FD(fds[PROTO_HELLO_FD_PIDFD]),
                                   TAKE_FD(fds[PROTO_HELLO_FD_PAGEMAP]), ret_error, ret_client_id);

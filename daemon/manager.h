@@ -72,7 +72,7 @@ int manager_run(Manager *m);
 void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, bool monitor_only);
 
 /* Creates a client from a verified handoff (what HELLO does); ret_id: its id. Takes the fds. */
-int manager_add_client(Manager *m, pid_t pid, uid_t uid, bool user_mode_only, const char *name,
+int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mode_only, const char *name,
                        int uffd, int pidfd, int pagemap_fd, sd_bus_error *ret_error,
                        uint64_t *ret_id);
 /* Stops the client and queues it to be freed after this loop turn. */

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "creds.h"
 #include "evict.h"
 #include "log.h"
 #include "macro.h"
@@ -303,6 +304,39 @@ static void runs_consume(RunVec *v, const EvictCursor *cursor) {
                 v->runs[0].start += cursor->offset;
 }
 
+/* process_madvise acts on whatever the pidfd's process is now, so first make sure it is still
+ * the address space that was handed over (an exec replaces it; the client's own pagemap fd
+ * then reads nothing), and make the call with the client's credentials, so that the kernel's
+ * ptrace check refuses a process the client could not read itself (an exec of a setuid
+ * program between the check and the call). -ESRCH: not the client's memory any more. */
+static int evict_with_client_authority(Tracker *t, const struct iovec *iov, size_t n_iov,
+                                       uint64_t *ret_done, uint64_t *ret_done_per_iov) {
+        _cleanup_(creds_restore) Creds saved = {};
+        int r;
+
+        *ret_done = 0;
+        memset(ret_done_per_iov, 0, n_iov * sizeof *ret_done_per_iov);
+        r = t->env->kops->mm_alive(t->target.pagemap_fd);
+        if (r == 0) {
+                log_info("client %" PRIu64 " (pid %d): its address space is gone (exec or exit), no more eviction",
+                         t->target.id, (int) t->target.pid);
+                return -ESRCH;
+        }
+        if (r < 0)
+                return r;
+        r = creds_assume(t->target.uid, t->target.gid, &saved);
+        if (r < 0)
+                return log_error_errno(r, "client %" PRIu64 ": cannot take the client's credentials, not evicting: %m",
+                                       t->target.id);
+        r = evict_pageout(t->env->kops, t->target.pidfd, iov, n_iov, ret_done, ret_done_per_iov);
+        if (r == -EPERM && t->target.uid != 0) {
+                log_notice("client %" PRIu64 " (pid %d): the kernel refuses its uid %u access to the process now (a setuid exec?), dropping it",
+                           t->target.id, (int) t->target.pid, (unsigned) t->target.uid);
+                return -ESRCH;
+        }
+        return r;
+}
+
 /* One bounded batch of MADV_PAGEOUT, then back to the event loop so faults and other clients
  * are served between batches. Returns 1 when more is left, 0 when done, -ESRCH if gone. */
 static int evict_step(Tracker *t) {
@@ -339,7 +373,7 @@ static int evict_step(Tracker *t) {
                 }
                 return 0;
         }
-        r = evict_pageout(t->env->kops, t->target.pidfd, iov, n_iov, &done, done_per_iov);
+        r = evict_with_client_authority(t, iov, n_iov, &done, done_per_iov);
         if (t->policy->rate_bytes_per_sec > 0 && budget > done)
                 ratelimit_refund(t->env->evict_rate, budget - done);
         /* pages advised are gone to swap even if a later iovec failed: mark exactly those */

@@ -80,6 +80,8 @@ typedef struct TrackerHooks {
 typedef struct TrackerTarget {
         uint64_t id;            /* for log lines */
         pid_t pid;
+        uid_t uid;              /* whose authority eviction runs with (creds.h) */
+        gid_t gid;
         int uffd;
         int pidfd;
         int pagemap_fd;

@@ -121,6 +121,18 @@ static ssize_t real_read_msgs(int uffd, struct uffd_msg *msgs, size_t n) {
         return l / (ssize_t) sizeof(struct uffd_msg);
 }
 
+static int real_mm_alive(int pagemap_fd) {
+        uint64_t entry;
+        ssize_t l;
+
+        do
+                l = pread(pagemap_fd, &entry, sizeof entry, 0);
+        while (l < 0 && errno == EINTR);
+        if (l < 0)
+                return errno == ESRCH ? 0 : negative_errno();
+        return l == (ssize_t) sizeof entry;
+}
+
 const KernelOps kernel_ops_real = {
         .api = real_api,
         .register_range = real_register_range,
@@ -132,6 +144,7 @@ const KernelOps kernel_ops_real = {
         .pagemap_scan = real_pagemap_scan,
         .pageout = real_pageout,
         .read_msgs = real_read_msgs,
+        .mm_alive = real_mm_alive,
 };
 
 int uffd_open(const char *dev_path, bool user_mode_only, int *ret_fd) {

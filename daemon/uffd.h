@@ -98,6 +98,11 @@ typedef struct KernelOps {
          * fcntl()), or this blocks.
          *   -EINVAL  the fd has not been through UFFDIO_API yet. */
         ssize_t (*read_msgs)(int uffd, struct uffd_msg *msgs, size_t n);
+        /* Whether the address space a pagemap fd was opened on still exists: 1 yes, 0 gone,
+         * -errno. A pagemap fd holds on to the mm it was opened for, and reads nothing once
+         * that mm has no users: after the process exited, and also after it exec'd, when the
+         * pidfd already refers to a new program (and process_madvise would act on it). */
+        int (*mm_alive)(int pagemap_fd);
 } KernelOps;
 
 extern const KernelOps kernel_ops_real;

@@ -104,6 +104,7 @@ static struct {
          * event back for a later read the way a kernel that queued it later would. */
         size_t read_limits[FAKE_MAX_MSGS];
         size_t n_read_limits, next_read_limit;
+        bool mm_gone;
         struct iovec iovs[FAKE_MAX_IOVS];
         size_t n_iovs;
 } fake;
@@ -322,6 +323,12 @@ static ssize_t fake_read_msgs(int uffd, struct uffd_msg *msgs, size_t n) {
         return (ssize_t) m;
 }
 
+/* Not recorded: asked before every eviction batch; a test that wants the address space gone
+ * sets fake.mm_gone. */
+static int fake_mm_alive(int pagemap_fd) {
+        return !fake.mm_gone;
+}
+
 static const KernelOps fake_ops = {
         .api = fake_api,
         .register_range = fake_register,
@@ -333,6 +340,7 @@ static const KernelOps fake_ops = {
         .pagemap_scan = fake_pagemap_scan,
         .pageout = fake_pageout,
         .read_msgs = fake_read_msgs,
+        .mm_alive = fake_mm_alive,
 };
 
 /* ---- looking at what the engine called ---- */
@@ -429,7 +437,7 @@ static void env_setup(Backend backend, size_t n_pages) {
         env.fds[0] = uffd;
         env.fds[1] = pidfd;
         env.fds[2] = pagemap_fd;
-        if (manager_add_client(m, getpid(), getuid(), false, "t", uffd, pidfd, pagemap_fd, &e,
+        if (manager_add_client(m, getpid(), getuid(), getgid(), false, "t", uffd, pidfd, pagemap_fd, &e,
                                &env.client_id) < 0)
                 test_fail(__FILE__, __LINE__, "manager_add_client: %s", e.message);
         env.c = manager_find_client(m, env.client_id);
