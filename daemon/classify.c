@@ -249,6 +249,8 @@ static void classify_small(Classifier *c, const Piece *q) {
                         continue;
 
                 account(c, step, q->categories, age);
+                if (still_evicted)
+                        c->stats->out_bytes += step;
                 if (refault) {
                         c->stats->refaulted_bytes += step;
                         c->stats->refaults += step / c->page_size;
@@ -330,6 +332,8 @@ static void classify_huge(Classifier *c, Walk *w) {
                         if (c->dry)
                                 continue;
                         account(c, step, q.categories, age);
+                        if (still_evicted)
+                                c->stats->out_bytes += step;
                         /* The unit refaulted as one: all of it gets one backoff. */
                         record_run(c, a, a + step, old, refault, count_next(oldest));
                 }
@@ -410,6 +414,7 @@ void classify_result_add(ClassifyResult *sum, const ClassifyResult *x) {
         sum->tracked_bytes += x->tracked_bytes;
         sum->resident_bytes += x->resident_bytes;
         sum->swapped_bytes += x->swapped_bytes;
+        sum->out_bytes += x->out_bytes;
         sum->hot_bytes += x->hot_bytes;
         sum->cold_bytes += x->cold_bytes;
         sum->huge_bytes += x->huge_bytes;

@@ -59,6 +59,9 @@ typedef struct ClassifyResult {
         uint64_t tracked_bytes;
         uint64_t resident_bytes;  /* PRESENT */
         uint64_t swapped_bytes;   /* SWAPPED */
+        uint64_t out_bytes;       /* paged out by us and still in swap (EVICTED and SWAPPED):
+                                   * exact, unlike swapped_bytes, which on wp-async also counts
+                                   * never-touched pages carrying a WP_UNPOPULATED marker */
         uint64_t hot_bytes;       /* accessed this cycle: seen or refaulted (age 0) */
         uint64_t cold_bytes;      /* PRESENT or SWAPPED, age >= cold age */
         uint64_t huge_bytes;      /* in HUGE regions */

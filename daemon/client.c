@@ -484,6 +484,13 @@ int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply)
         COUNTER("tracked_bytes", range_set_bytes(&c->ranges));
         COUNTER("resident_bytes", k->resident_bytes);
         COUNTER("swapped_bytes", k->swapped_bytes);
+        COUNTER("out_bytes", k->out_bytes);
+        COUNTER("freed_bytes", k->freed_bytes);
+        COUNTER("memory_source", (uint64_t) k->memory_source); /* memcg.h MemcgSource */
+        COUNTER("memcg_usage_bytes", k->memcg_usage_bytes);
+        COUNTER("swapcached_bytes", k->swapcached_bytes);
+        COUNTER("reclaimed_bytes", k->reclaimed_bytes);
+        COUNTER("psi_source", (uint64_t) k->psi_source); /* tracker.h TrackerPsiSource */
         COUNTER("hot_bytes", k->hot_bytes);
         COUNTER("cold_bytes", k->cold_bytes);
         COUNTER("huge_bytes", k->huge_bytes);

@@ -111,6 +111,7 @@ void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, boo
                         .kops = m->kops,
                         .backend = m->backend,
                         .monitor_only = m->monitor_only,
+                        .reclaim = true,
                         .evict_rate = &m->evict_rate,
                         .proc_root = m->proc_root,
                         .cgroup_root = m->cgroup_root,
@@ -470,7 +471,8 @@ void manager_log_stats(Manager *m) {
         LIST_FOREACH(clients, c, m->clients) {
                 const TrackerCounters *k = &c->tracker.counters;
 
-                log_info("client %" PRIu64 " pid %d%s%s: tracked %s resident %s hot %s cold %s evicted %s refaulted %s "
+                char fr[FORMAT_BYTES_MAX];
+                log_info("client %" PRIu64 " pid %d%s%s: tracked %s resident %s hot %s cold %s evicted %s (freed %s, %s) refaulted %s "
                          "faults %" PRIu64 " (p99 %" PRIu64 "us max %" PRIu64 "us) cycles %" PRIu64
                          " cycle %" PRIu64 "us sync %" PRIu64 "us%s%s",
                          c->id, (int) c->pid, c->name ? " " : "", c->name ? c->name : "",
@@ -479,6 +481,7 @@ void manager_log_stats(Manager *m) {
                          format_bytes(d, sizeof d, k->hot_bytes),
                          format_bytes(e, sizeof e, k->cold_bytes),
                          format_bytes(f, sizeof f, k->evicted_bytes),
+                         format_bytes(fr, sizeof fr, k->freed_bytes), memcg_source_to_string(k->memory_source),
                          format_bytes(g, sizeof g, k->refaulted_bytes), k->faults_served,
                          tracker_fault_latency_p99_usec(k), k->fault_latency_max_usec, k->cycles,
                          k->last_cycle_usec, k->last_sync_window_usec,
@@ -550,6 +553,17 @@ int manager_startup(Manager *m) {
         if (m->backend == BACKEND_WP_ASYNC)
                 log_info("rwp unavailable: %s", m->probe_result.reason[BACKEND_RWP]);
 
+        {
+                char text[SWAP_SETUP_DESCRIBE_MAX];
+                const char *remedy;
+
+                (void) swap_setup_read(m->proc_root, "/sys", &m->swap_setup);
+                swap_setup_describe(&m->swap_setup, text, sizeof text);
+                log_info("swap: %s", text);
+                remedy = swap_setup_remedy(&m->swap_setup);
+                if (remedy && swap_setup_has_swap(&m->swap_setup))
+                        log_warning("a page-out does not free memory at once here: %s", remedy);
+        }
         if (m->probe.swap_bytes == 0) {
                 log_warning("no swap configured: MADV_PAGEOUT cannot evict anonymous memory, running in monitor-only mode");
                 m->monitor_only = true;

@@ -16,6 +16,7 @@
 #include "list.h"
 #include "policy.h"
 #include "probe.h"
+#include "swap-setup.h"
 #include "uffd.h"
 
 /* Ownership: main -> Manager -> {Handoff (socket, connections), Client (one per handed-over
@@ -31,6 +32,7 @@ typedef struct Manager {
 
         ProbeInput probe;
         ProbeResult probe_result;
+        SwapSetup swap_setup;   /* read at start-up: does a page-out free memory at once? */
         Backend backend;
         bool monitor_only;      /* no swap, or --dry-run: classify, never evict */
 

@@ -383,6 +383,7 @@ static int evict_step(Tracker *t) {
                         (void) classify_mark_evicted(t->target.ranges, a, a + done_per_iov[i]);
                 }
         t->counters.evicted_bytes += done;
+        t->reclaim_pending_bytes += done;
         if (r == -ESRCH)
                 return r;
         if (r < 0) {
@@ -437,21 +438,70 @@ static void runs_trim_to(RunVec *v, uint64_t max_bytes) {
         }
 }
 
+static const char *const psi_source_names[_TRACKER_PSI_MAX] = {
+        [TRACKER_PSI_NONE] = "none",
+        [TRACKER_PSI_CGROUP] = "cgroup",
+        [TRACKER_PSI_SYSTEM] = "system",
+        [TRACKER_PSI_UNAVAILABLE] = "unavailable",
+};
+
+const char *tracker_psi_source_to_string(TrackerPsiSource s) {
+        return s >= 0 && s < _TRACKER_PSI_MAX ? psi_source_names[s] : "?";
+}
+
+/* The client's cgroup-v2 memory.pressure where it has one; on a cgroup-v1 host (or a cgroup
+ * without PSI) the system's, and the counters say which. */
 static bool psi_over_limit(Tracker *t) {
         PsiStats psi;
-        int r;
+        int r = -ENOENT;
 
         if (t->policy->psi_limit_permyriad >= 10000)
                 return false;
         if (t->target.cgroup_path)
                 r = psi_read_cgroup(t->env->cgroup_root, t->target.cgroup_path, &psi);
-        else
-                r = -ENOENT;
-        if (r < 0)
+        t->counters.psi_source = TRACKER_PSI_CGROUP;
+        if (r < 0) {
                 r = psi_read_system(t->env->proc_root, &psi);
-        if (r < 0)
+                t->counters.psi_source = TRACKER_PSI_SYSTEM;
+        }
+        if (r < 0) {
+                t->counters.psi_source = TRACKER_PSI_UNAVAILABLE;
                 return false;
+        }
         return psi.some.avg10_permyriad > t->policy->psi_limit_permyriad;
+}
+
+/* Memory that left RAM: what we paged out and is still in swap, less what the swap cache
+ * holds. The swap cache figure is the client's cgroup's (v2) or, where nothing finer exists,
+ * the whole system's, which makes the figure a lower bound. Then, on cgroup v2, ask the
+ * kernel to reclaim what the last cycles paged out: written-back swap-cache pages sit at the
+ * tail of the inactive list and go first. */
+static void account_freed(Tracker *t, uint64_t out_bytes) {
+        MemcgStat st;
+        uint64_t cached;
+
+        t->counters.out_bytes = out_bytes;
+        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, &st) < 0) {
+                t->counters.memory_source = MEMCG_SOURCE_NONE;
+                t->counters.freed_bytes = 0;
+                return;
+        }
+        t->counters.memory_source = st.source;
+        t->counters.memcg_usage_bytes = st.usage_known ? st.usage_bytes : 0;
+        t->counters.swapcached_bytes = st.swapcached_known ? st.swapcached_bytes : 0;
+        cached = st.swapcached_known ? MIN(st.swapcached_bytes, out_bytes) : out_bytes;
+        t->counters.freed_bytes = out_bytes - cached;
+
+        if (t->env->reclaim && st.source == MEMCG_SOURCE_V2 && st.swapcached_known &&
+            st.swapcached_bytes > 0 && t->reclaim_pending_bytes > 0) {
+                uint64_t want = MIN(t->reclaim_pending_bytes, st.swapcached_bytes);
+                int r = memcg_reclaim(t->env->cgroup_root, st.path, want);
+                if (r < 0 && r != -EAGAIN)
+                        tracker_set_error(t, r, "memory.reclaim of %" PRIu64 " bytes in %s failed", want, st.path);
+                else
+                        t->counters.reclaimed_bytes += want;
+                t->reclaim_pending_bytes = 0;
+        }
 }
 
 /* Scan one range for the backend into `out` (sorted regions with the backend's categories). */
@@ -550,6 +600,7 @@ static int cycle_run(Tracker *t) {
         t->counters.tracked_bytes = res.tracked_bytes;
         t->counters.resident_bytes = res.resident_bytes;
         t->counters.swapped_bytes = res.swapped_bytes;
+        account_freed(t, res.out_bytes);
         t->counters.hot_bytes = res.hot_bytes;
         t->counters.cold_bytes = res.cold_bytes;
         t->counters.huge_bytes = res.huge_bytes;

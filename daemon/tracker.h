@@ -21,6 +21,7 @@
 #include "classify.h"
 #include "evict.h"
 #include "macro.h"
+#include "memcg.h"
 #include "policy.h"
 #include "probe.h"
 #include "rangeset.h"
@@ -29,11 +30,31 @@
 
 #define TRACKER_LATENCY_BUCKETS 32 /* log2(µs) buckets for the fault-service latency */
 
+typedef enum TrackerPsiSource {
+        TRACKER_PSI_NONE,       /* not read (no eviction yet, or the limit is off) */
+        TRACKER_PSI_CGROUP,     /* the client's cgroup-v2 memory.pressure */
+        TRACKER_PSI_SYSTEM,     /* /proc/pressure/memory: the cgroup has none (v1 hosts) */
+        TRACKER_PSI_UNAVAILABLE,
+        _TRACKER_PSI_MAX,
+} TrackerPsiSource;
+
+const char *tracker_psi_source_to_string(TrackerPsiSource s);
+
 typedef struct TrackerCounters {
         /* as of the last cycle */
         uint64_t tracked_bytes;
         uint64_t resident_bytes;
         uint64_t swapped_bytes;
+        uint64_t out_bytes;            /* paged out by us and still in swap */
+        /* What really left RAM: out_bytes less what the swap cache still holds (memory_source
+         * says where that figure came from; on a host with plain swap and no pressure it is
+         * about 0, see swap-setup.h). */
+        uint64_t freed_bytes;
+        MemcgSource memory_source;
+        uint64_t memcg_usage_bytes;    /* the client's memory cgroup, when it has one */
+        uint64_t swapcached_bytes;     /* the cgroup's, or the system's (memory_source) */
+        uint64_t reclaimed_bytes;      /* asked of cgroup v2 memory.reclaim, cumulative */
+        TrackerPsiSource psi_source;   /* where the last pressure reading came from */
         uint64_t hot_bytes;
         uint64_t cold_bytes;
         uint64_t huge_bytes;
@@ -61,6 +82,7 @@ typedef struct TrackerEnv {
         const KernelOps *kops;
         Backend backend;
         bool monitor_only;      /* no swap: classify, never evict */
+        bool reclaim;           /* after a page-out, reclaim it from a cgroup-v2 client's cgroup */
         RateLimit *evict_rate;  /* all clients share the eviction bandwidth */
         const char *proc_root;  /* for the system's PSI */
         const char *cgroup_root;
@@ -117,6 +139,7 @@ typedef struct Tracker {
         bool psi_backing_off;
         uint64_t cycle_start_usec;
         uint64_t window_start_usec;
+        uint64_t reclaim_pending_bytes; /* paged out since the last memory.reclaim */
         RunVec evict_runs;      /* cold runs still to page out this cycle, front first */
         TrackerCounters counters;
 } Tracker;
