@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "uffd-create.h"
+
 typedef enum Backend {
         BACKEND_NONE,
         BACKEND_WP_ASYNC,
@@ -30,14 +32,7 @@ const char *backend_to_string(Backend b);
 /* The inverse; _BACKEND_INVALID (-EINVAL) for NULL or an unknown name. */
 Backend backend_from_string(const char *s);
 
-typedef enum UffdSource {
-        UFFD_SOURCE_NONE,
-        UFFD_SOURCE_DEV,     /* ioctl(USERFAULTFD_IOC_NEW) on /dev/userfaultfd */
-        UFFD_SOURCE_SYSCALL, /* userfaultfd(2) */
-        _UFFD_SOURCE_MAX,
-} UffdSource;
-
-/* JSON/text names: "none", "dev_userfaultfd", "syscall". */
+/* JSON/text names of UffdSource (uffd-create.h): "none", "dev_userfaultfd", "syscall". */
 const char *uffd_source_to_string(UffdSource s);
 
 typedef struct ProbePaths {
