@@ -28,9 +28,8 @@
 
 const ProbePaths probe_paths_default = {
         .proc_root = "/proc",
-        .dev_userfaultfd = "/dev/userfaultfd",
+        .dev_userfaultfd = UFFD_DEVICE_PATH,
 };
-
 
 static int path_join(const char *root, const char *rel, char **ret) {
         char *p;
