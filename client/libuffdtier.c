@@ -18,6 +18,7 @@
 #include "protocol-io.h"
 #include "protocol.h"
 #include "uapi.h"
+#include "uffd-create.h"
 #include "uffdtier.h"
 
 /* How long a request waits for the daemon. The daemon answers from its event loop, so anything
@@ -206,35 +207,21 @@ static int map_builder_error(struct uffdtier *h, int r, const char *what) {
 /* A userfaultfd for this process, uninitialised (the daemon does UFFDIO_API). /dev/userfaultfd
  * first: access to it is the administrator's way of allowing full (kernel-fault handling) uffds
  * without CAP_SYS_PTRACE. Then the syscall, which gives a full uffd when
- * vm.unprivileged_userfaultfd=1 or we are privileged. Last, and only if allowed, a user-mode-only
- * uffd, which the syscall always permits. */
+ * vm.unprivileged_userfaultfd=1 or we are privileged. Last, unless the caller said no, a
+ * user-mode-only uffd, which the syscall always permits. */
 static int make_userfaultfd(unsigned flags, bool *ret_user_mode_only) {
-        int fd, r = -EPERM;
+        UffdCreateFlags cf = 0;
+        UffdCreateInfo info;
+        int fd;
 
-        if (!(flags & UFFDTIER_CONNECT_USER_MODE_ONLY)) {
-                _cleanup_close_ int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-                if (dev >= 0) {
-                        fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-                        if (fd >= 0) {
-                                *ret_user_mode_only = false;
-                                return fd;
-                        }
-                }
-                fd = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-                if (fd >= 0) {
-                        *ret_user_mode_only = false;
-                        return fd;
-                }
-                r = negative_errno();
-                if (r != -EPERM || (flags & UFFDTIER_CONNECT_NO_USER_MODE_ONLY))
-                        return r;
-        }
-
-        fd = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+        if (flags & UFFDTIER_CONNECT_USER_MODE_ONLY)
+                cf |= UFFD_CREATE_USER_MODE_ONLY;
+        else if (!(flags & UFFDTIER_CONNECT_NO_USER_MODE_ONLY))
+                cf |= UFFD_CREATE_FALLBACK_USER_MODE_ONLY;
+        fd = uffd_create(UFFD_DEVICE_PATH, cf, &info);
         if (fd < 0)
-                return negative_errno();
-        *ret_user_mode_only = true;
+                return fd;
+        *ret_user_mode_only = info.user_mode_only;
         return fd;
 }
 

@@ -11,6 +11,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "parse.h"
+#include "probe-print.h"
 #include "probe.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -2,10 +2,13 @@
 #pragma once
 
 /* Kernel feature probe: which access-tracking backend this kernel supports, and what the daemon
- * can and cannot do here. Three layers, so tests can feed recorded kernels:
- *   probe_run()     I/O: gathers raw facts on throwaway fds (ProbeInput); paths are parameters.
- *   probe_decide()  pure: facts -> backend, reasons, blind spots, warnings (ProbeResult).
- *   probe_print_*() output for `uffdtierd --probe [--json]`.
+ * can and cannot do here. Split so tests can feed recorded kernels:
+ *   probe_run()     I/O (probe-io.c): gathers raw facts on throwaway fds (ProbeInput); paths
+ *                   are parameters, so a test can point them at a fake tree.
+ *   probe_decide()  pure (probe.c): facts -> backend, reasons, blind spots, warnings.
+ *   output          probe-print.h: text (probe-text.c) and JSON (probe-json.c, the only file
+ *                   that includes <jansson.h>) for `uffdtierd --probe [--json]`.
+ *   parsers         probe-parse.h: the /proc text parsers probe_run() uses.
  * Detection goes by feature bits and the UFFDIO_API ioctl mask, never by kernel version. The
  * engine calls probe_run() + probe_decide() once at start-up: both are cheap (a few syscalls). */
 
@@ -13,9 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include <jansson.h>
+#include "uffd-create.h"
 
 typedef enum Backend {
         BACKEND_NONE,
@@ -30,14 +32,7 @@ const char *backend_to_string(Backend b);
 /* The inverse; _BACKEND_INVALID (-EINVAL) for NULL or an unknown name. */
 Backend backend_from_string(const char *s);
 
-typedef enum UffdSource {
-        UFFD_SOURCE_NONE,
-        UFFD_SOURCE_DEV,     /* ioctl(USERFAULTFD_IOC_NEW) on /dev/userfaultfd */
-        UFFD_SOURCE_SYSCALL, /* userfaultfd(2) */
-        _UFFD_SOURCE_MAX,
-} UffdSource;
-
-/* JSON/text names: "none", "dev_userfaultfd", "syscall". */
+/* JSON/text names of UffdSource (uffd-create.h): "none", "dev_userfaultfd", "syscall". */
 const char *uffd_source_to_string(UffdSource s);
 
 typedef struct ProbePaths {
@@ -102,17 +97,5 @@ int probe_run(const ProbePaths *paths, ProbeInput *ret);
 /* Pure: picks the best backend (rwp > wp-async > none) and explains the rest. */
 int probe_decide(const ProbeInput *in, ProbeResult *ret);
 
-int probe_print_text(FILE *f, const ProbeInput *in, const ProbeResult *res);
-int probe_print_json(FILE *f, const ProbeInput *in, const ProbeResult *res);
-/* The JSON document probe_print_json() prints, for the bus and tests. */
-int probe_to_json(const ProbeInput *in, const ProbeResult *res, json_t **ret);
-
 /* Name of one UFFD_FEATURE_* bit without the prefix ("WP_ASYNC"); NULL when unknown. */
 const char *probe_feature_to_string(uint64_t feature);
-
-/* Pure parsers (text in, number out), so a fake /proc can be tested without I/O:
- * /proc/swaps -> sum of the Size column in bytes; /proc/meminfo -> SwapTotal in bytes;
- * /proc/PID/status -> CapEff mask. -EINVAL when the text is malformed. */
-int probe_parse_swaps(const char *text, uint64_t *ret_bytes);
-int probe_parse_meminfo_swap_total(const char *text, uint64_t *ret_bytes);
-int probe_parse_status_capeff(const char *text, uint64_t *ret_mask);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -148,26 +147,11 @@ const KernelOps kernel_ops_real = {
 };
 
 int uffd_open(const char *dev_path, bool user_mode_only, int *ret_fd) {
-        int flags = O_CLOEXEC | O_NONBLOCK | (user_mode_only ? UFFD_USER_MODE_ONLY : 0);
         int fd;
 
-        if (dev_path) {
-                _cleanup_close_ int dev_fd = open(dev_path, O_RDWR | O_CLOEXEC);
-
-                if (dev_fd >= 0) {
-                        fd = ioctl(dev_fd, USERFAULTFD_IOC_NEW, flags);
-                        if (fd >= 0) {
-                                *ret_fd = fd;
-                                return 0;
-                        }
-                }
-                /* No device node (before 6.1, or not in this mount namespace), no access to it,
-                 * or an ioctl it does not know: the syscall may still work. */
-        }
-
-        fd = (int) syscall(__NR_userfaultfd, flags);
+        fd = uffd_create(dev_path, user_mode_only ? UFFD_CREATE_USER_MODE_ONLY : 0, NULL);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         *ret_fd = fd;
         return 0;
 }

@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "uapi.h"
+#include "uffd-create.h"
 
 /* Errors the engine must expect from every op once a client is attached:
  *   -ESRCH   the client's mm is gone (it exited): writeprotect, rwprotect, pagemap_scan and
@@ -107,14 +108,11 @@ typedef struct KernelOps {
 
 extern const KernelOps kernel_ops_real;
 
-#define UFFD_DEVICE_PATH "/dev/userfaultfd"
-
-/* A new userfaultfd (O_CLOEXEC|O_NONBLOCK) on the calling process's own mm. Tries the
- * USERFAULTFD_IOC_NEW ioctl on dev_path first (access controlled by the device node's mode, 6.1+),
- * then the userfaultfd(2) syscall (needs CAP_SYS_PTRACE when vm.unprivileged_userfaultfd = 0).
- * dev_path == NULL skips the device. user_mode_only: UFFD_USER_MODE_ONLY, kernel-mode accesses
- * (read(2) into the buffer) then fail with EFAULT instead of faulting. The fd still needs
- * UFFDIO_API. Returns the syscall's error when both fail. */
+/* A new userfaultfd (O_CLOEXEC|O_NONBLOCK) on the calling process's own mm, for the tests of this
+ * layer: uffd_create() (uffd-create.h) without fallback. dev_path == NULL skips the device
+ * (UFFD_DEVICE_PATH). user_mode_only: UFFD_USER_MODE_ONLY, kernel-mode accesses (read(2) into the
+ * buffer) then fail with EFAULT instead of faulting. The fd still needs UFFDIO_API. Returns the
+ * syscall's error when both fail. */
 int uffd_open(const char *dev_path, bool user_mode_only, int *ret_fd);
 
 /* "pagefault", "fork", "remap", "remove", "unmap"; NULL for an unknown event. */
