@@ -42,6 +42,8 @@ static void help(void) {
                "     --floor=SIZE            Keep at least this much of each client resident (default 0)\n"
                "     --psi-limit=PERCENT     Back off above this memory pressure, some avg10 (default 10%%)\n"
                "     --rearm-period=N        Re-arm each page every N cycles (default cold age / 2)\n"
+               "     --arm-level-max=N       Re-arm a chunk that stays hot at most every period << N\n"
+               "                             cycles (default 3, 0 = fixed schedule)\n"
                "     --dry-run               Monitor only: classify, never evict\n"
                "     --stats-interval=DUR    Log every client's counters this often (default 60s)\n"
                "     --max-clients-per-uid=N --max-ranges=N --max-bytes=SIZE --conn-rate=N\n"
@@ -63,6 +65,7 @@ enum {
         ARG_FLOOR,
         ARG_PSI_LIMIT,
         ARG_REARM_PERIOD,
+        ARG_ARM_LEVEL_MAX,
         ARG_DRY_RUN,
         ARG_STATS_INTERVAL,
         ARG_MAX_CLIENTS,
@@ -106,6 +109,7 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 { "floor", required_argument, NULL, ARG_FLOOR },
                 { "psi-limit", required_argument, NULL, ARG_PSI_LIMIT },
                 { "rearm-period", required_argument, NULL, ARG_REARM_PERIOD },
+                { "arm-level-max", required_argument, NULL, ARG_ARM_LEVEL_MAX },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "stats-interval", required_argument, NULL, ARG_STATS_INTERVAL },
                 { "max-clients-per-uid", required_argument, NULL, ARG_MAX_CLIENTS },
@@ -175,6 +179,11 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 case ARG_REARM_PERIOD:
                         if ((r = parse_uint_arg("rearm-period", optarg, POLICY_COLD_AGE_MAX_CYCLES,
                                                 &m->policy.rearm_period_cycles)) < 0)
+                                return r;
+                        break;
+                case ARG_ARM_LEVEL_MAX:
+                        if ((r = parse_uint_arg("arm-level-max", optarg, ARM_LEVEL_MAX_LIMIT,
+                                                &m->policy.arm_level_max)) < 0)
                                 return r;
                         break;
                 case ARG_DRY_RUN:

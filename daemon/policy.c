@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <limits.h>
 
+#include "arm-schedule.h"
 #include "classify.h"
 #include "macro.h"
 #include "parse.h"
@@ -17,6 +18,7 @@ void policy_init(Policy *p) {
                 .psi_limit_permyriad = POLICY_PSI_LIMIT_DEFAULT_PERMYRIAD,
                 .evict_chunk_bytes = POLICY_EVICT_CHUNK_DEFAULT_BYTES,
                 .rearm_period_cycles = 0,
+                .arm_level_max = ARM_LEVEL_MAX_DEFAULT,
                 .dry_run = false,
         };
 }
@@ -85,5 +87,9 @@ int policy_validate(const Policy *p, sd_bus_error *ret_error) {
                                                "rearm-period=%u: must be at most the cold age in "
                                                "cycles (%" PRIu64 ")",
                                                p->rearm_period_cycles, cycles);
+        if (p->arm_level_max > ARM_LEVEL_MAX_LIMIT)
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "arm-level-max=%u: must be at most %u",
+                                               p->arm_level_max, ARM_LEVEL_MAX_LIMIT);
         return 0;
 }

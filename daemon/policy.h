@@ -17,6 +17,8 @@ typedef struct Policy {
         unsigned psi_limit_permyriad; /* back off while the cgroup's memory "some avg10" is above */
         uint64_t evict_chunk_bytes;   /* bytes per process_madvise batch between event-loop turns */
         unsigned rearm_period_cycles; /* re-arm each page every N cycles; 0 = cold age / 2 */
+        unsigned arm_level_max;       /* a chunk hot round after round: re-armed at most every
+                                       * rearm period << this (arm-schedule.h); 0 = never adapt */
         bool dry_run;                 /* monitor only: classify, never evict */
 } Policy;
 

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "arm-schedule.h"
 #include "creds.h"
 #include "evict.h"
 #include "log.h"
@@ -53,6 +54,7 @@ void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
 void tracker_done(Tracker *t) {
         tracker_stop(t);
         run_vec_done(&t->evict_runs);
+        arm_levels_done(&t->arm_levels);
 }
 
 void tracker_set_policy(Tracker *t, const Policy *policy) {
@@ -131,6 +133,7 @@ static void runs_cut(Tracker *t, uint64_t start, uint64_t end) {
 
 void tracker_range_removed(Tracker *t, uint64_t start, uint64_t end) {
         runs_cut(t, start, end);
+        arm_levels_forget(&t->arm_levels, start, end);
         t->counters.tracked_bytes = range_set_bytes(t->target.ranges);
 }
 
@@ -262,7 +265,8 @@ static int cycle_finish(Tracker *t) {
                         }
                 }
                 for (size_t i = 0; i < t->target.ranges->n_ranges; i++)
-                        (void) classify_due_runs(&t->target.ranges->ranges[i], t->cycle, period, &due);
+                        (void) arm_schedule_due(&t->arm_levels, &t->target.ranges->ranges[i],
+                                                t->cycle, period, &due);
                 for (size_t i = 0; i < due.n_runs; i++) {
                         r = arm(t, due.runs[i].start, due.runs[i].end);
                         if (r == -ESRCH)
@@ -271,6 +275,10 @@ static int cycle_finish(Tracker *t) {
                                 tracker_set_error(t, r, "cannot re-arm 0x%" PRIx64 "-0x%" PRIx64,
                                                  due.runs[i].start, due.runs[i].end);
                 }
+                /* (events read while arming may have changed the ranges: walk them afresh) */
+                for (size_t i = 0; i < t->target.ranges->n_ranges; i++)
+                        (void) arm_schedule_update(&t->arm_levels, &t->target.ranges->ranges[i], &due,
+                                                   t->policy->arm_level_max);
         }
         run_vec_clear(&t->evict_runs);
         t->in_cycle = false;
@@ -523,7 +531,7 @@ static int scan_range(Tracker *t, const TrackedRange *range, PageRegionVec *out,
         if (r < 0)
                 return r;
         run_vec_clear(due);
-        r = classify_due_runs(range, t->cycle, policy_rearm_period(t->policy), due);
+        r = arm_schedule_due(&t->arm_levels, range, t->cycle, policy_rearm_period(t->policy), due);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < due->n_runs; i++) {

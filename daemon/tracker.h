@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "arm-schedule.h"
 #include "classify.h"
 #include "evict.h"
 #include "macro.h"
@@ -141,6 +142,7 @@ typedef struct Tracker {
         uint64_t window_start_usec;
         uint64_t reclaim_pending_bytes; /* paged out since the last memory.reclaim */
         RunVec evict_runs;      /* cold runs still to page out this cycle, front first */
+        ArmLevels arm_levels;   /* adaptive re-arming (arm-schedule.h) */
         TrackerCounters counters;
 } Tracker;
 
