@@ -602,6 +602,10 @@ static int cycle_run(Tracker *t) {
                                          range->start, range->end);
                         continue;
                 }
+                /* wp-async armed the due chunks in the scan: they climb or fall now (rwp arms
+                 * them when the window closes, cycle_finish) */
+                if (t->env->backend == BACKEND_WP_ASYNC)
+                        (void) arm_schedule_update(&t->arm_levels, range, &due, t->policy->arm_level_max);
                 tracked_range_compact(range);
         }
 

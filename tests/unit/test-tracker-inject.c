@@ -934,6 +934,58 @@ TEST(inject_wp_async_scan_uses_wp_matching_and_never_set_mode) {
         env_teardown();
 }
 
+/* Adaptive arming through the engine: a range written all over every cycle is re-protected
+ * (PM_SCAN_WP_MATCHING) less and less often; with --arm-level-max=0, every cycle. A cycle in
+ * which part of it was not written puts it back on the fixed schedule. */
+static size_t wp_scans_over(unsigned cycles, size_t from) {
+        for (unsigned i = 0; i < cycles; i++)
+                ASSERT_OK(tracker_cycle_now(&env.c->tracker));
+        size_t n = 0;
+        for (size_t i = from; i < fake.n_calls; i++)
+                n += fake.calls[i].op == OP_PAGEMAP_SCAN && (fake.calls[i].flags & PM_SCAN_WP_MATCHING);
+        return n;
+}
+
+TEST(inject_wp_async_hot_chunk_is_rearmed_less_often) {
+        size_t mark, n;
+
+        env_setup(BACKEND_WP_ASYNC, 16);
+        env.m->policy.dry_run = true; /* the cycles here must not wait for an eviction */
+        env_track(0, 16);
+        fake_regions_clear();
+        fake_region(false, PG(0), PG(16), PAGE_IS_PRESENT | PAGE_IS_WRITTEN);
+        mark = fake.n_calls;
+        /* re-arm period 1, levels climbing 1, 2, 3: due at most once per 1, 2, 4, then 8
+         * cycles (the phase depends on the chunk's address): 3 to 5 of 16 instead of 16 */
+        n = wp_scans_over(16, mark);
+        ASSERT_TRUE(n >= 3 && n <= 5);
+        ASSERT_EQ(arm_levels_get(&env.c->tracker.arm_levels, PG(0) >> CLASSIFY_CHUNK_SHIFT), 3);
+
+        /* pages 0-3 no longer written: at the chunk's next arming it falls back to level 0 */
+        fake_regions_clear();
+        fake_region(false, PG(0), PG(4), PAGE_IS_PRESENT);
+        fake_region(false, PG(4), PG(16), PAGE_IS_PRESENT | PAGE_IS_WRITTEN);
+        mark = fake.n_calls;
+        ASSERT_TRUE(wp_scans_over(8, mark) >= 1); /* the level-3 arming, then every cycle */
+        ASSERT_EQ(arm_levels_get(&env.c->tracker.arm_levels, PG(0) >> CLASSIFY_CHUNK_SHIFT), 0);
+        mark = fake.n_calls;
+        ASSERT_EQ(wp_scans_over(4, mark), 4);
+        env_teardown();
+}
+
+TEST(inject_wp_async_fixed_schedule_with_arm_level_max_0) {
+        size_t mark;
+
+        env_setup(BACKEND_WP_ASYNC, 16);
+        env.m->policy.arm_level_max = 0;
+        env_track(0, 16);
+        fake_regions_clear();
+        fake_region(false, PG(0), PG(16), PAGE_IS_PRESENT | PAGE_IS_WRITTEN);
+        mark = fake.n_calls;
+        ASSERT_EQ(wp_scans_over(16, mark), 16);
+        env_teardown();
+}
+
 TEST(inject_eperm_from_wp_matching_scan_skips_range_and_records_error) {
         size_t mark;
 
