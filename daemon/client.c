@@ -210,11 +210,36 @@ fail:
         return r;
 }
 
+static bool streq_ptr(const char *a, const char *b) {
+        return a && b ? streq(a, b) : a == b;
+}
+
+static bool tag_equal(const TrackTag *t, const char *name, char *const *labels, size_t n_labels) {
+        if (!t->used || !streq_ptr(t->name, name) || t->n_labels != n_labels)
+                return false;
+        for (size_t i = 0; i < n_labels; i++)
+                if (!streq(t->labels[i], labels[i]))
+                        return false;
+        return true;
+}
+
+/* Tags are shared by the ranges that say the same (a client that tracks and untracks the same
+ * way again and again holds one), and freed when no range refers to them any more
+ * (client_gc_tags), so what a client creates is bounded by what it tracks now. */
 static int client_add_tag(Client *c, const char *name, char *const *labels, size_t n_labels,
                           uint32_t *ret) {
-        TrackTag *n, t = {};
+        TrackTag *n, t = { .used = true };
+        size_t slot = c->n_tags;
 
-        if (c->n_tags >= UINT32_MAX)
+        for (size_t i = 0; i < c->n_tags; i++) {
+                if (tag_equal(&c->tags[i], name, labels, n_labels)) {
+                        *ret = (uint32_t) i;
+                        return 0;
+                }
+                if (!c->tags[i].used && slot == c->n_tags)
+                        slot = i;
+        }
+        if (slot >= UINT32_MAX)
                 return -E2BIG;
         if (name && !(t.name = strdup(name)))
                 return -ENOMEM;
@@ -230,14 +255,69 @@ static int client_add_tag(Client *c, const char *name, char *const *labels, size
                                 return -ENOMEM;
                         }
         }
-        n = realloc(c->tags, (c->n_tags + 1) * sizeof *n);
-        if (!n) {
-                track_tag_done(&t);
-                return -ENOMEM;
+        if (slot == c->n_tags) {
+                n = realloc(c->tags, (c->n_tags + 1) * sizeof *n);
+                if (!n) {
+                        track_tag_done(&t);
+                        return -ENOMEM;
+                }
+                c->tags = n;
+                c->n_tags++;
         }
-        c->tags = n;
-        c->tags[c->n_tags] = t;
-        *ret = (uint32_t) c->n_tags++;
+        c->tags[slot] = t;
+        *ret = (uint32_t) slot;
+        return 0;
+}
+
+/* Frees the tags no range refers to; trailing free slots are given back. */
+static void client_gc_tags(Client *c) {
+        size_t n;
+
+        for (size_t i = 0; i < c->n_tags; i++)
+                c->tags[i].referenced = false;
+        for (size_t i = 0; i < c->ranges.n_ranges; i++)
+                if (c->ranges.ranges[i].tag < c->n_tags)
+                        c->tags[c->ranges.ranges[i].tag].referenced = true;
+        for (size_t i = 0; i < c->n_tags; i++)
+                if (c->tags[i].used && !c->tags[i].referenced) {
+                        track_tag_done(&c->tags[i]);
+                        c->tags[i] = (TrackTag) {};
+                }
+        for (n = c->n_tags; n > 0 && !c->tags[n - 1].used; n--)
+                ;
+        if (n == c->n_tags)
+                return;
+        c->n_tags = n;
+        if (n == 0)
+                c->tags = mfree(c->tags);
+        else {
+                TrackTag *t = realloc(c->tags, n * sizeof *t);
+                if (t)
+                        c->tags = t;
+        }
+}
+
+/* A verbatim copy, slot for slot: the copied ranges refer to tags by index. */
+static int client_copy_tags(Client *c, const Client *from) {
+        if (from->n_tags == 0)
+                return 0;
+        c->tags = calloc(from->n_tags, sizeof *c->tags);
+        if (!c->tags)
+                return -ENOMEM;
+        c->n_tags = from->n_tags;
+        for (size_t i = 0; i < from->n_tags; i++) {
+                const TrackTag *f = &from->tags[i];
+                TrackTag *t = &c->tags[i];
+
+                t->used = f->used;
+                if (f->name && !(t->name = strdup(f->name)))
+                        return -ENOMEM;
+                if (f->n_labels > 0 && !(t->labels = calloc(f->n_labels, sizeof(char *))))
+                        return -ENOMEM;
+                for (size_t j = 0; j < f->n_labels; j++, t->n_labels++)
+                        if (!(t->labels[j] = strdup(f->labels[j])))
+                                return -ENOMEM;
+        }
         return 0;
 }
 
@@ -256,11 +336,8 @@ int client_new_forked(const Client *parent, const ClientIdentity *who, int uffd,
          * the protection markers (EVENT_FORK keeps them). */
         range_set_done(&c->ranges);
         r = range_set_copy(&parent->ranges, &c->ranges);
-        for (size_t i = 0; i < parent->n_tags && r >= 0; i++) {
-                uint32_t t;
-                r = client_add_tag(c, parent->tags[i].name, parent->tags[i].labels,
-                                   parent->tags[i].n_labels, &t);
-        }
+        if (r >= 0)
+                r = client_copy_tags(c, parent);
         if (r >= 0)
                 r = client_attach_sources(c);
         if (r >= 0)
@@ -396,6 +473,7 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
         if (r >= 0)
                 r = range_set_add(&c->ranges, start, end, tag);
         if (r < 0) {
+                client_gc_tags(c);
                 (void) k->unregister_range(c->uffd, start, len);
                 return sd_bus_error_set_errnof(ret_error, -r, "cannot track range: %s", strerror(-r));
         }
@@ -440,6 +518,7 @@ static int client_untrack_one(Client *c, uint64_t start, uint64_t len, sd_bus_er
                 return sd_bus_error_set_errnof(ret_error, ENOENT,
                                                "0x%" PRIx64 "-0x%" PRIx64 " is not tracked", start, end);
         tracker_range_removed(&c->tracker, start, end);
+        client_gc_tags(c);
         log_info("client %" PRIu64 " (pid %d): untracked 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " KiB)",
                  c->id, (int) c->pid, start, end, removed / 1024);
         return 0;
@@ -572,6 +651,7 @@ static int client_handle_msg(Client *c, const struct uffd_msg *msg) {
                 tracker_range_removed(&c->tracker, msg->arg.remove.start, msg->arg.remove.end);
                 (void) range_set_remove(&c->ranges, msg->arg.remove.start, msg->arg.remove.end,
                                         &removed);
+                client_gc_tags(c);
                 return 0;
         default:
                 log_debug("client %" PRIu64 ": ignoring uffd event %u", c->id, msg->event);

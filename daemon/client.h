@@ -44,6 +44,8 @@ typedef struct TrackTag {
         char *name;
         char **labels; /* "key=value" */
         size_t n_labels;
+        bool used;       /* a free slot otherwise */
+        bool referenced; /* scratch for client_gc_tags() */
 } TrackTag;
 
 /* Who the client is: the peer's credentials as the handoff socket verified them. */
