@@ -413,7 +413,8 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c->fd = TAKE_FD(cfd);
         LIST_PREPEND(conns, m->conns, c);
         m->n_conns++;
-        log_debug("connection from pid %d uid %u", (int) c->peer.pid, (unsigned) c->peer.uid);
+        log_debug("connection from pid %d uid %u (%zu uids in the connection rate table)",
+                  (int) c->peer.pid, (unsigned) c->peer.uid, m->n_uid_rates);
         return 0;
 }
 
