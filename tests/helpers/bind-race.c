@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int bind(int fd, const struct sockaddr *sa, socklen_t len) {
+__attribute__((visibility("default"))) int bind(int fd, const struct sockaddr *sa, socklen_t len) {
         static int (*real_bind)(int, const struct sockaddr *, socklen_t);
         const struct sockaddr_un *un = (const struct sockaddr_un *) sa;
         const char *target = getenv("BIND_RACE_SYMLINK_TO");

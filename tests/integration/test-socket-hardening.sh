@@ -4,8 +4,8 @@
 #   dir      a socket directory that is world-writable or not root's is refused with a message
 #            naming it; one the daemon creates is root's and 0755 whatever the umask
 #   symlink  a symbolic link at the socket path is not followed, not even one swapped in right after
-#            bind() (tests/helpers/bind-race.c); the socket ends up 0666 whatever the umask; a file
-#            that is not a socket is not deleted
+#            bind() (tests/helpers/bind-race.c); the socket ends up 0666 whatever the umask
+#   file     a file that is not a socket at the socket path is not deleted: the daemon refuses
 #   empty    an empty packet is answered with EBADMSG, not taken for a hang-up, and the same
 #            connection is served on
 #   fds      too many descriptors and too large a packet are told apart, each naming its own limit
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 need_root
 need_uffd
 need_backend
-SECTIONS=${*:-dir symlink empty fds backlog uidrate}
+SECTIONS=${*:-dir symlink file empty fds backlog uidrate}
 BIND_RACE=$BUILD/tests/helpers/bind-race.so
 # start-up includes the kernel probe: generous, for a slow machine
 START_S=30
@@ -131,8 +131,12 @@ section_symlink() {
                 fail "the daemon followed a link swapped in after bind(): its target became mode $(stat -c %a "$target")"
         echo "ok: a link swapped in after bind() was not followed (target still 600)"
         stop_daemon
+}
 
-        # something that is not a socket (nor a link) at the socket path is not the daemon's to delete
+# ---- file: something that is not a socket (nor a link) at the socket path is not the daemon's to
+# delete ----
+section_file() {
+        local d
         d=$WORK/file && mkdir -m 0755 "$d"
         echo "data" >"$d/handoff.sock"
         run_daemon file "$d/handoff.sock" 022
