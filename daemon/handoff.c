@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,15 +40,34 @@ struct Conn {
 
 /* ---- replies ---- */
 
+static void conn_close(Conn *c);
+
+/* The daemon never waits for a client. A reply that cannot be queued (EAGAIN: the replies the
+ * client has not read fill the socket's send buffer, SO_SNDBUF, about 200 KiB by default) ends
+ * the connection: dropping it would leave the client waiting for an answer that never comes, and
+ * a client that sends without reading gets nothing more from the daemon anyway. Logged once:
+ * the connection is gone after it. */
 static int conn_send(Conn *c, const ProtoMessage *reply) {
         uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
         size_t len;
         int r;
 
+        if (c->dead)
+                return -ECONNRESET;
         r = proto_encode(reply, buf, sizeof buf, &len);
         if (r < 0)
                 return log_error_errno(r, "pid %d: cannot encode reply: %m", (int) c->peer.pid);
         r = proto_send(c->fd, buf, len, NULL, 0);
+        if (r == -EAGAIN) {
+                int queued = 0;
+
+                (void) ioctl(c->fd, SIOCOUTQ, &queued);
+                log_warning("pid %d (uid %u): does not read its replies (%d bytes of them queued, "
+                            "the socket's send buffer is full): disconnecting",
+                            (int) c->peer.pid, (unsigned) c->peer.uid, queued);
+                conn_close(c);
+                return r;
+        }
         if (r < 0)
                 /* the peer may be gone; its hang-up arrives as an event of its own */
                 return log_debug_errno(r, "pid %d: cannot send reply: %m", (int) c->peer.pid);
@@ -215,8 +236,6 @@ static int handle_request(Conn *c, const ProtoMessage *req) {
         return conn_reply_result(c, req->seq, r, &e);
 }
 
-static void conn_close(Conn *c);
-
 static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t n_fds,
                           size_t surplus) {
         _cleanup_proto_message_ ProtoMessage req = {};
@@ -269,10 +288,26 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         r = proto_recv(c->fd, buf, sizeof buf, &len, fds, ELEMENTSOF(fds), &n_fds);
         if (r == -EAGAIN || r == -EINTR)
                 return 0;
-        if (r == -EMSGSIZE) {
-                (void) conn_replyf(c, 0, EMSGSIZE,
-                                   "message larger than %d bytes or with too many descriptors (limit message_bytes)",
+        /* None of these has a header to take a seq from: answered with seq 0. */
+        switch (r) {
+        case -EBADMSG:
+                c->n_requests++;
+                (void) conn_replyf(c, 0, EBADMSG, "bad message: an empty packet (a message has at least its %d-byte header)",
+                                   PROTO_HEADER_BYTES);
+                return 0;
+        case -EMSGSIZE:
+                c->n_requests++;
+                (void) conn_replyf(c, 0, EMSGSIZE, "message larger than %d bytes (limit PROTO_MESSAGE_MAX_BYTES)",
                                    PROTO_MESSAGE_MAX_BYTES);
+                return 0;
+        case -ETOOMANYREFS:
+                c->n_requests++;
+                (void) conn_replyf(c, 0, EMSGSIZE, "more than %d descriptors in one packet (limit PROTO_FDS_MAX)",
+                                   PROTO_FDS_MAX);
+                return 0;
+        case -EMFILE:
+                log_warning_errno(r, "pid %d: cannot receive its descriptors: %m", (int) c->peer.pid);
+                (void) conn_reply(c, 0, EMFILE, "the daemon is out of file descriptors");
                 return 0;
         }
         if (r < 0 || len == 0) {
@@ -286,6 +321,13 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         /* whatever the request did not take is closed here */
         proto_close_fds(fds, ELEMENTSOF(fds));
         return 0;
+}
+
+static UidRate *uid_rate_find(Handoff *m, uid_t uid) {
+        for (size_t i = 0; i < m->n_uid_rates; i++)
+                if (m->uid_rates[i].uid == uid)
+                        return &m->uid_rates[i];
+        return NULL;
 }
 
 /* The one place a Conn is freed: from the gc source, or when the Handoff goes. */
@@ -321,6 +363,11 @@ static void conn_close(Conn *c) {
         (void) sd_event_source_set_enabled(c->source, SD_EVENT_OFF);
         LIST_REMOVE(conns, h->conns, c);
         h->n_conns--;
+        {
+                UidRate *u = uid_rate_find(h, c->peer.uid);
+                if (u && u->n_conns > 0)
+                        u->n_conns--;
+        }
         LIST_PREPEND(conns, h->dead_conns, c);
         if (c->client_id != 0) {
                 log_info("client %" PRIu64 " (pid %d): disconnected, releasing its memory",
@@ -330,20 +377,48 @@ static void conn_close(Conn *c) {
         (void) sd_event_source_set_enabled(h->gc_source, SD_EVENT_ONESHOT);
 }
 
-static UidRate *uid_rate_get(Handoff *m, uid_t uid) {
-        UidRate *n;
+size_t uid_rates_prune(UidRate *rates, size_t n, uint64_t now_usec) {
+        size_t k = 0;
 
-        for (size_t i = 0; i < m->n_uid_rates; i++)
-                if (m->uid_rates[i].uid == uid)
-                        return &m->uid_rates[i];
-        n = realloc(m->uid_rates, (m->n_uid_rates + 1) * sizeof *n);
-        if (!n)
+        for (size_t i = 0; i < n; i++) {
+                const UidRate *u = &rates[i];
+
+                if (u->n_conns == 0 &&
+                    ratelimit_delay_usec(&u->rate, now_usec, u->rate.burst_bytes) == 0)
+                        continue;
+                if (k != i)
+                        rates[k] = *u;
+                k++;
+        }
+        return k;
+}
+
+/* The entry of uid, made if needed, after forgetting the idle ones. NULL when out of memory. */
+static UidRate *uid_rate_get(Handoff *m, uid_t uid, uint64_t now) {
+        size_t n = uid_rates_prune(m->uid_rates, m->n_uid_rates, now);
+        UidRate *u;
+
+        if (n != m->n_uid_rates) {
+                m->n_uid_rates = n;
+                if (n == 0)
+                        m->uid_rates = mfree(m->uid_rates);
+                else {
+                        u = realloc(m->uid_rates, n * sizeof *u); /* shrinking: cannot fail badly */
+                        if (u)
+                                m->uid_rates = u;
+                }
+        }
+        u = uid_rate_find(m, uid);
+        if (u)
+                return u;
+        u = realloc(m->uid_rates, (m->n_uid_rates + 1) * sizeof *u);
+        if (!u)
                 return NULL;
-        m->uid_rates = n;
-        n = &m->uid_rates[m->n_uid_rates++];
-        n->uid = uid;
-        ratelimit_init(&n->rate, m->limits->connections_per_sec, m->limits->connections_burst, now_usec());
-        return n;
+        m->uid_rates = u;
+        u = &m->uid_rates[m->n_uid_rates++];
+        *u = (UidRate) { .uid = uid };
+        ratelimit_init(&u->rate, m->limits->connections_per_sec, m->limits->connections_burst, now);
+        return u;
 }
 
 static void refuse_connection(int fd, int error, const char *text) {
@@ -363,6 +438,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         struct ucred cred;
         socklen_t sl = sizeof cred;
         UidRate *ur;
+        uint64_t now;
         Conn *c;
         int r;
 
@@ -382,9 +458,14 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 refuse_connection(cfd, EUSERS, "limit reached: too many open connections (connections_total)");
                 return 0;
         }
-        ur = uid_rate_get(m, cred.uid);
-        if (ur && m->limits->connections_per_sec > 0 &&
-            ratelimit_take(&ur->rate, now_usec(), 1) < 1) {
+        now = now_usec();
+        ur = uid_rate_get(m, cred.uid, now);
+        if (!ur) {
+                log_oom();
+                refuse_connection(cfd, ENOMEM, "the daemon is out of memory");
+                return 0;
+        }
+        if (m->limits->connections_per_sec > 0 && ratelimit_take(&ur->rate, now, 1) < 1) {
                 log_warning("refusing pid %d: uid %u connects too often (connections_per_sec=%u)",
                             (int) cred.pid, (unsigned) cred.uid, m->limits->connections_per_sec);
                 refuse_connection(cfd, EAGAIN, "limit reached: too many connections per second (connections_per_sec)");
@@ -403,6 +484,12 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 if (getsockopt(cfd, SOL_SOCKET, SO_PEERPIDFD, &pfd, &sl) >= 0)
                         c->peer_pidfd = pfd;
         }
+        /* So that an empty packet is told from a hang-up (proto_recv()). Packets queued before
+         * this still carry credentials: the kernel adds them at receive time. */
+        r = proto_recv_creds_on(cfd);
+        if (r < 0)
+                log_warning_errno(r, "pid %d: SO_PASSCRED failed, an empty packet will look like a hang-up: %m",
+                                  (int) cred.pid);
         r = sd_event_add_io(m->event, &c->source, cfd, EPOLLIN, on_conn, c);
         if (r < 0) {
                 safe_close(c->peer_pidfd);
@@ -413,8 +500,107 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c->fd = TAKE_FD(cfd);
         LIST_PREPEND(conns, m->conns, c);
         m->n_conns++;
-        log_debug("connection from pid %d uid %u", (int) c->peer.pid, (unsigned) c->peer.uid);
+        ur->n_conns++;
+        log_debug("connection from pid %d uid %u (%zu uids in the connection rate table)",
+                  (int) c->peer.pid, (unsigned) c->peer.uid, m->n_uid_rates);
         return 0;
+}
+
+/* The directory of the socket. Made root's and 0755 when it does not exist; else accepted only
+ * when it is a directory (not a link) of root's (or of our euid) that nobody else can write to,
+ * as systemd's RuntimeDirectory= makes it: in such a directory nobody else can put a link or a
+ * file at the socket path between our steps. Returns an O_DIRECTORY fd. */
+static int socket_dir_open(const char *dir) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        bool created;
+
+        created = mkdir(dir, 0755) >= 0;
+        if (!created && errno != EEXIST)
+                return log_error_errno(errno, "cannot create the socket directory %s: %m", dir);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ELOOP || errno == ENOTDIR)
+                        return log_error_errno(ENOTDIR, "refusing the socket directory %s: not a directory (a symbolic link?)",
+                                               dir);
+                return log_error_errno(errno, "cannot open the socket directory %s: %m", dir);
+        }
+        /* mkdir() applied the umask: other uids must still reach the socket */
+        if (created && fchmod(fd, 0755) < 0)
+                return log_error_errno(errno, "cannot make %s mode 0755: %m", dir);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "cannot stat %s: %m", dir);
+        if (st.st_uid != 0 && st.st_uid != geteuid())
+                return log_error_errno(EPERM, "refusing the socket directory %s: it belongs to uid %u, not to root "
+                                       "(remove it, or let systemd create it: RuntimeDirectory=)",
+                                       dir, (unsigned) st.st_uid);
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                return log_error_errno(EPERM, "refusing the socket directory %s: mode %04o lets others write to it "
+                                       "(it must not be group- or world-writable)",
+                                       dir, (unsigned) (st.st_mode & 07777));
+        return TAKE_FD(fd);
+}
+
+/* Creates the listening socket at path, in a directory socket_dir_open() vouched for. */
+static int socket_create(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        const char *base;
+        struct stat st;
+        char *slash;
+        mode_t old;
+        int r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return log_error_errno(ENAMETOOLONG, "socket path too long: %s", path);
+        strcpy(sa.sun_path, path);
+        dir = strdup(path);
+        if (!dir)
+                return log_oom();
+        slash = strrchr(dir, '/');
+        if (!slash) {
+                base = path;
+                free(dir);
+                dir = strdup(".");
+                if (!dir)
+                        return log_oom();
+        } else {
+                base = path + (slash - dir) + 1;
+                slash[slash == dir ? 1 : 0] = '\0'; /* "/x.sock" lives in "/" */
+        }
+        if (!base[0])
+                return log_error_errno(EINVAL, "socket path %s names a directory", path);
+
+        dfd = socket_dir_open(dir);
+        if (dfd < 0)
+                return dfd;
+
+        /* A stale socket (or a link) is replaced; anything else is not ours to delete. */
+        if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                if (!S_ISSOCK(st.st_mode) && !S_ISLNK(st.st_mode))
+                        return log_error_errno(EEXIST, "refusing to replace %s: it exists and is not a socket", path);
+                if (unlinkat(dfd, base, 0) < 0)
+                        return log_error_errno(errno, "cannot remove the old %s: %m", path);
+        } else if (errno != ENOENT)
+                return log_error_errno(errno, "cannot stat %s: %m", path);
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "socket() failed: %m");
+        /* Any local process may offer its memory; what it can do is bounded by the limits and by
+         * its own credentials: mode 0666. Set by the umask bind() applies, not by chmod(), which
+         * would follow a link put at the path meanwhile; fchmod() on the socket's fd does not do it
+         * either (it changes the socket's own inode, not the file: checked on Linux 6.18). The
+         * daemon is single-threaded, so nothing else sees this umask. */
+        old = umask(0111);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ? -errno : 0;
+        (void) umask(old);
+        if (r < 0)
+                return log_error_errno(r, "cannot bind %s: %m", path);
+        if (listen(fd, HANDOFF_BACKLOG) < 0)
+                return log_error_errno(errno, "listen() failed: %m");
+        return TAKE_FD(fd);
 }
 
 int handoff_listen(Handoff *m) {
@@ -426,6 +612,8 @@ int handoff_listen(Handoff *m) {
         if (n > 1)
                 return log_error_errno(EINVAL, "expected one socket from systemd, got %d", n);
         if (n == 1) {
+                /* systemd made the socket and its directory as the units say (SocketMode=,
+                 * DirectoryMode=): socket_create()'s checks and modes do not apply */
                 fd = SD_LISTEN_FDS_START;
                 r = sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0);
                 if (r <= 0)
@@ -435,39 +623,9 @@ int handoff_listen(Handoff *m) {
                 m->listen_fd_from_systemd = true;
                 log_info("listening on the socket passed by systemd");
         } else {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
-                _cleanup_free_ char *dir = NULL;
-                char *slash;
-
-                if (strlen(m->socket_path) >= sizeof sa.sun_path)
-                        return log_error_errno(ENAMETOOLONG, "socket path too long: %s", m->socket_path);
-                strcpy(sa.sun_path, m->socket_path);
-                dir = strdup(m->socket_path);
-                if (!dir)
-                        return log_oom();
-                slash = strrchr(dir, '/');
-                if (slash && slash != dir) {
-                        *slash = '\0';
-                        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                                return log_error_errno(errno, "cannot create %s: %m", dir);
-                }
-                fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                fd = socket_create(m->socket_path);
                 if (fd < 0)
-                        return log_error_errno(errno, "socket() failed: %m");
-                (void) unlink(m->socket_path);
-                if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                        r = -errno;
-                        safe_close(fd);
-                        return log_error_errno(r, "cannot bind %s: %m", m->socket_path);
-                }
-                /* Any local process may offer its memory; what it can do is bounded by the
-                 * limits and by its own credentials. */
-                (void) chmod(m->socket_path, 0666);
-                if (listen(fd, HANDOFF_BACKLOG) < 0) {
-                        r = -errno;
-                        safe_close(fd);
-                        return log_error_errno(r, "listen() failed: %m");
-                }
+                        return fd;
                 log_info("listening on %s", m->socket_path);
         }
         m->listen_fd = fd;

@@ -46,10 +46,18 @@ typedef struct HandoffHooks {
         void (*closed)(void *userdata, uint64_t client_id);
 } HandoffHooks;
 
+/* One uid's connection rate (Limits.connections_per_sec, a token bucket). */
 typedef struct UidRate {
         uid_t uid;
+        unsigned n_conns;       /* its open connections */
         RateLimit rate;
 } UidRate;
+
+/* Drops the entries of idle uids: no open connection, and a bucket that is full again at now_usec,
+ * so that an entry made afresh (ratelimit_init starts full) would behave the same. Keeps the
+ * order of the others and returns their number: the table stays bounded by the uids that are
+ * active (connected, or connected within the last burst / rate seconds). Pure. */
+size_t uid_rates_prune(UidRate *rates, size_t n, uint64_t now_usec);
 
 typedef struct Handoff {
         sd_event *event;
@@ -68,7 +76,7 @@ typedef struct Handoff {
         Conn *dead_conns;       /* closed in a callback, freed by gc_source */
         sd_event_source *gc_source;
 
-        UidRate *uid_rates;
+        UidRate *uid_rates;     /* pruned on every accept: see uid_rates_prune() */
         size_t n_uid_rates;
 } Handoff;
 

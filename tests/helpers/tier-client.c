@@ -11,6 +11,9 @@
  *   read-into-buffer [OFF]       read(2) a page from a pipe into tracked memory (kernel access)
  *   raw-garbage | raw-truncated | raw-oversized | raw-bad-version | raw-track-before-hello
  *   raw-hello-wrong-fds pipe|regular|none|extra
+ *   raw-empty                    an empty packet, then HELLO and STATUS on the same connection
+ *   raw-many-fds [N]             a STATUS with N descriptors (PROTO_FDS_MAX + 1 by default)
+ *   raw-flood-status N           HELLO, then N STATUS requests without reading the replies
  *
  * fork prints the child's line first: "CHILD READY pid=.. addr=.. len=.. verify=ok|bad@0xOFF"; the
  * child keeps its copy of the memory and lives until killed or until this process exits.
@@ -65,6 +68,8 @@
 /* How long a raw-* command waits for the daemon's answer. */
 #define RAW_REPLY_TIMEOUT_MS 5000
 #define CHILDREN_MAX 64
+/* The kernel's SCM_MAX_FD: the most descriptors one sendmsg() can carry. */
+#define RAW_FDS_MAX 253
 
 static struct {
         const char *socket_path;
@@ -1017,6 +1022,159 @@ static int cmd_raw_hello_then_die(void) {
         return ok("child %d died in the handshake", (int) pid);
 }
 
+/* ---- socket hardening: packets the library never sends ---- */
+
+/* Sends a packet with n_fds descriptors through a raw sendmsg(): proto_send() refuses empty
+ * packets and more than PROTO_FDS_MAX descriptors. */
+static int raw_sendmsg(int fd, const void *buf, size_t len, const int *fds, size_t n_fds) {
+        union {
+                struct cmsghdr align;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * RAW_FDS_MAX)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        if (n_fds > RAW_FDS_MAX)
+                return -EINVAL;
+        if (n_fds > 0) {
+                struct cmsghdr *c;
+
+                mh.msg_control = control.buf;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+                return -errno;
+        return 0;
+}
+
+/* An empty packet, then a HELLO and a STATUS on the same connection: the empty packet must be
+ * answered (EBADMSG), not taken for a hang-up, and the connection must keep being served. */
+static int cmd_raw_empty(void) {
+        _cleanup_close_ int fd = raw_connect();
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        _cleanup_proto_message_ ProtoMessage st = {};
+        size_t len;
+        int r;
+
+        if (fd < 0)
+                return err(fd, "connect: %s", strerror(-fd));
+        r = raw_sendmsg(fd, "", 0, NULL, 0);
+        if (r < 0)
+                return err(r, "send: %s", strerror(-r));
+        r = raw_wait_ok(fd);
+        if (r == -EPROTO || r == -ETIMEDOUT || r == -ECONNRESET)
+                return err(r == -EPROTO ? ECONNRESET : -r,
+                           "no answer to the empty packet (%s): the daemon took it for a hang-up",
+                           strerror(-r));
+        if (r != -EBADMSG)
+                return err(r < 0 ? -r : EPROTO, "the empty packet got %s, expected EBADMSG",
+                           r < 0 ? errno_name(-r) : "success");
+        r = raw_hello_ok(fd, -1);
+        if (r < 0)
+                return err(r, "HELLO after the empty packet failed: %s", strerror(-r));
+        proto_message_init(&st, PROTO_STATUS, 2);
+        r = proto_encode(&st, buf, sizeof buf, &len);
+        if (r >= 0)
+                r = proto_send(fd, buf, len, NULL, 0);
+        if (r >= 0)
+                r = raw_wait_ok(fd);
+        if (r < 0)
+                return err(r, "STATUS after the empty packet failed: %s", strerror(-r));
+        return ok("empty packet answered with EBADMSG; HELLO and STATUS then served on the same connection");
+}
+
+/* A STATUS carrying N descriptors (of /dev/null), sent raw. */
+static int cmd_raw_many_fds(const char *s) {
+        _cleanup_proto_message_ ProtoMessage m = {};
+        int fds[RAW_FDS_MAX];
+        uint8_t buf[64];
+        uint64_t n = PROTO_FDS_MAX + 1;
+        size_t len;
+        int r;
+
+        if (s && (parse_u64(s, &n) < 0 || n == 0 || n > RAW_FDS_MAX))
+                return err(EINVAL, "usage: raw-many-fds [N] (1..%d)", RAW_FDS_MAX);
+        proto_message_init(&m, PROTO_STATUS, 1);
+        if (proto_encode(&m, buf, sizeof buf, &len) < 0)
+                return err(EINVAL, "encode failed");
+        for (size_t i = 0; i < n; i++) {
+                fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fds[i] < 0) {
+                        int e = errno;
+                        proto_close_fds(fds, i);
+                        return err(e, "open /dev/null: %s", strerror(e));
+                }
+        }
+        {
+                _cleanup_close_ int fd = raw_connect();
+                if (fd < 0) {
+                        proto_close_fds(fds, n);
+                        return err(fd, "connect: %s", strerror(-fd));
+                }
+                r = raw_sendmsg(fd, buf, len, fds, n);
+                proto_close_fds(fds, n);
+                if (r < 0)
+                        return err(r, "send: %s", strerror(-r));
+                return raw_report(fd);
+        }
+}
+
+/* A HELLO, then N STATUS requests without reading a single reply; then reads what the daemon
+ * queued. Reports "OK sent S, read R replies, then the daemon closed the connection", or
+ * ERR ETIMEDOUT when the connection is still open RAW_REPLY_TIMEOUT_MS after the last reply. */
+static int cmd_raw_flood_status(const char *s) {
+        _cleanup_close_ int fd = raw_connect();
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        uint64_t n, sent = 0, replies = 0;
+        int r;
+
+        if (!s || parse_u64(s, &n) < 0 || n == 0)
+                return err(EINVAL, "usage: raw-flood-status N");
+        if (fd < 0)
+                return err(fd, "connect: %s", strerror(-fd));
+        r = raw_hello_ok(fd, -1);
+        if (r < 0)
+                return err(r, "HELLO failed: %s", strerror(-r));
+        for (; sent < n; sent++) {
+                _cleanup_proto_message_ ProtoMessage st = {};
+                size_t len;
+
+                proto_message_init(&st, PROTO_STATUS, (uint32_t) (sent + 2));
+                r = proto_encode(&st, buf, sizeof buf, &len);
+                if (r < 0)
+                        return err(r, "encode: %s", strerror(-r));
+                r = proto_send(fd, buf, len, NULL, 0); /* blocking: waits while the daemon reads */
+                if (r == -EPIPE || r == -ECONNRESET)
+                        break;
+                if (r < 0)
+                        return err(r, "send %" PRIu64 ": %s", sent, strerror(-r));
+        }
+        for (;;) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                size_t len;
+
+                r = poll(&pfd, 1, RAW_REPLY_TIMEOUT_MS);
+                if (r == 0)
+                        return err(ETIMEDOUT, "sent %" PRIu64 " of %" PRIu64 ", read %" PRIu64
+                                   " replies, and the connection is still open", sent, n, replies);
+                r = proto_recv(fd, buf, sizeof buf, &len, NULL, 0, NULL);
+                if (r == -ECONNRESET) /* our unread requests were discarded: replies may follow */
+                        continue;
+                if (r < 0)
+                        return err(r, "receive: %s", strerror(-r));
+                if (len == 0)
+                        break;
+                replies++;
+        }
+        return ok("sent %" PRIu64 " of %" PRIu64 ", read %" PRIu64
+                  " replies, then the daemon closed the connection", sent, n, replies);
+}
+
 /* ---- main loop ---- */
 
 static void kill_children(void) {
@@ -1101,6 +1259,12 @@ static bool run_command(char **w) {
                 cmd_raw_hello_variant("unaligned");
         else if (streq(c, "raw-hello-then-die"))
                 cmd_raw_hello_then_die();
+        else if (streq(c, "raw-empty"))
+                cmd_raw_empty();
+        else if (streq(c, "raw-many-fds"))
+                cmd_raw_many_fds(w[1]);
+        else if (streq(c, "raw-flood-status"))
+                cmd_raw_flood_status(w[1]);
         else if (streq(c, "exit"))
                 return false;
         else

@@ -792,45 +792,104 @@ TEST(io_surplus_fds_closed) {
         ASSERT_EQ(count_open_fds(), before);
 }
 
-TEST(io_ctrunc) {
-        /* More descriptors than proto_recv() has room for: the kernel flags MSG_CTRUNC. This
-         * needs a raw sendmsg(), proto_send() refuses to send that many. */
-        enum { N = PROTO_FDS_MAX + 4 };
+/* Sends n descriptors of /dev/null with a raw sendmsg(): proto_send() refuses more than
+ * PROTO_FDS_MAX. */
+static void send_n_fds(int fd, size_t n) {
         union {
                 struct cmsghdr align;
-                uint8_t buf[CMSG_SPACE(sizeof(int) * N)];
+                uint8_t buf[CMSG_SPACE(sizeof(int) * 253)];
         } control = {};
-        struct iovec iov = { .iov_base = (void *) "ctrunc", .iov_len = 6 };
+        struct iovec iov = { .iov_base = (void *) "fds", .iov_len = 3 };
         struct msghdr mh = {
                 .msg_iov = &iov,
                 .msg_iovlen = 1,
                 .msg_control = control.buf,
-                .msg_controllen = sizeof control.buf,
+                .msg_controllen = CMSG_SPACE(sizeof(int) * n),
         };
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        int sv[2], fds[N], got[PROTO_FDS_MAX];
+        int fds[253];
+
+        ASSERT_TRUE(n <= ELEMENTSOF(fds));
+        for (size_t i = 0; i < n; i++) {
+                fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                ASSERT_OK(fds[i]);
+        }
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+        ASSERT_EQ(sendmsg(fd, &mh, 0), 3);
+        proto_close_fds(fds, n);
+}
+
+TEST(io_too_many_fds) {
+        /* More descriptors than PROTO_FDS_MAX: told apart from a packet too large, and every
+         * descriptor closed, up to the kernel's SCM_MAX_FD (253). */
+        static const size_t counts[] = { PROTO_FDS_MAX + 1, PROTO_FDS_MAX + 4, 253 };
+        int sv[2], fds[1], got[PROTO_FDS_MAX];
         size_t rlen = 77, n_fds = 77;
         uint8_t buf[64];
         unsigned before;
 
         make_pair(sv);
-        for (size_t i = 0; i < N; i++)
-                fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof fds);
-        memcpy(CMSG_DATA(cm), fds, sizeof fds);
-        ASSERT_EQ(sendmsg(sv[0], &mh, 0), 6);
-        proto_close_fds(fds, N);
-
+        fds[0] = -EBADF;
         ASSERT_ERROR(proto_send(sv[0], "x", 1, fds, PROTO_FDS_MAX + 1), EINVAL);
 
-        before = count_open_fds();
-        ASSERT_ERROR(proto_recv(sv[1], buf, sizeof buf, &rlen, got, PROTO_FDS_MAX, &n_fds),
-                     EMSGSIZE);
-        ASSERT_EQ(rlen, 77);
-        ASSERT_EQ(n_fds, 77);
-        ASSERT_EQ(count_open_fds(), before);
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
+                send_n_fds(sv[0], counts[i]);
+                before = count_open_fds();
+                ASSERT_ERROR(proto_recv(sv[1], buf, sizeof buf, &rlen, got, PROTO_FDS_MAX, &n_fds),
+                             ETOOMANYREFS);
+                ASSERT_EQ(rlen, 77);
+                ASSERT_EQ(n_fds, 77);
+                ASSERT_EQ(count_open_fds(), before);
+        }
+
+        /* Exactly PROTO_FDS_MAX is fine, with or without SO_PASSCRED's control message. */
+        for (int creds = 0; creds < 2; creds++) {
+                if (creds)
+                        ASSERT_OK(proto_recv_creds_on(sv[1]));
+                send_n_fds(sv[0], PROTO_FDS_MAX);
+                ASSERT_EQ(proto_recv(sv[1], buf, sizeof buf, &rlen, got, PROTO_FDS_MAX, &n_fds), 0);
+                ASSERT_EQ(rlen, 3);
+                ASSERT_EQ(n_fds, PROTO_FDS_MAX);
+                proto_close_fds(got, n_fds);
+        }
+}
+
+TEST(io_empty_packet) {
+        int sv[2];
+        uint8_t buf[64];
+        size_t rlen = 9, n_fds = 9;
+
+        /* Without SO_PASSCRED an empty packet cannot be told from end of file. */
+        make_pair(sv);
+        ASSERT_EQ(send(sv[0], "", 0, 0), 0);
+        ASSERT_EQ(proto_recv(sv[1], buf, sizeof buf, &rlen, NULL, 0, &n_fds), 0);
+        ASSERT_EQ(rlen, 0);
+        safe_close(sv[0]);
+        safe_close(sv[1]);
+
+        /* With it, one sent before it was set included (the kernel adds credentials when the
+         * packet is received), and one sent right before the peer shuts down. */
+        make_pair(sv);
+        ASSERT_EQ(send(sv[0], "", 0, 0), 0);
+        ASSERT_OK(proto_recv_creds_on(sv[1]));
+        rlen = 9, n_fds = 9;
+        ASSERT_ERROR(proto_recv(sv[1], buf, sizeof buf, &rlen, NULL, 0, &n_fds), EBADMSG);
+        ASSERT_EQ(rlen, 9);
+        ASSERT_EQ(n_fds, 9);
+        ASSERT_OK(proto_send(sv[0], "next", 4, NULL, 0));
+        ASSERT_EQ(proto_recv(sv[1], buf, sizeof buf, &rlen, NULL, 0, &n_fds), 0);
+        ASSERT_EQ(rlen, 4);
+        ASSERT_EQ(send(sv[0], "", 0, 0), 0);
+        ASSERT_OK(shutdown(sv[0], SHUT_WR));
+        ASSERT_ERROR(proto_recv(sv[1], buf, sizeof buf, &rlen, NULL, 0, &n_fds), EBADMSG);
+        ASSERT_EQ(proto_recv(sv[1], buf, sizeof buf, &rlen, NULL, 0, &n_fds), 0);
+        ASSERT_EQ(rlen, 0);
+        safe_close(sv[0]);
+        ASSERT_EQ(proto_recv(sv[1], buf, sizeof buf, &rlen, NULL, 0, &n_fds), 0);
+        ASSERT_EQ(rlen, 0);
 }
 
 TEST(io_trunc) {
