@@ -23,6 +23,11 @@
 #include "uapi.h"
 
 #define HANDOFF_BACKLOG 128
+/* Descriptors kept free for the clients already connected (a HELLO brings three). */
+#define HANDOFF_FD_HEADROOM 64U
+/* Connections only root may open, so that root can always connect. */
+#define HANDOFF_ROOT_RESERVE 16U
+#define HANDOFF_PAUSE_USEC (100 * USEC_PER_MSEC)
 
 struct Conn {
         Handoff *handoff;
@@ -432,6 +437,40 @@ static void refuse_connection(int fd, int error, const char *text) {
                 (void) proto_send(fd, buf, len, NULL, 0);
 }
 
+/* One uid's share of the connections: a quarter, so that three others (and root, which has a
+ * reserve of its own) can always connect. */
+static unsigned handoff_connections_per_uid(const Limits *l) {
+        return MAX(l->connections_total / 4, 1U);
+}
+
+static int on_listen_resume(sd_event_source *s, uint64_t usec, void *userdata) {
+        Handoff *m = userdata;
+
+        (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_ON);
+        return 0;
+}
+
+static void handoff_pause_listening(Handoff *m, int error) {
+        int r;
+
+        log_ratelimited(&m->log_fds, LOG_WARNING, "accept() failed: %s; not accepting for %u ms",
+                        strerror(error), (unsigned) (HANDOFF_PAUSE_USEC / USEC_PER_MSEC));
+        (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_OFF);
+        if (!m->resume_timer) {
+                r = sd_event_add_time_relative(m->event, &m->resume_timer, CLOCK_MONOTONIC,
+                                               HANDOFF_PAUSE_USEC, USEC_PER_MSEC, on_listen_resume, m);
+                if (r < 0) {
+                        /* cannot pause: better spin than stop listening for good */
+                        (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_ON);
+                        return;
+                }
+                (void) sd_event_source_set_description(m->resume_timer, "handoff-resume");
+        } else {
+                (void) sd_event_source_set_time_relative(m->resume_timer, HANDOFF_PAUSE_USEC);
+        }
+        (void) sd_event_source_set_enabled(m->resume_timer, SD_EVENT_ONESHOT);
+}
+
 static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Handoff *m = userdata;
         _cleanup_close_ int cfd = -EBADF;
@@ -444,6 +483,13 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
+                if (errno == EMFILE || errno == ENFILE) {
+                        /* The connection stays queued and the socket readable: without a pause
+                         * this would spin. Stop listening for a moment; everyone else is still
+                         * served meanwhile. */
+                        handoff_pause_listening(m, errno);
+                        return 0;
+                }
                 if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                         log_warning_errno(errno, "accept() failed: %m");
                 return 0;
@@ -452,9 +498,21 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 log_warning_errno(errno, "SO_PEERCRED failed: %m");
                 return 0;
         }
-        if (m->n_conns >= m->limits->connections_total) {
-                log_warning("refusing pid %d: %u connections open (connections_total)", (int) cred.pid,
-                            m->n_conns);
+        /* Descriptors are handed out lowest first, so a new one this high means the table is
+         * nearly full: keep the rest for the clients already here (each HELLO brings three). */
+        if (m->fd_limit > 0 && (uint64_t) cfd + HANDOFF_FD_HEADROOM >= m->fd_limit) {
+                log_ratelimited(&m->log_fds, LOG_WARNING,
+                                "refusing pid %d: the daemon is short of file descriptors (fd %d of %" PRIu64 ")",
+                                (int) cred.pid, cfd, m->fd_limit);
+                refuse_connection(cfd, EMFILE, "the daemon is out of file descriptors, try again later");
+                return 0;
+        }
+        if (m->n_conns >= m->limits->connections_total ||
+            (cred.uid != 0 && m->n_conns + HANDOFF_ROOT_RESERVE >= m->limits->connections_total)) {
+                log_ratelimited(&m->log_conns, LOG_WARNING,
+                                "refusing pid %d uid %u: %u connections open (connections_total=%u, %u kept for root)",
+                                (int) cred.pid, (unsigned) cred.uid, m->n_conns,
+                                m->limits->connections_total, HANDOFF_ROOT_RESERVE);
                 refuse_connection(cfd, EUSERS, "limit reached: too many open connections (connections_total)");
                 return 0;
         }
@@ -463,6 +521,14 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (!ur) {
                 log_oom();
                 refuse_connection(cfd, ENOMEM, "the daemon is out of memory");
+                return 0;
+        }
+        if (cred.uid != 0 && ur->n_conns >= handoff_connections_per_uid(m->limits)) {
+                log_ratelimited(&m->log_conns, LOG_WARNING,
+                                "refusing pid %d: uid %u has %u connections open (a uid's share is %u)",
+                                (int) cred.pid, (unsigned) cred.uid, ur->n_conns,
+                                handoff_connections_per_uid(m->limits));
+                refuse_connection(cfd, EUSERS, "limit reached: too many open connections for this uid (connections_total / 4)");
                 return 0;
         }
         if (m->limits->connections_per_sec > 0 && ratelimit_take(&ur->rate, now, 1) < 1) {
@@ -677,6 +743,7 @@ Handoff *handoff_free(Handoff *h) {
         }
         on_gc(NULL, h);
         h->gc_source = sd_event_source_disable_unref(h->gc_source);
+        h->resume_timer = sd_event_source_disable_unref(h->resume_timer);
         h->listen_source = sd_event_source_disable_unref(h->listen_source);
         if (h->listen_fd >= 0) {
                 h->listen_fd = safe_close(h->listen_fd);

@@ -16,6 +16,7 @@
 #include "evict.h"
 #include "limit.h"
 #include "list.h"
+#include "log.h"
 #include "protocol.h"
 
 typedef struct Conn Conn;
@@ -78,6 +79,10 @@ typedef struct Handoff {
 
         UidRate *uid_rates;     /* pruned on every accept: see uid_rates_prune() */
         size_t n_uid_rates;
+
+        uint64_t fd_limit;              /* RLIMIT_NOFILE soft limit (raised at start), 0 = unknown */
+        sd_event_source *resume_timer;  /* listening paused after EMFILE */
+        LogRatelimit log_fds, log_conns;
 } Handoff;
 
 int handoff_new(sd_event *event, const Limits *limits, const char *socket_path,

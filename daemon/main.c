@@ -48,6 +48,8 @@ static void help(void) {
                "     --stats-interval=DUR    Log every client's counters this often (default 60s)\n"
                "     --max-clients-per-uid=N --max-ranges=N --max-bytes=SIZE --conn-rate=N\n"
                "                             Limits on what one client or uid may use\n"
+               "     --max-connections=N     Open handoff connections, all uids (default 1024; a uid\n"
+               "                             may hold a quarter, 16 are kept for root)\n"
                "     --no-mlock              Do not lock the daemon's memory\n",
                UFFDTIER_SOCKET_DEFAULT);
 }
@@ -72,6 +74,7 @@ enum {
         ARG_MAX_RANGES,
         ARG_MAX_BYTES,
         ARG_CONN_RATE,
+        ARG_MAX_CONNECTIONS,
         ARG_NO_MLOCK,
 };
 
@@ -116,6 +119,7 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 { "max-ranges", required_argument, NULL, ARG_MAX_RANGES },
                 { "max-bytes", required_argument, NULL, ARG_MAX_BYTES },
                 { "conn-rate", required_argument, NULL, ARG_CONN_RATE },
+                { "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
                 { "no-mlock", no_argument, NULL, ARG_NO_MLOCK },
                 {}
         };
@@ -213,6 +217,15 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                                                 &m->limits.connections_per_sec)) < 0)
                                 return r;
                         m->limits.connections_burst = MAX(m->limits.connections_per_sec, 1U);
+                        break;
+                case ARG_MAX_CONNECTIONS:
+                        if ((r = parse_uint_arg("max-connections", optarg, 1U << 20,
+                                                &m->limits.connections_total)) < 0)
+                                return r;
+                        if (m->limits.connections_total < 1) {
+                                log_error("--max-connections must be at least 1");
+                                return -EINVAL;
+                        }
                         break;
                 case ARG_NO_MLOCK:
                         a->mlock = false;

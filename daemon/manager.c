@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@
  * after we have read the FORK event: look for it a little later, for a while. */
 #define FORK_RESOLVE_INTERVAL_USEC (5 * USEC_PER_MSEC)
 #define FORK_RESOLVE_TRIES 400
+/* Descriptors kept free when adopting a fork child (the handoff keeps its own headroom). */
+#define MANAGER_FD_HEADROOM 32U
 
 struct PendingFork {
         Manager *manager;
@@ -283,6 +286,11 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         pidfd = (int) syscall(__NR_pidfd_open, child, 0);
         if (pidfd < 0)
                 return negative_errno();
+        if (m->fd_limit > 0 && (uint64_t) pidfd + MANAGER_FD_HEADROOM >= m->fd_limit) {
+                log_warning("client %" PRIu64 ": forked child %d not adopted: the daemon is short of file descriptors",
+                            parent->id, (int) child);
+                return -EMFILE;
+        }
         /* Opened with the parent's credentials: a child that is not the parent's to read (a
          * setuid program it started) is refused by the kernel, whatever the guess said. */
         {
@@ -520,6 +528,25 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, 0);
 }
 
+/* Every client holds three descriptors (uffd, pidfd, pagemap) and every connection one or two:
+ * take the hard limit (systemd's default soft limit is 1024, the hard one far higher). The
+ * handoff socket refuses new connections, and forks are not adopted, when descriptors run
+ * short, instead of failing half-way. Returns the soft limit in force. */
+static uint64_t manager_raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return 0;
+        if (rl.rlim_cur < rl.rlim_max) {
+                struct rlimit want = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+                /* select() is never used here, so fds above 1024 are fine */
+                if (setrlimit(RLIMIT_NOFILE, &want) >= 0)
+                        rl = want;
+        }
+        log_debug("file descriptor limit %llu", (unsigned long long) rl.rlim_cur);
+        return rl.rlim_cur == RLIM_INFINITY ? 0 : (uint64_t) rl.rlim_cur;
+}
+
 int manager_startup(Manager *m) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
@@ -579,6 +606,8 @@ int manager_startup(Manager *m) {
                         &manager_handoff_hooks, m, &m->handoff);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the handoff socket: %m");
+        m->fd_limit = manager_raise_fd_limit();
+        m->handoff->fd_limit = m->fd_limit;
         r = handoff_listen(m->handoff);
         if (r < 0)
                 return r;

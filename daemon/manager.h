@@ -48,6 +48,7 @@ typedef struct Manager {
         sd_event_source *gc_source;
         PendingFork *pending_forks; /* forked children's uffds waiting for their pid */
         uint64_t next_client_id;
+        uint64_t fd_limit;      /* RLIMIT_NOFILE in force, 0 = unknown */
 
         RateLimit evict_rate;   /* all clients share the eviction bandwidth */
         ClientEnv client_env;   /* what every client and tracker share (points into here) */

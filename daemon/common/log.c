@@ -74,3 +74,20 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         errno = saved;
         return error > 0 ? -error : 0;
 }
+
+bool log_ratelimit_allow(LogRatelimit *rl, uint64_t now, unsigned *ret_suppressed) {
+        *ret_suppressed = 0;
+        if (rl->window_start_usec == 0 || now - rl->window_start_usec >= LOG_RATELIMIT_INTERVAL_USEC ||
+            now < rl->window_start_usec) {
+                *ret_suppressed = rl->suppressed;
+                rl->window_start_usec = now;
+                rl->n = 0;
+                rl->suppressed = 0;
+        }
+        if (rl->n >= LOG_RATELIMIT_BURST) {
+                rl->suppressed++;
+                return false;
+        }
+        rl->n++;
+        return true;
+}

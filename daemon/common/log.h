@@ -5,6 +5,7 @@
  * sd-daemon "<N>" priority prefix so the journal keeps the level. Never used by libuffdtier. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -41,3 +42,27 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, error, __VA_ARGS__)
 #define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
 #define log_oom() log_error_errno(ENOMEM, "Out of memory.")
+
+/* At most LOG_RATELIMIT_BURST lines per LOG_RATELIMIT_INTERVAL_USEC from one call site's state,
+ * for what a client can make the daemon say again and again; the next line allowed says how many
+ * were suppressed. */
+typedef struct LogRatelimit {
+        uint64_t window_start_usec;
+        unsigned n;
+        unsigned suppressed;
+} LogRatelimit;
+
+#define LOG_RATELIMIT_BURST 5U
+#define LOG_RATELIMIT_INTERVAL_USEC (10ULL * 1000000ULL)
+
+bool log_ratelimit_allow(LogRatelimit *rl, uint64_t now_usec, unsigned *ret_suppressed);
+
+#define log_ratelimited(rl, level, ...)                                                   \
+        do {                                                                              \
+                unsigned _sup_;                                                           \
+                if (log_ratelimit_allow((rl), now_usec(), &_sup_)) {                      \
+                        if (_sup_ > 0)                                                    \
+                                log_full(level, "(%u similar messages suppressed)", _sup_); \
+                        log_full(level, __VA_ARGS__);                                     \
+                }                                                                         \
+        } while (0)
