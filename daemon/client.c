@@ -500,6 +500,16 @@ static int client_untrack_one(Client *c, uint64_t start, uint64_t len, sd_bus_er
                 return sd_bus_error_set_errnof(ret_error, EINVAL,
                                                "range 0x%" PRIx64 "+0x%" PRIx64 " is not page-aligned or empty",
                                                start, len);
+        /* Punching a hole splits a range in two: the limit counts ranges after the split, so
+         * that TRACK once plus UNTRACKs in the middle cannot hold more than ranges_per_client. */
+        for (size_t i = 0; i < c->ranges.n_ranges; i++) {
+                const TrackedRange *t = &c->ranges.ranges[i];
+                if (t->start < start && end < t->end && c->ranges.n_ranges >= c->env->limits->ranges_per_client)
+                        return sd_bus_error_set_errnof(ret_error, E2BIG,
+                                                       "limit reached: untracking 0x%" PRIx64 "-0x%" PRIx64 " would split a range, "
+                                                       "and at most %u ranges per client are allowed (ranges_per_client)",
+                                                       start, end, c->env->limits->ranges_per_client);
+        }
         /* Only what we track is ours to unregister. */
         for (size_t i = 0; i < c->ranges.n_ranges; i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];

@@ -91,6 +91,23 @@ expect_err "track-special file" EOPNOTSUPP "file-backed"
 expect_err "track-special shared" EOPNOTSUPP "shared"
 expect_err "track-special too-big" E2BIG "bytes_per_client"
 expect_err "track-special too-many" E2BIG "ranges_per_client"
+# punching holes with UNTRACK splits ranges: the limit (16 here) counts them after the split
+client_start h --size 64M --name holes
+for i in $(seq 1 15); do
+        client_cmd h "untrack $((i * 4))M 4K" || fail "hole $i: $REPLY_TEXT"
+done
+expect_err_h() {
+        client_cmd h "$1"
+        [ $? -eq 1 ] || fail "'$1' did not fail: $REPLY_TEXT"
+        grep -q "^ERR E2BIG .*split.*ranges_per_client" <<<"$REPLY_TEXT" || fail "'$1': $REPLY_TEXT"
+        echo "ok: $1 -> $(grep . <<<"$REPLY_TEXT" | tail -1)"
+}
+expect_err_h "untrack 62M 4K"
+client_cmd h "untrack 0 4K" || fail "untracking the edge of a range (no split) was refused: $REPLY_TEXT"
+client_cmd h status || fail "status: $REPLY_TEXT"
+n=$(grep -c '^range ' <<<"$REPLY_TEXT")
+[ "$n" -eq 16 ] || fail "client h holds $n ranges, expected 16"
+client_stop h
 client_cmd a raw-hello-then-die || fail "raw-hello-then-die: $REPLY_TEXT"
 expect_ranges a "0:16 20:20 40:8 48:16"
 client_cmd a verify || fail "verify after the bad inputs: $REPLY_TEXT"
