@@ -352,6 +352,42 @@ static int cmd_track(char **args) {
         return ok("tracked 0x%" PRIxPTR " %zu", (uintptr_t) (base + first * ps), count * ps);
 }
 
+/* track-churn N: N TRACK/UNTRACK pairs of one page of a mapping of its own, each with a name
+ * and 32 labels that differ from pair to pair (what the daemon keeps per range must not grow
+                 * with the pairs: tests/integration/test-growth.sh). */
+static int cmd_track_churn(const char *s) {
+        static char label_buf[32][48];
+        const char *labels[33];
+        char name[48];
+        uint64_t n;
+        void *m;
+        int r = 0;
+
+        if (!handle)
+                return err(ENOTCONN, "not connected");
+        if (!s || parse_u64(s, &n) < 0 || n == 0)
+                return err(EINVAL, "usage: track-churn N");
+        m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+                return err(errno, "mmap: %m");
+        memset(m, 0x3c, ps);
+        for (uint64_t i = 0; i < n && r >= 0; i++) {
+                snprintf(name, sizeof name, "churn-%" PRIu64, i);
+                for (size_t j = 0; j < 32; j++) {
+                        snprintf(label_buf[j], sizeof label_buf[j], "key%zu=value-%" PRIu64, j, i);
+                        labels[j] = label_buf[j];
+                }
+                labels[32] = NULL;
+                r = uffdtier_track(handle, m, ps, name, labels);
+                if (r >= 0)
+                        r = uffdtier_untrack(handle, m, ps);
+        }
+        (void) munmap(m, ps);
+        if (r < 0)
+                return err_lib(r, "track-churn");
+        return ok("%" PRIu64 " pairs", n);
+}
+
 static int cmd_untrack(char **args) {
         size_t first, count;
         int r;
@@ -1243,6 +1279,8 @@ static bool run_command(char **w) {
                 cmd_residency(w[1], w[1] ? w[2] : NULL);
         else if (streq(c, "read"))
                 cmd_read_range(w[1], w[1] ? w[2] : NULL);
+        else if (streq(c, "track-churn"))
+                cmd_track_churn(w[1]);
         else if (streq(c, "cycles"))
                 cmd_cycles(w[1]);
         else if (streq(c, "track-special"))
