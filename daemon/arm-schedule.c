@@ -37,10 +37,10 @@ static int arm_levels_set(ArmLevels *l, uint64_t chunk, unsigned level) {
         bool found = i < l->n && l->v[i].chunk == chunk;
 
         if (level == 0) {
-                if (found) {
+                if (found && i + 1 < l->n)
                         memmove(l->v + i, l->v + i + 1, (l->n - i - 1) * sizeof *l->v);
+                if (found)
                         l->n--;
-                }
                 return 0;
         }
         if (found) {
@@ -55,7 +55,8 @@ static int arm_levels_set(ArmLevels *l, uint64_t chunk, unsigned level) {
                 l->v = n;
                 l->allocated = a;
         }
-        memmove(l->v + i + 1, l->v + i, (l->n - i) * sizeof *l->v);
+        if (i < l->n)
+                memmove(l->v + i + 1, l->v + i, (l->n - i) * sizeof *l->v);
         l->v[i] = (ArmLevel) { .chunk = chunk, .level = (uint8_t) level };
         l->n++;
         return 0;
@@ -64,13 +65,14 @@ static int arm_levels_set(ArmLevels *l, uint64_t chunk, unsigned level) {
 void arm_levels_forget(ArmLevels *l, uint64_t start, uint64_t end) {
         size_t i, j;
 
-        if (start >= end)
+        if (start >= end || l->n == 0)
                 return;
         i = lower_bound(l, start >> CLASSIFY_CHUNK_SHIFT);
         j = i;
         while (j < l->n && l->v[j].chunk <= (end - 1) >> CLASSIFY_CHUNK_SHIFT)
                 j++;
-        memmove(l->v + i, l->v + j, (l->n - j) * sizeof *l->v);
+        if (j < l->n)
+                memmove(l->v + i, l->v + j, (l->n - j) * sizeof *l->v);
         l->n -= j - i;
 }
 

@@ -389,7 +389,7 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
                             char *const *labels, size_t n_labels, sd_bus_error *ret_error) {
         const KernelOps *k = c->env->tracker.kops;
         const Limits *lim = c->env->limits;
-        uint64_t end, ioctls = 0, mode;
+        uint64_t end, ioctls = 0, mode, proof_mode;
         uint32_t tag;
         int r;
 
@@ -433,7 +433,11 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
          * below could be passed by another uffd of the peer's own. -ENODATA (rwp, nothing
          * populated): nothing to see. */
         mode = tracker_backend_register_mode(c->env->tracker.backend);
-        r = vma_range_is_registered(k, c->pagemap_fd, start, end, mode);
+        /* The proof is made in MODE_WP where the uffd has WP_ASYNC (the rwp backend negotiates
+         * it for this alone): PAGE_IS_WPALLOWED covers every page of the range, populated or
+         * not, where the rwp way (ACCESSED on populated pages) cannot see an empty range. */
+        proof_mode = (c->features & UFFD_FEATURE_WP_ASYNC) ? UFFDIO_REGISTER_MODE_WP : mode;
+        r = vma_range_is_registered(k, c->pagemap_fd, start, end, proof_mode);
         if (r < 0 && r != -ENODATA)
                 return sd_bus_error_set_errnof(ret_error, -r,
                                                "cannot read the page map of 0x%" PRIx64 "-0x%" PRIx64 ": %s",
@@ -443,11 +447,11 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
                                                "0x%" PRIx64 "-0x%" PRIx64 " is already registered with a userfaultfd",
                                                start, end);
 
-        r = k->register_range(c->uffd, start, len, mode, &ioctls);
+        r = k->register_range(c->uffd, start, len, proof_mode, &ioctls);
         if (r == -EAGAIN) { /* an event is pending: drain it and try once more */
                 if (client_process_events(c) == -ESRCH)
                         return sd_bus_error_set_errnof(ret_error, ESRCH, "the process has exited");
-                r = k->register_range(c->uffd, start, len, mode, &ioctls);
+                r = k->register_range(c->uffd, start, len, proof_mode, &ioctls);
         }
         if (r < 0)
                 return sd_bus_error_set_errnof(ret_error, -r,
@@ -458,7 +462,7 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
         /* Prove that the uffd acts on this peer's memory: its own pagemap must now show the
          * whole range registered. A uffd taken from another process registered that process's
          * memory (or failed); either way we undo and refuse. */
-        r = vma_range_is_registered(k, c->pagemap_fd, start, end, mode);
+        r = vma_range_is_registered(k, c->pagemap_fd, start, end, proof_mode);
         if (r == -ENODATA)
                 log_debug("client %" PRIu64 ": 0x%" PRIx64 "-0x%" PRIx64 " has no populated page, registration not provable",
                           c->id, start, end);
@@ -467,6 +471,16 @@ static int client_track_one(Client *c, uint64_t start, uint64_t len, const char 
                 return sd_bus_error_set_errnof(ret_error, EPERM,
                                                "the userfaultfd does not act on the memory of pid %d: hand over a userfaultfd created by the process itself",
                                                (int) c->pid);
+        }
+        if (proof_mode != mode) {
+                /* proven: the uffd's address space is the peer's for good. Now the real mode
+                 * (MODE_WP and MODE_RWP do not combine). */
+                (void) k->unregister_range(c->uffd, start, len);
+                r = k->register_range(c->uffd, start, len, mode, &ioctls);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(ret_error, -r,
+                                                       "UFFDIO_REGISTER of 0x%" PRIx64 "-0x%" PRIx64 " failed: %s",
+                                                       start, end, strerror(-r));
         }
 
         r = client_add_tag(c, name, labels, n_labels, &tag);

@@ -89,8 +89,10 @@ void tracker_set_error(Tracker *t, int error, const char *fmt, ...) {
 uint64_t tracker_backend_features(Backend b) {
         switch (b) {
         case BACKEND_RWP:
-                /* start in async mode: the first interval records accesses without faults */
-                return UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC;
+                /* start in async mode: the first interval records accesses without faults;
+                 * WP_ASYNC only to prove at TRACK that the uffd is the peer's (client.c) */
+                return UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC | UFFD_FEATURE_WP_ASYNC |
+                       UFFD_FEATURE_WP_UNPOPULATED;
         case BACKEND_WP_ASYNC:
                 return UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
         default:
