@@ -186,6 +186,19 @@ static int verify_hello_fds(Conn *c, const int fds[PROTO_HELLO_N_FDS], char *err
                          want);
                 return -EBADF;
         }
+        /* The links name the right objects even for O_PATH (or write-only) descriptors, on
+         * which every ioctl and read then fails with EBADF, cycle after cycle: refuse them. (The
+         * kernel makes a userfaultfd O_RDONLY, a pidfd O_RDWR: only O_PATH is wrong for those.) */
+        for (unsigned i = 0; i < PROTO_HELLO_N_FDS; i++) {
+                int fl = fcntl(fds[i], F_GETFL);
+
+                if (fl < 0 || (fl & O_PATH) ||
+                    (i == PROTO_HELLO_FD_PAGEMAP && (fl & O_ACCMODE) != O_RDONLY)) {
+                        snprintf(err, errlen, "descriptor %u must be open %s, not O_PATH", i,
+                                 i == PROTO_HELLO_FD_PAGEMAP ? "for reading only (O_RDONLY)" : "for use");
+                        return -EBADF;
+                }
+        }
         return 0;
 }
 

@@ -14,6 +14,15 @@
  *   raw-empty                    an empty packet, then HELLO and STATUS on the same connection
  *   raw-many-fds [N]             a STATUS with N descriptors (PROTO_FDS_MAX + 1 by default)
  *   raw-flood-status N           HELLO, then N STATUS requests without reading the replies
+ *   raw-hello-negotiated-uffd | raw-hello-foreign-pidfd | raw-double-hello | raw-track-unaligned
+ *   raw-hello-foreign-uffd [OFF LEN]   HELLO with a forked child's uffd, then TRACK (OFF LEN: that
+ *                                part of our mapping; prints "CHILD registered=B verify=ok|bad")
+ *   raw-hello-opath-pagemap | raw-hello-wronly-pagemap | raw-hello-opath-uffd
+ *   raw-track ADDR LEN           own HELLO, then TRACK of an absolute range, whatever is there
+ *   map anon|prot-none|shared|file LEN   a new mapping ("OK mapped addr=0x.. len=..")
+ *   preregister OFF LEN          register that part with a second WP_ASYNC uffd of our own
+ *   spawn PATH ARG... | spawn-stop PID   posix_spawn (no FORK event), stdin a pipe we hold
+ *   exec PATH ARG...             execv, keeping the daemon connection (and stdin/stdout) open
  *
  * fork prints the child's line first: "CHILD READY pid=.. addr=.. len=.. verify=ok|bad@0xOFF"; the
  * child keeps its copy of the memory and lives until killed or until this process exits.
@@ -41,13 +50,16 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <dirent.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -513,6 +525,16 @@ static int cmd_sleep(const char *s) {
 
 /* ---- raw protocol misbehaviours ---- */
 
+/* A fresh userfaultfd; an unprivileged process (vm.unprivileged_userfaultfd=0) gets a
+ * user-mode-only one, as the library would. */
+static int new_uffd(void) {
+        int u = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+        if (u < 0 && errno == EPERM)
+                u = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+        return u;
+}
+
 static int raw_connect(void) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         const char *path = arg.socket_path;
@@ -679,7 +701,7 @@ static int cmd_raw_hello_wrong_fds(const char *kind) {
         } else if (streq(kind, "none")) {
                 n = 0;
         } else if (streq(kind, "extra")) {
-                fds[0] = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+                fds[0] = new_uffd();
                 fds[1] = (int) syscall(__NR_pidfd_open, getpid(), 0);
                 fds[2] = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
                 fds[3] = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -889,7 +911,7 @@ static int cmd_track_special(const char *kind) {
 /* The three descriptors of a well-formed HELLO; uffd_override replaces the userfaultfd and
  * pidfd_override the pidfd when >= 0 (they are consumed). */
 static int raw_hello_fds(int fds[3], int uffd_override, int pidfd_override) {
-        fds[0] = uffd_override >= 0 ? uffd_override : (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+        fds[0] = uffd_override >= 0 ? uffd_override : new_uffd();
         fds[1] = pidfd_override >= 0 ? pidfd_override : (int) syscall(__NR_pidfd_open, getpid(), 0);
         fds[2] = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
         for (size_t i = 0; i < 3; i++)
@@ -948,7 +970,7 @@ static int raw_hello_ok(int fd, int uffd_override) {
         return r;
 }
 
-static int cmd_raw_hello_variant(const char *variant) {
+static int cmd_raw_hello_variant(const char *variant, char **args) {
         _cleanup_close_ int fd = raw_connect();
         int fds[3], r;
 
@@ -970,23 +992,63 @@ static int cmd_raw_hello_variant(const char *variant) {
                 r = raw_hello_fds(fds, -1, pf);
         } else if (streq(variant, "foreign-uffd")) {
                 /* a uffd created by another process (a child, whose memory looks like ours)
-                 * and handed to us: HELLO cannot tell, TRACK must */
+                 * and handed to us: HELLO cannot tell, TRACK must. With OFF LEN: TRACK that part
+                 * of our mapping instead of a fresh one, and print what the child sees of its
+                 * own copy afterwards: "CHILD registered=<bytes> verify=ok|bad". */
                 int sp[2], u = -1;
+                size_t first = 0, count = 16;
+                uint8_t *target;
                 pid_t pid;
+                bool own_range = args && args[0];
                 /* a fresh mapping that exists, unregistered, in both processes */
-                void *fresh = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-                if (fresh == MAP_FAILED)
-                        return err(errno, "mmap: %m");
+                void *fresh = MAP_FAILED;
+
+                if (own_range) {
+                        if (parse_offset_len(args[0], args[1], &first, &count) < 0)
+                                return err(EINVAL, "usage: raw-hello-foreign-uffd [OFFSET LEN]");
+                        target = base + first * ps;
+                } else {
+                        fresh = mmap(NULL, count * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                        if (fresh == MAP_FAILED)
+                                return err(errno, "mmap: %m");
+                        target = fresh;
+                }
                 if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                         return err(errno, "socketpair: %m");
+                fflush(stdout);
                 pid = fork();
                 if (pid < 0)
                         return err(errno, "fork: %m");
                 if (pid == 0) {
-                        int cu = (int) syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+                        int cu = new_uffd();
                         char x;
                         (void) proto_send(sp[1], "u", 1, &cu, cu >= 0 ? 1 : 0);
-                        (void) read(sp[1], &x, 1); /* stay alive until the parent is done */
+                        /* asked: report on our copy of the range, then stay alive until the
+                         * parent is done */
+                        while (read(sp[1], &x, 1) == 1) {
+                                char line[128];
+                                uint64_t reg = 0, e, g;
+                                bool good = true;
+                                struct page_region rg[64];
+                                struct pm_scan_arg a = {
+                                        .size = sizeof a, .start = (uintptr_t) target,
+                                        .end = (uintptr_t) (target + count * ps),
+                                        .vec = (uintptr_t) rg, .vec_len = ELEMENTSOF(rg),
+                                        .category_mask = PAGE_IS_WPALLOWED,
+                                        .return_mask = PAGE_IS_WPALLOWED,
+                                };
+                                _cleanup_close_ int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+                                long n = pm < 0 ? -1 : ioctl(pm, PAGEMAP_SCAN, &a);
+                                for (long i = 0; i < n; i++)
+                                        reg += rg[i].end - rg[i].start;
+                                for (size_t i = first; own_range && i < first + count; i++)
+                                        if (content[i] != CONTENT_UNMAPPED && check_slot(i, &e, &g) >= 0)
+                                                good = false;
+                                snprintf(line, sizeof line, "CHILD registered=%s%" PRIu64 " verify=%s",
+                                         n < 0 ? "error:" : "", n < 0 ? (uint64_t) errno : reg,
+                                         good ? "ok" : "bad");
+                                (void) write(sp[1], line, strlen(line));
+                        }
                         _exit(0);
                 }
                 {
@@ -1005,19 +1067,54 @@ static int cmd_raw_hello_variant(const char *variant) {
                 if (r >= 0) {
                         _cleanup_proto_message_ ProtoMessage t = {};
                         proto_message_init(&t, PROTO_TRACK, 2);
-                        (void) proto_message_add_range(&t, (uintptr_t) fresh, 16 * ps);
+                        (void) proto_message_add_range(&t, (uintptr_t) target, count * ps);
                         static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
                         size_t len;
                         r = proto_encode(&t, buf, sizeof buf, &len);
                         if (r >= 0)
                                 r = proto_send(fd, buf, len, NULL, 0);
+                        if (r >= 0 && own_range) {
+                                /* once the answer is there the daemon is done with the TRACK:
+                                 * ask the child what became of its copy */
+                                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                                char line[128] = "";
+                                ssize_t l;
+                                (void) poll(&pfd, 1, RAW_REPLY_TIMEOUT_MS);
+                                if (write(sp[0], "?", 1) == 1 && (l = read(sp[0], line, sizeof line - 1)) > 0)
+                                        line[l] = 0;
+                                printf("%s\n", line[0] ? line : "CHILD no answer");
+                        }
                         r = r < 0 ? err(r, "send: %s", strerror(-r)) : raw_report(fd);
                 } else
                         r = err(r, "HELLO with the child's uffd failed: %s", strerror(-r));
                 close(sp[0]), close(sp[1]);
                 (void) kill(pid, SIGKILL), (void) waitpid(pid, NULL, 0);
-                (void) munmap(fresh, 16 * ps);
+                if (fresh != MAP_FAILED)
+                        (void) munmap(fresh, count * ps);
                 return r;
+        } else if (streq(variant, "opath-pagemap") || streq(variant, "wronly-pagemap") ||
+                   streq(variant, "opath-uffd")) {
+                /* the right objects, opened so that they cannot be used: the links say
+                 * userfaultfd and /proc/PID/pagemap all the same */
+                char path[64];
+                int alt;
+                r = raw_hello_fds(fds, -1, -1);
+                if (r < 0)
+                        return err(r, "cannot open descriptors: %s", strerror(-r));
+                if (streq(variant, "opath-uffd"))
+                        snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+                else
+                        snprintf(path, sizeof path, "/proc/self/pagemap");
+                alt = open(path, (streq(variant, "wronly-pagemap") ? O_WRONLY : O_PATH) | O_CLOEXEC);
+                if (alt < 0) {
+                        r = -errno;
+                        proto_close_fds(fds, 3);
+                        return err(r, "open %s: %s", path, strerror(-r));
+                }
+                if (streq(variant, "opath-uffd"))
+                        safe_close(fds[0]), fds[0] = alt;
+                else
+                        safe_close(fds[2]), fds[2] = alt;
         } else if (streq(variant, "double")) {
                 r = raw_hello_ok(fd, -1);
                 if (r < 0)
@@ -1211,9 +1308,185 @@ static int cmd_raw_flood_status(const char *s) {
                   " replies, then the daemon closed the connection", sent, n, replies);
 }
 
+/* ---- commands for the authority tests (an unprivileged attacker's moves) ---- */
+
+#define SPAWNED_MAX 16
+static struct {
+        pid_t pid;
+        int stdin_fd; /* the spawned program's stdin: closing it tells it to exit */
+} spawned[SPAWNED_MAX];
+static size_t n_spawned;
+static int preregistered_uffd = -EBADF;
+
+/* exec PATH ARGS...: replace this program, keeping the library's connection (and so the
+ * handed-over userfaultfd and the daemon's client) open across the exec, and stdin/stdout. */
+static int cmd_exec(char **args) {
+        _cleanup_(closedirp) DIR *d = NULL;
+
+        if (!args[0])
+                return err(EINVAL, "usage: exec PATH [ARG...]");
+        d = opendir("/proc/self/fd");
+        if (!d)
+                return err(errno, "opendir /proc/self/fd: %m");
+        for (struct dirent *de; (de = readdir(d));) {
+                char path[64], link[64];
+                ssize_t l;
+                int fd = atoi(de->d_name);
+
+                if (de->d_name[0] == '.' || fd == dirfd(d))
+                        continue;
+                snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+                l = readlink(path, link, sizeof link - 1);
+                if (l > 0 && strncmp(link, "socket:", 7) == 0)
+                        (void) fcntl(fd, F_SETFD, 0);
+        }
+        fflush(stdout);
+        execv(args[0], args);
+        return err(errno, "execv %s: %m", args[0]);
+}
+
+/* spawn PATH ARGS...: start PATH as a child without fork() (posix_spawn: CLONE_VM|CLONE_VFORK,
+ * so no userfaultfd FORK event), stdin a pipe we keep, stdout and stderr /dev/null. */
+static int cmd_spawn(char **args) {
+        posix_spawn_file_actions_t fa;
+        int p[2], r;
+        pid_t pid;
+
+        if (!args[0])
+                return err(EINVAL, "usage: spawn PATH [ARG...]");
+        if (n_spawned >= SPAWNED_MAX)
+                return err(EAGAIN, "too many spawned programs");
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return err(errno, "pipe: %m");
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, p[0], STDIN_FILENO);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+        r = posix_spawn(&pid, args[0], &fa, NULL, args, NULL);
+        posix_spawn_file_actions_destroy(&fa);
+        safe_close(p[0]);
+        if (r != 0) {
+                safe_close(p[1]);
+                return err(r, "posix_spawn %s: %s", args[0], strerror(r));
+        }
+        spawned[n_spawned++] = (typeof(spawned[0])) { .pid = pid, .stdin_fd = p[1] };
+        return ok("spawned pid=%d", (int) pid);
+}
+
+/* spawn-stop PID: kill and reap it (it no longer shows among our children). Closing its stdin
+ * is not enough: fork children hold copies of the pipe. A setuid program started by us keeps our
+ * uid as its real uid, so we may signal it. */
+static void spawn_reap(size_t i) {
+        safe_close(spawned[i].stdin_fd);
+        (void) kill(spawned[i].pid, SIGKILL);
+        (void) waitpid(spawned[i].pid, NULL, 0);
+        spawned[i] = spawned[--n_spawned];
+}
+
+static int cmd_spawn_stop(const char *s) {
+        uint64_t pid;
+
+        if (!s || parse_u64(s, &pid) < 0)
+                return err(EINVAL, "usage: spawn-stop PID");
+        for (size_t i = 0; i < n_spawned; i++)
+                if (spawned[i].pid == (pid_t) pid) {
+                        spawn_reap(i);
+                        return ok("reaped %d", (int) pid);
+                }
+        return err(ESRCH, "no spawned program %" PRIu64, pid);
+}
+
+/* preregister OFF LEN: register that part of our mapping with a second userfaultfd of our own
+ * (WP_ASYNC, so that PAGEMAP_SCAN shows it registered), kept open until exit. */
+static int cmd_preregister(const char *o, const char *l) {
+        struct uffdio_api api = { .api = UFFD_API,
+                                  .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
+        size_t first, count;
+
+        if (parse_offset_len(o, l, &first, &count) < 0)
+                return err(EINVAL, "usage: preregister OFFSET LEN");
+        if (preregistered_uffd < 0) {
+                _cleanup_close_ int u = new_uffd();
+                if (u < 0)
+                        return err(errno, "userfaultfd: %m");
+                if (ioctl(u, UFFDIO_API, &api) < 0)
+                        return err(errno, "UFFDIO_API: %m");
+                preregistered_uffd = TAKE_FD(u);
+        }
+        struct uffdio_register reg = {
+                .range = { .start = (uintptr_t) (base + first * ps), .len = count * ps },
+                .mode = UFFDIO_REGISTER_MODE_WP,
+        };
+        if (ioctl(preregistered_uffd, UFFDIO_REGISTER, &reg) < 0)
+                return err(errno, "UFFDIO_REGISTER: %m");
+        return ok("preregistered 0x%" PRIxPTR " %zu", (uintptr_t) (base + first * ps), count * ps);
+}
+
+/* map KIND LEN: a new mapping of that kind, filled where writable: anon | prot-none | shared
+ * (MAP_SHARED anonymous) | file (MAP_PRIVATE of an unlinked temporary file). Never unmapped. */
+static int cmd_map(const char *kind, const char *l) {
+        int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS, fd = -1;
+        uint64_t len;
+        void *m;
+
+        if (!kind || !l || parse_size(l, &len) < 0 || len == 0 || len % ps != 0)
+                return err(EINVAL, "usage: map anon|prot-none|shared|file LEN");
+        if (streq(kind, "prot-none"))
+                prot = PROT_NONE;
+        else if (streq(kind, "shared"))
+                flags = MAP_SHARED | MAP_ANONYMOUS;
+        else if (streq(kind, "file")) {
+                char path[] = "/tmp/tier-client-map.XXXXXX";
+                fd = mkstemp(path);
+                if (fd < 0)
+                        return err(errno, "mkstemp: %m");
+                (void) unlink(path);
+                if (ftruncate(fd, (off_t) len) < 0) {
+                        close(fd);
+                        return err(errno, "ftruncate: %m");
+                }
+                flags = MAP_PRIVATE;
+        } else if (!streq(kind, "anon"))
+                return err(EINVAL, "unknown kind %s", kind);
+        m = mmap(NULL, len, prot, flags, fd, 0);
+        if (fd >= 0)
+                close(fd);
+        if (m == MAP_FAILED)
+                return err(errno, "mmap: %m");
+        if (prot != PROT_NONE)
+                memset(m, 0x5a, len);
+        return ok("mapped addr=0x%" PRIxPTR " len=%" PRIu64, (uintptr_t) m, len);
+}
+
+/* raw-track ADDR LEN: a HELLO of our own on a new connection, then TRACK of the absolute range
+ * [ADDR, ADDR+LEN) (hex or decimal), whatever is there; reports the daemon's answer. */
+static int cmd_raw_track(const char *a, const char *l) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_proto_message_ ProtoMessage t = {};
+        uint64_t addr, len;
+        char *end;
+        int r;
+
+        errno = 0;
+        addr = a ? strtoull(a, &end, 0) : 0;
+        if (!a || errno || *end || !l || parse_size(l, &len) < 0)
+                return err(EINVAL, "usage: raw-track ADDR LEN");
+        fd = raw_connect();
+        if (fd < 0)
+                return err(fd, "connect: %s", strerror(-fd));
+        r = raw_hello_ok(fd, -1);
+        if (r < 0)
+                return err(r, "HELLO failed: %s", strerror(-r));
+        proto_message_init(&t, PROTO_TRACK, 2);
+        (void) proto_message_add_range(&t, addr, len);
+        return raw_send_message_on(fd, &t);
+}
+
 /* ---- main loop ---- */
 
 static void kill_children(void) {
+        while (n_spawned > 0)
+                spawn_reap(n_spawned - 1);
         for (size_t i = 0; i < n_children; i++) {
                 (void) kill(children[i], SIGKILL);
                 (void) waitpid(children[i], NULL, 0);
@@ -1286,15 +1559,33 @@ static bool run_command(char **w) {
         else if (streq(c, "track-special"))
                 cmd_track_special(w[1]);
         else if (streq(c, "raw-hello-negotiated-uffd"))
-                cmd_raw_hello_variant("negotiated");
+                cmd_raw_hello_variant("negotiated", NULL);
         else if (streq(c, "raw-hello-foreign-pidfd"))
-                cmd_raw_hello_variant("foreign-pidfd");
+                cmd_raw_hello_variant("foreign-pidfd", NULL);
         else if (streq(c, "raw-hello-foreign-uffd"))
-                cmd_raw_hello_variant("foreign-uffd");
+                cmd_raw_hello_variant("foreign-uffd", w + 1);
         else if (streq(c, "raw-double-hello"))
-                cmd_raw_hello_variant("double");
+                cmd_raw_hello_variant("double", NULL);
         else if (streq(c, "raw-track-unaligned"))
-                cmd_raw_hello_variant("unaligned");
+                cmd_raw_hello_variant("unaligned", NULL);
+        else if (streq(c, "raw-hello-opath-pagemap"))
+                cmd_raw_hello_variant("opath-pagemap", NULL);
+        else if (streq(c, "raw-hello-wronly-pagemap"))
+                cmd_raw_hello_variant("wronly-pagemap", NULL);
+        else if (streq(c, "raw-hello-opath-uffd"))
+                cmd_raw_hello_variant("opath-uffd", NULL);
+        else if (streq(c, "exec"))
+                cmd_exec(w + 1);
+        else if (streq(c, "spawn"))
+                cmd_spawn(w + 1);
+        else if (streq(c, "spawn-stop"))
+                cmd_spawn_stop(w[1]);
+        else if (streq(c, "preregister"))
+                cmd_preregister(w[1], w[1] ? w[2] : NULL);
+        else if (streq(c, "map"))
+                cmd_map(w[1], w[1] ? w[2] : NULL);
+        else if (streq(c, "raw-track"))
+                cmd_raw_track(w[1], w[1] ? w[2] : NULL);
         else if (streq(c, "raw-hello-then-die"))
                 cmd_raw_hello_then_die();
         else if (streq(c, "raw-empty"))

@@ -7,7 +7,8 @@
 #   start_daemon [ARGS...]        uffdtierd on a private socket in $WORK; pid in $DAEMON_PID, log in
 #                                 $DAEMON_LOG; killed at cleanup
 #   client_start ID [ARGS...]     a tier-client whose stdin/stdout are fifos; waits for its READY
-#                                 line: CPID[ID], CADDR[ID], CLEN[ID]
+#                                 line: CPID[ID], CADDR[ID], CLEN[ID]. Run through the command
+#                                 in the array CLIENT_WRAP when set (e.g. setpriv, as another user)
 #   client_cmd ID CMD [TIMEOUT]   send one command, collect the lines up to "OK..." or "ERR..." in
 #                                 $REPLY_TEXT; returns 0 for OK, 1 for ERR, 2 on timeout/EOF
 #   status_value ID NAME          the daemon's counter NAME for that client (via the status command)
@@ -18,6 +19,7 @@
 #   daemon_alive                  the daemon still runs and accepts a new client
 
 declare -A CPID CADDR CLEN CIN COUT
+CLIENT_WRAP=()
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/uffdtier-it.XXXXXX") || fail "mktemp failed"
 cleanup_push "rm -rf '$WORK'"
 TIER_CLIENT=$BUILD/tests/helpers/tier-client
@@ -39,7 +41,7 @@ client_start() {
         local id=$1 line fd
         shift
         mkfifo "$WORK/$id.in" "$WORK/$id.out"
-        "$TIER_CLIENT" --socket "$SOCK" "$@" <"$WORK/$id.in" >"$WORK/$id.out" 2>"$WORK/$id.err" &
+        "${CLIENT_WRAP[@]}" "$TIER_CLIENT" --socket "$SOCK" "$@" <"$WORK/$id.in" >"$WORK/$id.out" 2>"$WORK/$id.err" &
         CPID[$id]=$!
         cleanup_push "kill -9 ${CPID[$id]} 2>/dev/null; wait ${CPID[$id]} 2>/dev/null; true"
         exec {fd}>"$WORK/$id.in"
