@@ -18,6 +18,7 @@ typedef struct Policy {
         uint64_t evict_chunk_bytes;   /* bytes per process_madvise batch between event-loop turns */
         unsigned rearm_period_cycles; /* re-arm each page every N cycles; 0 = cold age / 2 */
         bool dry_run;                 /* monitor only: classify, never evict */
+        const char *name;  /* NULL: the default policy */
 } Policy;
 
 #define POLICY_INTERVAL_DEFAULT_USEC (10ULL * 1000000ULL)
