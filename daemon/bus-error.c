@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bus-error.h"
 
@@ -30,6 +32,25 @@ int bus_error_register(void) {
                 return r;
         done = true;
         return 0;
+}
+
+int bus_error_rename(sd_bus_error *e, int r) {
+        _cleanup_free_ char *msg = NULL;
+        int err = sd_bus_error_is_set(e) ? sd_bus_error_get_errno(e) : (r < 0 ? -r : r);
+        const char *name = NULL;
+
+        for (const sd_bus_error_map *m = uffdtier_bus_error_map; m->name; m++)
+                if (m->code == err) {
+                        name = m->name;
+                        break;
+                }
+        if (!name || (sd_bus_error_is_set(e) && streq(e->name, name)))
+                return sd_bus_error_is_set(e) ? -err : r;
+        msg = strdup(sd_bus_error_is_set(e) && e->message ? e->message : strerror(err));
+        if (!msg)
+                return -ENOMEM;
+        sd_bus_error_free(e);
+        return sd_bus_error_set(e, name, msg);
 }
 
 int bus_error_no_such_client(sd_bus_error *ret_error, uint64_t id) {

@@ -14,6 +14,12 @@
 
 extern const sd_bus_error_map uffdtier_bus_error_map[];
 
+/* sd-bus names errnos itself (EOPNOTSUPP -> org.freedesktop.DBus.Error.NotSupported, ESRCH ->
+ * ...UnixProcessIdUnknown) and consults added maps only for name -> errno. For an error that
+ * came from the Manager (set with sd_bus_error_set_errnof()), this gives it our name for its
+ * errno, keeping the message. Returns the -errno. r: the Manager's return value. */
+int bus_error_rename(sd_bus_error *e, int r);
+
 /* Registers the map with sd-bus (once per process; idempotent). */
 int bus_error_register(void);
 

@@ -201,7 +201,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *ret_
                 return r;
         r = manager_reload(b->manager, ret_error);
         if (r < 0)
-                return r;
+                return bus_error_rename(ret_error, r);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -243,7 +243,7 @@ static int method_evict_now(sd_bus_message *msg, void *userdata, sd_bus_error *r
                 return bus_error_no_such_client(ret_error, id);
         r = manager_evict_now(b->manager, id, bytes, ret_error, &queued);
         if (r < 0)
-                return r;
+                return bus_error_rename(ret_error, r);
         return sd_bus_reply_method_return(msg, "t", queued);
 }
 
