@@ -595,10 +595,14 @@ int manager_run(Manager *m) {
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
+        uint64_t now = usec;
 
         if (m->hooks && m->hooks->cycle_done)
                 m->hooks->cycle_done(m->hooks_userdata);
-        (void) sd_event_source_set_time(s, usec + MAX(m->policy.interval_usec, MANAGER_TICK_MIN_USEC));
+        /* from now, not from when it was due: a late tick must not make the next one early,
+         * since the tick is what bounds the rate of the bus's change signals */
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_source_set_time(s, MAX(now, usec) + MAX(m->policy.interval_usec, MANAGER_TICK_MIN_USEC));
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
         return 0;
 }
