@@ -415,7 +415,7 @@ static int get_clients(sd_bus *bus, ClientList *ret) {
         r = call_manager(bus, "ListClients", "list the clients", &reply, NULL);
         if (r != 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', UFFDTIER_BUS_LIST_CLIENTS_ENTRY + 0);
+        r = sd_bus_message_enter_container(reply, 'a', UFFDTIER_BUS_LIST_CLIENTS_ENTRY);
         while (r >= 0 &&
                (r = sd_bus_message_read(reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, &id, NULL, NULL, NULL, NULL,
                                         NULL, NULL, NULL)) > 0) {

@@ -167,7 +167,7 @@ static int method_list_clients(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', UFFDTIER_BUS_LIST_CLIENTS_ENTRY + 0);
+        r = sd_bus_message_open_container(reply, 'a', UFFDTIER_BUS_LIST_CLIENTS_ENTRY);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = sd_bus_message_append(reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, v[i]->id,
                                           (uint32_t) v[i]->pid, v[i]->name ?: "", v[i]->cgroup_path ?: "",
