@@ -346,9 +346,14 @@ expect_eq "uffdtierctl show of the gone client: exit" "$?" 5
 wait "${CPID[victim]}" 2>/dev/null
 
 client_stop main
-kill "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null
-grep -q 'AddressSanitizer\|runtime error' "$DAEMON_LOG" && fail "sanitizer report in the daemon log"
+stop_daemon() { # SIGTERM; it must exit 0 without a sanitizer report (leaks included)
+        kill "$DAEMON_PID"
+        wait "$DAEMON_PID" 2>/dev/null
+        local rc=$?
+        grep -q 'Sanitizer\|runtime error' "$DAEMON_LOG" && fail "sanitizer report in the daemon log: $(grep -m3 'Sanitizer\|runtime error' "$DAEMON_LOG")"
+        [ $rc -eq 0 ] || fail "the daemon exited with $rc on SIGTERM"
+}
+stop_daemon
 "$CTL" status >"$WORK/ctl.out" 2>&1
 expect_eq "uffdtierctl status without the daemon: exit" "$?" 3
 grep -q "not running" "$WORK/ctl.out" || fail "uffdtierctl does not say the daemon is not running: $(cat "$WORK/ctl.out")"
@@ -412,5 +417,5 @@ for what in "PropertiesChanged:.path == \"/org/uffdtier1\" and (.payload.data[1]
 done
 
 kill -0 "$DAEMON_PID" || fail "the daemon died"
-grep -q 'AddressSanitizer\|runtime error' "$DAEMON_LOG" && fail "sanitizer report in the daemon log"
+stop_daemon
 echo "PASS"
