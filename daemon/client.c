@@ -85,9 +85,17 @@ static void on_tracker_gone(void *userdata) {
         client_gone(userdata);
 }
 
+static void on_tracker_evicted(void *userdata, uint64_t bytes) {
+        Client *c = userdata;
+
+        if (c->hooks->evicted)
+                c->hooks->evicted(c->userdata, c, bytes);
+}
+
 static const TrackerHooks client_tracker_hooks = {
         .read_events = on_tracker_read_events,
         .gone = on_tracker_gone,
+        .evicted = on_tracker_evicted,
 };
 
 static int client_attach_sources(Client *c) {
@@ -735,4 +743,24 @@ int client_process_events(Client *c) {
         }
         c->reading = false;
         return r;
+}
+
+/* ---- getters for the owner's second half ---- */
+
+const char *client_policy_name(const Client *c) {
+        return c->tracker.policy && c->tracker.policy->name ? c->tracker.policy->name : "default";
+}
+
+const TrackerCounters *client_counters(const Client *c) {
+        return &c->tracker.counters;
+}
+
+uint64_t client_tracked_bytes(const Client *c) {
+        return range_set_bytes(&c->ranges);
+}
+
+int client_evict_now(Client *c, uint64_t max_bytes, uint64_t *ret_queued) {
+        if (c->stopped)
+                return -ESRCH;
+        return tracker_evict_now(&c->tracker, max_bytes, ret_queued);
 }

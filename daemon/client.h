@@ -31,6 +31,8 @@ typedef struct ClientHooks {
         void (*gone)(void *userdata, Client *c);
         /* A FORK event: the child's uffd (taken over by the hook, closed on failure). */
         void (*forked)(void *userdata, Client *parent, int child_uffd);
+        /* The tracker paged out this many bytes of the client's memory. May be NULL. */
+        void (*evicted)(void *userdata, Client *c, uint64_t bytes);
 } ClientHooks;
 
 /* What every client shares, owned by the Manager. */
@@ -123,3 +125,11 @@ int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply)
 
 void client_set_policy(Client *c, const Policy *policy);
 const char *client_tag_name(const Client *c, uint32_t tag);
+
+/* Getters for the owner's second half (the bus, the dump). */
+/* The name of the policy the client runs under; "default" for the default policy. */
+const char *client_policy_name(const Client *c);
+const TrackerCounters *client_counters(const Client *c);
+uint64_t client_tracked_bytes(const Client *c);
+/* tracker_evict_now() on the client's tracker. */
+int client_evict_now(Client *c, uint64_t max_bytes, uint64_t *ret_queued);

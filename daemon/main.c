@@ -9,6 +9,8 @@
 #include "config.h"
 #include "log.h"
 #include "macro.h"
+#include "bus-names.h"
+#include "manager-bus.h"
 #include "manager.h"
 #include "parse.h"
 #include "probe-print.h"
@@ -50,7 +52,10 @@ static void help(void) {
                "                             Limits on what one client or uid may use\n"
                "     --max-connections=N     Open handoff connections, all uids (default 1024; a uid\n"
                "                             may hold a quarter, 16 are kept for root)\n"
-               "     --no-mlock              Do not lock the daemon's memory\n",
+               "     --no-mlock              Do not lock the daemon's memory\n"
+               "     --bus-address=ADDRESS   Serve the D-Bus API on this bus (default: $" UFFDTIER_BUS_ADDRESS_ENV ",\n"
+               "                             else the system bus if there is one)\n"
+               "     --no-bus                Do not serve the D-Bus API\n",
                UFFDTIER_SOCKET_DEFAULT);
 }
 
@@ -76,10 +81,14 @@ enum {
         ARG_CONN_RATE,
         ARG_MAX_CONNECTIONS,
         ARG_NO_MLOCK,
+        ARG_BUS_ADDRESS,
+        ARG_NO_BUS,
 };
 
 typedef struct Args {
         bool probe, json, mlock;
+        bool no_bus;
+        const char *bus_address; /* NULL: the system bus, if any */
 } Args;
 
 static int bad_value(const char *opt, const char *value, int r) {
@@ -121,6 +130,8 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 { "conn-rate", required_argument, NULL, ARG_CONN_RATE },
                 { "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
                 { "no-mlock", no_argument, NULL, ARG_NO_MLOCK },
+                { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
+                { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 {}
         };
         int c, r;
@@ -230,6 +241,14 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 case ARG_NO_MLOCK:
                         a->mlock = false;
                         break;
+                case ARG_BUS_ADDRESS:
+                        if (!optarg[0])
+                                return bad_value("bus-address", optarg, -EINVAL);
+                        a->bus_address = optarg;
+                        break;
+                case ARG_NO_BUS:
+                        a->no_bus = true;
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -264,8 +283,33 @@ static int run_probe(bool json) {
         return 0;
 }
 
+/* The D-Bus API: required when an address was given, optional on the system bus (a machine
+ * without one still tiers memory). */
+static int setup_bus(Manager *m, const Args *a, ManagerBus **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *address = a->bus_address;
+        int r;
+
+        *ret = NULL;
+        if (a->no_bus)
+                return 0;
+        if (!address && getenv(UFFDTIER_BUS_ADDRESS_ENV) && getenv(UFFDTIER_BUS_ADDRESS_ENV)[0])
+                address = getenv(UFFDTIER_BUS_ADDRESS_ENV);
+        r = manager_bus_new(m, address, &e, ret);
+        if (r < 0 && address)
+                return log_error_errno(r, "D-Bus API: %s", e.message ?: strerror(-r));
+        if (r < 0) {
+                log_notice("no D-Bus API: %s", e.message ?: strerror(-r));
+                return 0;
+        }
+        log_info("D-Bus API on %s as %s", address ?: "the system bus", UFFDTIER_BUS_NAME);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        /* declared after m: freed first, so the bus never outlives what it shows */
+        _cleanup_(manager_bus_freep) ManagerBus *bus = NULL;
         Args a = { .mlock = true };
         int r;
 
@@ -282,6 +326,9 @@ int main(int argc, char **argv) {
                 return run_probe(a.json) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
         r = manager_startup(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = setup_bus(m, &a, &bus);
         if (r < 0)
                 return EXIT_FAILURE;
 

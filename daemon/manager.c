@@ -96,6 +96,7 @@ Manager *manager_free(Manager *m) {
         manager_gc(m);
         m->gc_source = sd_event_source_disable_unref(m->gc_source);
         m->stats_timer = sd_event_source_disable_unref(m->stats_timer);
+        m->tick_timer = sd_event_source_disable_unref(m->tick_timer);
         sd_event_unref(m->event);
         free(m->socket_path);
         free(m->proc_root);
@@ -118,6 +119,7 @@ void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, boo
                         .evict_rate = &m->evict_rate,
                         .proc_root = m->proc_root,
                         .cgroup_root = m->cgroup_root,
+                        .paused = &m->paused,
                 },
                 .limits = &m->limits,
         };
@@ -136,6 +138,8 @@ void manager_drop_client(Manager *m, Client *c) {
         c->gc_queued = true;
         LIST_REMOVE(clients, m->clients, c);
         m->n_clients--;
+        if (m->hooks && m->hooks->client_removed)
+                m->hooks->client_removed(m->hooks_userdata, c);
         LIST_PREPEND(gc, m->gc_queue, c);
         (void) sd_event_source_set_enabled(m->gc_source, SD_EVENT_ONESHOT);
 }
@@ -178,14 +182,19 @@ unsigned manager_count_clients_of_uid(Manager *m, uid_t uid) {
 static void client_hook_gone(void *userdata, Client *c);
 static void client_hook_forked(void *userdata, Client *parent, int child_uffd);
 
+static void client_hook_evicted(void *userdata, Client *c, uint64_t bytes);
+
 static const ClientHooks manager_client_hooks = {
         .gone = client_hook_gone,
         .forked = client_hook_forked,
+        .evicted = client_hook_evicted,
 };
 
 static void manager_link_client(Manager *m, Client *c) {
         LIST_PREPEND(clients, m->clients, c);
         m->n_clients++;
+        if (m->hooks && m->hooks->client_added)
+                m->hooks->client_added(m->hooks_userdata, c);
 }
 
 int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mode_only, const char *name,
@@ -229,6 +238,13 @@ int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mo
 
 static void client_hook_gone(void *userdata, Client *c) {
         manager_drop_client(userdata, c);
+}
+
+static void client_hook_evicted(void *userdata, Client *c, uint64_t bytes) {
+        Manager *m = userdata;
+
+        if (m->hooks && m->hooks->evicted)
+                m->hooks->evicted(m->hooks_userdata, c, bytes);
 }
 
 /* ---- fork: the child's uffd becomes a client of its own ---- */
@@ -643,5 +659,125 @@ int manager_run(Manager *m) {
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "event loop failed: %m");
+        return 0;
+}
+
+/* ---- for the second half (bus, dump) ---- */
+
+/* At least this long between two ticks, whatever the interval says. */
+#define MANAGER_TICK_MIN_USEC (100ULL * USEC_PER_MSEC)
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = usec;
+
+        if (m->hooks && m->hooks->cycle_done)
+                m->hooks->cycle_done(m->hooks_userdata);
+        /* from now, not from when it was due: a late tick must not make the next one early,
+         * since the tick is what bounds the rate of the bus's change signals */
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_source_set_time(s, MAX(now, usec) + MAX(m->policy.interval_usec, MANAGER_TICK_MIN_USEC));
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+int manager_set_hooks(Manager *m, const ManagerHooks *hooks, void *userdata) {
+        int r;
+
+        m->hooks = hooks;
+        m->hooks_userdata = userdata;
+        if (!hooks || !hooks->cycle_done) {
+                m->tick_timer = sd_event_source_disable_unref(m->tick_timer);
+                return 0;
+        }
+        if (m->tick_timer)
+                return 0;
+        r = sd_event_add_time_relative(m->event, &m->tick_timer, CLOCK_MONOTONIC,
+                                       MAX(m->policy.interval_usec, MANAGER_TICK_MIN_USEC),
+                                       10 * USEC_PER_MSEC, on_tick, m);
+        if (r < 0)
+                return r;
+        /* below the clients' own sources: the news of a cycle comes after the cycle */
+        (void) sd_event_source_set_priority(m->tick_timer, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_description(m->tick_timer, "manager-tick");
+        return 0;
+}
+
+int manager_set_paused(Manager *m, bool paused) {
+        if (m->paused == paused)
+                return 0;
+        m->paused = paused;
+        log_notice("%s", paused ? "paused: classifying only, no client evicts until resumed"
+                                : "resumed: evicting again");
+        return 1;
+}
+
+bool manager_monitor_only(const Manager *m) {
+        return m->monitor_only || m->policy.dry_run;
+}
+
+const char *manager_monitor_only_reason(const Manager *m) {
+        if (m->monitor_only && m->probe.swap_known && m->probe.swap_bytes == 0)
+                return "no swap configured: MADV_PAGEOUT cannot evict anonymous memory";
+        if (m->monitor_only)
+                return "monitor-only mode";
+        if (m->policy.dry_run)
+                return "dry run: classifying only, never evicting";
+        return "";
+}
+
+void manager_get_totals(const Manager *m, ManagerTotals *ret) {
+        ManagerTotals t = {
+                .evicted_bytes = m->gone_evicted_bytes,
+                .refaulted_bytes = m->gone_refaulted_bytes,
+                .faults_served = m->gone_faults_served,
+        };
+        const Client *c;
+
+        LIST_FOREACH(clients, c, m->clients) {
+                const TrackerCounters *k = client_counters(c);
+
+                t.tracked_bytes += client_tracked_bytes(c);
+                t.resident_bytes += k->resident_bytes;
+                t.hot_bytes += k->hot_bytes;
+                t.cold_bytes += k->cold_bytes;
+                t.evicted_bytes += k->evicted_bytes;
+                t.refaulted_bytes += k->refaulted_bytes;
+                t.faults_served += k->faults_served;
+                for (size_t i = 0; i < CLASSIFY_N_BUCKETS; i++)
+                        t.wss_bytes[i] += k->wss_bytes[i];
+        }
+        *ret = t;
+}
+
+int manager_evict_now(Manager *m, uint64_t id, uint64_t max_bytes, sd_bus_error *ret_error,
+                      uint64_t *ret_queued) {
+        Client *c = manager_find_client(m, id);
+        uint64_t queued = 0;
+        int r;
+
+        if (!c)
+                return sd_bus_error_set_errnof(ret_error, ESRCH, "no client with id %" PRIu64, id);
+        if (m->backend == BACKEND_NONE)
+                return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
+                                               "this kernel offers no tracking backend (see uffdtierd --probe)");
+        if (manager_monitor_only(m))
+                return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP, "the daemon only monitors: %s",
+                                               manager_monitor_only_reason(m));
+        if (m->paused)
+                return sd_bus_error_set_errnof(ret_error, EBUSY,
+                                               "eviction is paused; resume it first (SetPaused(false))");
+        r = client_evict_now(c, max_bytes, &queued);
+        if (r == -EBUSY)
+                return sd_bus_error_set_errnof(ret_error, EBUSY,
+                                               "client %" PRIu64 " is in the middle of a cycle, try again", id);
+        if (r == -ESRCH)
+                return sd_bus_error_set_errnof(ret_error, ESRCH, "client %" PRIu64 " is gone", id);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot run client %" PRIu64 "'s cycle: %s",
+                                               id, strerror(-r));
+        log_info("client %" PRIu64 ": eviction requested (%s), %" PRIu64 " bytes queued", id,
+                 max_bytes ? "capped" : "all cold pages", queued);
+        *ret_queued = queued;
         return 0;
 }

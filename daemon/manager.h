@@ -26,6 +26,29 @@
 
 typedef struct PendingFork PendingFork;
 
+/* News for the Manager's second half (the bus): set with manager_set_hooks(), each may be NULL.
+ * client_added/client_removed: the client was linked / unlinked (still valid during the call);
+ * evicted: a batch of the client's memory was paged out; cycle_done: the Manager's tick, once
+ * per default scan interval, for coalesced change notifications. */
+typedef struct ManagerHooks {
+        void (*client_added)(void *u, const Client *c);
+        void (*client_removed)(void *u, const Client *c);
+        void (*evicted)(void *u, const Client *c, uint64_t bytes);
+        void (*cycle_done)(void *u);
+} ManagerHooks;
+
+/* Sums over the live clients; the cumulative ones include clients that are gone. */
+typedef struct ManagerTotals {
+        uint64_t tracked_bytes;
+        uint64_t resident_bytes;
+        uint64_t hot_bytes;
+        uint64_t cold_bytes;
+        uint64_t evicted_bytes;
+        uint64_t refaulted_bytes;
+        uint64_t faults_served;
+        uint64_t wss_bytes[CLASSIFY_N_BUCKETS];
+} ManagerTotals;
+
 typedef struct Manager {
         sd_event *event;
         const KernelOps *kops;
@@ -63,6 +86,11 @@ typedef struct Manager {
         uint64_t gone_evicted_bytes;
         uint64_t gone_refaulted_bytes;
         uint64_t gone_faults_served;
+
+        bool paused;            /* no client evicts (trackers still classify) */
+        const ManagerHooks *hooks;
+        void *hooks_userdata;
+        sd_event_source *tick_timer; /* drives hooks->cycle_done */
 } Manager;
 
 int manager_new(Manager **ret);
@@ -87,6 +115,22 @@ unsigned manager_count_clients_of_uid(Manager *m, uid_t uid);
 void manager_gc(Manager *m);
 /* Log a one-line summary of every client (what the D-Bus API will expose later). */
 void manager_log_stats(Manager *m);
+
+/* The second half's hooks (NULL: none). Clear them before freeing their userdata. */
+int manager_set_hooks(Manager *m, const ManagerHooks *hooks, void *userdata);
+/* Returns 1 when the state changed, 0 when it already was so. */
+int manager_set_paused(Manager *m, bool paused);
+/* Monitor only for any reason (no swap, --dry-run). */
+bool manager_monitor_only(const Manager *m);
+/* Why the daemon only monitors, "" when it evicts. */
+const char *manager_monitor_only_reason(const Manager *m);
+void manager_get_totals(const Manager *m, ManagerTotals *ret);
+/* Start the client's cycle now and evict up to max_bytes (0: all) of its cold pages.
+ * ret_queued: bytes queued for eviction. */
+int manager_evict_now(Manager *m, uint64_t id, uint64_t max_bytes, sd_bus_error *ret_error,
+                      uint64_t *ret_queued);
+/* Re-read the configuration and apply it (conf.c). */
+int manager_reload(Manager *m, sd_bus_error *ret_error);
 
 static inline void manager_freep(Manager **m) {
         if (*m)

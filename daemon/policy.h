@@ -20,6 +20,7 @@ typedef struct Policy {
         unsigned arm_level_max;       /* a chunk hot round after round: re-armed at most every
                                        * rearm period << this (arm-schedule.h); 0 = never adapt */
         bool dry_run;                 /* monitor only: classify, never evict */
+        const char *name;  /* NULL: the default policy */
 } Policy;
 
 #define POLICY_INTERVAL_DEFAULT_USEC (10ULL * 1000000ULL)

@@ -292,6 +292,10 @@ static int cycle_finish(Tracker *t) {
 
 static int on_evict_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
+static bool tracker_paused(const Tracker *t) {
+        return t->env->paused && *t->env->paused;
+}
+
 /* Found gone from a timer: stop here and tell the owner, which queues the teardown. */
 static void tracker_gone(Tracker *t) {
         tracker_stop(t);
@@ -359,6 +363,11 @@ static int evict_step(Tracker *t) {
 
         if (t->evict_runs.n_runs == 0)
                 return 0;
+        if (tracker_paused(t)) {
+                /* paused meanwhile: drop the rest of this cycle's list */
+                run_vec_clear(&t->evict_runs);
+                return 0;
+        }
         budget = ALIGN_DOWN(t->policy->evict_chunk_bytes, (uint64_t) page_size());
         if (t->policy->rate_bytes_per_sec > 0) {
                 budget = ALIGN_DOWN(ratelimit_take(t->env->evict_rate, now, budget), (uint64_t) page_size());
@@ -394,6 +403,8 @@ static int evict_step(Tracker *t) {
                 }
         t->counters.evicted_bytes += done;
         t->reclaim_pending_bytes += done;
+        if (done > 0 && t->hooks->evicted)
+                t->hooks->evicted(t->userdata, done);
         if (r == -ESRCH)
                 return r;
         if (r < 0) {
@@ -622,8 +633,13 @@ static int cycle_run(Tracker *t) {
         memcpy(t->counters.wss_bytes, res.wss_bytes, sizeof res.wss_bytes);
         memcpy(t->counters.age_histogram_bytes, res.age_histogram_bytes, sizeof res.age_histogram_bytes);
 
-        evict = !t->env->monitor_only && !t->policy->dry_run && t->evict_runs.n_runs > 0;
-        if (evict && psi_over_limit(t)) {
+        evict = !t->env->monitor_only && !t->policy->dry_run && !tracker_paused(t) &&
+                t->evict_runs.n_runs > 0;
+        if (evict && t->evict_now_bytes > 0) {
+                /* asked for explicitly (tracker_evict_now): no pressure back-off, the cap */
+                runs_trim_to(&t->evict_runs, t->evict_now_bytes);
+                t->evict_now_bytes = 0;
+        } else if (evict && psi_over_limit(t)) {
                 if (!t->psi_backing_off)
                         log_notice("client %" PRIu64 " (pid %d): memory pressure above %u.%02u%%, not evicting until it drops",
                                    t->target.id, (int) t->target.pid, t->policy->psi_limit_permyriad / 100,
@@ -659,6 +675,28 @@ static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 int tracker_cycle_now(Tracker *t) {
         return cycle_run(t);
+}
+
+int tracker_evict_now(Tracker *t, uint64_t max_bytes, uint64_t *ret_queued) {
+        int r;
+
+        if (t->stopped || !t->cycle_timer || t->env->monitor_only || t->policy->dry_run ||
+            tracker_paused(t))
+                return -EOPNOTSUPP;
+        if (t->in_cycle)
+                return -EBUSY;
+        t->evict_now_bytes = max_bytes > 0 ? max_bytes : UINT64_MAX;
+        r = cycle_run(t);
+        t->evict_now_bytes = 0;
+        if (r == -ESRCH) {
+                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id, (int) t->target.pid);
+                tracker_gone(t);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        *ret_queued = run_vec_bytes(&t->evict_runs);
+        return 0;
 }
 
 int tracker_start(Tracker *t) {

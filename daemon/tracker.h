@@ -87,6 +87,7 @@ typedef struct TrackerEnv {
         RateLimit *evict_rate;  /* all clients share the eviction bandwidth */
         const char *proc_root;  /* for the system's PSI */
         const char *cgroup_root;
+        const bool *paused;     /* the owner's switch: while true nothing is evicted; may be NULL */
 } TrackerEnv;
 
 /* News for the tracker's owner (the Client). The tracker never frees anything above it. */
@@ -97,6 +98,8 @@ typedef struct TrackerHooks {
         /* A timer-driven cycle or eviction found the process gone. The owner queues its
          * teardown; the tracker does nothing more until it is stopped. */
         void (*gone)(void *userdata);
+        /* A batch of MADV_PAGEOUT paged out this many bytes (> 0). May be NULL. */
+        void (*evicted)(void *userdata, uint64_t bytes);
 } TrackerHooks;
 
 /* What the tracker works on: borrowed from its owner, valid for the tracker's whole life. */
@@ -144,6 +147,7 @@ typedef struct Tracker {
         RunVec evict_runs;      /* cold runs still to page out this cycle, front first */
         ArmLevels arm_levels;   /* adaptive re-arming (arm-schedule.h) */
         TrackerCounters counters;
+        uint64_t evict_now_bytes; /* tracker_evict_now(): this cycle's cap; 0 = a normal cycle */
 } Tracker;
 
 void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
@@ -174,6 +178,12 @@ int tracker_handle_fault(Tracker *t, const struct uffd_msg *msg);
 int tracker_retry_deferred_faults(Tracker *t, bool last_try);
 /* Run one cycle now (tests and the demo); normally the timer does. */
 int tracker_cycle_now(Tracker *t);
+/* Run a cycle now and evict up to max_bytes (0: all) of what it finds cold, regardless of the
+ * memory pressure limit (the floor and the rate limit still apply). ret_queued: the bytes queued
+ * for eviction. -EBUSY while a cycle is under way, -EOPNOTSUPP when this tracker never evicts
+ * (no backend, monitor only, dry run, paused), -ESRCH when the process is gone (the gone hook
+ * has been called). */
+int tracker_evict_now(Tracker *t, uint64_t max_bytes, uint64_t *ret_queued);
 /* Record an error for status ("last error"); logged only when it differs from the last one. */
 void tracker_set_error(Tracker *t, int error, const char *fmt, ...) _printf_(3, 4);
 bool tracker_in_cycle(const Tracker *t);

@@ -206,7 +206,7 @@ EOF
         dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile --print-address=1 \
                 >"$dir/address" 2>"$dir/log" </dev/null &
         DBUS_PID=$!
-        cleanup_push "kill $DBUS_PID 2>/dev/null; wait $DBUS_PID 2>/dev/null"
+        cleanup_push "kill $DBUS_PID 2>/dev/null; wait $DBUS_PID 2>/dev/null; true"
         wait_for 10 test -s "$dir/address" || {
                 cat "$dir/log" >&2
                 fail "the private dbus-daemon did not start"

@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-error.h"
+#include "bus-names.h"
+#include "client-bus.h"
+#include "config.h"
+#include "log.h"
+#include "macro.h"
+#include "manager-bus.h"
+#include "manager-dump.h"
+
+/* What the bus last told about one client, to send only what changed, once per tick. */
+typedef struct ClientBusState {
+        uint64_t id;
+        uint64_t pending_evicted_bytes; /* for the next Evicted signal */
+        uint64_t tracked_bytes;
+        TrackerCounters counters; /* the Policy property is sent along whenever these change */
+} ClientBusState;
+
+/* The Manager object's changing properties as last announced. */
+typedef struct ManagerSnapshot {
+        bool paused;
+        bool monitor_only;
+        const char *monitor_only_reason;
+        uint64_t interval_usec;
+        uint64_t cold_age_usec;
+        unsigned n_clients;
+        ManagerTotals totals;
+} ManagerSnapshot;
+
+struct ManagerBus {
+        Manager *manager;
+        sd_bus *bus;
+        ClientBusState *clients;
+        size_t n_clients;
+        ManagerSnapshot last;
+};
+
+/* ---- authorization: reading is open, acting is for root ---- */
+
+static int check_root(sd_bus_message *msg, const char *method, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t euid;
+        int r;
+
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &euid);
+        if (r < 0 || euid != 0) {
+                /* fail closed: a caller whose euid cannot be learned is not root */
+                log_notice("refused %s() from %s (euid %s)", method, sd_bus_message_get_sender(msg) ?: "?",
+                           r < 0 ? "unknown" : "not 0");
+                return bus_error_access_denied(ret_error, method);
+        }
+        return 0;
+}
+
+/* ---- properties ---- */
+
+static int property_get_const(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *ret_error) {
+        ManagerBus *b = userdata;
+        Manager *m = b->manager;
+        int r;
+
+        if (streq(property, "Version"))
+                return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+        if (streq(property, "Backend"))
+                return sd_bus_message_append(reply, "s", backend_to_string(m->backend) ?: "none");
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        if (streq(property, "CannotSee")) {
+                for (size_t i = 0; r >= 0 && i < m->probe_result.n_cannot_see; i++)
+                        r = sd_bus_message_append(reply, "s", m->probe_result.cannot_see[i]);
+        } else /* KernelFeatures: the UFFD_FEATURE_* bits UFFDIO_API offered */
+                for (unsigned i = 0; r >= 0 && i < 64; i++) {
+                        const char *name;
+
+                        if (!(m->probe.features_offered & (1ULL << i)))
+                                continue;
+                        name = probe_feature_to_string(1ULL << i);
+                        if (name)
+                                r = sd_bus_message_append(reply, "s", name);
+                }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *ret_error) {
+        ManagerBus *b = userdata;
+        Manager *m = b->manager;
+
+        if (streq(property, "Paused"))
+                return sd_bus_message_append(reply, "b", (int) m->paused);
+        if (streq(property, "MonitorOnly"))
+                return sd_bus_message_append(reply, "b", (int) manager_monitor_only(m));
+        if (streq(property, "MonitorOnlyReason"))
+                return sd_bus_message_append(reply, "s", manager_monitor_only_reason(m));
+        if (streq(property, "ScanIntervalUSec"))
+                return sd_bus_message_append(reply, "t", m->policy.interval_usec);
+        if (streq(property, "ColdAgeUSec"))
+                return sd_bus_message_append(reply, "t", m->policy.cold_age_usec);
+        if (streq(property, "NClients"))
+                return sd_bus_message_append(reply, "u", m->n_clients);
+        return -EINVAL;
+}
+
+static int property_get_total(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *ret_error) {
+        ManagerBus *b = userdata;
+        ManagerTotals t;
+
+        manager_get_totals(b->manager, &t);
+        if (streq(property, "WorkingSetBytes"))
+                return sd_bus_message_append_array(reply, 't', t.wss_bytes, sizeof t.wss_bytes);
+        if (streq(property, "TrackedBytes"))
+                return sd_bus_message_append(reply, "t", t.tracked_bytes);
+        if (streq(property, "ResidentBytes"))
+                return sd_bus_message_append(reply, "t", t.resident_bytes);
+        if (streq(property, "HotBytes"))
+                return sd_bus_message_append(reply, "t", t.hot_bytes);
+        if (streq(property, "ColdBytes"))
+                return sd_bus_message_append(reply, "t", t.cold_bytes);
+        if (streq(property, "EvictedBytes"))
+                return sd_bus_message_append(reply, "t", t.evicted_bytes);
+        if (streq(property, "RefaultedBytes"))
+                return sd_bus_message_append(reply, "t", t.refaulted_bytes);
+        if (streq(property, "FaultsServed"))
+                return sd_bus_message_append(reply, "t", t.faults_served);
+        return -EINVAL;
+}
+
+/* ---- methods ---- */
+
+static int cmp_client_id(const void *a, const void *b) {
+        const Client *x = *(const Client *const *) a, *y = *(const Client *const *) b;
+
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int method_list_clients(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        ManagerBus *b = userdata;
+        Manager *m = b->manager;
+        _cleanup_free_ Client **v = calloc(m->n_clients + 1, sizeof *v);
+        size_t n = 0;
+        Client *c;
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        LIST_FOREACH(clients, c, m->clients)
+                if (n < m->n_clients)
+                        v[n++] = c;
+        qsort(v, n, sizeof *v, cmp_client_id);
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', UFFDTIER_BUS_LIST_CLIENTS_ENTRY);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, v[i]->id,
+                                          (uint32_t) v[i]->pid, v[i]->name ?: "", v[i]->cgroup_path ?: "",
+                                          client_policy_name(v[i]), client_tracked_bytes(v[i]),
+                                          client_counters(v[i])->resident_bytes,
+                                          client_counters(v[i])->evicted_bytes);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_dump(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        ManagerBus *b = userdata;
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        r = manager_dump_json(b->manager, &json);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "Cannot build the dump: %s", strerror(-r));
+        return sd_bus_reply_method_return(msg, "s", json);
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        ManagerBus *b = userdata;
+        int r;
+
+        r = check_root(msg, "Reload", ret_error);
+        if (r < 0)
+                return r;
+        r = manager_reload(b->manager, ret_error);
+        if (r < 0)
+                return bus_error_rename(ret_error, r);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static void emit_manager_changed(ManagerBus *b);
+
+static int method_set_paused(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        ManagerBus *b = userdata;
+        int paused, r;
+
+        r = check_root(msg, "SetPaused", ret_error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "b", &paused);
+        if (r < 0)
+                return r;
+        if (manager_set_paused(b->manager, paused) > 0)
+                emit_manager_changed(b); /* an act, not a counter: announce it now */
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_evict_now(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        ManagerBus *b = userdata;
+        uint64_t id, bytes, queued = 0;
+        int r;
+
+        r = check_root(msg, "EvictNow", ret_error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "tt", &id, &bytes);
+        if (r < 0)
+                return r;
+        if (id == 0)
+                return bus_error_invalid_argument(ret_error, "Client ids start at 1 (ListClients() shows them).");
+        if (bytes % page_size() != 0)
+                return bus_error_invalid_argument(ret_error,
+                                                  "%" PRIu64 " bytes is not a multiple of the page size (%zu); 0 means all cold pages.",
+                                                  bytes, page_size());
+        if (!manager_find_client(b->manager, id))
+                return bus_error_no_such_client(ret_error, id);
+        r = manager_evict_now(b->manager, id, bytes, ret_error, &queued);
+        if (r < 0)
+                return bus_error_rename(ret_error, r);
+        return sd_bus_reply_method_return(msg, "t", queued);
+}
+
+#define STATE(name, sig) SD_BUS_PROPERTY(name, sig, property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define TOTAL(name, sig) SD_BUS_PROPERTY(name, sig, property_get_total, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Backend", "s", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CannotSee", "as", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KernelFeatures", "as", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        STATE("Paused", "b"),
+        STATE("MonitorOnly", "b"),
+        STATE("MonitorOnlyReason", "s"),
+        STATE("ScanIntervalUSec", "t"),
+        STATE("ColdAgeUSec", "t"),
+        STATE("NClients", "u"),
+        TOTAL("TrackedBytes", "t"),
+        TOTAL("ResidentBytes", "t"),
+        TOTAL("HotBytes", "t"),
+        TOTAL("ColdBytes", "t"),
+        TOTAL("EvictedBytes", "t"),
+        TOTAL("RefaultedBytes", "t"),
+        TOTAL("FaultsServed", "t"),
+        TOTAL("WorkingSetBytes", "at"),
+
+        /* reading is open to everyone; the other three check the caller (check_root) */
+        SD_BUS_METHOD_WITH_NAMES("ListClients", "", SD_BUS_PARAM(),
+                                 "a" UFFDTIER_BUS_LIST_CLIENTS_ENTRY, SD_BUS_PARAM(clients),
+                                 method_list_clients, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Dump", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(json),
+                                 method_dump, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetPaused", "b", SD_BUS_PARAM(paused), "", SD_BUS_PARAM(),
+                                 method_set_paused, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("EvictNow", "tt", SD_BUS_PARAM(id) SD_BUS_PARAM(bytes),
+                                 "t", SD_BUS_PARAM(queued_bytes),
+                                 method_evict_now, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_NAMES("ClientAdded", "to", SD_BUS_PARAM(id) SD_BUS_PARAM(path), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("ClientRemoved", "to", SD_BUS_PARAM(id) SD_BUS_PARAM(path), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("Evicted", "tt", SD_BUS_PARAM(id) SD_BUS_PARAM(bytes), 0),
+        SD_BUS_VTABLE_END
+};
+
+/* ---- news from the Manager ---- */
+
+static ClientBusState *state_find(ManagerBus *b, uint64_t id) {
+        for (size_t i = 0; i < b->n_clients; i++)
+                if (b->clients[i].id == id)
+                        return &b->clients[i];
+        return NULL;
+}
+
+static void emit_client_signal(ManagerBus *b, const char *member, uint64_t id) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = client_bus_path(id, &path);
+        if (r >= 0)
+                r = sd_bus_emit_signal(b->bus, UFFDTIER_BUS_PATH, UFFDTIER_BUS_MANAGER_INTERFACE, member,
+                                       "to", id, path);
+        if (r < 0)
+                log_debug_errno(r, "cannot send %s(%" PRIu64 "): %m", member, id);
+}
+
+static void flush_evicted(ManagerBus *b, ClientBusState *s) {
+        int r;
+
+        if (s->pending_evicted_bytes == 0)
+                return;
+        r = sd_bus_emit_signal(b->bus, UFFDTIER_BUS_PATH, UFFDTIER_BUS_MANAGER_INTERFACE, "Evicted",
+                               "tt", s->id, s->pending_evicted_bytes);
+        if (r < 0)
+                log_debug_errno(r, "cannot send Evicted(%" PRIu64 "): %m", s->id);
+        s->pending_evicted_bytes = 0;
+}
+
+static void hook_client_added(void *u, const Client *c) {
+        ManagerBus *b = u;
+        ClientBusState *v = realloc(b->clients, (b->n_clients + 1) * sizeof *v);
+
+        if (!v) {
+                log_oom();
+                return; /* its signals are lost; its object still works */
+        }
+        b->clients = v;
+        b->clients[b->n_clients++] = (ClientBusState) {
+                .id = c->id,
+                .tracked_bytes = client_tracked_bytes(c),
+                .counters = *client_counters(c),
+        };
+        emit_client_signal(b, "ClientAdded", c->id);
+}
+
+static void hook_client_removed(void *u, const Client *c) {
+        ManagerBus *b = u;
+        ClientBusState *s = state_find(b, c->id);
+
+        if (s) {
+                flush_evicted(b, s); /* its last bytes still get told */
+                *s = b->clients[--b->n_clients];
+        }
+        emit_client_signal(b, "ClientRemoved", c->id);
+}
+
+static void hook_evicted(void *u, const Client *c, uint64_t bytes) {
+        ClientBusState *s = state_find(u, c->id);
+
+        /* coalesced: one Evicted per client per tick at most */
+        if (s)
+                s->pending_evicted_bytes += bytes;
+}
+
+static void manager_snapshot(const Manager *m, ManagerSnapshot *ret) {
+        *ret = (ManagerSnapshot) {
+                .paused = m->paused,
+                .monitor_only = manager_monitor_only(m),
+                .monitor_only_reason = manager_monitor_only_reason(m),
+                .interval_usec = m->policy.interval_usec,
+                .cold_age_usec = m->policy.cold_age_usec,
+                .n_clients = m->n_clients,
+        };
+        manager_get_totals(m, &ret->totals);
+}
+
+static void emit_manager_changed(ManagerBus *b) {
+        ManagerSnapshot now;
+        const char *names[32];
+        size_t n = 0;
+        int r;
+
+        manager_snapshot(b->manager, &now);
+#define CHANGED(field, name)                  \
+        if (now.field != b->last.field)       \
+                names[n++] = name
+        CHANGED(paused, "Paused");
+        CHANGED(monitor_only, "MonitorOnly");
+        if (!streq(now.monitor_only_reason, b->last.monitor_only_reason))
+                names[n++] = "MonitorOnlyReason";
+        CHANGED(interval_usec, "ScanIntervalUSec");
+        CHANGED(cold_age_usec, "ColdAgeUSec");
+        CHANGED(n_clients, "NClients");
+        CHANGED(totals.tracked_bytes, "TrackedBytes");
+        CHANGED(totals.resident_bytes, "ResidentBytes");
+        CHANGED(totals.hot_bytes, "HotBytes");
+        CHANGED(totals.cold_bytes, "ColdBytes");
+        CHANGED(totals.evicted_bytes, "EvictedBytes");
+        CHANGED(totals.refaulted_bytes, "RefaultedBytes");
+        CHANGED(totals.faults_served, "FaultsServed");
+#undef CHANGED
+        if (memcmp(now.totals.wss_bytes, b->last.totals.wss_bytes, sizeof now.totals.wss_bytes) != 0)
+                names[n++] = "WorkingSetBytes";
+        names[n] = NULL;
+        b->last = now;
+        if (n == 0)
+                return;
+        r = sd_bus_emit_properties_changed_strv(b->bus, UFFDTIER_BUS_PATH, UFFDTIER_BUS_MANAGER_INTERFACE,
+                                                (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "cannot send PropertiesChanged: %m");
+}
+
+/* The Manager's tick: everything that changed since the last one, at most once per interval. */
+static void hook_cycle_done(void *u) {
+        ManagerBus *b = u;
+
+        emit_manager_changed(b);
+        for (size_t i = 0; i < b->n_clients; i++) {
+                ClientBusState *s = &b->clients[i];
+                const Client *c = manager_find_client(b->manager, s->id);
+                int r;
+
+                if (!c)
+                        continue;
+                flush_evicted(b, s);
+                if (s->tracked_bytes == client_tracked_bytes(c) &&
+                    memcmp(&s->counters, client_counters(c), sizeof s->counters) == 0)
+                        continue;
+                s->tracked_bytes = client_tracked_bytes(c);
+                s->counters = *client_counters(c);
+                r = client_bus_emit_changed(b->bus, c);
+                if (r < 0)
+                        log_debug_errno(r, "client %" PRIu64 ": cannot send PropertiesChanged: %m", s->id);
+        }
+}
+
+static const ManagerHooks manager_bus_hooks = {
+        .client_added = hook_client_added,
+        .client_removed = hook_client_removed,
+        .evicted = hook_evicted,
+        .cycle_done = hook_cycle_done,
+};
+
+/* ---- setup ---- */
+
+static int bus_connect(const char *address, sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (!address)
+                return sd_bus_open_system_with_description(ret, "uffdtierd");
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        (void) sd_bus_set_description(bus, "uffdtierd");
+        r = sd_bus_set_address(bus, address);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_bus_client(bus, true);
+        if (r < 0)
+                return r;
+        /* like the system bus: every caller is checked, none is trusted for being connected */
+        r = sd_bus_set_trusted(bus, false);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+int manager_bus_new(Manager *m, const char *address, sd_bus_error *ret_error, ManagerBus **ret) {
+        _cleanup_(manager_bus_freep) ManagerBus *b = NULL;
+        int r;
+
+        r = bus_error_register();
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot register the bus errors");
+        b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        b->manager = m;
+        b->last.monitor_only_reason = "";
+
+        r = bus_connect(address, &b->bus);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot connect to %s: %s",
+                                               address ?: "the system bus", strerror(-r));
+        r = sd_bus_add_object_vtable(b->bus, NULL, UFFDTIER_BUS_PATH, UFFDTIER_BUS_MANAGER_INTERFACE,
+                                     manager_vtable, b);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(b->bus, NULL, UFFDTIER_BUS_CLIENT_PREFIX,
+                                               UFFDTIER_BUS_CLIENT_INTERFACE, client_bus_vtable,
+                                               client_bus_find, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(b->bus, NULL, UFFDTIER_BUS_CLIENT_PREFIX,
+                                               client_bus_enumerate, m);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot register the bus objects: %s",
+                                               strerror(-r));
+        r = sd_bus_request_name(b->bus, UFFDTIER_BUS_NAME, 0);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot own the name " UFFDTIER_BUS_NAME " (%s)%s",
+                                               strerror(-r),
+                                               r == -EEXIST ? ": another uffdtierd runs" :
+                                               r == -EACCES ? ": the bus policy does not allow it, see org.uffdtier1.conf" : "");
+        r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot attach the bus to the event loop: %s",
+                                               strerror(-r));
+        /* the clients already there (none at start-up, but the order is not ours to assume) */
+        for (const Client *c = m->clients; c; c = c->clients_next)
+                hook_client_added(b, c);
+        manager_snapshot(m, &b->last);
+        r = manager_set_hooks(m, &manager_bus_hooks, b);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot start the notification timer: %s",
+                                               strerror(-r));
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+ManagerBus *manager_bus_free(ManagerBus *b) {
+        if (!b)
+                return NULL;
+        if (b->manager && b->manager->hooks == &manager_bus_hooks)
+                (void) manager_set_hooks(b->manager, NULL, NULL);
+        if (b->bus) {
+                (void) sd_bus_release_name(b->bus, UFFDTIER_BUS_NAME);
+                (void) sd_bus_detach_event(b->bus);
+        }
+        sd_bus_flush_close_unref(b->bus);
+        free(b->clients);
+        free(b);
+        return NULL;
+}

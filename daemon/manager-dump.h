@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Dump(): everything the daemon knows, as one JSON document (the only jansson user of the bus
+ * half; jansson's NULL-plus-json_error_t convention ends in manager-dump.c). */
+
+#include "manager.h"
+
+/* A NUL-terminated JSON object, to be freed with free(). -ENOMEM. */
+int manager_dump_json(const Manager *m, char **ret);
