@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cgroup-path.h"
+#include "cgroup.h"
 #include "client.h"
 #include "log.h"
 #include "macro.h"

@@ -32,6 +32,8 @@ static void help(void) {
                "     --version               Show the version\n"
                "     --probe                 Print what this kernel offers and which backend runs, then exit\n"
                "     --json                  With --probe: print JSON\n"
+               "     --config=PATH           Configuration file (default %s);\n"
+               "                             policies are read from policy.d/ next to it\n"
                "     --socket=PATH           Handoff socket (default %s)\n"
                "     --log-level=LEVEL       err, warning, notice, info, debug (default info)\n"
                "     --backend=NAME          Force rwp or wp-async (default: the best the kernel has)\n"
@@ -41,12 +43,13 @@ static void help(void) {
                "     --floor=SIZE            Keep at least this much of each client resident (default 0)\n"
                "     --psi-limit=PERCENT     Back off above this memory pressure, some avg10 (default 10%%)\n"
                "     --rearm-period=N        Re-arm each page every N cycles (default cold age / 2)\n"
-               "     --dry-run               Monitor only: classify, never evict\n"
+               "     --dry-run               Monitor only, whatever the policies say: classify, never evict\n"
                "     --stats-interval=DUR    Log every client's counters this often (default 60s)\n"
                "     --max-clients-per-uid=N --max-ranges=N --max-bytes=SIZE --conn-rate=N\n"
                "                             Limits on what one client or uid may use\n"
-               "     --no-mlock              Do not lock the daemon's memory\n",
-               UFFDTIER_SOCKET_DEFAULT);
+               "     --no-mlock              Do not lock the daemon's memory\n"
+               "Options override the configuration file (see uffdtierd.conf(5)); SIGHUP reloads it.\n",
+               SYSCONFDIR "/uffdtierd/uffdtierd.conf", UFFDTIER_SOCKET_DEFAULT);
 }
 
 enum {
@@ -69,6 +72,7 @@ enum {
         ARG_MAX_BYTES,
         ARG_CONN_RATE,
         ARG_NO_MLOCK,
+        ARG_CONFIG,
 };
 
 typedef struct Args {
@@ -112,8 +116,10 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 { "max-bytes", required_argument, NULL, ARG_MAX_BYTES },
                 { "conn-rate", required_argument, NULL, ARG_CONN_RATE },
                 { "no-mlock", no_argument, NULL, ARG_NO_MLOCK },
+                { "config", required_argument, NULL, ARG_CONFIG },
                 {}
         };
+        ConfOverrides *o = &m->overrides;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -133,15 +139,22 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 case ARG_SOCKET:
                         if (optarg[0] != '/')
                                 return bad_value("socket", optarg, -EINVAL);
-                        free(m->socket_path);
-                        if (!(m->socket_path = strdup(optarg)))
+                        o->socket_path = optarg; /* argv outlives the manager */
+                        break;
+                case ARG_CONFIG:
+                        if (optarg[0] == '\0')
+                                return bad_value("config", optarg, -EINVAL);
+                        free(m->config_path);
+                        if (!(m->config_path = strdup(optarg)))
                                 return log_oom();
+                        m->config_required = true;
                         break;
                 case ARG_LOG_LEVEL:
                         r = log_level_from_string(optarg);
                         if (r < 0)
                                 return bad_value("log-level", optarg, r);
                         log_set_max_level(r);
+                        o->log_level = r;
                         break;
                 case ARG_BACKEND:
                         if (streq(optarg, "rwp"))
@@ -152,57 +165,66 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                                 return bad_value("backend", optarg, -EINVAL);
                         break;
                 case ARG_INTERVAL:
-                        if ((r = parse_duration(optarg, &m->policy.interval_usec)) < 0)
+                        if ((r = parse_duration(optarg, &o->policy.interval_usec)) < 0)
                                 return bad_value("interval", optarg, r);
+                        o->policy_set |= CONF_POLICY_SCAN_INTERVAL;
                         break;
                 case ARG_COLD_AGE:
-                        if ((r = parse_duration(optarg, &m->policy.cold_age_usec)) < 0)
+                        if ((r = parse_duration(optarg, &o->policy.cold_age_usec)) < 0)
                                 return bad_value("cold-age", optarg, r);
+                        o->policy_set |= CONF_POLICY_COLD_AGE;
                         break;
                 case ARG_RATE:
-                        if ((r = parse_size(optarg, &m->policy.rate_bytes_per_sec)) < 0)
+                        if ((r = parse_size(optarg, &o->policy.rate_bytes_per_sec)) < 0)
                                 return bad_value("rate", optarg, r);
+                        o->policy_set |= CONF_POLICY_RATE;
                         break;
                 case ARG_FLOOR:
-                        if ((r = parse_size(optarg, &m->policy.floor_bytes)) < 0)
+                        if ((r = parse_size(optarg, &o->policy.floor_bytes)) < 0)
                                 return bad_value("floor", optarg, r);
+                        o->policy_set |= CONF_POLICY_FLOOR;
                         break;
                 case ARG_PSI_LIMIT:
-                        if ((r = parse_percent(optarg, &m->policy.psi_limit_permyriad)) < 0)
+                        if ((r = parse_percent(optarg, &o->policy.psi_limit_permyriad)) < 0)
                                 return bad_value("psi-limit", optarg, r);
+                        o->policy_set |= CONF_POLICY_PSI_LIMIT;
                         break;
                 case ARG_REARM_PERIOD:
                         if ((r = parse_uint_arg("rearm-period", optarg, POLICY_COLD_AGE_MAX_CYCLES,
-                                                &m->policy.rearm_period_cycles)) < 0)
+                                                &o->policy.rearm_period_cycles)) < 0)
                                 return r;
+                        o->policy_set |= CONF_POLICY_REARM_PERIOD;
                         break;
                 case ARG_DRY_RUN:
-                        m->policy.dry_run = true;
+                        o->dry_run_all = true;
                         break;
                 case ARG_STATS_INTERVAL:
-                        if ((r = parse_duration(optarg, &m->stats_interval_usec)) < 0 ||
-                            m->stats_interval_usec == 0)
+                        if ((r = parse_duration(optarg, &o->stats_interval_usec)) < 0 ||
+                            o->stats_interval_usec == 0)
                                 return bad_value("stats-interval", optarg, r < 0 ? r : -ERANGE);
                         break;
                 case ARG_MAX_CLIENTS:
                         if ((r = parse_uint_arg("max-clients-per-uid", optarg, 1U << 20,
-                                                &m->limits.clients_per_uid)) < 0)
+                                                &o->limits.clients_per_uid)) < 0)
                                 return r;
+                        o->limits_set |= CONF_LIMIT_CLIENTS_PER_UID;
                         break;
                 case ARG_MAX_RANGES:
                         if ((r = parse_uint_arg("max-ranges", optarg, 1U << 20,
-                                                &m->limits.ranges_per_client)) < 0)
+                                                &o->limits.ranges_per_client)) < 0)
                                 return r;
+                        o->limits_set |= CONF_LIMIT_RANGES;
                         break;
                 case ARG_MAX_BYTES:
-                        if ((r = parse_size(optarg, &m->limits.bytes_per_client)) < 0)
+                        if ((r = parse_size(optarg, &o->limits.bytes_per_client)) < 0)
                                 return bad_value("max-bytes", optarg, r);
+                        o->limits_set |= CONF_LIMIT_BYTES;
                         break;
                 case ARG_CONN_RATE:
                         if ((r = parse_uint_arg("conn-rate", optarg, 1U << 20,
-                                                &m->limits.connections_per_sec)) < 0)
+                                                &o->limits.connections_per_sec)) < 0)
                                 return r;
-                        m->limits.connections_burst = MAX(m->limits.connections_per_sec, 1U);
+                        o->limits_set |= CONF_LIMIT_CONNECTIONS_PER_SEC; /* the burst follows */
                         break;
                 case ARG_NO_MLOCK:
                         a->mlock = false;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The knobs of the tracking engine, in one struct. Per-cgroup policy files (a later step) fill
- * this same struct; today the defaults below can be overridden on the command line. Pure. */
+/* The knobs of the tracking engine, in one struct. The [Policy] section of uffdtierd.conf (the
+ * default policy) and each policy.d file (a per-cgroup policy, policy-match.h) fill this same
+ * struct (conf.c); the command line overrides the default policy. Pure. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@ typedef struct Policy {
         uint64_t evict_chunk_bytes;   /* bytes per process_madvise batch between event-loop turns */
         unsigned rearm_period_cycles; /* re-arm each page every N cycles; 0 = cold age / 2 */
         bool dry_run;                 /* monitor only: classify, never evict */
+        const char *name;  /* NULL: the default policy */
 } Policy;
 
 #define POLICY_INTERVAL_DEFAULT_USEC (10ULL * 1000000ULL)
