@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cgroup-path.h"
+#include "cgroup.h"
 #include "client.h"
 #include "creds.h"
 #include "log.h"

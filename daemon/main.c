@@ -35,6 +35,8 @@ static void help(void) {
                "     --version               Show the version\n"
                "     --probe                 Print what this kernel offers and which backend runs, then exit\n"
                "     --json                  With --probe: print JSON\n"
+               "     --config=PATH           Configuration file (default %s);\n"
+               "                             policies are read from policy.d/ next to it\n"
                "     --socket=PATH           Handoff socket (default %s)\n"
                "     --log-level=LEVEL       err, warning, notice, info, debug (default info)\n"
                "     --backend=NAME          Force rwp or wp-async (default: the best the kernel has)\n"
@@ -46,7 +48,7 @@ static void help(void) {
                "     --rearm-period=N        Re-arm each page every N cycles (default cold age / 2)\n"
                "     --arm-level-max=N       Re-arm a chunk that stays hot at most every period << N\n"
                "                             cycles (default 3, 0 = fixed schedule)\n"
-               "     --dry-run               Monitor only: classify, never evict\n"
+               "     --dry-run               Monitor only, whatever the policies say: classify, never evict\n"
                "     --stats-interval=DUR    Log every client's counters this often (default 60s)\n"
                "     --max-clients-per-uid=N --max-ranges=N --max-bytes=SIZE --conn-rate=N\n"
                "                             Limits on what one client or uid may use\n"
@@ -55,8 +57,9 @@ static void help(void) {
                "     --no-mlock              Do not lock the daemon's memory\n"
                "     --bus-address=ADDRESS   Serve the D-Bus API on this bus (default: $" UFFDTIER_BUS_ADDRESS_ENV ",\n"
                "                             else the system bus if there is one)\n"
-               "     --no-bus                Do not serve the D-Bus API\n",
-               UFFDTIER_SOCKET_DEFAULT);
+               "     --no-bus                Do not serve the D-Bus API\n"
+               "Options override the configuration file (see uffdtierd.conf(5)); SIGHUP reloads it.\n",
+               SYSCONFDIR "/uffdtierd/uffdtierd.conf", UFFDTIER_SOCKET_DEFAULT);
 }
 
 enum {
@@ -83,6 +86,7 @@ enum {
         ARG_NO_MLOCK,
         ARG_BUS_ADDRESS,
         ARG_NO_BUS,
+        ARG_CONFIG,
 };
 
 typedef struct Args {
@@ -132,8 +136,10 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 { "no-mlock", no_argument, NULL, ARG_NO_MLOCK },
                 { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
+                { "config", required_argument, NULL, ARG_CONFIG },
                 {}
         };
+        ConfOverrides *o = &m->overrides;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -153,15 +159,22 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 case ARG_SOCKET:
                         if (optarg[0] != '/')
                                 return bad_value("socket", optarg, -EINVAL);
-                        free(m->socket_path);
-                        if (!(m->socket_path = strdup(optarg)))
+                        o->socket_path = optarg; /* argv outlives the manager */
+                        break;
+                case ARG_CONFIG:
+                        if (optarg[0] == '\0')
+                                return bad_value("config", optarg, -EINVAL);
+                        free(m->config_path);
+                        if (!(m->config_path = strdup(optarg)))
                                 return log_oom();
+                        m->config_required = true;
                         break;
                 case ARG_LOG_LEVEL:
                         r = log_level_from_string(optarg);
                         if (r < 0)
                                 return bad_value("log-level", optarg, r);
                         log_set_max_level(r);
+                        o->log_level = r;
                         break;
                 case ARG_BACKEND:
                         if (streq(optarg, "rwp"))
@@ -172,68 +185,79 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                                 return bad_value("backend", optarg, -EINVAL);
                         break;
                 case ARG_INTERVAL:
-                        if ((r = parse_duration(optarg, &m->policy.interval_usec)) < 0)
+                        if ((r = parse_duration(optarg, &o->policy.interval_usec)) < 0)
                                 return bad_value("interval", optarg, r);
+                        o->policy_set |= CONF_POLICY_SCAN_INTERVAL;
                         break;
                 case ARG_COLD_AGE:
-                        if ((r = parse_duration(optarg, &m->policy.cold_age_usec)) < 0)
+                        if ((r = parse_duration(optarg, &o->policy.cold_age_usec)) < 0)
                                 return bad_value("cold-age", optarg, r);
+                        o->policy_set |= CONF_POLICY_COLD_AGE;
                         break;
                 case ARG_RATE:
-                        if ((r = parse_size(optarg, &m->policy.rate_bytes_per_sec)) < 0)
+                        if ((r = parse_size(optarg, &o->policy.rate_bytes_per_sec)) < 0)
                                 return bad_value("rate", optarg, r);
+                        o->policy_set |= CONF_POLICY_RATE;
                         break;
                 case ARG_FLOOR:
-                        if ((r = parse_size(optarg, &m->policy.floor_bytes)) < 0)
+                        if ((r = parse_size(optarg, &o->policy.floor_bytes)) < 0)
                                 return bad_value("floor", optarg, r);
+                        o->policy_set |= CONF_POLICY_FLOOR;
                         break;
                 case ARG_PSI_LIMIT:
-                        if ((r = parse_percent(optarg, &m->policy.psi_limit_permyriad)) < 0)
+                        if ((r = parse_percent(optarg, &o->policy.psi_limit_permyriad)) < 0)
                                 return bad_value("psi-limit", optarg, r);
+                        o->policy_set |= CONF_POLICY_PSI_LIMIT;
                         break;
                 case ARG_REARM_PERIOD:
                         if ((r = parse_uint_arg("rearm-period", optarg, POLICY_COLD_AGE_MAX_CYCLES,
-                                                &m->policy.rearm_period_cycles)) < 0)
+                                                &o->policy.rearm_period_cycles)) < 0)
                                 return r;
+                        o->policy_set |= CONF_POLICY_REARM_PERIOD;
                         break;
                 case ARG_ARM_LEVEL_MAX:
                         if ((r = parse_uint_arg("arm-level-max", optarg, ARM_LEVEL_MAX_LIMIT,
-                                                &m->policy.arm_level_max)) < 0)
+                                                &o->policy.arm_level_max)) < 0)
                                 return r;
+                        o->policy_set |= CONF_POLICY_ARM_LEVEL_MAX;
                         break;
                 case ARG_DRY_RUN:
-                        m->policy.dry_run = true;
+                        o->dry_run_all = true;
                         break;
                 case ARG_STATS_INTERVAL:
-                        if ((r = parse_duration(optarg, &m->stats_interval_usec)) < 0 ||
-                            m->stats_interval_usec == 0)
+                        if ((r = parse_duration(optarg, &o->stats_interval_usec)) < 0 ||
+                            o->stats_interval_usec == 0)
                                 return bad_value("stats-interval", optarg, r < 0 ? r : -ERANGE);
                         break;
                 case ARG_MAX_CLIENTS:
                         if ((r = parse_uint_arg("max-clients-per-uid", optarg, 1U << 20,
-                                                &m->limits.clients_per_uid)) < 0)
+                                                &o->limits.clients_per_uid)) < 0)
                                 return r;
+                        o->limits_set |= CONF_LIMIT_CLIENTS_PER_UID;
                         break;
                 case ARG_MAX_RANGES:
                         if ((r = parse_uint_arg("max-ranges", optarg, 1U << 20,
-                                                &m->limits.ranges_per_client)) < 0)
+                                                &o->limits.ranges_per_client)) < 0)
                                 return r;
+                        o->limits_set |= CONF_LIMIT_RANGES;
                         break;
                 case ARG_MAX_BYTES:
-                        if ((r = parse_size(optarg, &m->limits.bytes_per_client)) < 0)
+                        if ((r = parse_size(optarg, &o->limits.bytes_per_client)) < 0)
                                 return bad_value("max-bytes", optarg, r);
+                        o->limits_set |= CONF_LIMIT_BYTES;
                         break;
                 case ARG_CONN_RATE:
                         if ((r = parse_uint_arg("conn-rate", optarg, 1U << 20,
-                                                &m->limits.connections_per_sec)) < 0)
+                                                &o->limits.connections_per_sec)) < 0)
                                 return r;
-                        m->limits.connections_burst = MAX(m->limits.connections_per_sec, 1U);
+                        o->limits_set |= CONF_LIMIT_CONNECTIONS_PER_SEC; /* the burst follows */
                         break;
                 case ARG_MAX_CONNECTIONS:
                         if ((r = parse_uint_arg("max-connections", optarg, 1U << 20,
-                                                &m->limits.connections_total)) < 0)
+                                                &o->limits.connections_total)) < 0)
                                 return r;
-                        if (m->limits.connections_total < 1) {
+                        o->limits_set |= CONF_LIMIT_CONNECTIONS_TOTAL;
+                        if (o->limits.connections_total < 1) {
                                 log_error("--max-connections must be at least 1");
                                 return -EINVAL;
                         }

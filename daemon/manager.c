@@ -15,7 +15,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "client.h"
+#include "conf.h"
 #include "config.h"
 #include "creds.h"
 #include "handoff.h"
@@ -24,8 +26,10 @@
 #include "manager.h"
 #include "parse.h"
 #include "vma.h"
+#include "policy-match.h"
 
-#define MANAGER_STATS_INTERVAL_DEFAULT_USEC (60ULL * USEC_PER_SEC)
+#define MANAGER_STATS_INTERVAL_DEFAULT_USEC CONF_STATS_INTERVAL_DEFAULT_USEC
+#define MANAGER_CONFIG_PATH_DEFAULT SYSCONFDIR "/uffdtierd/uffdtierd.conf"
 /* A forked child is not in its parent's children list until fork() returns, which it does only
  * after we have read the FORK event: look for it a little later, for a while. */
 #define FORK_RESOLVE_INTERVAL_USEC (5 * USEC_PER_MSEC)
@@ -57,7 +61,9 @@ int manager_new(Manager **ret) {
         m->socket_path = strdup(UFFDTIER_SOCKET_DEFAULT);
         m->proc_root = strdup("/proc");
         m->cgroup_root = strdup("/sys/fs/cgroup");
-        if (!m->socket_path || !m->proc_root || !m->cgroup_root) {
+        m->config_path = strdup(MANAGER_CONFIG_PATH_DEFAULT);
+        m->overrides = (ConfOverrides) CONF_OVERRIDES_INIT;
+        if (!m->socket_path || !m->proc_root || !m->cgroup_root || !m->config_path) {
                 manager_free(m);
                 return -ENOMEM;
         }
@@ -101,6 +107,8 @@ Manager *manager_free(Manager *m) {
         free(m->socket_path);
         free(m->proc_root);
         free(m->cgroup_root);
+        config_free(m->config);
+        free(m->config_path);
         free(m);
         return NULL;
 }
@@ -197,9 +205,42 @@ static void manager_link_client(Manager *m, Client *c) {
                 m->hooks->client_added(m->hooks_userdata, c);
 }
 
+/* ---- policies: the one of the client's cgroup ---- */
+
+/* The policy for pid's cgroup (ret_cgroup: the path, NULL if unknown): a policy.d rule, or the
+ * default policy when none matches or the cgroup cannot be read. */
+static const Policy *manager_policy_for(Manager *m, pid_t pid, char **ret_cgroup) {
+        _cleanup_free_ char *cg = NULL;
+        ssize_t i = -1;
+        int r;
+
+        r = cgroup_path_of_pid(m->proc_root, pid, &cg);
+        if (r < 0)
+                log_debug_errno(r, "pid %d: cannot read its cgroup, using the default policy: %m", (int) pid);
+        else if (m->config)
+                i = policy_match_best(m->config->policies.rules, m->config->policies.n_rules, cg);
+        if (ret_cgroup)
+                *ret_cgroup = TAKE_PTR(cg);
+        return i >= 0 ? &m->config->policies.rules[i].policy : &m->policy;
+}
+
+static void log_client_policy(const Client *c, const Policy *p, const char *cgroup, const char *what) {
+        char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX], d[FORMAT_BYTES_MAX], e[FORMAT_BYTES_MAX];
+
+        log_info("client %" PRIu64 " (pid %d): %s %s (cgroup %s): scan interval %s, cold age %s, rate %s, "
+                 "floor %s, PSI limit %u.%02u%%, re-arm period %u, mode %s",
+                 c->id, (int) c->pid, what, policy_display_name(p), cgroup ? cgroup : "unknown",
+                 format_duration(a, sizeof a, p->interval_usec), format_duration(b, sizeof b, p->cold_age_usec),
+                 p->rate_bytes_per_sec ? format_bytes(d, sizeof d, p->rate_bytes_per_sec) : "unlimited",
+                 format_bytes(e, sizeof e, p->floor_bytes), p->psi_limit_permyriad / 100,
+                 p->psi_limit_permyriad % 100, policy_rearm_period(p), p->dry_run ? "monitor" : "evict");
+}
+
 int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mode_only, const char *name,
                        int uffd, int pidfd, int pagemap_fd, sd_bus_error *ret_error,
                        uint64_t *ret_id) {
+        _cleanup_free_ char *cgroup = NULL;
+        const Policy *policy;
         ClientIdentity who = {
                 .id = m->next_client_id + 1,
                 .pid = pid,
@@ -226,12 +267,14 @@ int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mo
                                                "limit reached: at most %u clients per uid (clients_per_uid)",
                                                m->limits.clients_per_uid);
         }
-        r = client_new(&m->client_env, &m->policy, &manager_client_hooks, m, &who, uffd, pidfd,
+        policy = manager_policy_for(m, pid, &cgroup);
+        r = client_new(&m->client_env, policy, &manager_client_hooks, m, &who, uffd, pidfd,
                        pagemap_fd, ret_error, &c);
         if (r < 0)
                 return r;
         m->next_client_id = who.id;
         manager_link_client(m, c);
+        log_client_policy(c, policy, cgroup, "policy");
         *ret_id = c->id;
         return 0;
 }
@@ -352,6 +395,14 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         manager_link_client(m, c);
         log_info("client %" PRIu64 " (pid %d): forked from client %" PRIu64 " (pid %d), tracking its %zu ranges",
                  c->id, (int) child, parent->id, (int) parent->pid, c->ranges.n_ranges);
+        /* the child may have been moved to another cgroup already: it gets its own policy */
+        {
+                _cleanup_free_ char *cgroup = NULL;
+                const Policy *p = manager_policy_for(m, child, &cgroup);
+
+                client_set_policy(c, p);
+                log_client_policy(c, p, cgroup, "policy");
+        }
         return 0;
 }
 
@@ -463,7 +514,7 @@ static int hook_status(void *userdata, uint64_t id, ProtoMessage *reply, sd_bus_
 
         if (r < 0)
                 return r;
-        r = client_status_reply(c, m->monitor_only || m->policy.dry_run, reply);
+        r = client_status_reply(c, m->monitor_only || c->tracker.policy->dry_run, reply);
         if (r < 0)
                 return sd_bus_error_set_errnof(ret_error, -r, "cannot build the status reply");
         return 0;
@@ -532,6 +583,89 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* ---- configuration ---- */
+
+/* Takes c. Every pointer into the old configuration is replaced before it is freed. */
+static void manager_apply_config(Manager *m, Config *c, bool startup) {
+        Config *old = m->config;
+        uint64_t old_rate = m->policy.rate_bytes_per_sec, old_stats = m->stats_interval_usec;
+        unsigned n = 0;
+        Client *cl;
+
+        /* in place: every client without a policy.d match points at m->policy */
+        m->policy = c->policies.default_policy;
+        m->limits = c->limits;
+        if (c->log_level >= 0)
+                log_set_max_level(c->log_level);
+        else if (!startup)
+                log_set_max_level(LOG_INFO); /* LogLevel= removed from the file */
+        m->stats_interval_usec = c->stats_interval_usec;
+        if (startup) {
+                char *s = strdup(c->socket_path);
+                if (s) {
+                        free(m->socket_path);
+                        m->socket_path = s;
+                }
+        } else if (!streq(c->socket_path, m->socket_path))
+                log_notice("Socket=%s takes effect at the next start (listening on %s)", c->socket_path,
+                           m->socket_path);
+        m->config = c;
+        if (!startup) {
+                /* the shared eviction bucket is sized from the default policy's Rate= */
+                if (m->policy.rate_bytes_per_sec != old_rate)
+                        ratelimit_init(&m->evict_rate, m->policy.rate_bytes_per_sec,
+                                       MAX(m->policy.rate_bytes_per_sec, m->policy.evict_chunk_bytes), now_usec());
+                if (m->stats_timer && m->stats_interval_usec != old_stats)
+                        (void) sd_event_source_set_time_relative(m->stats_timer, m->stats_interval_usec);
+                LIST_FOREACH(clients, cl, m->clients) {
+                        _cleanup_free_ char *cgroup = NULL;
+                        const Policy *before = cl->tracker.policy, *p = manager_policy_for(m, cl->pid, &cgroup);
+                        bool same = (!before->name && !p->name) ||
+                                    (before->name && p->name && streq(before->name, p->name));
+
+                        /* "before" may point into the old config: read it before freeing */
+                        if (!same)
+                                log_info("client %" PRIu64 " (pid %d): policy %s -> %s", cl->id, (int) cl->pid,
+                                         policy_display_name(before), policy_display_name(p));
+                        client_set_policy(cl, p);
+                        log_client_policy(cl, p, cgroup, same ? "policy (reloaded)" : "policy");
+                        n++;
+                }
+                /* queued clients are stopped, but still hold a pointer */
+                LIST_FOREACH(gc, cl, m->gc_queue)
+                        client_set_policy(cl, &m->policy);
+                log_info("configuration reloaded%s%s: %zu policies, %u clients re-resolved",
+                         c->path ? " from " : " (no file)", c->path ? c->path : "", c->policies.n_rules, n);
+        }
+        config_free(old);
+}
+
+int manager_reload(Manager *m, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        r = config_load(m->config_path, m->config_required, &m->overrides, &e, &c);
+        if (r < 0) {
+                log_warning("reload failed, keeping the old configuration: %s", e.message ? e.message : strerror(-r));
+                if (ret_error)
+                        (void) sd_bus_error_copy(ret_error, &e);
+                return r;
+        }
+        manager_apply_config(m, TAKE_PTR(c), false);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("received SIGHUP, reloading the configuration");
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec());
+        (void) manager_reload(m, NULL); /* logged there; the old configuration stays on failure */
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Tracking with the %s backend", backend_to_string(m->backend));
+        return 0;
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
@@ -565,7 +699,17 @@ static uint64_t manager_raise_fd_limit(void) {
 
 int manager_startup(Manager *m) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        Config *c = NULL;
         int r;
+
+        r = config_load(m->config_path, m->config_required, &m->overrides, &e, &c);
+        if (r < 0)
+                return log_error_errno(r, "invalid configuration: %s", e.message ? e.message : strerror(-r));
+        manager_apply_config(m, c, true);
+        if (c->path)
+                log_info("configuration %s: %zu policies", c->path, c->policies.n_rules);
+        for (size_t i = 0; i < c->policies.n_rules; i++)
+                log_debug("policy %s from %s", c->policies.rules[i].name, c->policies.rules[i].file);
 
         r = policy_validate(&m->policy, &e);
         if (r < 0)
@@ -634,6 +778,7 @@ int manager_startup(Manager *m) {
                 sigaddset(&ss, SIGTERM);
                 sigaddset(&ss, SIGINT);
                 sigaddset(&ss, SIGUSR1);
+                sigaddset(&ss, SIGHUP);
                 (void) sigprocmask(SIG_BLOCK, &ss, NULL);
         }
         signal(SIGPIPE, SIG_IGN);
@@ -642,6 +787,8 @@ int manager_startup(Manager *m) {
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGUSR1, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 return log_error_errno(r, "cannot watch signals: %m");
 
@@ -649,6 +796,13 @@ int manager_startup(Manager *m) {
                                        m->stats_interval_usec, 0, on_stats_timer, m);
         if (r < 0)
                 return log_error_errno(r, "cannot add stats timer: %m");
+
+        /* WATCHDOG=1 from the loop itself at half of WatchdogSec=, when the unit sets it */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "cannot enable the service watchdog: %m");
+        else if (r > 0)
+                log_debug("service watchdog enabled");
         return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "client.h"
+#include "conf.h"
 #include "evict.h"
 #include "handoff.h"
 #include "limit.h"
@@ -91,6 +92,13 @@ typedef struct Manager {
         const ManagerHooks *hooks;
         void *hooks_userdata;
         sd_event_source *tick_timer; /* drives hooks->cycle_done */
+
+        /* The configuration (conf.h), command line on top. policy above is its default policy;
+         * clients whose cgroup matches a policy.d file point into config->policies.rules. */
+        Config *config;
+        char *config_path;      /* uffdtierd.conf; policy.d/ is next to it */
+        bool config_required;   /* --config given: a missing file is an error */
+        ConfOverrides overrides; /* the command line, applied again at every reload */
 } Manager;
 
 int manager_new(Manager **ret);
@@ -98,6 +106,10 @@ Manager *manager_free(Manager *m);
 /* Probe the kernel, choose the backend, open the socket. */
 int manager_startup(Manager *m);
 int manager_run(Manager *m);
+/* Reads the configuration again, aside; swaps it in only when every file parsed (else the error,
+ * "FILE:LINE: message", goes to ret_error and the old configuration stays), then gives every
+ * client the policy of its cgroup again. SIGHUP calls it. */
+int manager_reload(Manager *m, sd_bus_error *ret_error);
 /* The kernel seam and backend every client gets (manager_startup calls it after the probe;
  * unit tests call it with a fake KernelOps). Before the first client only. */
 void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, bool monitor_only);

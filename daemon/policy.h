@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The knobs of the tracking engine, in one struct. Per-cgroup policy files (a later step) fill
- * this same struct; today the defaults below can be overridden on the command line. Pure. */
+/* The knobs of the tracking engine, in one struct. The [Policy] section of uffdtierd.conf (the
+ * default policy) and each policy.d file (a per-cgroup policy, policy-match.h) fill this same
+ * struct (conf.c); the command line overrides the default policy. Pure. */
 
 #include <stdbool.h>
 #include <stddef.h>

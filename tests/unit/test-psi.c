@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cgroup-path.h"
+#include "cgroup.h"
 #include "fileio.h"
 #include "macro.h"
 #include "psi.h"

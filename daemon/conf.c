@@ -1,0 +1,772 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "config.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "parse.h"
+
+/* A config file is small; a bigger one is a mistake, not something to read into memory. */
+#define CONF_FILE_MAX_BYTES (1024 * 1024)
+#define CONF_POLICY_FILES_MAX 4096U
+#define CONF_MATCH_PER_POLICY_MAX 256U
+#define CONF_POLICY_NAME_MAX 64U
+#define CONF_UINT_MAX (1U << 20) /* the same bound as the command line */
+#define CONF_MESSAGE_MAX 512
+
+typedef struct ConfParser ConfParser;
+
+/* Parses value into the field at target; -EINVAL/-ERANGE, or a reason of its own. */
+typedef int (*ConfParseFn)(ConfParser *p, const char *value, void *target, const char **ret_reason);
+
+typedef enum ConfTarget {
+        TARGET_CONFIG,  /* offset into Config */
+        TARGET_POLICY,  /* offset into the Policy this file fills */
+        TARGET_RULE,    /* offset into the PolicyRule (policy files only) */
+} ConfTarget;
+
+typedef struct ConfKey {
+        const char *name;
+        ConfParseFn parse;
+        ConfTarget target;
+        size_t offset;
+        uint64_t bit;           /* for the set masks */
+        bool repeatable;        /* Match= */
+        bool policy_file_only;  /* Name=, Match= */
+} ConfKey;
+
+typedef struct ConfSection {
+        const char *name;
+        const ConfKey *keys;
+        size_t n_keys;
+        bool in_main, in_policy;
+} ConfSection;
+
+#define KEYS_MAX 16
+
+struct ConfParser {
+        Config *config;
+        ConfFileKind kind;
+        const char *file;
+
+        /* the text, handed to inih line by line by conf_reader() so that we know the line */
+        const char *text;
+        size_t len, pos;
+        unsigned line;
+        bool key_since_header;  /* inih treats an indented line after a key as a continuation */
+        bool stop;
+
+        /* the first error */
+        int error;
+        unsigned error_line;
+        char message[CONF_MESSAGE_MAX];
+
+        /* what this file fills */
+        Policy *policy;
+        uint64_t *policy_set;
+        PolicyRule rule;        /* CONF_FILE_POLICY */
+        unsigned policy_line;   /* of [Policy], 0 if not seen */
+        unsigned name_line;
+        unsigned key_line[3][KEYS_MAX]; /* where each key was set, for duplicates */
+        char why[96];           /* a reason a value parser formatted */
+};
+
+_printf_(4, 5) static int conf_fail(ConfParser *p, unsigned line, int error, const char *fmt, ...) {
+        va_list ap;
+
+        if (p->error == 0) {
+                p->error = error;
+                p->error_line = line;
+                va_start(ap, fmt);
+                vsnprintf(p->message, sizeof p->message, fmt, ap);
+                va_end(ap);
+        }
+        p->stop = true;
+        return -abs(error);
+}
+
+/* ---- value parsers ---- */
+
+static int parse_duration_field(ConfParser *p, const char *v, void *t, const char **why) {
+        return parse_duration(v, t);
+}
+
+static int parse_size_field(ConfParser *p, const char *v, void *t, const char **why) {
+        return parse_size(v, t);
+}
+
+static int parse_percent_field(ConfParser *p, const char *v, void *t, const char **why) {
+        return parse_percent(v, t);
+}
+
+static int parse_uint_field(ConfParser *p, const char *v, void *t, const char **why) {
+        uint64_t u;
+        int r = parse_u64(v, &u);
+
+        if (r < 0)
+                return r;
+        if (u > CONF_UINT_MAX)
+                return -ERANGE;
+        *(unsigned *) t = (unsigned) u;
+        return 0;
+}
+
+static int parse_rearm_field(ConfParser *p, const char *v, void *t, const char **why) {
+        uint64_t u;
+        int r = parse_u64(v, &u);
+
+        if (r < 0)
+                return r;
+        if (u > POLICY_COLD_AGE_MAX_CYCLES) {
+                snprintf(p->why, sizeof p->why, "at most %u cycles", POLICY_COLD_AGE_MAX_CYCLES);
+                *why = p->why;
+                return -ERANGE;
+        }
+        *(unsigned *) t = (unsigned) u;
+        return 0;
+}
+
+static int parse_mode_field(ConfParser *p, const char *v, void *t, const char **why) {
+        if (streq(v, "evict"))
+                *(bool *) t = false;
+        else if (streq(v, "monitor"))
+                *(bool *) t = true;
+        else {
+                *why = "expected evict or monitor";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_socket_field(ConfParser *p, const char *v, void *t, const char **why) {
+        char **s = t, *copy;
+
+        if (v[0] != '/') {
+                *why = "not an absolute path";
+                return -EINVAL;
+        }
+        if (strlen(v) >= 108) { /* sizeof(sockaddr_un.sun_path) */
+                *why = "too long for a unix socket";
+                return -ERANGE;
+        }
+        copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        free(*s);
+        *s = copy;
+        return 0;
+}
+
+static int parse_log_level_field(ConfParser *p, const char *v, void *t, const char **why) {
+        int r = log_level_from_string(v);
+
+        if (r < 0) {
+                *why = "expected err, warning, notice, info or debug";
+                return -EINVAL;
+        }
+        *(int *) t = r;
+        return 0;
+}
+
+static int parse_stats_interval_field(ConfParser *p, const char *v, void *t, const char **why) {
+        int r = parse_duration(v, t);
+
+        if (r >= 0 && *(uint64_t *) t == 0) {
+                *why = "must be more than 0";
+                return -ERANGE;
+        }
+        return r;
+}
+
+static bool policy_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > CONF_POLICY_NAME_MAX)
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") == n;
+}
+
+static int parse_name_field(ConfParser *p, const char *v, void *t, const char **why) {
+        char **s = t, *copy;
+
+        if (!policy_name_valid(v)) {
+                snprintf(p->why, sizeof p->why, "expected 1 to %u of A-Z a-z 0-9 _ . @ : -", CONF_POLICY_NAME_MAX);
+                *why = p->why;
+                return -EINVAL;
+        }
+        if (streq(v, "default")) {
+                *why = "reserved for the default policy";
+                return -EINVAL;
+        }
+        copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        free(*s);
+        *s = copy;
+        p->name_line = p->line;
+        return 0;
+}
+
+static int parse_match_field(ConfParser *p, const char *v, void *t, const char **why) {
+        PolicyRule *rule = &p->rule;
+        char **a, *copy;
+        int r = policy_match_check(v, why);
+
+        if (r < 0)
+                return r;
+        if (rule->n_match >= CONF_MATCH_PER_POLICY_MAX) {
+                snprintf(p->why, sizeof p->why, "more than %u Match= in one policy", CONF_MATCH_PER_POLICY_MAX);
+                *why = p->why;
+                return -E2BIG;
+        }
+        copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        a = reallocarray(rule->match, rule->n_match + 1, sizeof *a);
+        if (!a) {
+                free(copy);
+                return -ENOMEM;
+        }
+        a[rule->n_match++] = copy;
+        rule->match = a;
+        return 0;
+}
+
+/* ---- one table per section ---- */
+
+#define KEY(n, fn, tgt, off, b) { .name = (n), .parse = (fn), .target = (tgt), .offset = (off), .bit = (b) }
+
+static const ConfKey daemon_keys[] = {
+        KEY("Socket", parse_socket_field, TARGET_CONFIG, offsetof(Config, socket_path), 0),
+        KEY("LogLevel", parse_log_level_field, TARGET_CONFIG, offsetof(Config, log_level), 0),
+        KEY("StatsInterval", parse_stats_interval_field, TARGET_CONFIG, offsetof(Config, stats_interval_usec), 0),
+};
+
+static const ConfKey limits_keys[] = {
+        KEY("MaxClientsPerUid", parse_uint_field, TARGET_CONFIG, offsetof(Config, limits.clients_per_uid),
+            CONF_LIMIT_CLIENTS_PER_UID),
+        KEY("MaxRanges", parse_uint_field, TARGET_CONFIG, offsetof(Config, limits.ranges_per_client),
+            CONF_LIMIT_RANGES),
+        KEY("MaxBytes", parse_size_field, TARGET_CONFIG, offsetof(Config, limits.bytes_per_client),
+            CONF_LIMIT_BYTES),
+        KEY("ConnectionsPerSec", parse_uint_field, TARGET_CONFIG, offsetof(Config, limits.connections_per_sec),
+            CONF_LIMIT_CONNECTIONS_PER_SEC),
+};
+
+static const ConfKey policy_keys[] = {
+        { .name = "Name", .parse = parse_name_field, .target = TARGET_RULE, .offset = offsetof(PolicyRule, name),
+          .policy_file_only = true },
+        { .name = "Match", .parse = parse_match_field, .target = TARGET_RULE, .repeatable = true,
+          .policy_file_only = true },
+        KEY("ScanInterval", parse_duration_field, TARGET_POLICY, offsetof(Policy, interval_usec),
+            CONF_POLICY_SCAN_INTERVAL),
+        KEY("ColdAge", parse_duration_field, TARGET_POLICY, offsetof(Policy, cold_age_usec), CONF_POLICY_COLD_AGE),
+        KEY("Rate", parse_size_field, TARGET_POLICY, offsetof(Policy, rate_bytes_per_sec), CONF_POLICY_RATE),
+        KEY("Floor", parse_size_field, TARGET_POLICY, offsetof(Policy, floor_bytes), CONF_POLICY_FLOOR),
+        KEY("PSILimit", parse_percent_field, TARGET_POLICY, offsetof(Policy, psi_limit_permyriad),
+            CONF_POLICY_PSI_LIMIT),
+        KEY("RearmPeriod", parse_rearm_field, TARGET_POLICY, offsetof(Policy, rearm_period_cycles),
+            CONF_POLICY_REARM_PERIOD),
+        KEY("Mode", parse_mode_field, TARGET_POLICY, offsetof(Policy, dry_run), CONF_POLICY_MODE),
+};
+
+static const ConfSection sections[] = {
+        { .name = "Daemon", .keys = daemon_keys, .n_keys = ELEMENTSOF(daemon_keys), .in_main = true },
+        { .name = "Limits", .keys = limits_keys, .n_keys = ELEMENTSOF(limits_keys), .in_main = true },
+        { .name = "Policy", .keys = policy_keys, .n_keys = ELEMENTSOF(policy_keys), .in_main = true,
+          .in_policy = true },
+};
+
+static const ConfSection *section_find(const ConfParser *p, const char *name, size_t *ret_index) {
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++)
+                if (streq(sections[i].name, name) &&
+                    (p->kind == CONF_FILE_MAIN ? sections[i].in_main : sections[i].in_policy)) {
+                        if (ret_index)
+                                *ret_index = i;
+                        return &sections[i];
+                }
+        return NULL;
+}
+
+static int unknown_section(ConfParser *p, const char *name) {
+        if (p->kind == CONF_FILE_POLICY)
+                return conf_fail(p, p->line, EINVAL, "%s:%u: unknown section [%s] (a policy file has only [Policy])",
+                                 p->file, p->line, name);
+        return conf_fail(p, p->line, EINVAL, "%s:%u: unknown section [%s]", p->file, p->line, name);
+}
+
+/* ---- inih's callbacks: the conventions of <ini.h> are converted here and nowhere else ---- */
+
+static int conf_handle(ConfParser *p, const char *section, const char *name, const char *value) {
+        const ConfSection *sec;
+        const ConfKey *key = NULL;
+        const char *why = NULL;
+        size_t si, ki;
+        void *base, *target;
+        int r;
+
+        p->key_since_header = true;
+        if (section[0] == '\0')
+                return conf_fail(p, p->line, EINVAL, "%s:%u: %s= outside a section", p->file, p->line, name);
+        sec = section_find(p, section, &si);
+        if (!sec) /* normally caught at the header already */
+                return unknown_section(p, section);
+        for (ki = 0; ki < sec->n_keys; ki++)
+                if (streq(sec->keys[ki].name, name) &&
+                    (p->kind == CONF_FILE_POLICY || !sec->keys[ki].policy_file_only)) {
+                        key = &sec->keys[ki];
+                        break;
+                }
+        if (!key) {
+                if (p->kind == CONF_FILE_MAIN && streq(section, "Policy") &&
+                    (streq(name, "Name") || streq(name, "Match")))
+                        return conf_fail(p, p->line, EINVAL,
+                                         "%s:%u: %s= belongs in a policy.d file, not in the default [Policy]",
+                                         p->file, p->line, name);
+                return conf_fail(p, p->line, EINVAL, "%s:%u: unknown key %s= in [%s]", p->file, p->line, name,
+                                 section);
+        }
+        if (!key->repeatable && p->key_line[si][ki] > 0)
+                return conf_fail(p, p->line, EINVAL, "%s:%u: %s= already set on line %u", p->file, p->line,
+                                 name, p->key_line[si][ki]);
+
+        switch (key->target) {
+        case TARGET_CONFIG:
+                base = p->config;
+                break;
+        case TARGET_POLICY:
+                base = p->policy;
+                break;
+        default:
+                base = &p->rule;
+                break;
+        }
+        target = (uint8_t *) base + key->offset;
+        r = key->parse(p, value, target, &why);
+        if (r == -ENOMEM)
+                return conf_fail(p, p->line, ENOMEM, "%s:%u: out of memory", p->file, p->line);
+        if (r < 0)
+                return conf_fail(p, p->line, EINVAL, "%s:%u: invalid %s= value \"%s\": %s", p->file, p->line,
+                                 name, value, why ? why : r == -ERANGE ? "out of range" : "malformed");
+        p->key_line[si][ki] = p->line;
+        if (key->target == TARGET_POLICY)
+                *p->policy_set |= key->bit;
+        else if (key->target == TARGET_CONFIG)
+                p->config->limits_set |= key->bit;
+        return 0;
+}
+
+static int conf_handler(void *userdata, const char *section, const char *name, const char *value) {
+        ConfParser *p = userdata;
+
+        if (p->stop)
+                return 1; /* the error is recorded; inih reads on to the end of this line only */
+        /* inih: non-zero is success */
+        return conf_handle(p, section, name, value) < 0 ? 0 : 1;
+}
+
+/* inih does not tell the handler the line (INI_HANDLER_LINENO is off in distribution builds) and
+ * does not call it for a section header: this reader hands inih one line at a time, counts them,
+ * checks the headers, and refuses a line longer than inih's buffer, which inih would silently
+ * cut (a cgroup path in a Match= would be truncated). */
+static char *conf_reader(char *str, int num, void *stream) {
+        ConfParser *p = stream;
+        const char *s, *nl, *h;
+        size_t n;
+
+        if (p->stop || p->pos >= p->len || num < 2)
+                return NULL;
+        s = p->text + p->pos;
+        nl = memchr(s, '\n', p->len - p->pos);
+        n = nl ? (size_t) (nl - s) + 1 : p->len - p->pos;
+        p->line++;
+        if (n > (size_t) num - 1) {
+                (void) conf_fail(p, p->line, EINVAL, "%s:%u: line too long (at most %d characters)", p->file,
+                                 p->line, num - 2);
+                return NULL;
+        }
+        memcpy(str, s, n);
+        str[n] = '\0';
+        p->pos += n;
+
+        /* a section header, as inih sees it: "[" after optional blanks (and a BOM on line 1),
+         * unless indented after a key, which makes it a continuation line */
+        h = str;
+        if (p->line == 1 && strncmp(h, "\xEF\xBB\xBF", 3) == 0)
+                h += 3;
+        if (h[0] != '[' && !p->key_since_header)
+                h += strspn(h, " \t\r\f\v");
+        if (h[0] == '[') {
+                const char *end = strchr(h + 1, ']');
+
+                if (end) {
+                        char name[64];
+
+                        snprintf(name, sizeof name, "%.*s", (int) MIN((size_t) (end - h - 1), sizeof name - 1),
+                                 h + 1);
+                        p->key_since_header = false;
+                        if (!section_find(p, name, NULL)) {
+                                (void) unknown_section(p, name);
+                                return NULL;
+                        }
+                        if (streq(name, "Policy") && p->policy_line == 0)
+                                p->policy_line = p->line;
+                }
+        }
+        return str;
+}
+
+/* ---- files ---- */
+
+static int conf_result(ConfParser *p, int r, sd_bus_error *ret_error) {
+        if (r == -2)
+                return sd_bus_error_set_errnof(ret_error, ENOMEM, "%s: out of memory", p->file);
+        /* inih's positive return is the first line it found wrong: a handler failure (ours,
+         * recorded with its line) or a syntax error, which inih does not explain */
+        if (r > 0 && (p->error == 0 || (unsigned) r < p->error_line))
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "%s:%d: syntax error (expected [Section], Key=Value or a comment)",
+                                               p->file, r);
+        if (p->error != 0)
+                return sd_bus_error_set_errnof(ret_error, p->error, "%s", p->message);
+        return 0;
+}
+
+static int policy_name_from_file(const char *file, char **ret) {
+        const char *b = strrchr(file, '/');
+        size_t n;
+
+        b = b ? b + 1 : file;
+        n = strlen(b);
+        if (n > 5 && streq(b + n - 5, ".conf"))
+                n -= 5;
+        *ret = strndup(b, n);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int policy_file_finish(ConfParser *p, sd_bus_error *ret_error) {
+        Config *c = p->config;
+        PolicyRule *rules, *rule = &p->rule;
+        unsigned line = p->policy_line ? p->policy_line : 1;
+
+        if (p->policy_line == 0)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "%s:1: no [Policy] section", p->file);
+        if (rule->n_match == 0)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "%s:%u: [Policy] has no Match=", p->file, line);
+        if (!rule->name) {
+                if (policy_name_from_file(p->file, &rule->name) < 0)
+                        return sd_bus_error_set_errnof(ret_error, ENOMEM, "%s: out of memory", p->file);
+                if (!policy_name_valid(rule->name) || streq(rule->name, "default"))
+                        return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                                       "%s:%u: the file name does not make a valid policy name (\"%s\"): set Name=",
+                                                       p->file, line, rule->name);
+        }
+        for (size_t i = 0; i < c->policies.n_rules; i++)
+                if (streq(c->policies.rules[i].name, rule->name))
+                        return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                                       "%s:%u: duplicate policy name \"%s\" (also in %s:%u)", p->file,
+                                                       p->name_line ? p->name_line : line, rule->name,
+                                                       c->policies.rules[i].file, c->policies.rules[i].line);
+        if (c->policies.n_rules >= CONF_POLICY_FILES_MAX)
+                return sd_bus_error_set_errnof(ret_error, E2BIG, "%s: more than %u policies", p->file,
+                                               CONF_POLICY_FILES_MAX);
+        rule->file = strdup(p->file);
+        if (!rule->file)
+                return sd_bus_error_set_errnof(ret_error, ENOMEM, "%s: out of memory", p->file);
+        rule->line = line;
+        rules = reallocarray(c->policies.rules, c->policies.n_rules + 1, sizeof *rules);
+        if (!rules)
+                return sd_bus_error_set_errnof(ret_error, ENOMEM, "%s: out of memory", p->file);
+        c->policies.rules = rules;
+        rules[c->policies.n_rules++] = *rule;
+        *rule = (PolicyRule) {}; /* moved */
+        return 0;
+}
+
+int config_parse_text(Config *c, ConfFileKind kind, const char *file, const char *text, size_t len,
+                      sd_bus_error *ret_error) {
+        ConfParser p = {
+                .config = c,
+                .kind = kind,
+                .file = file,
+                .text = text,
+                .len = len,
+        };
+        int r;
+
+        if (memchr(text, '\0', len))
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "%s: contains a NUL byte", file);
+        if (kind == CONF_FILE_MAIN) {
+                p.policy = &c->policies.default_policy;
+                p.policy_set = &(uint64_t) { 0 };
+        } else {
+                policy_init(&p.rule.policy);
+                p.policy = &p.rule.policy;
+                p.policy_set = &p.rule.set_mask;
+        }
+        r = conf_result(&p, ini_parse_stream(conf_reader, &p, conf_handler, &p), ret_error);
+        if (r >= 0 && kind == CONF_FILE_MAIN && p.policy_line > 0)
+                c->default_policy_line = p.policy_line;
+        if (r >= 0 && kind == CONF_FILE_POLICY)
+                r = policy_file_finish(&p, ret_error);
+        policy_rule_done(&p.rule);
+        return r;
+}
+
+/* ---- after the last file ---- */
+
+static void policy_apply(Policy *dst, const Policy *src, uint64_t mask) {
+        if (mask & CONF_POLICY_SCAN_INTERVAL)
+                dst->interval_usec = src->interval_usec;
+        if (mask & CONF_POLICY_COLD_AGE)
+                dst->cold_age_usec = src->cold_age_usec;
+        if (mask & CONF_POLICY_RATE)
+                dst->rate_bytes_per_sec = src->rate_bytes_per_sec;
+        if (mask & CONF_POLICY_FLOOR)
+                dst->floor_bytes = src->floor_bytes;
+        if (mask & CONF_POLICY_PSI_LIMIT)
+                dst->psi_limit_permyriad = src->psi_limit_permyriad;
+        if (mask & CONF_POLICY_ARM_LEVEL_MAX)
+                dst->arm_level_max = src->arm_level_max;
+        if (mask & CONF_POLICY_REARM_PERIOD)
+                dst->rearm_period_cycles = src->rearm_period_cycles;
+        if (mask & CONF_POLICY_MODE)
+                dst->dry_run = src->dry_run;
+}
+
+static void limits_apply(Limits *dst, const Limits *src, uint64_t mask) {
+        if (mask & CONF_LIMIT_CLIENTS_PER_UID)
+                dst->clients_per_uid = src->clients_per_uid;
+        if (mask & CONF_LIMIT_RANGES)
+                dst->ranges_per_client = src->ranges_per_client;
+        if (mask & CONF_LIMIT_BYTES)
+                dst->bytes_per_client = src->bytes_per_client;
+        if (mask & CONF_LIMIT_CONNECTIONS_PER_SEC)
+                dst->connections_per_sec = src->connections_per_sec;
+        if (mask & CONF_LIMIT_CONNECTIONS_TOTAL)
+                dst->connections_total = src->connections_total;
+}
+
+int config_finalize(Config *c, const ConfOverrides *o, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        Policy *d = &c->policies.default_policy;
+        int r;
+
+        if (o) {
+                policy_apply(d, &o->policy, o->policy_set);
+                if (o->dry_run_all)
+                        d->dry_run = true;
+                if (o->socket_path) {
+                        char *s = strdup(o->socket_path);
+                        if (!s)
+                                return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
+                        free(c->socket_path);
+                        c->socket_path = s;
+                }
+                if (o->log_level >= 0)
+                        c->log_level = o->log_level;
+                if (o->stats_interval_usec > 0)
+                        c->stats_interval_usec = o->stats_interval_usec;
+                limits_apply(&c->limits, &o->limits, o->limits_set);
+                c->limits_set |= o->limits_set;
+        }
+        /* as --conn-rate: the burst follows the rate */
+        if (c->limits_set & CONF_LIMIT_CONNECTIONS_PER_SEC)
+                c->limits.connections_burst = MAX(c->limits.connections_per_sec, 1U);
+
+        d->name = NULL;
+        r = policy_validate(d, &e);
+        if (r < 0) {
+                if (c->path && c->default_policy_line > 0)
+                        return sd_bus_error_set_errnof(ret_error, -r, "%s:%u: default policy: %s", c->path,
+                                                       c->default_policy_line, e.message);
+                return sd_bus_error_set_errnof(ret_error, -r, "default policy: %s", e.message);
+        }
+        for (size_t i = 0; i < c->policies.n_rules; i++) {
+                PolicyRule *rule = &c->policies.rules[i];
+                Policy p = *d;
+
+                policy_apply(&p, &rule->policy, rule->set_mask);
+                if (o && o->dry_run_all)
+                        p.dry_run = true;
+                p.name = rule->name;
+                sd_bus_error_free(&e);
+                r = policy_validate(&p, &e);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(ret_error, -r, "%s:%u: policy %s: %s", rule->file, rule->line,
+                                                       rule->name, e.message);
+                rule->policy = p;
+        }
+        return 0;
+}
+
+/* ---- objects and the files on disk ---- */
+
+int config_new(Config **ret) {
+        Config *c = calloc(1, sizeof *c);
+
+        if (!c)
+                return -ENOMEM;
+        c->socket_path = strdup(UFFDTIER_SOCKET_DEFAULT);
+        if (!c->socket_path) {
+                free(c);
+                return -ENOMEM;
+        }
+        c->log_level = -1;
+        c->stats_interval_usec = CONF_STATS_INTERVAL_DEFAULT_USEC;
+        c->limits = limits_default();
+        policy_init(&c->policies.default_policy);
+        *ret = c;
+        return 0;
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        policy_set_done(&c->policies);
+        free(c->socket_path);
+        free(c->path);
+        free(c);
+        return NULL;
+}
+
+static int parse_file(Config *c, ConfFileKind kind, const char *path, bool required, sd_bus_error *ret_error) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_virtual_file(path, CONF_FILE_MAX_BYTES, &text);
+
+        if (r == -ENOENT && !required)
+                return 0;
+        if (r == -EBADMSG)
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "%s: contains a NUL byte", path);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "%s: cannot read: %s", path, strerror(-r));
+        r = config_parse_text(c, kind, path, text, strlen(text), ret_error);
+        return r < 0 ? r : 1;
+}
+
+static int cmp_strp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void strv_free_n(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* The *.conf names in dir, sorted bytewise (not by locale: the order decides ties). */
+static int list_policy_files(const char *dir, sd_bus_error *ret_error, char ***ret, size_t *ret_n) {
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        char **v = NULL;
+        size_t n = 0;
+
+        if (!d) {
+                if (errno == ENOENT) {
+                        *ret = NULL;
+                        *ret_n = 0;
+                        return 0;
+                }
+                return sd_bus_error_set_errnof(ret_error, errno, "%s: cannot open: %s", dir, strerror(errno));
+        }
+        for (struct dirent *de; (errno = 0, de = readdir(d));) {
+                size_t l = strlen(de->d_name);
+                struct stat st;
+                char **nv;
+
+                if (de->d_name[0] == '.' || l <= 5 || !streq(de->d_name + l - 5, ".conf"))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+                        continue; /* a dangling link or a directory named *.conf */
+                if (n >= CONF_POLICY_FILES_MAX) {
+                        strv_free_n(v, n);
+                        return sd_bus_error_set_errnof(ret_error, E2BIG, "%s: more than %u policy files", dir,
+                                                       CONF_POLICY_FILES_MAX);
+                }
+                nv = reallocarray(v, n + 1, sizeof *v);
+                if (!nv || !(nv[n] = strdup(de->d_name))) {
+                        strv_free_n(nv ? nv : v, n);
+                        return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
+                }
+                v = nv;
+                n++;
+        }
+        if (errno != 0) {
+                int r = errno;
+                strv_free_n(v, n);
+                return sd_bus_error_set_errnof(ret_error, r, "%s: cannot read: %s", dir, strerror(r));
+        }
+        if (n > 0)
+                qsort(v, n, sizeof *v, cmp_strp);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int config_policy_dir(const char *config_path, char **ret) {
+        const char *slash = strrchr(config_path, '/');
+        int n = slash ? (int) (slash - config_path) : 1;
+        const char *base = slash ? config_path : ".";
+
+        if (slash == config_path) /* "/uffdtierd.conf" */
+                n = 0;
+        if (asprintf(ret, "%.*s/policy.d", n, base) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int config_load(const char *path, bool required, const ConfOverrides *o, sd_bus_error *ret_error,
+                Config **ret) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *dir = NULL;
+        char **files = NULL;
+        size_t n_files = 0;
+        int r;
+
+        r = config_new(&c);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "out of memory");
+        if (path) {
+                r = parse_file(c, CONF_FILE_MAIN, path, required, ret_error);
+                if (r < 0)
+                        return r;
+                if (r > 0 && !(c->path = strdup(path)))
+                        return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
+
+                r = config_policy_dir(path, &dir);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(ret_error, -r, "out of memory");
+                r = list_policy_files(dir, ret_error, &files, &n_files);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n_files && r >= 0; i++) {
+                        _cleanup_free_ char *f = NULL;
+
+                        if (asprintf(&f, "%s/%s", dir, files[i]) < 0) {
+                                f = NULL;
+                                r = sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
+                        } else
+                                r = parse_file(c, CONF_FILE_POLICY, f, true, ret_error);
+                }
+                strv_free_n(files, n_files);
+                if (r < 0)
+                        return r;
+        }
+        r = config_finalize(c, o, ret_error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
