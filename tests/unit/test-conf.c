@@ -179,7 +179,6 @@ TEST(bad_files) {
         };
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
                 _cleanup_(config_freep) Config *c = new_config();
-                _cleanup_free_ char *msg = NULL;
                 size_t len = strlen(t[i].text);
                 sd_bus_error e = SD_BUS_ERROR_NULL;
                 int r;
