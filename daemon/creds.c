@@ -26,18 +26,27 @@ static int caps_set(struct __user_cap_data_struct data[2]) {
         return 0;
 }
 
-static int cap_effective_set(int cap, bool on) {
+/* What grants a PTRACE_MODE_READ check on another user's process besides matching credentials:
+ * CAP_SYS_PTRACE, and (seen on 6.18: process_madvise on a uid-1234 process with fsuid 65534 and
+ * only CAP_SYS_NICE + one of these allowed) CAP_SYS_ADMIN and CAP_PERFMON. All three leave the
+ * effective set while acting for a client. */
+static const int ptrace_granting_caps[] = { CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON };
+
+static int caps_effective_set(bool on) {
         struct __user_cap_data_struct data[2] = {};
-        unsigned word = (unsigned) cap / 32, bit = 1U << ((unsigned) cap % 32);
         int r;
 
         r = caps_get(data);
         if (r < 0)
                 return r;
-        if (on)
-                data[word].effective |= bit & data[word].permitted;
-        else
-                data[word].effective &= ~bit;
+        for (size_t i = 0; i < ELEMENTSOF(ptrace_granting_caps); i++) {
+                unsigned cap = (unsigned) ptrace_granting_caps[i], word = cap / 32, bit = 1U << (cap % 32);
+
+                if (on)
+                        data[word].effective |= bit & data[word].permitted;
+                else
+                        data[word].effective &= ~bit;
+        }
         return caps_set(data);
 }
 
@@ -58,21 +67,21 @@ int creds_assume(uid_t uid, gid_t gid, Creds *saved) {
                 creds_restore(saved);
                 return -EPERM;
         }
-        r = cap_effective_set(CAP_SYS_PTRACE, false);
+        r = caps_effective_set(false);
         if (r < 0) {
                 creds_restore(saved);
                 return r;
         }
-        saved->dropped_ptrace = true;
+        saved->dropped_caps = true;
         return 0;
 }
 
 void creds_restore(Creds *saved) {
-        if (saved->dropped_ptrace) {
-                int r = cap_effective_set(CAP_SYS_PTRACE, true);
+        if (saved->dropped_caps) {
+                int r = caps_effective_set(true);
                 if (r < 0)
-                        log_error_errno(r, "cannot restore CAP_SYS_PTRACE: %m");
-                saved->dropped_ptrace = false;
+                        log_error_errno(r, "cannot restore CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON: %m");
+                saved->dropped_caps = false;
         }
         if (saved->active) {
                 /* back to root first: its fs capabilities return with fsuid 0 */

@@ -343,7 +343,8 @@ static int evict_with_client_authority(Tracker *t, const struct iovec *iov, size
                 return log_error_errno(r, "client %" PRIu64 ": cannot take the client's credentials, not evicting: %m",
                                        t->target.id);
         r = evict_pageout(t->env->kops, t->target.pidfd, iov, n_iov, ret_done, ret_done_per_iov);
-        if (r == -EPERM && t->target.uid != 0) {
+        /* EACCES: the ptrace check (mm_access) refused; EPERM: a capability check */
+        if ((r == -EPERM || r == -EACCES) && t->target.uid != 0) {
                 log_notice("client %" PRIu64 " (pid %d): the kernel refuses its uid %u access to the process now (a setuid exec?), dropping it",
                            t->target.id, (int) t->target.pid, (unsigned) t->target.uid);
                 return -ESRCH;

@@ -127,7 +127,7 @@ echo "b: pid $bpid is now setuid root with its memory at ${CADDR[b]}"
 # Wait until the daemon's next eviction batch has had its chance: it says the address space is
 # gone, or (the hole this test is for) pages of the victim reach swap.
 victim_swapped() { [ "$(awk '/^VmSwap:/ { print $2 }' "/proc/$bpid/status")" -gt 0 ]; }
-wait_for $T bash -c "grep -q 'client $bid (pid $bpid): its address space is gone' '$DAEMON_LOG' ||
+wait_for $T bash -c "grep -qE 'client $bid \\(pid $bpid\\): (its address space is gone|.*dropping it)' '$DAEMON_LOG' ||
         [ \$(awk '/^VmSwap:/ { print \$2 }' /proc/$bpid/status) -gt 0 ]" ||
         fail "b: the daemon neither stopped nor acted after the exec"
 victim_swapped && echo "b: the victim has $(awk '/^VmSwap:/ { print $2 }' "/proc/$bpid/status") KiB in swap"
