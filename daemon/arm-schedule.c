@@ -78,30 +78,30 @@ void arm_levels_forget(ArmLevels *l, uint64_t start, uint64_t end) {
 
 int arm_schedule_due(const ArmLevels *l, const TrackedRange *r, uint64_t cycle,
                      unsigned rearm_period, RunVec *due) {
-        uint64_t period = rearm_period, k_first, k_last, phase, k;
+        _cleanup_(run_vec_done) RunVec base = {};
         int ret;
 
-        if (period == 0)
-                return -EINVAL;
-        if (r->start >= r->end)
-                return 0;
-        k_first = r->start >> CLASSIFY_CHUNK_SHIFT;
-        k_last = (r->end - 1) >> CLASSIFY_CHUNK_SHIFT;
-        /* The first chunk k >= k_first with (cycle + k) % period == 0; then every period-th. */
-        phase = (cycle % period + k_first % period) % period;
-        k = k_first + (phase == 0 ? 0 : period - phase);
-        for (; k <= k_last; k += period) {
-                unsigned level = arm_levels_get(l, k);
-                uint64_t a, e;
+        /* The level-0 schedule, then each chunk of it kept only on every 2^L-th of its own
+         * due cycles: the phase stays that of classify_due_runs(). */
+        ret = classify_due_runs(r, cycle, rearm_period, &base);
+        if (ret < 0)
+                return ret;
+        for (size_t i = 0; i < base.n_runs; i++) {
+                uint64_t a = base.runs[i].start, e = base.runs[i].end;
 
-                /* at level L, only every 2^L-th of the chunk's base due cycles */
-                if (level > 0 && ((cycle + k) / period) % (UINT64_C(1) << level) != 0)
-                        continue;
-                a = MAX(k << CLASSIFY_CHUNK_SHIFT, r->start);
-                e = k == k_last ? r->end : MIN((k + 1) << CLASSIFY_CHUNK_SHIFT, r->end);
-                ret = run_vec_append(due, a, e, 0);
-                if (ret < 0)
-                        return ret;
+                for (uint64_t k = a >> CLASSIFY_CHUNK_SHIFT; k <= (e - 1) >> CLASSIFY_CHUNK_SHIFT; k++) {
+                        unsigned level = arm_levels_get(l, k);
+                        uint64_t ca = MAX(k << CLASSIFY_CHUNK_SHIFT, a);
+                        uint64_t ce = MIN((k + 1) << CLASSIFY_CHUNK_SHIFT, e);
+
+                        if (ce <= ca) /* (k + 1) << 21 wrapped at the top */
+                                ce = e;
+                        if (level > 0 && ((cycle + k) / rearm_period) % (UINT64_C(1) << level) != 0)
+                                continue;
+                        ret = run_vec_append(due, ca, ce, 0);
+                        if (ret < 0)
+                                return ret;
+                }
         }
         return 0;
 }

@@ -10,7 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cgroup.h"
 #include "client.h"
 #include "creds.h"
 #include "log.h"
@@ -145,7 +144,11 @@ static int client_alloc(const ClientEnv *env, const Policy *policy, const Client
         c->pidfd = pidfd;
         c->pagemap_fd = pagemap_fd;
         (void) range_set_init(&c->ranges, page_size());
-        (void) cgroup_path_of_pid(env->tracker.proc_root, c->pid, &c->cgroup_path);
+        if ((who->name && !(c->name = strdup(who->name))) ||
+            (who->cgroup_path && !(c->cgroup_path = strdup(who->cgroup_path)))) {
+                client_free(c);
+                return -ENOMEM;
+        }
         tracker_init(&c->tracker, &env->tracker, policy, &client_tracker_hooks, c,
                      &(TrackerTarget) {
                              .id = c->id,
@@ -158,10 +161,6 @@ static int client_alloc(const ClientEnv *env, const Policy *policy, const Client
                              .ranges = &c->ranges,
                              .cgroup_path = c->cgroup_path,
                      });
-        if (who->name && !(c->name = strdup(who->name))) {
-                client_free(c);
-                return -ENOMEM;
-        }
         *ret = c;
         return 0;
 }

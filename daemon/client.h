@@ -57,6 +57,7 @@ typedef struct ClientIdentity {
         uid_t uid;              /* the peer's effective uid and gid (SO_PEERCRED): the */
         gid_t gid;              /* authority the daemon acts with on its behalf (creds.h) */
         const char *name;       /* copied; may be NULL */
+        const char *cgroup_path; /* unified-hierarchy path (copied; NULL if unknown), for PSI */
         bool user_mode_only;    /* kernel-mode accesses fault with EFAULT in sync windows */
         uint64_t parent_id;     /* 0 unless created by a FORK event */
 } ClientIdentity;

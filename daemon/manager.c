@@ -268,6 +268,7 @@ int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mo
                                                m->limits.clients_per_uid);
         }
         policy = manager_policy_for(m, pid, &cgroup);
+        who.cgroup_path = cgroup;
         r = client_new(&m->client_env, policy, &manager_client_hooks, m, &who, uffd, pidfd,
                        pagemap_fd, ret_error, &c);
         if (r < 0)
@@ -331,7 +332,8 @@ static int find_new_child(Manager *m, const Client *parent, pid_t *ret) {
 
 static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t child) {
         _cleanup_close_ int pidfd = -EBADF, pagemap = -EBADF;
-        _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *name = NULL, *cgroup = NULL;
+        const Policy *policy;
         char path[PATH_MAX];
         Client *c;
         int r;
@@ -377,6 +379,8 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         }
         if (parent->name && asprintf(&name, "%s (child)", parent->name) < 0)
                 name = NULL;
+        /* the child may have been moved to another cgroup already: it gets its own policy */
+        policy = manager_policy_for(m, child, &cgroup);
 
         r = client_new_forked(parent,
                               &(ClientIdentity) {
@@ -387,6 +391,7 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
                                       .name = name,
                                       .user_mode_only = parent->user_mode_only,
                                       .parent_id = parent->id,
+                                      .cgroup_path = cgroup,
                               },
                               TAKE_FD(pf->uffd), TAKE_FD(pidfd), TAKE_FD(pagemap), &c);
         if (r < 0)
@@ -395,14 +400,8 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         manager_link_client(m, c);
         log_info("client %" PRIu64 " (pid %d): forked from client %" PRIu64 " (pid %d), tracking its %zu ranges",
                  c->id, (int) child, parent->id, (int) parent->pid, c->ranges.n_ranges);
-        /* the child may have been moved to another cgroup already: it gets its own policy */
-        {
-                _cleanup_free_ char *cgroup = NULL;
-                const Policy *p = manager_policy_for(m, child, &cgroup);
-
-                client_set_policy(c, p);
-                log_client_policy(c, p, cgroup, "policy");
-        }
+        client_set_policy(c, policy);
+        log_client_policy(c, policy, cgroup, "policy");
         return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "fileio.h"
 #include "macro.h"
+#include "memcg.h"
 #include "parse.h"
 #include "swap-setup.h"
 
@@ -75,20 +76,7 @@ int swap_setup_parse_swaps(const char *text, SwapSetup *s) {
 }
 
 int swap_setup_parse_swap_cached(const char *text, uint64_t *ret_bytes) {
-        for (const char *p = text; p && *p;) {
-                unsigned long long kib;
-
-                if (sscanf(p, "SwapCached: %llu kB", &kib) == 1) {
-                        if (kib > UINT64_MAX / 1024)
-                                return -ERANGE;
-                        *ret_bytes = (uint64_t) kib * 1024;
-                        return 0;
-                }
-                p = strchr(p, '\n');
-                if (p)
-                        p++;
-        }
-        return -ENOENT;
+        return memcg_stat_value(text, "SwapCached", ret_bytes);
 }
 
 static int read_small(const char *dir, const char *name, char **ret) {
