@@ -217,10 +217,6 @@ fail:
         return r;
 }
 
-static bool streq_ptr(const char *a, const char *b) {
-        return a && b ? streq(a, b) : a == b;
-}
-
 static bool tag_equal(const TrackTag *t, const char *name, char *const *labels, size_t n_labels) {
         if (!t->used || !streq_ptr(t->name, name) || t->n_labels != n_labels)
                 return false;
@@ -390,6 +386,19 @@ Client *client_free(Client *c) {
 
 void client_set_policy(Client *c, const Policy *policy) {
         tracker_set_policy(&c->tracker, policy);
+}
+
+bool client_set_cgroup(Client *c, const char *cgroup_path) {
+        char *copy = NULL;
+
+        if (streq_ptr(c->cgroup_path, cgroup_path))
+                return false;
+        if (cgroup_path && !(copy = strdup(cgroup_path)))
+                return false; /* keep the old path: PSI and the bus show a stale cgroup, nothing worse */
+        free(c->cgroup_path);
+        c->cgroup_path = copy;
+        tracker_set_cgroup_path(&c->tracker, c->cgroup_path);
+        return true;
 }
 
 static int client_track_one(Client *c, uint64_t start, uint64_t len, const char *name,

@@ -125,6 +125,9 @@ int client_process_events(Client *c);
 int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply);
 
 void client_set_policy(Client *c, const Policy *policy);
+/* Records the cgroup the process is in now (NULL: unknown); returns true when it changed.
+ * Its PSI is read from there from the next cycle on. */
+bool client_set_cgroup(Client *c, const char *cgroup_path);
 const char *client_tag_name(const Client *c, uint32_t tag);
 
 /* Getters for the owner's second half (the bus, the dump). */

@@ -626,6 +626,10 @@ static void manager_apply_config(Manager *m, Config *c, bool startup) {
                         if (!same)
                                 log_info("client %" PRIu64 " (pid %d): policy %s -> %s", cl->id, (int) cl->pid,
                                          policy_display_name(before), policy_display_name(p));
+                        /* the process may have moved: PSI, the bus and the dump follow it */
+                        if (cgroup && client_set_cgroup(cl, cgroup))
+                                log_info("client %" PRIu64 " (pid %d): now in cgroup %s", cl->id, (int) cl->pid,
+                                         cgroup);
                         client_set_policy(cl, p);
                         log_client_policy(cl, p, cgroup, same ? "policy (reloaded)" : "policy");
                         n++;

@@ -61,6 +61,10 @@ void tracker_set_policy(Tracker *t, const Policy *policy) {
         t->policy = policy;
 }
 
+void tracker_set_cgroup_path(Tracker *t, const char *path) {
+        t->target.cgroup_path = path;
+}
+
 bool tracker_in_cycle(const Tracker *t) {
         return t->in_cycle;
 }

@@ -163,6 +163,8 @@ int tracker_start(Tracker *t);
 void tracker_stop(Tracker *t);
 /* Switch to another policy (per-cgroup policies, reload); takes effect from the next cycle. */
 void tracker_set_policy(Tracker *t, const Policy *policy);
+/* The owner moved the target's cgroup path (the process changed cgroup); path is the owner's. */
+void tracker_set_cgroup_path(Tracker *t, const char *path);
 /* A range was registered: arm it whole. */
 int tracker_range_added(Tracker *t, uint64_t start, uint64_t end);
 /* Pages left (unmap, remap, MADV_DONTNEED, untrack): forget pending evictions there. */

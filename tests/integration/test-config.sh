@@ -92,4 +92,25 @@ rm "$CONF/policy.d/70-bad.conf"
 kill -HUP "$DAEMON_PID"
 wait_for 10 grep -q "(pid $pid): policy (reloaded) itest (cgroup $CG): scan interval 1s, cold age 29s" "$DAEMON_LOG" ||
         fail "the fixed configuration was not applied"
+# ---- 4. the process moves to another cgroup: a reload follows it ----
+CG2_MNT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [ -n "$CG2_MNT" ] && [ -d "$CG2_MNT$CG" ]; then
+        MOVED=${CG%/}/uffdtier-test-moved.$$
+        mkdir "$CG2_MNT$MOVED" || fail "cannot create the cgroup $CG2_MNT$MOVED"
+        # move the client back before removing the cgroup (a cgroup with a process cannot go)
+        cleanup_push "echo $pid >'$CG2_MNT$CG/cgroup.procs' 2>/dev/null; rmdir '$CG2_MNT$MOVED'"
+        printf '[Policy]\nName=moved\nMatch=%s\nColdAge=31s\n' "$MOVED" >"$CONF/policy.d/60-moved.conf"
+        echo "$pid" >"$CG2_MNT$MOVED/cgroup.procs" || fail "cannot move client a to $MOVED"
+        kill -HUP "$DAEMON_PID"
+        wait_for 10 grep -q "(pid $pid): now in cgroup $MOVED" "$DAEMON_LOG" ||
+                fail "the reload did not see client a's new cgroup"
+        wait_for 10 grep -q "(pid $pid): policy moved (cgroup $MOVED): scan interval 1s, cold age 31s" "$DAEMON_LOG" ||
+                fail "client a did not get the policy of its new cgroup"
+        # client b stayed: same policy as before
+        wait_for 10 grep -q "(pid ${CPID[b]}): policy (reloaded) itest (cgroup $CG): scan interval 1s, cold age 29s" \
+                "$DAEMON_LOG" || fail "client b lost its policy"
+        daemon_alive || fail "the daemon stopped"
+else
+        echo "no cgroup2 hierarchy at a known mount: the move section is left out"
+fi
 echo "PASS"
