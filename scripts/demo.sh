@@ -18,10 +18,12 @@ work=$(mktemp -d /tmp/uffdtier-demo.XXXXXX)
 swapfile=
 daemon=
 client=
+bus=
 cleanup() {
         set +e
         [ -n "$client" ] && kill "$client" 2>/dev/null && wait "$client" 2>/dev/null
         [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+        [ -n "$bus" ] && kill "$bus" 2>/dev/null && wait "$bus" 2>/dev/null
         if [ -n "$swapfile" ]; then
                 swapoff "$swapfile" && rm -f "$swapfile" && echo "==> removed the temporary swapfile $swapfile"
         fi
@@ -37,6 +39,30 @@ if [ "$(awk '/^SwapTotal:/ { print $2 }' /proc/meminfo)" -lt 700000 ]; then
         chmod 600 "$swapfile"
         mkswap "$swapfile" >/dev/null
         swapon "$swapfile"
+fi
+
+# A private bus, so the demo can show the daemon through uffdtierctl without touching the system
+# bus (the daemon joins the system bus when it runs as a service).
+if command -v dbus-daemon >/dev/null; then
+        cat >"$work/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$work/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/> <allow own="*"/> <allow send_destination="*"/> <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOF
+        dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile >"$work/bus.log" 2>&1 </dev/null &
+        bus=$!
+        for _ in $(seq 100); do [ -S "$work/bus.sock" ] && break; sleep 0.1; done
+        export UFFDTIER_BUS_ADDRESS="unix:path=$work/bus.sock"
+        echo "==> a private D-Bus for the demo: $UFFDTIER_BUS_ADDRESS"
+else
+        echo "==> dbus-daemon is not installed: the demo runs without the bus (no uffdtierctl status)"
 fi
 
 echo "==> starting uffdtierd (scan every 1s, cold after 5s, evict up to 128 MiB/s; the defaults are 10s, 120s, 64 MiB/s)"
@@ -90,6 +116,12 @@ while [ $SECONDS -lt $end ] || { [ "$cold_res" -gt 19 ] && [ $SECONDS -lt $cap ]
         fi
         sleep 0.5
 done
+
+if [ -n "$bus" ]; then
+        echo
+        echo "==> uffdtierctl status (over D-Bus)"
+        ./build/client/uffdtierctl status | sed 's/^/    /' || echo "    (uffdtierctl status failed)"
+fi
 
 echo
 echo "==> reading the whole buffer back (the cold part comes back from swap: refaults)"
