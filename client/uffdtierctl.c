@@ -53,12 +53,12 @@ typedef struct Prop {
 } Prop;
 
 typedef struct ManagerInfo {
-        char *version, *backend, *monitor_only_reason;
+        char *version, *backend, *monitor_only_reason, *swap_setup, *swap_remedy;
         char **cannot_see, **kernel_features;
-        bool paused, monitor_only;
+        bool paused, monitor_only, pageout_frees;
         uint64_t interval_usec, cold_age_usec;
         uint32_t n_clients;
-        uint64_t tracked, resident, hot, cold, evicted, refaulted, faults;
+        uint64_t tracked, resident, swapped, paged_out, freed, hot, cold, evicted, refaulted, faults;
         uint64_t wss[N_BUCKETS];
 } ManagerInfo;
 
@@ -74,8 +74,14 @@ static const Prop manager_props[] = {
         M("ScanIntervalUSec", PROP_U64, interval_usec),
         M("ColdAgeUSec", PROP_U64, cold_age_usec),
         M("NClients", PROP_U32, n_clients),
+        M("SwapSetup", PROP_STR, swap_setup),
+        M("PageOutFreesMemory", PROP_BOOL, pageout_frees),
+        M("SwapRemedy", PROP_STR, swap_remedy),
         M("TrackedBytes", PROP_U64, tracked),
         M("ResidentBytes", PROP_U64, resident),
+        M("SwappedBytes", PROP_U64, swapped),
+        M("PagedOutBytes", PROP_U64, paged_out),
+        M("FreedBytes", PROP_U64, freed),
         M("HotBytes", PROP_U64, hot),
         M("ColdBytes", PROP_U64, cold),
         M("EvictedBytes", PROP_U64, evicted),
@@ -89,8 +95,9 @@ static const Prop manager_props[] = {
 typedef struct ClientInfo {
         uint64_t id, parent_id;
         uint32_t pid, uid;
-        char *name, *cgroup, *unit, *policy, *last_error;
+        char *name, *cgroup, *unit, *policy, *last_error, *memory_source, *psi_source;
         bool user_mode_only;
+        uint64_t paged_out, freed, memcg_usage, swapcached, reclaimed;
         uint64_t tracked, resident, swapped, hot, cold, huge, evicted, refaulted, faults, cycles;
         uint64_t skipped_psi, last_cycle_usec, latency_max_usec, latency_p99_usec;
         int32_t last_errno;
@@ -111,6 +118,13 @@ static const Prop client_props[] = {
         C("TrackedBytes", PROP_U64, tracked),
         C("ResidentBytes", PROP_U64, resident),
         C("SwappedBytes", PROP_U64, swapped),
+        C("PagedOutBytes", PROP_U64, paged_out),
+        C("FreedBytes", PROP_U64, freed),
+        C("MemoryCGroupUsageBytes", PROP_U64, memcg_usage),
+        C("SwapCachedBytes", PROP_U64, swapcached),
+        C("ReclaimedBytes", PROP_U64, reclaimed),
+        C("MemorySource", PROP_STR, memory_source),
+        C("PsiSource", PROP_STR, psi_source),
         C("HotBytes", PROP_U64, hot),
         C("ColdBytes", PROP_U64, cold),
         C("HugeBytes", PROP_U64, huge),
@@ -644,6 +658,11 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                fmt_bytes(b, m.resident), fmt_bytes(c, m.hot), fmt_bytes(d, m.cold));
         fmt_refault(rf, sizeof rf, m.refaulted, m.evicted);
         printf("     Evicted: %s (refaulted %s, %s)\n", fmt_bytes(a, m.evicted), fmt_bytes(b, m.refaulted), rf);
+        printf("       Freed: %s of %s paged out and still in swap (left RAM; %s of the tracked memory in swap)\n",
+               fmt_bytes(a, m.freed), fmt_bytes(b, m.paged_out), fmt_bytes(c, m.swapped));
+        printf("        Swap: %s\n", m.swap_setup);
+        if (!m.pageout_frees && m.swap_remedy[0])
+                printf("     Warning: a page-out does not free memory at once here: %s\n", m.swap_remedy);
         printf(" Working set: %s (accessed within the cold age)\n", fmt_bytes(a, m.wss[wb]));
 
         /* one block per cgroup, in the order of the first client of each */
@@ -657,8 +676,8 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                         continue;
                 printf("\nCGroup %s%s%s%s:\n", l.v[i].cgroup[0] ? l.v[i].cgroup : "(unknown)",
                        l.v[i].unit[0] ? " (" : "", l.v[i].unit, l.v[i].unit[0] ? ")" : "");
-                printf("  %6s %8s %-16s %9s %9s %9s %8s  %s\n", "ID", "PID", "NAME", "RESIDENT", "EVICTED",
-                       "WORKSET", "REFAULT", "POLICY");
+                printf("  %6s %8s %-16s %9s %9s %9s %9s %8s  %s\n", "ID", "PID", "NAME", "RESIDENT", "EVICTED",
+                       "FREED", "WORKSET", "REFAULT", "POLICY");
                 for (size_t j = i; j < l.n; j++) {
                         const ClientInfo *x = &l.v[j];
 
@@ -666,10 +685,10 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                                 continue;
                         done[j] = true;
                         fmt_refault(rf, sizeof rf, x->refaulted, x->evicted);
-                        printf("  %6" PRIu64 " %8" PRIu32 " %-16.16s %9s %9s %9s %8s  %s%s%s\n", x->id, x->pid,
-                               x->name[0] ? x->name : "-", fmt_bytes(a, x->resident), fmt_bytes(b, x->evicted),
-                               fmt_bytes(c, x->wss[wb]), rf, x->policy, x->last_error[0] ? "  error: " : "",
-                               x->last_error);
+                        printf("  %6" PRIu64 " %8" PRIu32 " %-16.16s %9s %9s %9s %9s %8s  %s%s%s\n", x->id,
+                               x->pid, x->name[0] ? x->name : "-", fmt_bytes(a, x->resident),
+                               fmt_bytes(b, x->evicted), fmt_bytes(c, x->freed), fmt_bytes(d, x->wss[wb]), rf,
+                               x->policy, x->last_error[0] ? "  error: " : "", x->last_error);
                 }
         }
         free(done);
@@ -884,6 +903,13 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
                   offsetof(ManagerInfo, interval_usec) },
                 { "uffdtier_tracked_bytes", "gauge", "Memory handed over by all clients.", offsetof(ManagerInfo, tracked) },
                 { "uffdtier_resident_bytes", "gauge", "Tracked memory in RAM.", offsetof(ManagerInfo, resident) },
+                { "uffdtier_swapped_bytes", "gauge", "Tracked memory in swap.", offsetof(ManagerInfo, swapped) },
+                { "uffdtier_paged_out_bytes", "gauge", "Paged out by the daemon and still in swap.",
+                  offsetof(ManagerInfo, paged_out) },
+                { "uffdtier_freed_bytes", "gauge", "Of the paged-out memory, what left RAM (not held in the swap cache).",
+                  offsetof(ManagerInfo, freed) },
+                { "uffdtier_pageout_frees_memory", "gauge", "1 when a page-out frees memory at once (zswap, zram).",
+                  offsetof(ManagerInfo, pageout_frees) },
                 { "uffdtier_hot_bytes", "gauge", "Tracked memory accessed in the last cycle.", offsetof(ManagerInfo, hot) },
                 { "uffdtier_cold_bytes", "gauge", "Resident memory unaccessed for the cold age.", offsetof(ManagerInfo, cold) },
                 { "uffdtier_evicted_bytes_total", "counter", "Memory paged out, including clients that are gone.",
@@ -900,6 +926,12 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
                 { "uffdtier_client_tracked_bytes", "gauge", "Memory the client handed over.", offsetof(ClientInfo, tracked) },
                 { "uffdtier_client_resident_bytes", "gauge", "The client's tracked memory in RAM.", offsetof(ClientInfo, resident) },
                 { "uffdtier_client_swapped_bytes", "gauge", "The client's tracked memory in swap.", offsetof(ClientInfo, swapped) },
+                { "uffdtier_client_paged_out_bytes", "gauge", "Paged out by the daemon and still in swap.",
+                  offsetof(ClientInfo, paged_out) },
+                { "uffdtier_client_freed_bytes", "gauge", "Of the paged-out memory, what left RAM.",
+                  offsetof(ClientInfo, freed) },
+                { "uffdtier_client_memory_cgroup_usage_bytes", "gauge", "The client's memory cgroup usage (0: none).",
+                  offsetof(ClientInfo, memcg_usage) },
                 { "uffdtier_client_hot_bytes", "gauge", "Accessed in the last cycle.", offsetof(ClientInfo, hot) },
                 { "uffdtier_client_cold_bytes", "gauge", "Resident and unaccessed for the cold age.", offsetof(ClientInfo, cold) },
                 { "uffdtier_client_evicted_bytes_total", "counter", "Memory paged out.", offsetof(ClientInfo, evicted) },
@@ -931,7 +963,8 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
 
                 prom_head(stdout, manager_metrics[i].name, manager_metrics[i].type, manager_metrics[i].help);
                 if (manager_metrics[i].offset == offsetof(ManagerInfo, paused) ||
-                    manager_metrics[i].offset == offsetof(ManagerInfo, monitor_only))
+                    manager_metrics[i].offset == offsetof(ManagerInfo, monitor_only) ||
+                    manager_metrics[i].offset == offsetof(ManagerInfo, pageout_frees))
                         printf("%s %d\n", manager_metrics[i].name, *(const bool *) v);
                 else if (manager_metrics[i].offset == offsetof(ManagerInfo, n_clients))
                         printf("%s %" PRIu32 "\n", manager_metrics[i].name, *(const uint32_t *) v);

@@ -129,6 +129,11 @@ static int property_get_counter(sd_bus *bus, const char *path, const char *inter
         } table[] = {
                 { "ResidentBytes", offsetof(TrackerCounters, resident_bytes) },
                 { "SwappedBytes", offsetof(TrackerCounters, swapped_bytes) },
+                { "PagedOutBytes", offsetof(TrackerCounters, out_bytes) },
+                { "FreedBytes", offsetof(TrackerCounters, freed_bytes) },
+                { "MemoryCGroupUsageBytes", offsetof(TrackerCounters, memcg_usage_bytes) },
+                { "SwapCachedBytes", offsetof(TrackerCounters, swapcached_bytes) },
+                { "ReclaimedBytes", offsetof(TrackerCounters, reclaimed_bytes) },
                 { "HotBytes", offsetof(TrackerCounters, hot_bytes) },
                 { "ColdBytes", offsetof(TrackerCounters, cold_bytes) },
                 { "HugeBytes", offsetof(TrackerCounters, huge_bytes) },
@@ -162,6 +167,16 @@ static int property_get_last_error(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_append(reply, "s", k->last_error ? k->last_error_text : "");
 }
 
+static int property_get_source(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *ret_error) {
+        const TrackerCounters *k = client_counters(userdata);
+
+        if (streq(property, "MemorySource"))
+                return sd_bus_message_append(reply, "s", memcg_source_to_string(k->memory_source));
+        return sd_bus_message_append(reply, "s", tracker_psi_source_to_string(k->psi_source));
+}
+
 static int property_get_buckets(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *ret_error) {
@@ -188,6 +203,13 @@ const sd_bus_vtable client_bus_vtable[] = {
         COUNTER("TrackedBytes"),
         COUNTER("ResidentBytes"),
         COUNTER("SwappedBytes"),
+        COUNTER("PagedOutBytes"),
+        COUNTER("FreedBytes"),
+        COUNTER("MemoryCGroupUsageBytes"),
+        COUNTER("SwapCachedBytes"),
+        COUNTER("ReclaimedBytes"),
+        SD_BUS_PROPERTY("MemorySource", "s", property_get_source, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PsiSource", "s", property_get_source, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         COUNTER("HotBytes"),
         COUNTER("ColdBytes"),
         COUNTER("HugeBytes"),
@@ -215,6 +237,8 @@ int client_bus_emit_changed(sd_bus *bus, const Client *c) {
                 return r;
         return sd_bus_emit_properties_changed(bus, path, UFFDTIER_BUS_CLIENT_INTERFACE,
                                               "Policy", "TrackedBytes", "ResidentBytes", "SwappedBytes",
+                                              "PagedOutBytes", "FreedBytes", "MemoryCGroupUsageBytes",
+                                              "SwapCachedBytes", "ReclaimedBytes", "MemorySource", "PsiSource",
                                               "HotBytes", "ColdBytes", "HugeBytes", "EvictedBytes",
                                               "RefaultedBytes", "FaultsServed", "Cycles",
                                               "EvictionsSkippedPSI", "LastCycleUSec",

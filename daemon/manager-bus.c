@@ -29,6 +29,8 @@ typedef struct ManagerSnapshot {
         uint64_t interval_usec;
         uint64_t cold_age_usec;
         unsigned n_clients;
+        bool pageout_frees;
+        char swap_text[SWAP_SETUP_DESCRIBE_MAX];
         ManagerTotals totals;
 } ManagerSnapshot;
 
@@ -111,6 +113,16 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
                 return sd_bus_message_append(reply, "t", m->policy.cold_age_usec);
         if (streq(property, "NClients"))
                 return sd_bus_message_append(reply, "u", m->n_clients);
+        if (streq(property, "SwapSetup")) {
+                char text[SWAP_SETUP_DESCRIBE_MAX];
+
+                swap_setup_describe(manager_swap_setup(m), text, sizeof text);
+                return sd_bus_message_append(reply, "s", text);
+        }
+        if (streq(property, "PageOutFreesMemory"))
+                return sd_bus_message_append(reply, "b", (int) swap_setup_pageout_frees_at_once(manager_swap_setup(m)));
+        if (streq(property, "SwapRemedy"))
+                return sd_bus_message_append(reply, "s", swap_setup_remedy(manager_swap_setup(m)) ?: "");
         return -EINVAL;
 }
 
@@ -127,6 +139,12 @@ static int property_get_total(sd_bus *bus, const char *path, const char *interfa
                 return sd_bus_message_append(reply, "t", t.tracked_bytes);
         if (streq(property, "ResidentBytes"))
                 return sd_bus_message_append(reply, "t", t.resident_bytes);
+        if (streq(property, "SwappedBytes"))
+                return sd_bus_message_append(reply, "t", t.swapped_bytes);
+        if (streq(property, "PagedOutBytes"))
+                return sd_bus_message_append(reply, "t", t.out_bytes);
+        if (streq(property, "FreedBytes"))
+                return sd_bus_message_append(reply, "t", t.freed_bytes);
         if (streq(property, "HotBytes"))
                 return sd_bus_message_append(reply, "t", t.hot_bytes);
         if (streq(property, "ColdBytes"))
@@ -186,6 +204,7 @@ static int method_dump(sd_bus_message *msg, void *userdata, sd_bus_error *ret_er
         _cleanup_free_ char *json = NULL;
         int r;
 
+        (void) manager_swap_setup(b->manager); /* fresh, for the dump's "swap" */
         r = manager_dump_json(b->manager, &json);
         if (r < 0)
                 return sd_bus_error_set_errnof(ret_error, -r, "Cannot build the dump: %s", strerror(-r));
@@ -262,8 +281,14 @@ static const sd_bus_vtable manager_vtable[] = {
         STATE("ScanIntervalUSec", "t"),
         STATE("ColdAgeUSec", "t"),
         STATE("NClients", "u"),
+        STATE("SwapSetup", "s"),
+        STATE("PageOutFreesMemory", "b"),
+        STATE("SwapRemedy", "s"),
         TOTAL("TrackedBytes", "t"),
         TOTAL("ResidentBytes", "t"),
+        TOTAL("SwappedBytes", "t"),
+        TOTAL("PagedOutBytes", "t"),
+        TOTAL("FreedBytes", "t"),
         TOTAL("HotBytes", "t"),
         TOTAL("ColdBytes", "t"),
         TOTAL("EvictedBytes", "t"),
@@ -359,7 +384,9 @@ static void hook_evicted(void *u, const Client *c, uint64_t bytes) {
                 s->pending_evicted_bytes += bytes;
 }
 
-static void manager_snapshot(const Manager *m, ManagerSnapshot *ret) {
+static void manager_snapshot(Manager *m, ManagerSnapshot *ret) {
+        const SwapSetup *swap = manager_swap_setup(m);
+
         *ret = (ManagerSnapshot) {
                 .paused = m->paused,
                 .monitor_only = manager_monitor_only(m),
@@ -367,7 +394,9 @@ static void manager_snapshot(const Manager *m, ManagerSnapshot *ret) {
                 .interval_usec = m->policy.interval_usec,
                 .cold_age_usec = m->policy.cold_age_usec,
                 .n_clients = m->n_clients,
+                .pageout_frees = swap_setup_pageout_frees_at_once(swap),
         };
+        swap_setup_describe(swap, ret->swap_text, sizeof ret->swap_text);
         manager_get_totals(m, &ret->totals);
 }
 
@@ -388,8 +417,17 @@ static void emit_manager_changed(ManagerBus *b) {
         CHANGED(interval_usec, "ScanIntervalUSec");
         CHANGED(cold_age_usec, "ColdAgeUSec");
         CHANGED(n_clients, "NClients");
+        if (now.pageout_frees != b->last.pageout_frees) {
+                names[n++] = "PageOutFreesMemory";
+                names[n++] = "SwapRemedy";
+        }
+        if (!streq(now.swap_text, b->last.swap_text))
+                names[n++] = "SwapSetup";
         CHANGED(totals.tracked_bytes, "TrackedBytes");
         CHANGED(totals.resident_bytes, "ResidentBytes");
+        CHANGED(totals.swapped_bytes, "SwappedBytes");
+        CHANGED(totals.out_bytes, "PagedOutBytes");
+        CHANGED(totals.freed_bytes, "FreedBytes");
         CHANGED(totals.hot_bytes, "HotBytes");
         CHANGED(totals.cold_bytes, "ColdBytes");
         CHANGED(totals.evicted_bytes, "EvictedBytes");

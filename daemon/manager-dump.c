@@ -58,6 +58,13 @@ static int dump_client(const Client *c, json_t **ret) {
         U64("tracked_bytes", client_tracked_bytes(c));
         U64("resident_bytes", k->resident_bytes);
         U64("swapped_bytes", k->swapped_bytes);
+        U64("paged_out_bytes", k->out_bytes);
+        U64("freed_bytes", k->freed_bytes);
+        STR("memory_source", memcg_source_to_string(k->memory_source));
+        U64("memory_cgroup_usage_bytes", k->memcg_usage_bytes);
+        U64("swap_cached_bytes", k->swapcached_bytes);
+        U64("reclaimed_bytes", k->reclaimed_bytes);
+        STR("psi_source", tracker_psi_source_to_string(k->psi_source));
         U64("hot_bytes", k->hot_bytes);
         U64("cold_bytes", k->cold_bytes);
         U64("huge_bytes", k->huge_bytes);
@@ -101,6 +108,49 @@ static int dump_client(const Client *c, json_t **ret) {
         return 0;
 }
 
+/* The swap set-up as last read (the caller refreshes it: manager_swap_setup()). */
+static int dump_swap(const SwapSetup *s, json_t *parent) {
+        json_auto_t *o = json_object(), *devices = json_array();
+        char text[SWAP_SETUP_DESCRIBE_MAX];
+        int r = o && devices ? 0 : -ENOMEM;
+
+        swap_setup_describe(s, text, sizeof text);
+        if (r >= 0)
+                r = set_str(o, "description", text);
+        if (r >= 0)
+                r = set_new(o, "pageout_frees_at_once", json_boolean(swap_setup_pageout_frees_at_once(s)));
+        if (r >= 0)
+                r = set_str(o, "remedy", swap_setup_remedy(s));
+        if (r >= 0)
+                r = set_new(o, "zswap_enabled", json_boolean(s->zswap_enabled));
+        if (r >= 0)
+                r = set_str(o, "zswap_compressor", s->zswap_compressor);
+        if (r >= 0)
+                r = set_u64(o, "zswap_max_pool_percent", s->zswap_max_pool_percent);
+        if (r >= 0 && s->swap_cached_known)
+                r = set_u64(o, "swap_cached_bytes", s->swap_cached_bytes);
+        for (size_t i = 0; r >= 0 && i < s->n_devices; i++) {
+                json_t *e = json_object();
+
+                r = e ? 0 : -ENOMEM;
+                if (r >= 0)
+                        r = set_str(e, "path", s->devices[i].path);
+                if (r >= 0)
+                        r = set_str(e, "kind", swap_kind_to_string(s->devices[i].kind));
+                if (r >= 0)
+                        r = set_u64(e, "size_bytes", s->devices[i].size_bytes);
+                if (r >= 0)
+                        r = set_u64(e, "used_bytes", s->devices[i].used_bytes);
+                if (e && json_array_append_new(devices, e) < 0)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = set_new(o, "devices", json_incref(devices));
+        if (r >= 0)
+                r = set_new(parent, "swap", json_incref(o));
+        return r;
+}
+
 int manager_dump_json(const Manager *m, char **ret) {
         json_auto_t *o = json_object(), *clients = json_array(), *cannot_see = json_array(),
                     *policy = json_object(), *totals = json_object();
@@ -127,6 +177,8 @@ int manager_dump_json(const Manager *m, char **ret) {
                 r = set_str(o, "monitor_only_reason", manager_monitor_only_reason(m));
         if (r >= 0 && probe_to_json(&m->probe, &m->probe_result, &probe) >= 0)
                 r = set_new(o, "kernel", probe);
+        if (r >= 0)
+                r = dump_swap(&m->swap_setup, o);
 
         if (r >= 0)
                 r = set_u64(policy, "interval_usec", m->policy.interval_usec);
@@ -153,6 +205,12 @@ int manager_dump_json(const Manager *m, char **ret) {
                 r = set_u64(totals, "tracked_bytes", t.tracked_bytes);
         if (r >= 0)
                 r = set_u64(totals, "resident_bytes", t.resident_bytes);
+        if (r >= 0)
+                r = set_u64(totals, "swapped_bytes", t.swapped_bytes);
+        if (r >= 0)
+                r = set_u64(totals, "paged_out_bytes", t.out_bytes);
+        if (r >= 0)
+                r = set_u64(totals, "freed_bytes", t.freed_bytes);
         if (r >= 0)
                 r = set_u64(totals, "hot_bytes", t.hot_bytes);
         if (r >= 0)

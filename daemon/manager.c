@@ -747,8 +747,7 @@ int manager_startup(Manager *m) {
                 char text[SWAP_SETUP_DESCRIBE_MAX];
                 const char *remedy;
 
-                (void) swap_setup_read(m->proc_root, "/sys", &m->swap_setup);
-                swap_setup_describe(&m->swap_setup, text, sizeof text);
+                swap_setup_describe(manager_swap_setup(m), text, sizeof text);
                 log_info("swap: %s", text);
                 remedy = swap_setup_remedy(&m->swap_setup);
                 if (remedy && swap_setup_has_swap(&m->swap_setup))
@@ -883,6 +882,19 @@ const char *manager_monitor_only_reason(const Manager *m) {
         return "";
 }
 
+const SwapSetup *manager_swap_setup(Manager *m) {
+        uint64_t now = now_usec();
+
+        if (m->swap_setup_usec == 0 || now - m->swap_setup_usec >= USEC_PER_SEC) {
+                SwapSetup s = {};
+
+                if (swap_setup_read(m->proc_root, "/sys", &s) >= 0)
+                        m->swap_setup = s;
+                m->swap_setup_usec = now;
+        }
+        return &m->swap_setup;
+}
+
 void manager_get_totals(const Manager *m, ManagerTotals *ret) {
         ManagerTotals t = {
                 .evicted_bytes = m->gone_evicted_bytes,
@@ -896,6 +908,9 @@ void manager_get_totals(const Manager *m, ManagerTotals *ret) {
 
                 t.tracked_bytes += client_tracked_bytes(c);
                 t.resident_bytes += k->resident_bytes;
+                t.swapped_bytes += k->swapped_bytes;
+                t.out_bytes += k->out_bytes;
+                t.freed_bytes += k->freed_bytes;
                 t.hot_bytes += k->hot_bytes;
                 t.cold_bytes += k->cold_bytes;
                 t.evicted_bytes += k->evicted_bytes;

@@ -42,6 +42,9 @@ typedef struct ManagerHooks {
 typedef struct ManagerTotals {
         uint64_t tracked_bytes;
         uint64_t resident_bytes;
+        uint64_t swapped_bytes;  /* of the tracked ranges, in swap (by us or by the kernel) */
+        uint64_t out_bytes;      /* paged out by us and still in swap */
+        uint64_t freed_bytes;    /* of out_bytes, what really left RAM (see TrackerCounters) */
         uint64_t hot_bytes;
         uint64_t cold_bytes;
         uint64_t evicted_bytes;
@@ -56,7 +59,8 @@ typedef struct Manager {
 
         ProbeInput probe;
         ProbeResult probe_result;
-        SwapSetup swap_setup;   /* read at start-up: does a page-out free memory at once? */
+        SwapSetup swap_setup;   /* does a page-out free memory at once? manager_swap_setup() */
+        uint64_t swap_setup_usec; /* when it was read */
         Backend backend;
         bool monitor_only;      /* no swap, or --dry-run: classify, never evict */
 
@@ -136,6 +140,8 @@ int manager_set_paused(Manager *m, bool paused);
 bool manager_monitor_only(const Manager *m);
 /* Why the daemon only monitors, "" when it evicts. */
 const char *manager_monitor_only_reason(const Manager *m);
+/* The swap set-up as of at most a second ago (zswap can be switched and swap added at any time). */
+const SwapSetup *manager_swap_setup(Manager *m);
 void manager_get_totals(const Manager *m, ManagerTotals *ret);
 /* Start the client's cycle now and evict up to max_bytes (0: all) of its cold pages.
  * ret_queued: bytes queued for eviction. */

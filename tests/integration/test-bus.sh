@@ -310,6 +310,38 @@ hot_res=$(sed -n 's/^OK resident \([0-9]*\).*/\1/p' <<<"$REPLY_TEXT")
 [ "$hot_res" -ge $((hot * 99 / 100)) ] || fail "EvictNow(0) took hot pages: $hot_res of $hot resident"
 client_cmd main verify || fail "data corrupted: $REPLY_TEXT"
 
+# -- paged out vs freed: the second cycle's scan found the first one's $q bytes in swap
+out=$(cprop "$ID" PagedOutBytes)
+[ "$out" -ge $((q * 95 / 100)) ] && [ "$out" -le "$q" ] || fail "PagedOutBytes $out, expected ~$q (what the first cycle paged out)"
+freed=$(cprop "$ID" FreedBytes)
+[ "$freed" -le "$out" ] || fail "FreedBytes $freed is more than PagedOutBytes $out"
+src=$(cprop "$ID" MemorySource)
+case $src in cgroup-v1 | cgroup-v2 | system) ;; *) fail "MemorySource after a cycle: '$src'" ;; esac
+case $(cprop "$ID" PsiSource) in cgroup | system | none) ;; *) fail "PsiSource: '$(cprop "$ID" PsiSource)'" ;; esac
+[ "$src" = system ] || [ "$(cprop "$ID" MemoryCGroupUsageBytes)" -gt 0 ] || fail "MemoryCGroupUsageBytes is 0 with source $src"
+expect_eq "Manager PagedOutBytes" "$(mprop PagedOutBytes)" "$out"
+expect_eq "Manager FreedBytes" "$(mprop FreedBytes)" "$freed"
+expect_eq "Manager SwappedBytes" "$(mprop SwappedBytes)" "$(cprop "$ID" SwappedBytes)"
+frees=false
+{ [ "$(cat /sys/module/zswap/parameters/enabled 2>/dev/null)" = Y ] || grep -q '^/dev/zram' /proc/swaps; } && frees=true
+expect_eq PageOutFreesMemory "$(mprop PageOutFreesMemory)" "$frees"
+mprop SwapSetup | grep -q "swap:" || fail "SwapSetup names no swap device: $(mprop SwapSetup)"
+if [ $frees = false ]; then
+        [ -n "$(mprop SwapRemedy)" ] || fail "SwapRemedy is empty where a page-out does not free memory"
+fi
+"$CTL" status >"$WORK/status2.txt" || fail "uffdtierctl status failed"
+grep -q "Freed: $(hsize "$freed") of $(hsize "$out") paged out" "$WORK/status2.txt" ||
+        fail "status does not show freed $(hsize "$freed") of $(hsize "$out"): $(cat "$WORK/status2.txt")"
+grep -q "Swap: " "$WORK/status2.txt" || fail "status lacks the swap set-up"
+"$CTL" metrics >"$WORK/metrics2.txt" || fail "uffdtierctl metrics failed"
+expect_eq "metrics freed" "$(awk '$1 == "uffdtier_freed_bytes" {print $2}' "$WORK/metrics2.txt")" "$freed"
+expect_eq "metrics client paged out" "$(grep -F "uffdtier_client_paged_out_bytes{$labels}" "$WORK/metrics2.txt" | awk '{print $2}')" "$out"
+bc --json=short call "${MGR[@]}" Dump | jq -r '.data[0]' >"$WORK/dump2.json" || fail "Dump failed"
+jq -e --argjson id "$ID" --argjson out "$out" --argjson frees "$frees" '
+        .swap.pageout_frees_at_once == $frees and (.swap.devices | length) >= 1 and .totals.paged_out_bytes == $out and
+        (.clients[] | select(.id == $id) | .paged_out_bytes == $out and (.memory_source | length) > 0)' \
+        "$WORK/dump2.json" >/dev/null || fail "Dump's swap and freed figures: $(jq -c '{swap, totals}' "$WORK/dump2.json")"
+
 # -- a client that goes away while its object is read
 client_start victim --size 8M --name victim
 vpid=${CPID[victim]}
