@@ -29,6 +29,7 @@
 const ProbePaths probe_paths_default = {
         .proc_root = "/proc",
         .dev_userfaultfd = UFFD_DEVICE_PATH,
+        .sys_root = "/sys",
 };
 
 static int path_join(const char *root, const char *rel, char **ret) {
@@ -239,6 +240,12 @@ int probe_run(const ProbePaths *paths, ProbeInput *ret) {
                 log_debug_errno(r, "PAGEMAP_SCAN on %s/self/pagemap failed: %m", paths->proc_root);
 
         probe_swap(paths->proc_root, &in);
+        if (paths->sys_root) {
+                r = swap_setup_read(paths->proc_root, paths->sys_root, &in.swap_setup);
+                in.swap_setup_known = r >= 0;
+                if (r < 0)
+                        log_debug_errno(r, "Cannot read the swap set-up: %m");
+        }
 
         /* Present but unreadable (EOPNOTSUPP) when booted with psi=0. */
         in.psi = read_text_file(paths->proc_root, "pressure/memory", &psi) >= 0;

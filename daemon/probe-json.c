@@ -138,6 +138,29 @@ int probe_to_json(const ProbeInput *in, const ProbeResult *res, json_t **ret) {
                                     : json_null());
         if (r < 0)
                 return r;
+        if (in->swap_setup_known) {
+                char text[SWAP_SETUP_DESCRIBE_MAX];
+                json_t *o = json_object();
+
+                swap_setup_describe(&in->swap_setup, text, sizeof text);
+                r = o ? 0 : -ENOMEM;
+                if (r >= 0)
+                        r = json_put(o, "description", json_string(text));
+                if (r >= 0)
+                        r = json_put(o, "zswap_enabled", json_boolean(in->swap_setup.zswap_enabled));
+                if (r >= 0)
+                        r = json_put(o, "pageout_frees_at_once",
+                                     json_boolean(swap_setup_pageout_frees_at_once(&in->swap_setup)));
+                if (r >= 0)
+                        r = json_put(o, "remedy", json_string(swap_setup_remedy(&in->swap_setup) ?: ""));
+                if (r < 0) {
+                        json_decref(o);
+                        return r;
+                }
+                r = json_put(root, "swap_setup", o);
+                if (r < 0)
+                        return r;
+        }
         r = json_put(root, "psi", json_boolean(in->psi));
         if (r < 0)
                 return r;

@@ -92,6 +92,17 @@ int probe_print_text(FILE *f, const ProbeInput *in, const ProbeResult *res) {
                                             : format_bytes(buf, sizeof buf, in->swap_bytes));
         else
                 fprintf(f, "%-30s unknown\n", "Swap:");
+        if (in->swap_setup_known) {
+                char text[SWAP_SETUP_DESCRIBE_MAX];
+
+                swap_setup_describe(&in->swap_setup, text, sizeof text);
+                fprintf(f, "%-30s %s\n", "Swap set-up:", text);
+                if (swap_setup_has_swap(&in->swap_setup))
+                        fprintf(f, "%-30s %s\n", "Page-out frees memory:",
+                                swap_setup_pageout_frees_at_once(&in->swap_setup)
+                                        ? "yes, at once"
+                                        : "no: written pages stay in the swap cache");
+        }
         fprintf(f, "%-30s %s\n", "PSI (memory):", yes_no(in->psi));
         print_fact(f, "process_madvise(MADV_PAGEOUT):", in->process_madvise,
                    in->process_madvise_errno, NULL);

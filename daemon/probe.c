@@ -243,6 +243,10 @@ int probe_decide(const ProbeInput *in, ProbeResult *ret) {
         else if (in->swap_bytes == 0)
                 add_warning(&r, "no swap configured: MADV_PAGEOUT cannot evict anonymous memory, "
                                 "monitor only");
+        else if (in->swap_setup_known && swap_setup_has_swap(&in->swap_setup) &&
+                 !swap_setup_pageout_frees_at_once(&in->swap_setup))
+                add_warning(&r, "a page-out does not free memory at once here: %s",
+                            swap_setup_remedy(&in->swap_setup) ?: "see the README");
         if (!in->process_madvise)
                 add_warning(&r, "process_madvise(MADV_PAGEOUT) unusable: %s: cannot evict",
                             process_madvise_meaning(in->process_madvise_errno));

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "swap-setup.h"
 #include "uffd-create.h"
 
 typedef enum Backend {
@@ -38,6 +39,7 @@ const char *uffd_source_to_string(UffdSource s);
 typedef struct ProbePaths {
         const char *proc_root;       /* "/proc": swaps, meminfo, pressure/, self/, sys/vm/ */
         const char *dev_userfaultfd; /* "/dev/userfaultfd" */
+        const char *sys_root;        /* "/sys": zswap's module parameters; NULL: not read */
 } ProbePaths;
 
 extern const ProbePaths probe_paths_default;
@@ -61,6 +63,9 @@ typedef struct ProbeInput {
 
         bool swap_known;
         uint64_t swap_bytes;
+        /* what a page-out does to memory here (zswap, zram, plain devices and files) */
+        bool swap_setup_known;
+        SwapSetup swap_setup;
 
         bool psi; /* <proc>/pressure/memory readable */
 

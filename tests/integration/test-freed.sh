@@ -93,6 +93,9 @@ check_freed() { # NAME
         [ "$d" -le $((FALL / 10)) ] || fail "$1: the daemon says $FREED freed, the cgroup fell by $FALL (more than 10% apart)"
 }
 
+# what `uffdtierd --probe --json` says of the swap set-up now
+probe_frees() { "$UFFDTIERD" --probe --json | jq -r .swap_setup.pageout_frees_at_once; }
+
 start_daemon --interval=500ms --cold-age=2s --rate=0 --psi-limit=100% --stats-interval=5s
 
 if [ -w "$ZSWAP" ]; then
@@ -100,6 +103,7 @@ if [ -w "$ZSWAP" ]; then
         cleanup_push "echo '$old' >'$ZSWAP'"
         echo "zswap: was $old, turning it on for this test (restored at the end)"
         echo Y >"$ZSWAP" || fail "cannot enable zswap"
+        [ "$(probe_frees)" = true ] || fail "with zswap on, --probe says a page-out does not free memory"
         round zswap
         check_freed zswap
         echo N >"$ZSWAP" || fail "cannot disable zswap"
@@ -107,6 +111,10 @@ else
         echo "zswap: not available here, part (a) not run"
 fi
 
+if ! grep -q '^/dev/zram' /proc/swaps && [ "$(cat "$ZSWAP" 2>/dev/null)" != Y ]; then
+        [ "$(probe_frees)" = false ] || fail "plain swap, zswap off: --probe says a page-out frees memory"
+        "$UFFDTIERD" --probe | grep -q "does not free memory at once" || fail "--probe does not warn that a page-out keeps memory"
+fi
 round plain
 if [ "$CG_VERSION" = 2 ] && [ -e "$CG_DIR/memory.reclaim" ]; then
         echo "cgroup v2 with memory.reclaim: the daemon reclaims what it paged out"

@@ -237,6 +237,30 @@ TEST(decide_warnings) {
         ASSERT_ERROR(probe_decide(&in, NULL), EINVAL);
 }
 
+TEST(decide_warns_when_pageout_keeps_memory) {
+        ProbeInput in = host(K618_FEATURES, K618_IOCTLS, true);
+        ProbeResult r;
+
+        /* a plain swap file, zswap off: the written pages stay in the swap cache */
+        in.swap_setup_known = true;
+        in.swap_setup.n_devices = 1;
+        in.swap_setup.devices[0] = (SwapDevice) { .path = "/swapfile", .kind = SWAP_KIND_FILE,
+                                                  .size_bytes = UINT64_C(1) << 30 };
+        in.swap_setup.zswap_present = true;
+        ASSERT_OK(probe_decide(&in, &r));
+        ASSERT_TRUE(has_warning(&r, "a page-out does not free memory at once"));
+        ASSERT_TRUE(has_warning(&r, "enable zswap"));
+
+        in.swap_setup.zswap_enabled = true;
+        ASSERT_OK(probe_decide(&in, &r));
+        ASSERT_FALSE(has_warning(&r, "does not free memory"));
+
+        in.swap_setup.zswap_enabled = false;
+        in.swap_setup.devices[0].kind = SWAP_KIND_ZRAM;
+        ASSERT_OK(probe_decide(&in, &r));
+        ASSERT_FALSE(has_warning(&r, "does not free memory"));
+}
+
 TEST(parse_swaps) {
         uint64_t v = 7;
 
