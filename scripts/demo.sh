@@ -19,8 +19,13 @@ swapfile=
 daemon=
 client=
 bus=
+zswap=/sys/module/zswap/parameters/enabled
+zswap_old=
 cleanup() {
         set +e
+        if [ -n "$zswap_old" ]; then
+                echo "$zswap_old" >"$zswap" && echo "==> zswap restored to $zswap_old"
+        fi
         [ -n "$client" ] && kill "$client" 2>/dev/null && wait "$client" 2>/dev/null
         [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
         [ -n "$bus" ] && kill "$bus" 2>/dev/null && wait "$bus" 2>/dev/null
@@ -39,6 +44,15 @@ if [ "$(awk '/^SwapTotal:/ { print $2 }' /proc/meminfo)" -lt 700000 ]; then
         chmod 600 "$swapfile"
         mkswap "$swapfile" >/dev/null
         swapon "$swapfile"
+fi
+
+# With a plain swap file a page-out writes the page but leaves it in RAM, in the swap cache, until
+# memory runs short; with zswap it leaves RAM at once. The demo turns zswap on (and back off at the
+# end) so that what it shows as freed really left RAM; DEMO_ZSWAP=0 keeps the host as it is.
+if [ "${DEMO_ZSWAP:-1}" = 1 ] && [ -w "$zswap" ] && [ "$(cat "$zswap")" = N ]; then
+        zswap_old=N
+        echo Y >"$zswap"
+        echo "==> turning zswap on for the demo, so paged-out memory leaves RAM at once (restored at the end; DEMO_ZSWAP=0 keeps it off)"
 fi
 
 # A private bus, so the demo can show the daemon through uffdtierctl without touching the system
@@ -96,7 +110,7 @@ value() { awk -v n="$1" '$1 == "counter" && $2 == n { print $3 }' <<<"$reply"; }
 mib() { sed -n "s/^OK resident \([0-9]*\) swapped \([0-9]*\).*/\\$1/p" <<<"$reply" | awk '{ printf "%d", $1 / 1048576 }'; }
 
 SECONDS=0 # the time column counts from here, not from the build
-printf '\n%5s | %-22s | %-22s | %s\n' "time" "hot 128M: resident" "cold 384M: resident" "daemon: hot / cold / evicted / refaulted (MiB)"
+printf '\n%5s | %-22s | %-22s | %s\n' "time" "hot 128M: resident" "cold 384M: resident" "daemon: hot / cold / evicted / freed / refaulted (MiB)"
 end=$((SECONDS + ${DEMO_SECONDS:-40}))
 cap=$((end + 120))
 next=0
@@ -109,10 +123,10 @@ while [ $SECONDS -lt $end ] || { [ "$cold_res" -gt 19 ] && [ $SECONDS -lt $cap ]
                 cmd "residency 0 128M"; hot_res=$(mib 1)
                 cmd "residency 128M 384M"; cold_res=$(mib 1); cold_swp=$(mib 2)
                 cmd status
-                printf '%4ss | %4s MiB               | %4s MiB (%s in swap)%*s | %s / %s / %s / %s\n' \
+                printf '%4ss | %4s MiB               | %4s MiB (%s in swap)%*s | %s / %s / %s / %s / %s\n' \
                         "$SECONDS" "$hot_res" "$cold_res" "$cold_swp" $((6 - ${#cold_swp})) "" \
                         "$(counter hot_bytes)" "$(counter cold_bytes)" "$(counter evicted_bytes)" \
-                        "$(counter refaulted_bytes)"
+                        "$(counter freed_bytes)" "$(counter refaulted_bytes)"
         fi
         sleep 0.5
 done

@@ -333,6 +333,8 @@ fi
 grep -q "Freed: $(hsize "$freed") of $(hsize "$out") paged out" "$WORK/status2.txt" ||
         fail "status does not show freed $(hsize "$freed") of $(hsize "$out"): $(cat "$WORK/status2.txt")"
 grep -q "Swap: " "$WORK/status2.txt" || fail "status lacks the swap set-up"
+grep -q "memory from $src, pressure from $(cprop "$ID" PsiSource)" "$WORK/status2.txt" ||
+        fail "status does not say where memory and pressure are read from: $(cat "$WORK/status2.txt")"
 "$CTL" metrics >"$WORK/metrics2.txt" || fail "uffdtierctl metrics failed"
 expect_eq "metrics freed" "$(awk '$1 == "uffdtier_freed_bytes" {print $2}' "$WORK/metrics2.txt")" "$freed"
 expect_eq "metrics client paged out" "$(grep -F "uffdtier_client_paged_out_bytes{$labels}" "$WORK/metrics2.txt" | awk '{print $2}')" "$out"

@@ -107,11 +107,17 @@ rm -rf "$d"
 echo "ok: wait_stable"
 
 # ---- count_fds ----
-n0=$(count_fds $$)
-exec {extra}</dev/null
-n1=$(count_fds $$)
-exec {extra}<&-
+# two sleeping children that differ by one descriptor: their fd tables stay still while they are
+# counted (this shell's own table does not: bash opens and closes descriptors of its own)
+sleep 600 </dev/null >/dev/null 2>&1 &
+p0=$!
+sleep 600 </dev/null >/dev/null 2>&1 {extra}</dev/null &
+p1=$!
+cleanup_push "kill $p0 $p1 2>/dev/null || true"
+n0=$(count_fds $p0)
+n1=$(count_fds $p1)
 expect "count_fds sees one more fd" $((n0 + 1)) "$n1"
+[ "$n0" = "$(find "/proc/$p0/fd" -mindepth 1 -maxdepth 1 | wc -l)" ] || fail "count_fds disagrees with find"
 count_fds 999999999 >/dev/null 2>&1 && fail "count_fds of a missing pid succeeded"
 
 # ---- smaps helpers: the first VMA of this shell, straight from smaps, against the helpers ----
