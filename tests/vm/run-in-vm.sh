@@ -4,14 +4,18 @@
 # run-in-vm.sh — run one command inside a throwaway Linux guest whose kernel has userfaultfd
 # read-write protection (RWP, Linux >= 7.3), and return its exit status.
 #
-# Usage: run-in-vm.sh [-f PATH]... [-m MiB] [-s SWAP_MiB] [-c CPUS] [-t SECONDS] -- COMMAND [ARGS...]
+# Usage: run-in-vm.sh [-f PATH]... [-m MiB] [-s SWAP_MiB] [-w DISK_SWAP_MiB] [-c CPUS] [-t SECONDS] -- COMMAND [ARGS...]
 #
 #   -f PATH   copy PATH (file or directory) into the guest at the same absolute path; repeatable.
 #             The shared libraries of every ELF executable or library copied are added too (ldd,
 #             so RUNPATH/$ORIGIN of build-tree binaries works), and so is the interpreter of a
 #             "#!" script when the guest lacks it (e.g. /bin/bash).
 #   -m MiB    guest memory (default 1024)
-#   -s MiB    size of the zram swap device (default 512; 0 = no swap)
+#   -s MiB    size of the zram swap device (default 512; 0 = no zram)
+#   -w MiB    plain swap on a disk of that size (default 0 = none): an emulated NVMe drive backed
+#             by a sparse file in the work directory, /dev/nvme0n1 in the guest, swapped on at
+#             boot. With -s 0 the guest's only swap is then an ordinary block device, as a
+#             swapfile on a disk (zswap stays off: the guest kernel's default)
 #   -c CPUS   guest CPUs (default 2)
 #   -t SEC    timeout for the whole run, boot included (default 300)
 #
@@ -62,7 +66,7 @@ fi
 MIRROR=${UFFDTIER_VM_MIRROR:-http://deb.debian.org/debian}
 MIN_MAJOR=7 MIN_MINOR=3
 KMODS=(zram) # modules to load in the guest (dependencies are resolved from the .ko files)
-MEM=1024 SWAP=512 CPUS=2 TMO=300
+MEM=1024 SWAP=512 DISK_SWAP=0 CPUS=2 TMO=300
 FILES=()
 
 die() { echo "$PROG: $*" >&2; exit 125; }         # a real failure
@@ -73,11 +77,12 @@ usage() { # EXIT_STATUS
 }
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
-while getopts "f:m:s:c:t:h" opt; do
+while getopts "f:m:s:w:c:t:h" opt; do
         case $opt in
         f) FILES+=("$OPTARG") ;;
         m) is_uint "$OPTARG" || die "-m needs a number of MiB"; MEM=$OPTARG ;;
         s) is_uint "$OPTARG" || die "-s needs a number of MiB"; SWAP=$OPTARG ;;
+        w) is_uint "$OPTARG" || die "-w needs a number of MiB"; DISK_SWAP=$OPTARG ;;
         c) is_uint "$OPTARG" || die "-c needs a number of CPUs"; CPUS=$OPTARG ;;
         t) is_uint "$OPTARG" || die "-t needs a number of seconds"; TMO=$OPTARG ;;
         h) usage 0 ;;
@@ -404,6 +409,12 @@ if [ $SWAP -gt 0 ]; then
         echo ${SWAP}M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 ||
                 harness_fail "cannot set up the zram swap device"
 fi
+if [ $DISK_SWAP -gt 0 ]; then
+        # the NVMe driver is built in, but probes asynchronously
+        i=0
+        while [ ! -b /dev/nvme0n1 ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+        mkswap /dev/nvme0n1 >/dev/null && swapon /dev/nvme0n1 || harness_fail "cannot set up the disk swap"
+fi
 cd $(quote "$PWD") 2>/dev/null || cd /
 . /command
 ("\$@") </dev/null
@@ -425,11 +436,17 @@ clean_console() {
 }
 
 : >"$W/console"
+DISK_ARGS=()
+if [ "$DISK_SWAP" -gt 0 ]; then
+        truncate -s "${DISK_SWAP}M" "$W/swap.img" || die "cannot create the swap disk image"
+        DISK_ARGS=(-drive "file=$W/swap.img,if=none,id=swap,format=raw,cache=unsafe"
+                -device "nvme,drive=swap,serial=uffdtier-swap")
+fi
 APPEND="console=ttyS0 quiet loglevel=4 panic=-1 transparent_hugepage=madvise rdinit=/init ${UFFDTIER_VM_APPEND:-}"
 timeout -k 5 "$TMO" qemu-system-x86_64 -nodefaults -no-user-config -no-reboot \
         -machine pc -accel "tcg,thread=${UFFDTIER_VM_TCG_THREAD:-single}" -cpu max -smp "$CPUS" -m "$MEM" \
         -display none -serial "file:$W/console" \
-        -kernel "$KDIR/vmlinuz" -initrd "$W/initrd" -append "$APPEND" \
+        -kernel "$KDIR/vmlinuz" -initrd "$W/initrd" -append "$APPEND" ${DISK_ARGS[@]+"${DISK_ARGS[@]}"} \
         </dev/null >"$W/qemu.log" 2>&1 &
 QEMU_PID=$!
 tail -s 0.1 -n +1 -f --pid="$QEMU_PID" "$W/console" | clean_console &

@@ -17,7 +17,16 @@ done
 
 # The guest has 1 GiB and 512 MiB of zram swap; the workload is kept at 128 MiB so that the
 # emulated guest (qemu TCG, ~50x slower than the host) gets through it in minutes.
-exec "$here/run-in-vm.sh" -m 1024 -s 512 -t 900 \
+# test-freed is about plain swap: there the guest's swap is a 512 MiB disk (no zram, zswap off,
+# the guest kernel's default), and only its plain-swap part runs: on the guest's cgroup v2 the
+# daemon's memory.reclaim must free what it paged out.
+swap=(-s 512)
+extra=()
+if [ "$name" = freed ]; then
+        swap=(-s 0 -w 512)
+        extra=(UFFDTIER_FREED_ZSWAP=0)
+fi
+exec "$here/run-in-vm.sh" -m 1024 "${swap[@]}" -t 900 \
         -f "$build/daemon/uffdtierd" -f "$build/tests/helpers/tier-client" \
         -f "$it/lib.sh" -f "$it/tier.sh" -f "$it/test-$name.sh" -f /bin/bash \
-        -- env UFFDTIER_TEST_SIZE_MIB=128 /bin/bash "$it/test-$name.sh" "$build"
+        -- env UFFDTIER_TEST_SIZE_MIB=128 ${extra[@]+"${extra[@]}"} /bin/bash "$it/test-$name.sh" "$build"
