@@ -118,6 +118,33 @@ static int property_get_identity(sd_bus *bus, const char *path, const char *inte
         return -EINVAL;
 }
 
+/* The values of the client's policy (the name is Policy): what a reload changes. */
+static int property_get_policy(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *ret_error) {
+        const Policy *p = client_policy(userdata);
+        Policy defaults;
+
+        if (!p) { /* not set up yet: the built-in defaults are what it would get */
+                policy_init(&defaults);
+                p = &defaults;
+        }
+
+        if (streq(property, "PolicyMode"))
+                return sd_bus_message_append(reply, "s", p->dry_run ? "monitor" : "evict");
+        if (streq(property, "PolicyScanIntervalUSec"))
+                return sd_bus_message_append(reply, "t", p->interval_usec);
+        if (streq(property, "PolicyColdAgeUSec"))
+                return sd_bus_message_append(reply, "t", p->cold_age_usec);
+        if (streq(property, "PolicyRateBytesPerSec"))
+                return sd_bus_message_append(reply, "t", p->rate_bytes_per_sec);
+        if (streq(property, "PolicyFloorBytes"))
+                return sd_bus_message_append(reply, "t", p->floor_bytes);
+        if (streq(property, "PolicyPsiLimitPermyriad"))
+                return sd_bus_message_append(reply, "u", p->psi_limit_permyriad);
+        return -EINVAL;
+}
+
 static int property_get_counter(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *ret_error) {
@@ -200,6 +227,12 @@ const sd_bus_vtable client_bus_vtable[] = {
         CONST("Unit", "s"),
         CONST("UserModeOnly", "b"),
         SD_BUS_PROPERTY("Policy", "s", property_get_identity, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyMode", "s", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyScanIntervalUSec", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyColdAgeUSec", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyRateBytesPerSec", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyFloorBytes", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyPsiLimitPermyriad", "u", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         COUNTER("TrackedBytes"),
         COUNTER("ResidentBytes"),
         COUNTER("SwappedBytes"),
@@ -236,7 +269,9 @@ int client_bus_emit_changed(sd_bus *bus, const Client *c) {
         if (r < 0)
                 return r;
         return sd_bus_emit_properties_changed(bus, path, UFFDTIER_BUS_CLIENT_INTERFACE,
-                                              "Policy", "TrackedBytes", "ResidentBytes", "SwappedBytes",
+                                              "Policy", "PolicyMode", "PolicyScanIntervalUSec",
+                                              "PolicyColdAgeUSec", "PolicyRateBytesPerSec",
+                                              "PolicyFloorBytes", "PolicyPsiLimitPermyriad", "TrackedBytes", "ResidentBytes", "SwappedBytes",
                                               "PagedOutBytes", "FreedBytes", "MemoryCGroupUsageBytes",
                                               "SwapCachedBytes", "ReclaimedBytes", "MemorySource", "PsiSource",
                                               "HotBytes", "ColdBytes", "HugeBytes", "EvictedBytes",

@@ -759,6 +759,10 @@ const char *client_policy_name(const Client *c) {
         return c->tracker.policy && c->tracker.policy->name ? c->tracker.policy->name : "default";
 }
 
+const Policy *client_policy(const Client *c) {
+        return c->tracker.policy;
+}
+
 const TrackerCounters *client_counters(const Client *c) {
         return &c->tracker.counters;
 }

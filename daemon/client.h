@@ -133,6 +133,8 @@ const char *client_tag_name(const Client *c, uint32_t tag);
 /* Getters for the owner's second half (the bus, the dump). */
 /* The name of the policy the client runs under; "default" for the default policy. */
 const char *client_policy_name(const Client *c);
+/* The policy the client runs under (NULL only before the client is set up). */
+const Policy *client_policy(const Client *c);
 const TrackerCounters *client_counters(const Client *c);
 uint64_t client_tracked_bytes(const Client *c);
 /* tracker_evict_now() on the client's tracker. */

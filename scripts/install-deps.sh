@@ -30,6 +30,8 @@ build_pkgs=(
         libsystemd-dev libcgroup-dev libinih-dev libjansson-dev
         "dbus-daemon|dbus" # the integration tests' private bus
         util-linux procps ca-certificates
+        jq # the bus test reads busctl's JSON
+        gnuplot-nox # the comparison benchmark's chart (tests/bench/run-compare.sh)
 )
 vm_pkgs=(
         qemu-system-x86 "busybox-static|busybox" cpio xz-utils debian-archive-keyring

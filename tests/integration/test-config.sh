@@ -14,6 +14,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 need_root
 need_uffd
 need_backend
+for tool in busctl jq; do
+        command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed"
+done
+CTL=$BUILD/client/uffdtierctl
+[ -x "$CTL" ] || fail "uffdtierctl not built at $CTL"
 
 CG=$(sed -n 's/^0:://p' /proc/self/cgroup)
 [ -n "$CG" ] || skip "no cgroup2 line in /proc/self/cgroup"
@@ -41,7 +46,8 @@ Match=/uffdtier-test-nowhere
 ColdAge=3s
 EOT
 
-start_daemon --config="$CONF/uffdtierd.conf" --psi-limit=100%
+start_private_dbus
+start_daemon --config="$CONF/uffdtierd.conf" --psi-limit=100% --bus-address="$DBUS_SYSTEM_BUS_ADDRESS"
 grep -q "configuration $CONF/uffdtierd.conf: 2 policies" "$DAEMON_LOG" || fail "the configuration was not loaded"
 
 # ---- 1. the client gets the policy of its cgroup ----
@@ -113,4 +119,26 @@ if [ -n "$CG2_MNT" ] && [ -d "$CG2_MNT$CG" ]; then
 else
         echo "no cgroup2 hierarchy at a known mount: the move section is left out"
 fi
+# ---- 5. over D-Bus: the client's policy values, and uffdtierctl reload ----
+bc() { busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short "$@"; }
+idb=$(bc call org.uffdtier1 /org/uffdtier1 org.uffdtier1.Manager ListClients |
+        jq -r --argjson pid "${CPID[b]}" '.data[0][] | select(.[1] == $pid) | .[0]')
+[ -n "$idb" ] || fail "client b is not in ListClients"
+cprop() { bc get-property org.uffdtier1 "/org/uffdtier1/client/$idb" org.uffdtier1.Client "$1" | jq -r .data; }
+[ "$(cprop Policy)" = itest ] || fail "client b's Policy on the bus: $(cprop Policy)"
+[ "$(cprop PolicyColdAgeUSec)" = 29000000 ] || fail "client b's PolicyColdAgeUSec: $(cprop PolicyColdAgeUSec)"
+[ "$(cprop PolicyScanIntervalUSec)" = 1000000 ] || fail "client b's PolicyScanIntervalUSec: $(cprop PolicyScanIntervalUSec)"
+[ "$(cprop PolicyMode)" = monitor ] || fail "client b's PolicyMode: $(cprop PolicyMode)"
+sed -i 's/^ColdAge=.*/ColdAge=37s/; s/^Mode=monitor/Mode=evict/' "$CONF/policy.d/50-test.conf"
+UFFDTIER_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS "$CTL" reload || fail "uffdtierctl reload failed"
+wait_for 10 test "$(cprop PolicyColdAgeUSec)" = 37000000 ||
+        fail "uffdtierctl reload did not change client b's cold age: $(cprop PolicyColdAgeUSec)"
+[ "$(cprop PolicyMode)" = evict ] || fail "after the reload client b's PolicyMode is $(cprop PolicyMode)"
+# a bad file through uffdtierctl: named with file:line, nothing changes
+printf '[Policy]\nMatch=/x\nColdAge=soon\n' >"$CONF/policy.d/80-bad.conf"
+UFFDTIER_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS "$CTL" reload >"$WORK/reload.out" 2>&1 &&
+        fail "uffdtierctl reload of a bad file succeeded"
+grep -q "80-bad.conf:3" "$WORK/reload.out" || fail "uffdtierctl reload does not name the bad line: $(cat "$WORK/reload.out")"
+[ "$(cprop PolicyColdAgeUSec)" = 37000000 ] || fail "a bad reload changed client b's cold age"
+daemon_alive || fail "the daemon stopped"
 echo "PASS"

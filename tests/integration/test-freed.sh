@@ -95,7 +95,10 @@ check_freed() { # NAME
 }
 
 # what `uffdtierd --probe --json` says of the swap set-up now
-probe_frees() { "$UFFDTIERD" --probe --json | jq -r .swap_setup.pageout_frees_at_once; }
+# (no jq: the 7.3 guest runs this test with busybox alone; the key is unique in the report)
+probe_frees() {
+        "$UFFDTIERD" --probe --json | sed -n 's/^ *"pageout_frees_at_once": *\([a-z]*\).*/\1/p'
+}
 
 start_daemon --interval=500ms --cold-age=2s --rate=0 --psi-limit=100% --stats-interval=5s
 
