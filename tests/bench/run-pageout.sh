@@ -123,8 +123,8 @@ for run in $RUNS; do
         idle=$(value idle_cpu_ms_per_cycle "$out")
         awk -v r="$run" -v s="$swapped" -v b="$bytes" -v c="$cpu" -v w="$wall" -v i="${idle:--}" 'BEGIN {
                 printf "| %s | %.0f MiB | %.0f ms | %.0f ms | %.0f ms | %.0f MiB/s | %s |\n", r, s / 1048576,
-                        c, b > 0 ? c / (b / 1073741824) : 0, w, w > 0 ? b / 1048576 / (w / 1000) : 0,
-                        i == "-" ? "-" : sprintf("%.2f ms", i) }'
+                        c, (b > 0 ? c / (b / 1073741824) : 0), w, (w > 0 ? b / 1048576 / (w / 1000) : 0),
+                        (i == "-" ? "-" : sprintf("%.2f ms", i)) }'
 done
 echo
 echo "CPU: raw: the caller's user + system time in process_madvise; daemon: its on-CPU time while it"
