@@ -30,6 +30,9 @@ build_pkgs=(
         libsystemd-dev libcgroup-dev libinih-dev libjansson-dev
         "dbus-daemon|dbus" # the integration tests' private bus
         util-linux procps ca-certificates
+        # the systemd suite: a Debian 12 container with a real systemd (no recommends: they pull
+        # libnss-mymachines, which edits the host's /etc/nsswitch.conf)
+        systemd-container debootstrap
 )
 vm_pkgs=(
         qemu-system-x86 "busybox-static|busybox" cpio xz-utils debian-archive-keyring
