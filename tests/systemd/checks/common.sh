@@ -13,7 +13,8 @@
 #   journal_has UNIT PRIO TEXT  a journal line of UNIT at PRIO or more urgent contains TEXT
 #   workload_start ID SLICE [TIER-CLIENT ARGS...]   a tier-client as the transient service ID.service
 #                               in SLICE (systemd-run --pipe: its stdin/stdout are our fifos, so
-#                               client_cmd drives it); its own pid in $WPID[ID]; stopped at cleanup
+#                               client_cmd drives it); its own pid in $WPID[ID]; stopped at cleanup.
+#                               WL_USER=NAME: as that user
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/tier.sh"
@@ -52,6 +53,7 @@ workload_start() {
         cleanup_push "systemctl stop '$id.service' 2>/dev/null; systemctl reset-failed '$id.service' 2>/dev/null; true"
         CLIENT_WRAP=(systemd-run --quiet --pipe --wait --collect --unit="$id" --slice="$slice"
                 --service-type=exec)
+        [ -z "${WL_USER:-}" ] || CLIENT_WRAP+=(--uid="$WL_USER" --gid="$WL_USER")
         client_start "$id" "$@"
         CLIENT_WRAP=()
         WPID[$id]=$(systemctl show -P MainPID "$id.service")
