@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # In the container: the daemon goes away under connected clients — `systemctl restart`, SIGKILL
 # (systemd restarts it: Restart=on-failure) and a hung daemon killed by the watchdog. Each time the
-# clients keep running with every byte of their memory intact, evicted pages included.
+# clients keep running with every byte of their memory intact, evicted pages included, and
+# uffdtier_reconnect() (tier-client's reconnect) hands their memory to the new daemon, which tiers
+# it again.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -38,6 +40,22 @@ survived() { # WHAT
         [ "$(systemctl show -P ActiveState w1.service)" = active ] || fail "w1.service is not active after $1"
         client_cmd w1 verify || fail "the client's memory is not intact after $1: $REPLY_TEXT"
         echo "after $1: client pid ${WPID[w1]} alive, memory verified"
+        # the old session is gone with the old daemon ...
+        client_cmd w1 status && fail "the client's session survived $1"
+        grep -q 'ECONNRESET\|EPIPE' <<<"$REPLY_TEXT" || fail "status after $1: $REPLY_TEXT (not ECONNRESET/EPIPE)"
+        # ... and reconnecting hands the memory to the new one, which tiers it again
+        client_cmd w1 reconnect || fail "reconnect after $1 failed: $REPLY_TEXT"
+        tracked_on_bus() {
+                busctl --json=short call org.uffdtier1 /org/uffdtier1 org.uffdtier1.Manager ListClients |
+                        jq -e --argjson pid "${WPID[w1]}" --argjson len "${CLEN[w1]}" \
+                                '.data[0] | map(select(.[1] == $pid and .[5] == $len)) | length == 1' >/dev/null
+        }
+        wait_for 30 tracked_on_bus || fail "after $1 and reconnect the new daemon does not list the client with ${CLEN[w1]} bytes"
+        [ "$(status_value w1 tracked_bytes)" = "${CLEN[w1]}" ] || fail "after reconnect the client's status says tracked $(status_value w1 tracked_bytes)"
+        # verify faulted everything back in: the new daemon's cycles evict it again
+        wait_for 60 counter_ge w1 evicted_bytes $((CLEN[w1] / 2)) ||
+                fail "after $1 and reconnect the new daemon does not evict (evicted $(status_value w1 evicted_bytes))"
+        echo "after $1: reconnected, tracked again, $(status_value w1 evicted_bytes) bytes evicted by the new daemon"
 }
 
 step "systemctl restart uffdtierd"
