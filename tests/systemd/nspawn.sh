@@ -43,7 +43,7 @@ CT_BOOT_TIMEOUT_S=${UFFDTIER_TEST_BOOT_TIMEOUT:-120}
 CT_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb
         LANG=C.UTF-8 HOME=/root SYSTEMD_PAGER= SYSTEMD_COLORS=0)
 
-CT_ROOTFS= CT_RUN= CT_ID= CT_NSPAWN_PID= CT_LEADER= CT_CG_V2= CT_CG_V1=
+CT_ROOTFS='' CT_RUN='' CT_ID='' CT_NSPAWN_PID='' CT_LEADER='' CT_CG_V2='' CT_CG_V1=''
 
 ct_log() { echo "nspawn: $*" >&2; }
 
@@ -139,7 +139,7 @@ _ct_cgroup_remove() { # ID
         for h in $CT_CG_V2 $CT_CG_V1; do
                 [ -d "$h/$id" ] || continue
                 # v1 has no cgroup.kill: whatever is still listed (normally nothing)
-                for p in $(find "$h/$id" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+                find "$h/$id" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do
                         kill -KILL "$p" 2>/dev/null
                 done
                 find "$h/$id" -depth -type d -exec rmdir {} + 2>/dev/null ||

@@ -29,9 +29,10 @@ need_uffd
 ct_need_tools
 [ -f "$HERE/checks/check-$CHECK.sh" ] || fail "no check named $CHECK"
 
-grep -q '^ExecStart=/usr/sbin/uffdtierd' "$BUILD/systemd/uffdtierd.service" &&
-        grep -q '"/etc"' "$BUILD/config.h" ||
+if ! grep -q '^ExecStart=/usr/sbin/uffdtierd' "$BUILD/systemd/uffdtierd.service" ||
+        ! grep -q '"/etc"' "$BUILD/config.h"; then
         skip "$BUILD is not configured with --prefix=/usr --sysconfdir=/etc (as scripts/test.sh does), so its installed files would not be where the container's systemd and dbus read them"
+fi
 
 # Eviction needs swap; the container shares this kernel's.
 swap_ensure 512
