@@ -13,6 +13,7 @@
 #   ct_boot DIR...              boot a copy (an overlay) of the rootfs with the contents of each
 #                               DIR copied over its / first; returns when the system is up
 #   ct_exec CMD...              run CMD as root in the container's namespaces (nsenter)
+#   ct_down                     power off and remove now, and fail unless nothing is left
 #   ct_unit CMD...              run CMD as a transient service of the container's systemd and wait
 #                               (stdin/stdout/stderr are the caller's): what a real unit gets. It
 #                               waits in the background (in the run's cgroup), so a SIGTERM to the
@@ -80,6 +81,7 @@ ct_customize() { # ROOT: offline changes for a quick, quiet boot
 
 ct_rootfs() {
         local key tmp lock t0=$SECONDS
+        ct_remove_stale
         key=$(printf '%s\n' "$CT_RECIPE" "$CT_SUITE" "$CT_MIRROR" "$CT_PACKAGES" | sha256sum | cut -c1-12)
         CT_ROOTFS=$CT_CACHE_DIR/rootfs-$CT_SUITE-$key
         mkdir -p "$CT_CACHE_DIR"
@@ -88,6 +90,7 @@ ct_rootfs() {
         if [ ! -e "$CT_ROOTFS/etc/uffdtier-tests-rootfs" ]; then
                 tmp=$CT_ROOTFS.tmp.$$
                 rm -rf "$tmp"
+                cleanup_push "rm -rf '$tmp'"
                 ct_log "building $CT_ROOTFS (debootstrap $CT_SUITE: $CT_PACKAGES), once"
                 if ! debootstrap --variant=minbase --include="$CT_PACKAGES" "$CT_SUITE" "$tmp" \
                         "$CT_MIRROR" >"$CT_CACHE_DIR/debootstrap-$key.log" 2>&1; then
@@ -113,16 +116,26 @@ ct_rootfs() {
 # remove its cgroups and its run directory.
 ct_remove_stale() {
         local d id pid
-        for d in "$CT_CG_V2"/uffdtier-ct-*; do
-                [ -d "$d" ] || continue
+        for d in "$CT_CG_V2"/uffdtier-ct-* "$CT_RUN_PARENT"/uffdtier-ct-* "$CT_CACHE_DIR"/rootfs-*.tmp.*; do
+                [ -e "$d" ] || continue
                 id=${d##*/}
-                pid=${id#uffdtier-ct-}
-                pid=${pid%%-*}
+                case $id in
+                uffdtier-ct-*)
+                        pid=${id#uffdtier-ct-}
+                        pid=${pid%%-*}
+                        ;;
+                *) pid=${id##*.tmp.} ;;
+                esac
                 kill -0 "$pid" 2>/dev/null && continue
-                ct_log "removing what the dead run $id left"
-                _ct_cgroup_remove "$id"
-                [ -d "$CT_RUN_PARENT/$id" ] && ! grep -q " $CT_RUN_PARENT/$id/" /proc/self/mountinfo &&
-                        rm -rf "${CT_RUN_PARENT:?}/$id"
+                ct_log "removing what the dead run $pid left: $d"
+                case $id in
+                uffdtier-ct-*)
+                        _ct_cgroup_remove "$id"
+                        [ -d "$CT_RUN_PARENT/$id" ] && ! grep -q " $CT_RUN_PARENT/$id/" /proc/self/mountinfo &&
+                                rm -rf "${CT_RUN_PARENT:?}/$id"
+                        ;;
+                *) rm -rf "$d" ;; # a rootfs build that was killed
+                esac
         done
         return 0
 }
@@ -148,8 +161,11 @@ _ct_cgroup_remove() { # ID
         return 0
 }
 
+CT_DOWN=0
 _ct_teardown() {
         local i
+        [ "$CT_DOWN" = 0 ] || return 0
+        CT_DOWN=1
         if [ -n "$CT_NSPAWN_PID" ] && kill -0 "$CT_NSPAWN_PID" 2>/dev/null; then
                 kill -TERM "$CT_NSPAWN_PID" 2>/dev/null # nspawn: a clean poweroff
                 for ((i = 0; i < 300; i++)); do
@@ -170,6 +186,23 @@ _ct_teardown() {
                 rm -rf "$CT_RUN"
         fi
         return 0
+}
+
+# ct_down: power the container off and remove the run now, then check that nothing is left:
+# no process of the run, no cgroup, no mount, no run directory, no overlay of the rootfs.
+ct_down() {
+        local left=() h
+        _ct_teardown
+        kill -0 "$CT_NSPAWN_PID" 2>/dev/null && left+=("systemd-nspawn (pid $CT_NSPAWN_PID)")
+        [ -n "$CT_LEADER" ] && kill -0 "$CT_LEADER" 2>/dev/null && left+=("the container's PID 1 ($CT_LEADER)")
+        for h in $CT_CG_V2 $CT_CG_V1; do
+                [ -e "$h/$CT_ID" ] && left+=("cgroup $h/$CT_ID")
+        done
+        [ -e "$CT_RUN" ] && left+=("$CT_RUN")
+        grep -qF "$CT_ID" /proc/self/mountinfo && left+=("a mount of $CT_ID")
+        grep -qF "lowerdir=$CT_ROOTFS" /proc/*/mountinfo 2>/dev/null && left+=("an overlay of $CT_ROOTFS")
+        [ ${#left[@]} = 0 ] || fail "the run left: ${left[*]}"
+        echo "container $CT_ID powered off and removed: nothing left"
 }
 
 # Runs in a private mount namespace: the overlay over the cached rootfs, the trees copied in

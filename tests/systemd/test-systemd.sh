@@ -62,4 +62,5 @@ if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
         echo "---- the container's journal (last 60 lines) ----" >&2
         ct_exec journalctl -b --no-pager -o short-monotonic -n 60 >&2
 fi
+ct_down
 exit $rc
