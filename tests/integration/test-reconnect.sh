@@ -43,7 +43,10 @@ grep -q 'ECONNRESET\|EPIPE' <<<"$REPLY_TEXT" || fail "status with the daemon dea
 client_cmd a reconnect && fail "reconnect succeeded without a daemon"
 echo "without a daemon: $REPLY_TEXT"
 client_cmd a verify || fail "memory not intact with the daemon dead: $REPLY_TEXT"
-start_daemon --interval=500ms --cold-age=1s --psi-limit=100% # the same socket path
+# the same socket path; the dead daemon's socket file must go, or start_daemon's wait for it is over
+# before the new daemon listens
+rm -f "$SOCK"
+start_daemon --interval=500ms --cold-age=1s --psi-limit=100%
 client_cmd a reconnect || fail "reconnect to the new daemon: $REPLY_TEXT"
 [ "$(ranges a)" = "$want" ] || fail "the new daemon tracks '$(ranges a)', not '$want'"
 wait_for $T counter_ge a evicted_bytes 1 || fail "the new daemon does not evict the reconnected client"
