@@ -41,6 +41,8 @@ CT_PACKAGES=systemd,systemd-sysv,dbus,libinih1,libjansson4,libcgroup2,jq
 # Bump when ct_customize changes: it is part of the cache key.
 CT_RECIPE=2
 CT_BOOT_TIMEOUT_S=${UFFDTIER_TEST_BOOT_TIMEOUT:-120}
+# more systemd-nspawn arguments (for debugging: --bind=..., --setenv=...)
+[ -n "${CT_NSPAWN_ARGS+set}" ] || CT_NSPAWN_ARGS=()
 CT_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb
         LANG=C.UTF-8 HOME=/root SYSTEMD_PAGER= SYSTEMD_COLORS=0)
 
@@ -189,7 +191,7 @@ _ct_teardown() {
 }
 
 # ct_down: power the container off and remove the run now, then check that nothing is left:
-# no process of the run, no cgroup, no mount, no run directory, no overlay of the rootfs.
+# no process of the run, no cgroup, no mount, no run directory, no overlay of this run.
 ct_down() {
         local left=() h
         _ct_teardown
@@ -200,7 +202,7 @@ ct_down() {
         done
         [ -e "$CT_RUN" ] && left+=("$CT_RUN")
         grep -qF "$CT_ID" /proc/self/mountinfo && left+=("a mount of $CT_ID")
-        grep -qF "lowerdir=$CT_ROOTFS" /proc/*/mountinfo 2>/dev/null && left+=("an overlay of $CT_ROOTFS")
+        grep -qF "upperdir=$CT_RUN/upper" /proc/[0-9]*/mountinfo 2>/dev/null && left+=("the run's overlay")
         [ ${#left[@]} = 0 ] || fail "the run left: ${left[*]}"
         echo "container $CT_ID powered off and removed: nothing left"
 }
@@ -239,7 +241,7 @@ ct_boot() { # DIR...: trees to copy over the rootfs's /
         local d state deadline c
         local args=(--boot --register=no --keep-unit --machine="$CT_ID" --console=read-only
                 --link-journal=no --resolv-conf=off --timezone=off --private-network
-                --bind=/dev/userfaultfd --capability=CAP_IPC_LOCK)
+                --bind=/dev/userfaultfd --capability=CAP_IPC_LOCK "${CT_NSPAWN_ARGS[@]}")
         local dirs=()
         for d; do dirs+=("$(realpath "$d")"); done
         (
@@ -257,7 +259,8 @@ ct_boot() { # DIR...: trees to copy over the rootfs's /
                 kill -0 "$CT_NSPAWN_PID" 2>/dev/null || { _ct_console; fail "systemd-nspawn exited during boot"; }
                 [ $SECONDS -lt $deadline ] || { _ct_console; fail "not booted in ${CT_BOOT_TIMEOUT_S} s (${state:-no state})"; }
                 if [ -z "$CT_LEADER" ]; then
-                        for c in $(ps -o pid= --ppid "$CT_NSPAWN_PID" 2>/dev/null); do
+                        # nspawn's children (no procps needed)
+                        for c in $(cat /proc/"$CT_NSPAWN_PID"/task/*/children 2>/dev/null); do
                                 [ "$(cat "/proc/$c/comm" 2>/dev/null)" = systemd ] && CT_LEADER=$c
                         done
                         [ -n "$CT_LEADER" ] || { sleep 0.05; continue; }
