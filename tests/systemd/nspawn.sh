@@ -29,6 +29,8 @@
 #   mount namespace with a tmpfs there (and the overlay), which die with it.
 # - /dev/userfaultfd is not in the container unless bound in. nspawn's capability set lacks
 #   CAP_IPC_LOCK, which the unit gives the daemon for mlockall() on a real machine.
+# - On a host whose PID 1 is systemd with a pure cgroup-v2 tree (a fresh Debian 12) the same works:
+#   checked by running this file inside its own container, from a service of that systemd.
 # - The driver may be SIGKILLed (meson's timeout): nspawn runs with a parent-death signal, so it
 #   powers off; the next run removes what such a run left (cgroups, run directories).
 
