@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "lib-ranges.h"
 #include "macro.h"
 #include "protocol-io.h"
 #include "protocol.h"
@@ -37,6 +38,11 @@ struct uffdtier {
         pid_t pid;            /* the process that connected; a forked child must not talk */
         uint32_t seq;
         bool broken; /* the daemon hung up: nothing more can be sent */
+        /* what uffdtier_reconnect() needs to start the same session with a new daemon */
+        char *socket_path;
+        char *name; /* NULL: none */
+        unsigned flags;
+        LibRanges ranges; /* tracked, as the program named them */
         char last_error[PROTO_TEXT_MAX_BYTES + 1];
         uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
 };
@@ -262,18 +268,65 @@ static void handle_free(struct uffdtier *h) {
         if (!h)
                 return;
         safe_close(h->fd);
+        free(h->socket_path);
+        free(h->name);
+        lib_ranges_done(&h->ranges);
         pthread_mutex_destroy(&h->lock);
         free(h);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct uffdtier *, handle_free);
 
-_public_ int uffdtier_connect(const char *socket_path, const char *name, unsigned flags,
-                              struct uffdtier **ret) {
-        _cleanup_(handle_freep) struct uffdtier *h = NULL;
-        _cleanup_proto_message_ ProtoMessage hello = {}, reply = {};
+/* Connects h->fd to h->socket_path and says HELLO with a new userfaultfd, a pidfd and the
+ * pagemap of this process. Called with h->lock held (or on a handle nobody else has yet). */
+static int hello(struct uffdtier *h) {
+        _cleanup_proto_message_ ProtoMessage m = {}, reply = {};
         int fds[PROTO_HELLO_N_FDS] = { -EBADF, -EBADF, -EBADF };
         bool user_mode_only = false;
         uint64_t deadline = now_usec() + REQUEST_TIMEOUT_USEC;
+        int r;
+
+        r = connect_socket(h, h->socket_path, deadline);
+        if (r < 0)
+                return r;
+
+        r = make_userfaultfd(h->flags, &user_mode_only);
+        if (r < 0)
+                goto fail;
+        fds[PROTO_HELLO_FD_UFFD] = r;
+        r = (int) syscall(__NR_pidfd_open, h->pid, 0);
+        if (r < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        fds[PROTO_HELLO_FD_PIDFD] = r;
+        r = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        if (r < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        fds[PROTO_HELLO_FD_PAGEMAP] = r;
+
+        proto_message_init(&m, PROTO_HELLO, 0);
+        m.flags = user_mode_only ? PROTO_HELLO_USER_MODE_ONLY : 0;
+        if (h->name) {
+                r = proto_message_set_name(&m, h->name);
+                if (r < 0)
+                        goto fail;
+        }
+
+        r = request(h, &m, fds, ELEMENTSOF(fds), REQUEST_TIMEOUT_USEC, &reply);
+        if (r < 0)
+                goto fail;
+        return 0;
+
+fail:
+        proto_close_fds(fds, ELEMENTSOF(fds));
+        return r;
+}
+
+_public_ int uffdtier_connect(const char *socket_path, const char *name, unsigned flags,
+                              struct uffdtier **ret) {
+        _cleanup_(handle_freep) struct uffdtier *h = NULL;
         int r;
 
         if (!ret || (flags & ~CONNECT_FLAGS_ALL) ||
@@ -293,56 +346,115 @@ _public_ int uffdtier_connect(const char *socket_path, const char *name, unsigne
                 return -ENOMEM;
         h->fd = -EBADF;
         h->pid = getpid();
+        h->flags = flags;
         r = pthread_mutex_init(&h->lock, NULL);
         if (r != 0) {
                 free(TAKE_PTR(h));
                 return -r;
         }
+        h->socket_path = strdup(socket_path);
+        if (!h->socket_path)
+                return -ENOMEM;
+        if (name) {
+                h->name = strdup(name);
+                if (!h->name)
+                        return -ENOMEM;
+        }
 
-        r = connect_socket(h, socket_path, deadline);
+        r = hello(h);
         if (r < 0)
                 return r;
 
-        r = make_userfaultfd(flags, &user_mode_only);
-        if (r < 0)
-                goto fail;
-        fds[PROTO_HELLO_FD_UFFD] = r;
-        r = (int) syscall(__NR_pidfd_open, h->pid, 0);
-        if (r < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        fds[PROTO_HELLO_FD_PIDFD] = r;
-        r = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-        if (r < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        fds[PROTO_HELLO_FD_PAGEMAP] = r;
-
-        proto_message_init(&hello, PROTO_HELLO, 0);
-        hello.flags = user_mode_only ? PROTO_HELLO_USER_MODE_ONLY : 0;
-        if (name) {
-                r = proto_message_set_name(&hello, name);
-                if (r < 0)
-                        goto fail;
-        }
-
-        r = request(h, &hello, fds, ELEMENTSOF(fds), REQUEST_TIMEOUT_USEC, &reply);
-        if (r < 0)
-                goto fail;
-
         *ret = TAKE_PTR(h);
         return 0;
+}
 
-fail:
-        proto_close_fds(fds, ELEMENTSOF(fds));
+/* One TRACK request for [start, start + len) (validated by the caller). */
+static int track_one(struct uffdtier *h, uint64_t start, uint64_t len, const char *name,
+                     const char *const *labels) {
+        _cleanup_proto_message_ ProtoMessage m = {}, reply = {};
+        int r;
+
+        proto_message_init(&m, PROTO_TRACK, 0);
+        if (proto_message_add_range(&m, start, len) < 0)
+                return set_error(h, -EINVAL, "Invalid range 0x%" PRIx64 "+%" PRIu64 ".", start, len);
+        if (name) {
+                r = proto_message_set_name(&m, name);
+                if (r < 0)
+                        return map_builder_error(h, r, "range name");
+        }
+        for (size_t i = 0; labels && labels[i]; i++) {
+                r = proto_message_add_label(&m, labels[i]);
+                if (r < 0)
+                        return map_builder_error(h, r, "label");
+        }
+        return request(h, &m, NULL, 0, REQUEST_TIMEOUT_USEC, &reply);
+}
+
+/* The daemon hung up or gave up on us: such an error ends the whole reconnect. */
+static bool error_is_connection(int r) {
+        return r == -ECONNRESET || r == -EPIPE || r == -ETIMEDOUT || r == -EPROTO ||
+               r == -EPROTONOSUPPORT;
+}
+
+_public_ int uffdtier_reconnect(struct uffdtier *h) {
+        _cleanup_proto_message_ ProtoMessage bye = {}, reply = {};
+        char first_error[sizeof h->last_error] = "";
+        int r, first = 0;
+
+        r = enter(h);
+        if (r < 0)
+                return r;
+
+        /* A daemon that still has this session also still has our userfaultfd, with the ranges
+         * registered: the new TRACKs would be refused. Let it go first (it is gone already after
+         * a restart; then this fails at once). */
+        if (!h->broken) {
+                proto_message_init(&bye, PROTO_BYE, 0);
+                (void) request(h, &bye, NULL, 0, BYE_TIMEOUT_USEC, &reply);
+        }
+        h->fd = safe_close(h->fd);
+        h->broken = false;
+
+        r = hello(h);
+        if (r < 0) {
+                /* nothing to talk to; the ranges stay remembered for the next attempt */
+                h->fd = safe_close(h->fd);
+                h->broken = true;
+                goto out;
+        }
+
+        for (size_t i = 0; i < h->ranges.n;) {
+                const LibRange *x = &h->ranges.items[i];
+
+                r = track_one(h, x->start, x->len, x->name, (const char *const *) x->labels);
+                if (r >= 0) {
+                        i++;
+                        continue;
+                }
+                if (error_is_connection(r))
+                        goto out;
+                /* Refused (unmapped since, moved by mremap(), ...): forget it, hand over the rest,
+                 * and report the first such refusal (the daemon's text names the range). */
+                if (first == 0) {
+                        first = r;
+                        memcpy(first_error, h->last_error, sizeof first_error);
+                }
+                lib_ranges_remove(&h->ranges, i);
+        }
+        r = first;
+        if (r < 0)
+                memcpy(h->last_error, first_error, sizeof h->last_error);
+out:
+        pthread_mutex_unlock(&h->lock);
         return r;
 }
 
 /* ---- requests ---- */
 
-static int range_to_proto(struct uffdtier *h, void *addr, size_t len, ProtoMessage *m) {
+/* Checks and page-aligns [addr, addr + len): the start and length a request carries. */
+static int check_range(struct uffdtier *h, void *addr, size_t len, uint64_t *ret_start,
+                       uint64_t *ret_len) {
         size_t ps = page_size();
         uintptr_t start = (uintptr_t) addr;
 
@@ -353,56 +465,70 @@ static int range_to_proto(struct uffdtier *h, void *addr, size_t len, ProtoMessa
         len = ALIGN_UP(len, ps);
         if (start + len < start)
                 return set_error(h, -EINVAL, "Range %p+%zu wraps around.", addr, len);
-        if (proto_message_add_range(m, start, len) < 0)
-                return set_error(h, -EINVAL, "Invalid range %p+%zu.", addr, len);
+        *ret_start = start;
+        *ret_len = len;
         return 0;
 }
 
 _public_ int uffdtier_track(struct uffdtier *h, void *addr, size_t len, const char *name,
                             const char *const *labels) {
-        _cleanup_proto_message_ ProtoMessage m = {}, reply = {};
+        LibRange remembered = {};
+        uint64_t start, l;
         int r;
 
         r = enter(h);
         if (r < 0)
                 return r;
 
-        proto_message_init(&m, PROTO_TRACK, 0);
-        r = range_to_proto(h, addr, len, &m);
+        r = check_range(h, addr, len, &start, &l);
         if (r < 0)
                 goto out;
-        if (name) {
-                r = proto_message_set_name(&m, name);
-                if (r < 0) {
-                        r = map_builder_error(h, r, "range name");
-                        goto out;
-                }
+        /* copied before asking, so that a yes from the daemon is always remembered */
+        r = lib_ranges_prepare_add(&h->ranges, start, l, name, labels, &remembered);
+        if (r < 0) {
+                r = set_error(h, r, "Out of memory.");
+                goto out;
         }
-        for (size_t i = 0; labels && labels[i]; i++) {
-                r = proto_message_add_label(&m, labels[i]);
-                if (r < 0) {
-                        r = map_builder_error(h, r, "label");
-                        goto out;
-                }
-        }
-        r = request(h, &m, NULL, 0, REQUEST_TIMEOUT_USEC, &reply);
+        r = track_one(h, start, l, name, labels);
+        if (r >= 0)
+                lib_ranges_push(&h->ranges, &remembered);
 out:
+        lib_range_done(&remembered);
         pthread_mutex_unlock(&h->lock);
         return r;
 }
 
 _public_ int uffdtier_untrack(struct uffdtier *h, void *addr, size_t len) {
         _cleanup_proto_message_ ProtoMessage m = {}, reply = {};
+        LibRanges rest = {};
+        uint64_t start, l;
         int r;
 
         r = enter(h);
         if (r < 0)
                 return r;
 
+        r = check_range(h, addr, len, &start, &l);
+        if (r < 0)
+                goto out;
+        r = lib_ranges_subtract(&h->ranges, start, l, &rest);
+        if (r < 0) {
+                r = set_error(h, r, "Out of memory.");
+                goto out;
+        }
         proto_message_init(&m, PROTO_UNTRACK, 0);
-        r = range_to_proto(h, addr, len, &m);
-        if (r >= 0)
-                r = request(h, &m, NULL, 0, REQUEST_TIMEOUT_USEC, &reply);
+        if (proto_message_add_range(&m, start, l) < 0) {
+                r = set_error(h, -EINVAL, "Invalid range %p+%zu.", addr, len);
+                goto out;
+        }
+        r = request(h, &m, NULL, 0, REQUEST_TIMEOUT_USEC, &reply);
+        if (r >= 0) {
+                lib_ranges_done(&h->ranges);
+                h->ranges = rest;
+                rest = (LibRanges) {};
+        }
+out:
+        lib_ranges_done(&rest);
         pthread_mutex_unlock(&h->lock);
         return r;
 }

@@ -19,7 +19,8 @@
  *   -ETIMEDOUT     the daemon did not answer within 10 seconds
  *   -ECONNRESET, -EPIPE
  *                  the daemon closed the connection (it exited, restarted or dropped this client);
- *                  the handle is unusable afterwards, disconnect it and connect again
+ *                  the handle is unusable afterwards until uffdtier_reconnect() succeeds (or
+ *                  disconnect it and connect again)
  *   -EPROTO        the daemon sent something this library cannot understand
  *   -EBADFD        the handle belongs to another process (used after fork())
  *   other -errno   reported by the daemon: uffdtier_last_error() says why in its own words
@@ -129,6 +130,22 @@ int uffdtier_status_get_counter(const struct uffdtier_status *status, const char
  *   -ENODATA       the last call succeeded (buf is set to "")
  *   -EINVAL        h or buf is NULL, or size is 0 */
 int uffdtier_last_error(struct uffdtier *h, char *buf, size_t size);
+
+/* Starts a new session on the handle, with the daemon now listening on the socket it connected
+ * to (same name and flags, a new userfaultfd), and hands it every range the handle tracks again,
+ * with its name and labels: call it when a request failed with -ECONNRESET or -EPIPE because the
+ * daemon restarted, or at any time (a live session is ended with a goodbye first). The library
+ * does not reconnect by itself. The ranges are the ones uffdtier_track() was given, minus what
+ * uffdtier_untrack() took out since.
+ *   -ENOENT, -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET, ...
+ *                  no new session (no daemon yet): the handle stays unusable and keeps its
+ *                  ranges, call again later
+ *   -EINVAL, -EPERM, ... (the daemon's refusal of a range)
+ *                  the session is new and usable, but a range was refused (e.g. unmapped or moved
+ *                  by mremap() since): that range is forgotten, every other one was handed over;
+ *                  uffdtier_last_error() names the first refused range
+ * (Since LIBUFFDTIER_2.) */
+int uffdtier_reconnect(struct uffdtier *h);
 
 /* Says goodbye to the daemon (waits at most 1 second for its answer), closes the connection and
  * frees h. The daemon then stops tiering this process and leaves its memory resident or lets it

@@ -6,6 +6,7 @@
  * "ERR <ERRNO-NAME> <message>" (status prints its data lines first). Commands:
  *
  *   touch-hot | read-hot | read-all | verify | status | fork | sleep MS | exit
+ *   reconnect                    uffdtier_reconnect(): a new session, the ranges handed over again
  *   mremap NEWSIZE | munmap OFF LEN | madv-dontneed OFF LEN
  *   track OFF LEN [NAME [LABEL...]] | untrack OFF LEN
  *   read-into-buffer [OFF]       read(2) a page from a pipe into tracked memory (kernel access)
@@ -282,6 +283,18 @@ static int cmd_status(void) {
         r = ok("%zu counters %zu ranges", s->n_counters, s->n_ranges);
         uffdtier_status_free(s);
         return r;
+}
+
+/* reconnect: uffdtier_reconnect(), after the daemon restarted. */
+static int cmd_reconnect(void) {
+        int r;
+
+        if (!handle)
+                return err(ENOTCONN, "not connected");
+        r = uffdtier_reconnect(handle);
+        if (r < 0)
+                return err_lib(r, "reconnect");
+        return ok("reconnected");
 }
 
 static int cmd_munmap(const char *o, const char *l) {
@@ -1594,6 +1607,8 @@ static bool run_command(char **w) {
                 cmd_raw_many_fds(w[1]);
         else if (streq(c, "raw-flood-status"))
                 cmd_raw_flood_status(w[1]);
+        else if (streq(c, "reconnect"))
+                cmd_reconnect();
         else if (streq(c, "exit"))
                 return false;
         else

@@ -216,13 +216,11 @@ static _Noreturn void fake_serve(int listen_fd, FakeMode mode) {
         }
 }
 
-static void fake_start(Fake *f, FakeMode mode) {
+/* Listens on f->path and forks the fake daemon that serves it. */
+static void fake_listen(Fake *f, FakeMode mode) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int l;
 
-        snprintf(f->dir, sizeof f->dir, "/tmp/test-libuffdtier-XXXXXX");
-        ASSERT_TRUE(mkdtemp(f->dir));
-        snprintf(f->path, sizeof f->path, "%s/handoff.sock", f->dir);
         snprintf(sa.sun_path, sizeof sa.sun_path, "%s", f->path);
         l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         ASSERT_OK(l);
@@ -233,6 +231,20 @@ static void fake_start(Fake *f, FakeMode mode) {
         if (f->pid == 0)
                 fake_serve(l, mode);
         close(l);
+}
+
+static void fake_start(Fake *f, FakeMode mode) {
+        snprintf(f->dir, sizeof f->dir, "/tmp/test-libuffdtier-XXXXXX");
+        ASSERT_TRUE(mkdtemp(f->dir));
+        snprintf(f->path, sizeof f->path, "%s/handoff.sock", f->dir);
+        fake_listen(f, mode);
+}
+
+/* The daemon dies (as under SIGKILL): its socket path is left without a listener. */
+static void fake_kill(Fake *f) {
+        ASSERT_OK(kill(f->pid, SIGKILL));
+        ASSERT_EQ(waitpid(f->pid, NULL, 0), f->pid);
+        ASSERT_OK(unlink(f->path));
 }
 
 /* Waits for the fake daemon, which must have exited cleanly, and removes its socket. */
@@ -515,6 +527,47 @@ TEST(threads_share_a_handle) {
                 ASSERT_EQ(pthread_join(t[i], &ret), 0);
                 ASSERT_TRUE(ret == NULL);
         }
+        ASSERT_OK(uffdtier_disconnect(h));
+        fake_stop(&f);
+}
+
+/* The daemon restarts under a connected client: uffdtier_reconnect() starts a new session on the
+ * same socket with a new userfaultfd and hands over what is tracked (names and labels as given,
+ * the fake checks the label), without what was untracked. */
+TEST(reconnect_after_restart) {
+        static const char *const labels[] = { "tier=test", NULL };
+        struct uffdtier_status *s = NULL;
+        struct uffdtier *h = NULL;
+        size_t ps = page_size();
+        Fake f;
+        char *mem;
+
+        fake_start(&f, FAKE_NORMAL);
+        mem = map(16 * ps);
+        ASSERT_OK(uffdtier_connect(f.path, "unit-test", 0, &h));
+        ASSERT_OK(uffdtier_track(h, mem, 8 * ps, "heap", labels));
+        ASSERT_OK(uffdtier_track(h, mem + 8 * ps, 4 * ps, "gone", NULL));
+        ASSERT_OK(uffdtier_untrack(h, mem + 8 * ps, 4 * ps));
+        ASSERT_OK(uffdtier_track(h, mem + 12 * ps, 2 * ps - 1 /* rounded up */, NULL, NULL));
+        ASSERT_ERROR(uffdtier_track(h, mem, ps, NULL, NULL), EEXIST); /* refused: not remembered */
+
+        fake_kill(&f);
+        ASSERT_TRUE(uffdtier_status(h, &s) < 0);
+        /* no daemon yet: the handle stays unusable, the ranges stay remembered */
+        ASSERT_TRUE(uffdtier_reconnect(h) < 0);
+        ASSERT_ERROR(uffdtier_status(h, &s), ECONNRESET);
+
+        fake_listen(&f, FAKE_NORMAL);
+        ASSERT_OK(uffdtier_reconnect(h));
+        ASSERT_EQ(count_userfaultfds(), 0); /* the new uffd went to the daemon only */
+        ASSERT_OK(uffdtier_status(h, &s));
+        ASSERT_EQ(s->n_ranges, 2);
+        ASSERT_EQ(s->ranges[0].addr, mem);
+        ASSERT_EQ(s->ranges[0].len, 8 * ps);
+        ASSERT_STREQ(s->ranges[0].name, "heap");
+        ASSERT_EQ(s->ranges[1].addr, mem + 12 * ps);
+        ASSERT_EQ(s->ranges[1].len, 2 * ps);
+        uffdtier_status_free(s);
         ASSERT_OK(uffdtier_disconnect(h));
         fake_stop(&f);
 }
