@@ -199,7 +199,8 @@ else
                 fail "swap_ensure's swapfile '$swapfile' was not cleaned up"
         fi
 fi
-expect "swap after swap_ensure's test" "$free_before" "$(swap_free_kib)"
+# (free swap itself is not compared with before: other tests and processes swap meanwhile; what
+# swap_ensure owns is its swapfile, checked above)
 echo "ok: swap_ensure (free swap before: $free_before KiB)"
 
 echo "lib-selftest: ok"
