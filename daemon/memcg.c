@@ -152,8 +152,17 @@ int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgS
                         snprintf(path, sizeof path, "%s/memory%s/memory.usage_in_bytes", cgroup_root,
                                  streq(s.path, "/") ? "" : s.path);
                         if (read_u64_file(path, &s.usage_bytes) >= 0) {
+                                _cleanup_free_ char *st = NULL;
+
                                 s.source = MEMCG_SOURCE_V1;
                                 s.usage_known = true;
+                                /* v1 memory.stat has the cgroup's own swapcached too (total_swapcached
+                                 * adds its descendants: the client's pages are charged here) */
+                                snprintf(path, sizeof path, "%s/memory%s/memory.stat", cgroup_root,
+                                         streq(s.path, "/") ? "" : s.path);
+                                if (read_virtual_file(path, MEMCG_FILE_MAX_BYTES, &st) >= 0 &&
+                                    memcg_stat_value(st, "swapcached", &s.swapcached_bytes) >= 0)
+                                        s.swapcached_known = true;
                         }
                 }
         }

@@ -90,7 +90,7 @@ TEST(memcg_read_fake_trees) {
         ASSERT_U64_EQ(s.swapcached_bytes, 4096);
         ASSERT_FALSE(s.swapcached_is_system);
 
-        /* v1: usage from the memory controller, swap cache from the system */
+        /* v1 without a memory.stat: usage from the memory controller, swap cache from the system */
         snprintf(dir, sizeof dir, "%s/42", proc);
         write_file(dir, "cgroup", "4:memory:/m\n0::/\n");
         snprintf(dir, sizeof dir, "%s/memory/m", cg);
@@ -101,6 +101,13 @@ TEST(memcg_read_fake_trees) {
         ASSERT_U64_EQ(s.usage_bytes, 777);
         ASSERT_TRUE(s.swapcached_is_system);
         ASSERT_U64_EQ(s.swapcached_bytes, 100 * 1024);
+
+        /* v1 with memory.stat: the cgroup's own swapcached, not its descendants' total */
+        write_file(dir, "memory.stat", "cache 0\nswap 8192\nswapcached 8192\ntotal_swapcached 65536\n");
+        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_EQ(s.source, MEMCG_SOURCE_V1);
+        ASSERT_FALSE(s.swapcached_is_system);
+        ASSERT_U64_EQ(s.swapcached_bytes, 8192);
 
         /* no memory cgroup files: the system only */
         snprintf(dir, sizeof dir, "%s/42", proc);
