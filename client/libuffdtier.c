@@ -324,11 +324,16 @@ fail:
         return r;
 }
 
+/* Why this thread's last uffdtier_connect() failed: the handle that held the text is gone by
+ * then, so uffdtier_last_error(NULL, ...) reads it from here. */
+static _Thread_local char connect_error[PROTO_TEXT_MAX_BYTES + 1];
+
 _public_ int uffdtier_connect(const char *socket_path, const char *name, unsigned flags,
                               struct uffdtier **ret) {
         _cleanup_(handle_freep) struct uffdtier *h = NULL;
         int r;
 
+        connect_error[0] = 0;
         if (!ret || (flags & ~CONNECT_FLAGS_ALL) ||
             (flags & CONNECT_FLAGS_ALL) == CONNECT_FLAGS_ALL)
                 return -EINVAL;
@@ -362,9 +367,12 @@ _public_ int uffdtier_connect(const char *socket_path, const char *name, unsigne
         }
 
         r = hello(h);
-        if (r < 0)
+        if (r < 0) {
+                (void) snprintf(connect_error, sizeof connect_error, "%s", h->last_error);
                 return r;
+        }
 
+        connect_error[0] = 0;
         *ret = TAKE_PTR(h);
         return 0;
 }
@@ -622,8 +630,12 @@ _public_ int uffdtier_status_get_counter(const struct uffdtier_status *s, const 
 _public_ int uffdtier_last_error(struct uffdtier *h, char *buf, size_t size) {
         int r;
 
-        if (!h || !buf || size == 0)
+        if (!buf || size == 0)
                 return -EINVAL;
+        if (!h) { /* the last failed uffdtier_connect() of this thread */
+                (void) snprintf(buf, size, "%s", connect_error);
+                return connect_error[0] ? 0 : -ENODATA;
+        }
         /* In a forked child another thread of the parent may have held the lock at fork time,
          * and nobody would ever release it: read the child's private copy without it. */
         if (h->pid != getpid()) {

@@ -126,9 +126,10 @@ int uffdtier_status_get_counter(const struct uffdtier_status *status, const char
 
 /* Copies the text explaining why the most recent failed call on h failed (the daemon's MESSAGE,
  * or the library's own explanation, e.g. of a timeout) into buf, NUL-terminated and cut to fit.
- * A successful call clears it.
+ * A successful call clears it. With h NULL: why this thread's last uffdtier_connect() failed
+ * (its handle is gone), e.g. the daemon's refusal of the handoff.
  *   -ENODATA       the last call succeeded (buf is set to "")
- *   -EINVAL        h or buf is NULL, or size is 0 */
+ *   -EINVAL        buf is NULL, or size is 0 */
 int uffdtier_last_error(struct uffdtier *h, char *buf, size_t size);
 
 /* Starts a new session on the handle, with the daemon now listening on the socket it connected

@@ -395,7 +395,15 @@ TEST(daemon_refuses) {
         ASSERT_ERROR(uffdtier_connect(f.path, "unit-test", 0, &h), EPERM);
         ASSERT_TRUE(h == NULL);
         ASSERT_EQ(count_userfaultfds(), 0);
+        /* the handle is gone, the daemon's words are not */
+        char why[128];
+        ASSERT_OK(uffdtier_last_error(NULL, why, sizeof why));
+        ASSERT_STREQ(why, "policy says no");
         fake_stop(&f);
+        /* a connect that fails before any daemon is reached says so, not the old refusal */
+        ASSERT_ERROR(uffdtier_connect(f.path, "unit-test", 0, &h), ENOENT);
+        ASSERT_OK(uffdtier_last_error(NULL, why, sizeof why));
+        ASSERT_TRUE(strstr(why, "Cannot connect to uffdtierd") != NULL);
 }
 
 TEST(daemon_speaks_other_version) {
