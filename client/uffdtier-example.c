@@ -20,7 +20,7 @@
 static void print_error(struct uffdtier *h, const char *what, int r) {
         char text[UFFDTIER_ERROR_MAX + 1];
 
-        if (h && uffdtier_last_error(h, text, sizeof text) >= 0)
+        if (uffdtier_last_error(h, text, sizeof text) >= 0) /* h NULL: the failed connect */
                 fprintf(stderr, "%s: %s (%s)\n", what, strerror(-r), text);
         else
                 fprintf(stderr, "%s: %s\n", what, strerror(-r));
