@@ -455,6 +455,15 @@ bool classify_progress_matches(const ClassifyProgress *g, const TrackedRange *r,
         return g->active && g->start == r->start && g->end == r->end && g->pos == pos;
 }
 
+const TrackedRange *classify_progress_view(const ClassifyProgress *g, const TrackedRange *r,
+                                           TrackedRange *buf) {
+        if (r->pages || !g->active || !g->have_next_uniform)
+                return r;
+        *buf = *r;
+        buf->uniform = g->next_uniform;
+        return buf;
+}
+
 /* Gives a range without per-page bytes its bytes in the middle of a windowed walk: the pages
  * before the walk's begin and from pos on keep the old uniform state, the pages walked so far
  * take the state the walk gave them. */

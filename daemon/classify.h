@@ -123,6 +123,11 @@ void classify_progress_done(ClassifyProgress *g);
 int classify_progress_begin(ClassifyProgress *g, const TrackedRange *r, uint64_t pos);
 /* g is a walk of r (same bounds) that has reached pos. */
 bool classify_progress_matches(const ClassifyProgress *g, const TrackedRange *r, uint64_t pos);
+/* The walked part [g->begin, g->pos) of r as this cycle's walk left it, for readers between a
+ * step and the finish (the re-arming schedule): r itself when it has per-page bytes, else
+ * *buf, a copy of r whose uniform state is the walked part's new one (valid for that part). */
+const TrackedRange *classify_progress_view(const ClassifyProgress *g, const TrackedRange *r,
+                                           TrackedRange *buf);
 /* Classifies [g->pos, end) of r; regions: the scan of that window (parts outside ignored).
  * Errors as classify_range(); -EINVAL when g is not a walk of r or end is not past g->pos
  * within r. On -ENOMEM with g->pos == end the window's states and stats are complete. */

@@ -619,6 +619,8 @@ int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply)
         COUNTER("cycles", k->cycles);
         COUNTER("last_cycle_usec", k->last_cycle_usec);
         COUNTER("last_sync_window_usec", k->last_sync_window_usec);
+        COUNTER("last_cycle_slices", k->last_cycle_slices);
+        COUNTER("max_slice_usec", k->max_slice_usec);
         COUNTER("fault_latency_max_usec", k->fault_latency_max_usec);
         COUNTER("fault_latency_p99_usec", tracker_fault_latency_p99_usec(k));
         COUNTER("evictions_skipped_psi", k->evictions_skipped_psi);
