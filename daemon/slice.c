@@ -75,3 +75,15 @@ int slice_take_front(RunVec *v, uint64_t max_bytes, uint64_t align, AddrRun *ret
         first->start = cut;
         return 1;
 }
+
+uint64_t slice_adapt(uint64_t cur, uint64_t took_usec, uint64_t target_usec, uint64_t min,
+                     uint64_t max) {
+        uint64_t next = cur;
+
+        if (took_usec > 2 * target_usec)
+                next = cur / 2;
+        else if (took_usec < target_usec / 2)
+                next = cur + MAX(cur / 4, min);
+        next = ALIGN_DOWN(next, min);
+        return MIN(MAX(next, min), MAX(max, min));
+}

@@ -42,3 +42,10 @@ int slice_next_window(const RangeSet *s, uint64_t cursor, uint64_t window_bytes,
  * the front of v into *ret, cutting its first run at an align boundary when it is longer.
  * Returns 1 with *ret set, 0 when v is empty. For work queued as runs (ranges to arm). */
 int slice_take_front(RunVec *v, uint64_t max_bytes, uint64_t align, AddrRun *ret);
+
+/* The size of the next batch of work whose cost per unit is not known in advance (a page-out
+ * waits for swap I/O): the last batch of size cur took took_usec; halved when that was more
+ * than twice target_usec, grown by a quarter (at least by min) when it was under half of it,
+ * else kept; always within [min, max] and a multiple of min (min > 0, a power of two). */
+uint64_t slice_adapt(uint64_t cur, uint64_t took_usec, uint64_t target_usec, uint64_t min,
+                     uint64_t max);

@@ -390,8 +390,8 @@ static int evict_step(Tracker *t) {
         struct iovec iov[EVICT_IOV_MAX_DEFAULT];
         uint64_t done_per_iov[EVICT_IOV_MAX_DEFAULT];
         EvictCursor cursor = {};
-        uint64_t budget, batch_bytes = 0, done = 0, now = now_usec();
-        size_t n_iov = 0;
+        uint64_t budget, chunk, batch_bytes = 0, done = 0, now = now_usec();
+        size_t n_iov = 0, max_iov;
         int r;
 
         if (t->evict_runs.n_runs == 0)
@@ -401,7 +401,14 @@ static int evict_step(Tracker *t) {
                 run_vec_clear(&t->evict_runs);
                 return 0;
         }
-        budget = ALIGN_DOWN(t->policy->evict_chunk_bytes, (uint64_t) page_size());
+        /* The batch's size adapts to what a batch costs here (slice_adapt): a page-out of
+         * scattered pages, each its own iovec, cost up to 2 ms a page on this VM with a busy swap
+         * file, so 64 of them held the loop for 140 ms. Never below a huge page in front. */
+        chunk = ALIGN_DOWN(t->policy->evict_chunk_bytes, (uint64_t) page_size());
+        budget = t->evict_batch_bytes > 0 ? MIN(t->evict_batch_bytes, chunk) : chunk;
+        if ((t->evict_runs.runs[0].flags & ADDR_RUN_HUGE) && chunk >= EVICT_HUGE_BYTES)
+                budget = MAX(budget, EVICT_HUGE_BYTES);
+        max_iov = (size_t) MIN((uint64_t) ELEMENTSOF(iov), MAX(budget / page_size(), UINT64_C(1)));
         if (t->policy->rate_bytes_per_sec > 0) {
                 budget = ALIGN_DOWN(ratelimit_take(t->env->evict_rate, now, budget), (uint64_t) page_size());
                 if (budget == 0) {
@@ -411,7 +418,7 @@ static int evict_step(Tracker *t) {
                 }
         }
         r = evict_build_batch(t->evict_runs.runs, t->evict_runs.n_runs, &cursor, budget, iov,
-                              ELEMENTSOF(iov), &batch_bytes);
+                              max_iov, &batch_bytes);
         if (r >= 0)
                 n_iov = (size_t) r;
         if (r < 0 || n_iov == 0) {
@@ -426,6 +433,11 @@ static int evict_step(Tracker *t) {
                 return 0;
         }
         r = evict_with_client_authority(t, iov, n_iov, &done, done_per_iov);
+        if (now_usec() - now > 4 * TRACKER_SLICE_USEC)
+                log_debug("client %" PRIu64 ": MADV_PAGEOUT of %zu iovecs, %" PRIu64 " bytes took %" PRIu64 " µs",
+                          t->target.id, n_iov, batch_bytes, now_usec() - now);
+        t->evict_batch_bytes = slice_adapt(budget, now_usec() - now, TRACKER_SLICE_USEC,
+                                           page_size(), chunk);
         if (t->policy->rate_bytes_per_sec > 0 && budget > done)
                 ratelimit_refund(t->env->evict_rate, budget - done);
         /* pages advised are gone to swap even if a later iovec failed: mark exactly those */
@@ -448,11 +460,22 @@ static int evict_step(Tracker *t) {
         return t->evict_runs.n_runs > 0 ? 1 : 0;
 }
 
+static void slice_account(Tracker *t, uint64_t start_usec, const char *what) {
+        uint64_t took = now_usec() - start_usec;
+
+        t->counters.max_slice_usec = MAX(t->counters.max_slice_usec, took);
+        if (took > 4 * TRACKER_SLICE_USEC)
+                log_debug("client %" PRIu64 ": %s took %" PRIu64 " µs in one event-loop turn",
+                          t->target.id, what, took);
+}
+
 static int on_evict_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Tracker *t = userdata;
+        uint64_t start = now_usec();
         int r;
 
         r = evict_step(t);
+        slice_account(t, start, "an eviction batch");
         if (r > 0) {
                 if (sd_event_source_get_enabled(t->evict_timer, NULL) <= 0)
                         evict_schedule(t, 0);
@@ -811,7 +834,7 @@ static int on_work(sd_event_source *s, void *userdata) {
                 if (r == 0)
                         r = scan_done(t);
         }
-        t->counters.max_slice_usec = MAX(t->counters.max_slice_usec, now_usec() - start);
+        slice_account(t, start, t->scan.active ? "a slice of the scan" : "arming or the scan's end");
         if (r == -ESRCH) {
                 log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id, (int) t->target.pid);
                 tracker_gone(t);

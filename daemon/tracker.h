@@ -72,7 +72,8 @@ typedef struct TrackerCounters {
         /* durations */
         uint64_t last_cycle_usec;      /* scan to the end of eviction */
         uint64_t last_cycle_slices;    /* event-loop turns the last cycle's scan took */
-        uint64_t max_slice_usec;       /* the longest turn of scan or arming work, ever */
+        uint64_t max_slice_usec;       /* the longest event-loop turn of its work (a slice of scan
+                                        * or arming, an eviction batch), ever */
         uint64_t last_sync_window_usec;
         uint64_t max_sync_window_usec;
         uint64_t fault_latency_max_usec;
@@ -180,6 +181,7 @@ typedef struct Tracker {
         ArmLevels arm_levels;   /* adaptive re-arming (arm-schedule.h) */
         TrackerCounters counters;
         uint64_t evict_now_bytes; /* tracker_evict_now(): this cycle's cap; 0 = a normal cycle */
+        uint64_t evict_batch_bytes; /* the next batch's size, adapted to its cost; 0: the policy's */
 } Tracker;
 
 void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,

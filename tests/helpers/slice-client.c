@@ -9,6 +9,11 @@
  *       command per line: "status NAME..." prints "OK NAME=VALUE..." (the daemon's counters),
  *       "verify" reads every written page back ("OK verified N" or "ERR ..."), "exit".
  *
+ *   slice-client --socket PATH vmas COUNT SIZE
+ *       maps COUNT adjacent VMAs of SIZE bytes each (alternately read-write and read-only, so
+ *       the kernel cannot merge them), writes one page of each read-write one, and tracks all
+ *       of them in one TRACK: "READY ... vmas=COUNT track_us=T", then the commands of big.
+ *
  *   slice-client --socket PATH victim SIZE SECONDS
  *       maps and fills SIZE bytes, tracks them, then for SECONDS alternates MADV_DONTNEED of one
  *       page (written back afterwards) and munmap of one page of a spare tail (both wait until
@@ -94,11 +99,14 @@ static int connect_and_track(const char *name, void *addr, size_t len, struct uf
         return 0;
 }
 
+/* The command loop of a client whose memory is tracked: status, verify (of the written pages
+ * [base + off for off in 0, stride, ..., size)), exit. */
+static int serve(struct uffdtier *h, uint8_t *base, uint64_t size, uint64_t stride, size_t touched);
+
 static int run_big(uint64_t size, uint64_t stride) {
         struct uffdtier *h;
         uint8_t *base;
         size_t touched = 0;
-        char line[512];
         uint64_t t0;
         int r;
 
@@ -118,6 +126,39 @@ static int run_big(uint64_t size, uint64_t stride) {
                (int) getpid(), base, size, touched, now_us() - t0);
         fflush(stdout);
 
+        return serve(h, base, size, stride, touched);
+}
+
+static int run_vmas(uint64_t count, uint64_t each) {
+        struct uffdtier *h;
+        uint8_t *base;
+        uint64_t t0;
+        int r;
+
+        base = mmap(NULL, count * each, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                    -1, 0);
+        if (base == MAP_FAILED)
+                return die("mmap", errno);
+        for (uint64_t i = 0; i < count; i++) {
+                if (i % 2 == 0)
+                        fill_page(base + i * each);
+                else if (mprotect(base + i * each, each, PROT_READ) < 0)
+                        return die("mprotect", errno);
+        }
+        t0 = now_us();
+        r = connect_and_track("slice-vmas", base, count * each, &h);
+        if (r < 0)
+                return die("connect/track", r);
+        printf("READY pid=%d addr=%p len=%" PRIu64 " vmas=%" PRIu64 " track_us=%" PRIu64 "\n",
+               (int) getpid(), base, count * each, count, now_us() - t0);
+        return serve(h, base, count * each, 2 * each, (size_t) ((count + 1) / 2));
+}
+
+static int serve(struct uffdtier *h, uint8_t *base, uint64_t size, uint64_t stride, size_t touched) {
+        char line[512];
+        int r;
+
+        fflush(stdout);
         while (fgets(line, sizeof line, stdin)) {
                 char *save = NULL, *cmd = strtok_r(line, " \t\n", &save);
                 if (!cmd)
@@ -256,8 +297,13 @@ int main(int argc, char **argv) {
                 socket_path = argv[2];
                 i = 3;
         }
+        if (argc - i == 3 && streq(argv[i], "vmas")) {
+                if (parse_u64(argv[i + 1], &a) < 0 || a == 0 || parse_size(argv[i + 2], &b) < 0 || b < ps)
+                        return 2;
+                return run_vmas(a, ALIGN_DOWN(b, (uint64_t) ps));
+        }
         if (argc - i != 3 || parse_size(argv[i + 1], &a) < 0 || a < 4 * ps) {
-                fprintf(stderr, "usage: %s [--socket PATH] big SIZE STRIDE | victim SIZE SECONDS\n",
+                fprintf(stderr, "usage: %s [--socket PATH] big SIZE STRIDE | vmas COUNT SIZE | victim SIZE SECONDS\n",
                         argv[0]);
                 return 2;
         }
