@@ -22,6 +22,8 @@
 #define TRACKER_EAGAIN_RETRIES 16
 #define TRACKER_CYCLE_ACCURACY_USEC USEC_PER_MSEC
 #define TRACKER_EVICT_ACCURACY_USEC 100ULL
+/* The first batch's size, before its cost is known: 16 pages (16 iovecs at worst). */
+#define TRACKER_EVICT_FIRST_BATCH_BYTES (UINT64_C(64) << 10)
 
 /* Only for calls made outside the owner's event reader (cycle, eviction, arming a new range):
  * the reader itself is never re-entered (faults defer instead, tracker_handle_fault). */
@@ -405,7 +407,9 @@ static int evict_step(Tracker *t) {
          * scattered pages, each its own iovec, cost up to 2 ms a page on this VM with a busy swap
          * file, so 64 of them held the loop for 140 ms. Never below a huge page in front. */
         chunk = ALIGN_DOWN(t->policy->evict_chunk_bytes, (uint64_t) page_size());
-        budget = t->evict_batch_bytes > 0 ? MIN(t->evict_batch_bytes, chunk) : chunk;
+        if (t->evict_batch_bytes == 0)
+                t->evict_batch_bytes = TRACKER_EVICT_FIRST_BATCH_BYTES;
+        budget = MIN(t->evict_batch_bytes, chunk);
         if ((t->evict_runs.runs[0].flags & ADDR_RUN_HUGE) && chunk >= EVICT_HUGE_BYTES)
                 budget = MAX(budget, EVICT_HUGE_BYTES);
         max_iov = (size_t) MIN((uint64_t) ELEMENTSOF(iov), MAX(budget / page_size(), UINT64_C(1)));

@@ -181,7 +181,7 @@ typedef struct Tracker {
         ArmLevels arm_levels;   /* adaptive re-arming (arm-schedule.h) */
         TrackerCounters counters;
         uint64_t evict_now_bytes; /* tracker_evict_now(): this cycle's cap; 0 = a normal cycle */
-        uint64_t evict_batch_bytes; /* the next batch's size, adapted to its cost; 0: the policy's */
+        uint64_t evict_batch_bytes; /* the next batch's size, adapted to its cost (0: not yet) */
 } Tracker;
 
 void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
