@@ -7,7 +7,8 @@
 # until the daemon has read the uffd event it causes, and times every call. Checked: A's cycles
 # still complete in several slices and page its cold pages out, both clients' data is intact, and
 # B's longest wait stays under a generous bound (1 s: the point is that it is not a whole scan;
-# the figure itself is measured by tests/bench/run-slice-bench.sh).
+# the figure itself is measured by tests/bench/run-slice-bench.sh). Then TRACKs of 30000 VMAs,
+# which go on over several turns, with their client killed under way: the daemon goes on.
 # Usage: test-slicing.sh BUILD_DIR   (SLICE_SIZE, SLICE_STRIDE, SLICE_SECONDS to vary it)
 set -u
 BUILD=${1:?usage: $0 BUILD_DIR}
@@ -82,6 +83,23 @@ echo "A: $A_REPLY"
 [ "$max_us" -lt "$BOUND_US" ] ||
         fail "client B waited up to $max_us µs behind A's cycles (bound $BOUND_US µs); the daemon's longest slice: $max_slice µs"
 [ "$max_slice" -lt "$BOUND_US" ] || fail "the daemon's longest slice of A's work took $max_slice µs"
+# TRACKs that go on over several turns (30000 VMAs) whose client is killed under way, at various
+# points: the daemon drops them and goes on serving A
+for delay in 0.01 0.03 0.06 0.1 0.2; do
+        "$SLICE_CLIENT" --socket "$SOCK" vmas 30000 64K </dev/null >/dev/null 2>&1 &
+        kpid=$!
+        sleep "$delay"
+        kill -9 "$kpid" 2>/dev/null
+        wait "$kpid" 2>/dev/null
+done
+kill -0 "$DAEMON_PID" || fail "the daemon died when a client was killed during its TRACK"
+a_cmd "status cycles" || fail "client A is not served after the killed TRACKs: $A_REPLY"
+# and one that completes, while A cycles: its TRACK was answered after several turns
+out=$(echo exit | "$SLICE_CLIENT" --socket "$SOCK" vmas 30000 64K 2>&1)
+grep -q "^READY" <<<"$out" || fail "a TRACK of 30000 VMAs failed: $out"
+echo "TRACK of 30000 VMAs: $(sed -nE 's/.*(track_us=[0-9]+).*/\1/p' <<<"$out")"
+daemon_alive || fail "the daemon does not accept a new client"
+
 a_cmd exit >/dev/null
 kill -0 "$DAEMON_PID" || fail "the daemon died"
 echo PASS
