@@ -137,14 +137,11 @@ void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, boo
 
 void manager_drop_client(Manager *m, Client *c) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        bool answer;
 
         if (c->gc_queued)
                 return;
-        if (c->track_job && m->handoff) {
-                /* its TRACK under way is answered: the memory is not tracked any more */
-                (void) sd_bus_error_set_errnof(&e, ESRCH, "the process's memory is no longer tracked");
-                handoff_request_done(m->handoff, c->id, -ESRCH, &e);
-        }
+        answer = c->track_job != NULL;
         client_stop(c);
         /* its counters are final now: keep them in the daemon's totals */
         m->gone_evicted_bytes += c->tracker.counters.evicted_bytes;
@@ -157,6 +154,12 @@ void manager_drop_client(Manager *m, Client *c) {
                 m->hooks->client_removed(m->hooks_userdata, c);
         LIST_PREPEND(gc, m->gc_queue, c);
         (void) sd_event_source_set_enabled(m->gc_source, SD_EVENT_ONESHOT);
+        /* Its TRACK under way is answered, last: the answer may end the connection, whose
+         * closed hook then finds no client to drop. */
+        if (answer && m->handoff) {
+                (void) sd_bus_error_set_errnof(&e, ESRCH, "the process's memory is no longer tracked");
+                handoff_request_done(m->handoff, c->id, -ESRCH, &e);
+        }
 }
 
 void manager_gc(Manager *m) {
