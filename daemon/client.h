@@ -35,7 +35,7 @@ typedef struct ClientHooks {
         void (*gone)(void *userdata, Client *c);
         /* A FORK event: the child's uffd (taken over by the hook, closed on failure). */
         void (*forked)(void *userdata, Client *parent, int child_uffd);
-        /* A TRACK that client_track() left pending is over: r >= 0 done, else -errno with the
+        /* A TRACK or UNTRACK that client_track()/client_untrack() left pending is over: r >= 0 done, else -errno with the
          * refusal in error. Not called for a TRACK dropped by client_stop(). */
         void (*tracked)(void *userdata, Client *c, int r, const sd_bus_error *error);
         /* The tracker paged out this many bytes of the client's memory. May be NULL. */
@@ -125,6 +125,9 @@ Client *client_free(Client *c);
  * way. */
 int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const char *name,
                  char *const *labels, size_t n_labels, sd_bus_error *ret_error);
+/* The ranges leave the range set and the tracker at once; their UFFDIO_UNREGISTER goes in
+ * pieces, and when that does not fit in this turn this returns CLIENT_TRACK_PENDING and the
+ * answer comes through hooks->tracked, as for client_track(). */
 int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_error *ret_error);
 
 /* The one event reader: drains and applies pending uffd events in the order the kernel gave

@@ -239,7 +239,9 @@ static int handle_request(Conn *c, const ProtoMessage *req) {
 
         switch (req->type) {
         case PROTO_TRACK:
-                r = h->hooks->track(h->userdata, c->client_id, req, &e);
+        case PROTO_UNTRACK:
+                r = req->type == PROTO_TRACK ? h->hooks->track(h->userdata, c->client_id, req, &e)
+                                             : h->hooks->untrack(h->userdata, c->client_id, req, &e);
                 if (r == HANDOFF_PENDING) {
                         /* Answered by handoff_request_done(). Until then nothing more is read
                          * from this connection, so its requests are still answered in order;
@@ -249,9 +251,6 @@ static int handle_request(Conn *c, const ProtoMessage *req) {
                         (void) sd_event_source_set_io_events(c->source, EPOLLRDHUP);
                         return 0;
                 }
-                break;
-        case PROTO_UNTRACK:
-                r = h->hooks->untrack(h->userdata, c->client_id, req, &e);
                 break;
         case PROTO_STATUS:
                 proto_message_init(&reply, PROTO_REPLY, req->seq);

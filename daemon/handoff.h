@@ -21,7 +21,7 @@
 
 typedef struct Conn Conn;
 
-/* A hook's "the answer comes later" (see HandoffHooks.track). */
+/* A hook's "the answer comes later" (see HandoffHooks.track, .untrack). */
 #define HANDOFF_PENDING 1
 
 /* The peer of a connection, as the kernel vouches for it (SO_PEERCRED, SO_PEERPIDFD). */
@@ -38,7 +38,7 @@ typedef struct HandoffHooks {
          * takes them (closes them on failure too) and returns the new client's id. */
         int (*hello)(void *userdata, const HandoffPeer *peer, const ProtoMessage *req,
                      int fds[PROTO_HELLO_N_FDS], sd_bus_error *ret_error, uint64_t *ret_client_id);
-        /* TRACK, UNTRACK: -ESRCH when the client is gone. TRACK may return HANDOFF_PENDING: the
+        /* TRACK, UNTRACK: -ESRCH when the client is gone. Either may return HANDOFF_PENDING: the
          * answer comes later, through handoff_request_done(); nothing more is read from that
          * connection meanwhile. */
         int (*track)(void *userdata, uint64_t client_id, const ProtoMessage *req,

@@ -523,7 +523,8 @@ static int hook_untrack(void *userdata, uint64_t id, const ProtoMessage *req, sd
 
         if (r < 0)
                 return r;
-        return client_untrack(c, req->ranges, req->n_ranges, ret_error);
+        r = client_untrack(c, req->ranges, req->n_ranges, ret_error);
+        return r == CLIENT_TRACK_PENDING ? HANDOFF_PENDING : r;
 }
 
 static int hook_status(void *userdata, uint64_t id, ProtoMessage *reply, sd_bus_error *ret_error) {

@@ -814,14 +814,14 @@ static int cycle_run(Tracker *t) {
         return scan_done(t);
 }
 
-/* Queued arming (tracker_range_added) in pieces of one window until the budget is spent.
+/* Queued arming (tracker_range_added) in pieces until the budget is spent.
  * Returns -ESRCH when the process is gone. */
 static int arm_step(Tracker *t, SliceBudget *b) {
         while (t->arm_queue.n_runs > 0 && !slice_budget_spent(b, now_usec())) {
                 AddrRun a;
                 int r;
 
-                if (slice_take_front(&t->arm_queue, TRACKER_WINDOW_BYTES, page_size(), &a) <= 0)
+                if (slice_take_front(&t->arm_queue, TRACKER_ARM_PIECE_BYTES, page_size(), &a) <= 0)
                         break;
                 /* may read events (EAGAIN), which may change the ranges: nothing is held */
                 r = arm(t, a.start, a.end);

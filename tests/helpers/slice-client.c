@@ -8,8 +8,8 @@
  *       it to the daemon in one TRACK and prints "READY pid=.. addr=.. len=.. touched=N track_us=T". Then one
  *       command per line: "status NAME..." prints "OK NAME=VALUE..." (the daemon's counters),
  *       "verify" reads every written page back ("OK verified N" or "ERR ..."), "retrack N"
- *       UNTRACKs and TRACKs all of it N times ("OK retracked N max_us=.. mean_us=..", each pair
- *       timed), "exit".
+ *       UNTRACKs and TRACKs all of it N times ("OK retracked N max_us=.. mean_us=.. untrack_max_us=..",
+ *       each pair timed), "exit".
  *
  *   slice-client --socket PATH vmas COUNT SIZE
  *       maps COUNT adjacent VMAs of SIZE bytes each (alternately read-write and read-only, so
@@ -179,13 +179,14 @@ static int serve(struct uffdtier *h, uint8_t *base, uint64_t size, uint64_t stri
                 } else if (streq(cmd, "retrack")) {
                         /* UNTRACK and TRACK the whole memory again, N times */
                         const char *n_s = strtok_r(NULL, " \t\n", &save);
-                        uint64_t n = 1, max_us = 0, sum_us = 0, i;
+                        uint64_t n = 1, max_us = 0, sum_us = 0, max_untrack_us = 0, i;
 
                         if (n_s && parse_u64(n_s, &n) < 0)
                                 n = 1;
                         for (i = 0, r = 0; i < n && r >= 0; i++) {
                                 uint64_t t1 = now_us(), dt;
                                 r = uffdtier_untrack(h, base, size);
+                                max_untrack_us = MAX(max_untrack_us, now_us() - t1);
                                 if (r >= 0)
                                         r = uffdtier_track(h, base, size, "main", NULL);
                                 dt = now_us() - t1;
@@ -195,8 +196,8 @@ static int serve(struct uffdtier *h, uint8_t *base, uint64_t size, uint64_t stri
                         if (r < 0)
                                 printf("ERR retrack: %s\n", strerror(-r));
                         else
-                                printf("OK retracked %" PRIu64 " max_us=%" PRIu64 " mean_us=%" PRIu64 "\n", n,
-                                       max_us, sum_us / n);
+                                printf("OK retracked %" PRIu64 " max_us=%" PRIu64 " mean_us=%" PRIu64
+                                       " untrack_max_us=%" PRIu64 "\n", n, max_us, sum_us / n, max_untrack_us);
                 } else if (streq(cmd, "status")) {
                         struct uffdtier_status *st;
                         char *name;
