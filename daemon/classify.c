@@ -19,7 +19,7 @@ typedef struct Walk {
         size_t n_regions, ri;
         const RefaultRun *runs;
         size_t n_runs, ki;
-        uint64_t pos;
+        uint64_t pos, end; /* the window walked: [pos, end) of r */
 } Walk;
 
 typedef struct Piece {
@@ -29,10 +29,10 @@ typedef struct Piece {
 } Piece;
 
 static bool walk_next(Walk *w, Piece *ret) {
-        uint64_t end = w->r->end, categories = 0;
+        uint64_t end = w->end, categories = 0;
         const RefaultRun *run = NULL;
 
-        if (w->pos >= w->r->end)
+        if (w->pos >= w->end)
                 return false;
         while (w->ri < w->n_regions && w->regions[w->ri].end <= w->pos)
                 w->ri++;
@@ -355,14 +355,16 @@ static void classify_huge(Classifier *c, Walk *w) {
         }
 }
 
-static void classify_walk(Classifier *c, const struct page_region *regions, size_t n_regions) {
+static void classify_walk(Classifier *c, const struct page_region *regions, size_t n_regions,
+                          uint64_t start, uint64_t end) {
         Walk w = {
                 .r = c->r,
                 .regions = regions,
                 .n_regions = n_regions,
                 .runs = c->r->refaults,
                 .n_runs = c->r->n_refaults,
-                .pos = c->r->start,
+                .pos = start,
+                .end = end,
         };
 
         while (!c->diverged) {
@@ -428,8 +430,57 @@ void classify_result_add(ClassifyResult *sum, const ClassifyResult *x) {
         }
 }
 
-int classify_range(TrackedRange *r, const struct page_region *regions, size_t n_regions,
-                   const ClassifyParams *p, ClassifyResult *stats, RunVec *evict) {
+void classify_progress_done(ClassifyProgress *g) {
+        free(g->runs);
+        *g = (ClassifyProgress) {};
+}
+
+int classify_progress_begin(ClassifyProgress *g, const TrackedRange *r, uint64_t pos) {
+        uint64_t ps = UINT64_C(1) << r->page_shift;
+
+        if (pos < r->start || pos >= r->end || !IS_ALIGNED(pos, ps))
+                return -EINVAL;
+        classify_progress_done(g);
+        *g = (ClassifyProgress) {
+                .active = true,
+                .start = r->start,
+                .end = r->end,
+                .begin = pos,
+                .pos = pos,
+        };
+        return 0;
+}
+
+bool classify_progress_matches(const ClassifyProgress *g, const TrackedRange *r, uint64_t pos) {
+        return g->active && g->start == r->start && g->end == r->end && g->pos == pos;
+}
+
+const TrackedRange *classify_progress_view(const ClassifyProgress *g, const TrackedRange *r,
+                                           TrackedRange *buf) {
+        if (r->pages || !g->active || !g->have_next_uniform)
+                return r;
+        *buf = *r;
+        buf->uniform = g->next_uniform;
+        return buf;
+}
+
+/* Gives a range without per-page bytes its bytes in the middle of a windowed walk: the pages
+ * before the walk's begin and from pos on keep the old uniform state, the pages walked so far
+ * take the state the walk gave them. */
+static int materialize_walked(TrackedRange *r, const ClassifyProgress *g) {
+        int k = tracked_range_materialize(r);
+
+        if (k < 0)
+                return k;
+        if (g->have_next_uniform)
+                memset(r->pages + ((g->begin - r->start) >> r->page_shift), g->next_uniform,
+                       (size_t) ((g->pos - g->begin) >> r->page_shift));
+        return 0;
+}
+
+int classify_range_step(TrackedRange *r, uint64_t end, const struct page_region *regions,
+                        size_t n_regions, const ClassifyParams *p, ClassifyProgress *g,
+                        ClassifyResult *stats, RunVec *evict) {
         Classifier c = {
                 .r = r,
                 .p = p,
@@ -442,37 +493,117 @@ int classify_range(TrackedRange *r, const struct page_region *regions, size_t n_
         k = classify_params_check(p);
         if (k < 0)
                 return k;
+        if (!g->active || g->start != r->start || g->end != r->end || end <= g->pos || end > r->end ||
+            !IS_ALIGNED(end, c.page_size))
+                return -EINVAL;
         k = regions_check(regions, n_regions, c.page_size);
         if (k < 0)
                 return k;
 
+        /* The refault runs of the walked part are built in g (the walk still reads the old ones
+         * in r) and replace the old ones at classify_range_finish(). */
+        c.runs = g->runs;
+        c.n_runs = g->n_runs;
+        c.allocated_runs = g->allocated_runs;
+        c.runs_oom = g->runs_oom;
+
         if (!r->pages) {
+                /* Without bytes: the new state of what was walked so far is g's next_uniform
+                 * (r->uniform still holds the old one for the rest); a dry walk of this window
+                 * says whether it stays one state. */
                 c.dry = true;
-                classify_walk(&c, regions, n_regions);
+                c.have_next_uniform = g->have_next_uniform;
+                c.next_uniform = g->next_uniform;
+                classify_walk(&c, regions, n_regions, g->pos, end);
                 if (c.diverged) {
-                        k = tracked_range_materialize(r);
-                        if (k < 0)
+                        k = materialize_walked(r, g);
+                        if (k < 0) {
+                                g->runs = c.runs; /* ownership stays with g */
                                 return k;
+                        }
+                        g->have_next_uniform = false;
                 }
-                c.dry = c.diverged = c.have_next_uniform = false;
+                c.dry = c.diverged = false;
+                c.have_next_uniform = g->have_next_uniform;
+                c.next_uniform = g->next_uniform;
         }
 
-        classify_walk(&c, regions, n_regions);
+        classify_walk(&c, regions, n_regions, g->pos, end);
 
+        if (!r->pages) {
+                g->have_next_uniform = c.have_next_uniform;
+                g->next_uniform = c.next_uniform;
+        }
+        g->runs = c.runs;
+        g->n_runs = c.n_runs;
+        g->allocated_runs = c.allocated_runs;
+        g->runs_oom = c.runs_oom;
+        g->pos = end;
+        return c.runs_oom || c.evict_oom ? -ENOMEM : 0;
+}
+
+int classify_range_finish(TrackedRange *r, ClassifyProgress *g) {
+        RefaultRun *runs = NULL;
+        size_t n = 0, n_before = 0;
+        int k = 0;
+
+        if (!g->active || g->start != r->start || g->end != r->end || g->pos != r->end)
+                return -EINVAL;
+
+        if (!r->pages && g->have_next_uniform) {
+                if (g->begin == r->start)
+                        r->uniform = g->next_uniform;
+                else if (g->next_uniform != r->uniform)
+                        k = materialize_walked(r, g); /* -ENOMEM: this cycle's ageing is lost */
+        }
         if (r->pages)
                 tracked_range_compact(r);
-        else if (c.have_next_uniform)
-                r->uniform = c.next_uniform;
 
-        if (c.runs_oom)
-                free(c.runs); /* keep the old runs: stale by one cycle, but consistent */
-        else {
-                free(r->refaults);
-                r->refaults = c.runs;
-                r->n_refaults = c.n_runs;
-                r->allocated_refaults = c.allocated_runs;
+        /* The old runs before the walk's begin (a walk resumed in the middle of the range) stay,
+         * followed by the runs the walk built. */
+        if (!g->runs_oom) {
+                for (size_t i = 0; i < r->n_refaults && r->refaults[i].start < g->begin; i++)
+                        n_before++;
+                n = n_before + g->n_runs;
+                if (n > 0 && !(runs = reallocarray(NULL, n, sizeof(RefaultRun))))
+                        g->runs_oom = true;
         }
-        return c.runs_oom || c.evict_oom ? -ENOMEM : 0;
+        if (!g->runs_oom) {
+                for (size_t i = 0; i < n_before; i++) {
+                        runs[i] = r->refaults[i];
+                        runs[i].end = MIN(runs[i].end, g->begin);
+                }
+                if (g->n_runs > 0)
+                        memcpy(runs + n_before, g->runs, g->n_runs * sizeof(RefaultRun));
+                free(r->refaults);
+                r->refaults = runs;
+                r->n_refaults = n;
+                r->allocated_refaults = n;
+        } else
+                k = -ENOMEM; /* keep the old runs: stale by one cycle, but consistent */
+        classify_progress_done(g);
+        return k;
+}
+
+int classify_range(TrackedRange *r, const struct page_region *regions, size_t n_regions,
+                   const ClassifyParams *p, ClassifyResult *stats, RunVec *evict) {
+        _cleanup_(classify_progress_done) ClassifyProgress g = {};
+        int k, k2;
+
+        k = classify_params_check(p);
+        if (k < 0)
+                return k;
+        k = regions_check(regions, n_regions, UINT64_C(1) << r->page_shift);
+        if (k < 0)
+                return k;
+        k = classify_progress_begin(&g, r, r->start);
+        if (k < 0)
+                return k;
+        k = classify_range_step(r, r->end, regions, n_regions, p, &g, stats, evict);
+        if (k < 0 && g.pos != r->end)
+                return k; /* before the walk: nothing changed */
+        k2 = classify_range_finish(r, &g);
+        return k < 0 ? k : k2;
 }
 
 int classify_due_runs(const TrackedRange *r, uint64_t cycle, unsigned rearm_period, RunVec *due) {

@@ -28,6 +28,7 @@
  * Note: a page marked EVICTED that MADV_PAGEOUT could not actually move out (no swap) reads as
  * PRESENT next cycle and so counts as a refault. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "rangeset.h"
@@ -93,6 +94,49 @@ void classify_result_add(ClassifyResult *sum, const ClassifyResult *x);
  * *evict may miss candidates and this cycle's refault backoff is lost, so evict nothing. */
 int classify_range(TrackedRange *r, const struct page_region *regions, size_t n_regions,
                    const ClassifyParams *p, ClassifyResult *stats, RunVec *evict);
+
+/* The same walk cut into windows, so that one event-loop turn never ages more than a bounded
+ * part of a huge range (tracker.c, slice.h): classify_progress_begin() at the first page to
+ * walk, classify_range_step() for each window [g->pos, end) in address order with the scan of
+ * that window, classify_range_finish() once g->pos reaches the range's end. The result is the
+ * one classify_range() gives for the same scans. Between two steps the range may be changed by
+ * the caller's events only through the rangeset functions; a range whose bounds changed (split,
+ * moved, merged, cut) no longer matches its progress (classify_progress_matches()): drop the
+ * progress and begin again at the cursor, which costs the walked part of a range without
+ * per-page bytes this cycle's ageing, and the walked part's new refault backoffs. Pages of a
+ * range without per-page bytes keep their old state until the finish (the walked part's new
+ * state is held in g), so only a walk that diverges allocates the bytes. */
+typedef struct ClassifyProgress {
+        bool active;
+        uint64_t start, end;      /* the range's bounds when the walk began */
+        uint64_t begin;           /* where the walk began */
+        uint64_t pos;             /* [begin, pos) is walked */
+        bool have_next_uniform;   /* range without bytes: the walked part's new state */
+        uint8_t next_uniform;
+        RefaultRun *runs;         /* the walked part's refault runs after this cycle */
+        size_t n_runs, allocated_runs;
+        bool runs_oom;
+} ClassifyProgress;
+
+void classify_progress_done(ClassifyProgress *g);
+/* -EINVAL unless pos is a page of r. Drops what g held. */
+int classify_progress_begin(ClassifyProgress *g, const TrackedRange *r, uint64_t pos);
+/* g is a walk of r (same bounds) that has reached pos. */
+bool classify_progress_matches(const ClassifyProgress *g, const TrackedRange *r, uint64_t pos);
+/* The walked part [g->begin, g->pos) of r as this cycle's walk left it, for readers between a
+ * step and the finish (the re-arming schedule): r itself when it has per-page bytes, else
+ * *buf, a copy of r whose uniform state is the walked part's new one (valid for that part). */
+const TrackedRange *classify_progress_view(const ClassifyProgress *g, const TrackedRange *r,
+                                           TrackedRange *buf);
+/* Classifies [g->pos, end) of r; regions: the scan of that window (parts outside ignored).
+ * Errors as classify_range(); -EINVAL when g is not a walk of r or end is not past g->pos
+ * within r. On -ENOMEM with g->pos == end the window's states and stats are complete. */
+int classify_range_step(TrackedRange *r, uint64_t end, const struct page_region *regions,
+                        size_t n_regions, const ClassifyParams *p, ClassifyProgress *g,
+                        ClassifyResult *stats, RunVec *evict);
+/* Ends the walk (g->pos must be r->end): the new uniform state or the compacted bytes, the new
+ * refault runs. g is done afterwards. -ENOMEM: the refault runs stay as they were. */
+int classify_range_finish(TrackedRange *r, ClassifyProgress *g);
 
 /* Re-arming schedule. Arming (protecting) a page costs the client one fault the next time it
  * touches it, so hot pages must not be re-armed every cycle; yet the "seen" category stays set

@@ -24,6 +24,10 @@
 #include "tracker.h"
 
 typedef struct Client Client;
+typedef struct TrackJob TrackJob; /* a TRACK under way (client.c) */
+
+/* client_track(): the request goes on in later event-loop turns; ClientHooks.tracked answers. */
+#define CLIENT_TRACK_PENDING 1
 
 /* News for the owner. Each hook is called from one of the client's own event sources. */
 typedef struct ClientHooks {
@@ -31,6 +35,9 @@ typedef struct ClientHooks {
         void (*gone)(void *userdata, Client *c);
         /* A FORK event: the child's uffd (taken over by the hook, closed on failure). */
         void (*forked)(void *userdata, Client *parent, int child_uffd);
+        /* A TRACK or UNTRACK that client_track()/client_untrack() left pending is over: r >= 0 done, else -errno with the
+         * refusal in error. Not called for a TRACK dropped by client_stop(). */
+        void (*tracked)(void *userdata, Client *c, int r, const sd_bus_error *error);
         /* The tracker paged out this many bytes of the client's memory. May be NULL. */
         void (*evicted)(void *userdata, Client *c, uint64_t bytes);
 } ClientHooks;
@@ -89,6 +96,7 @@ struct Client {
         RangeSet ranges;
         TrackTag *tags;
         size_t n_tags;
+        TrackJob *track_job;   /* a TRACK under way, or NULL */
 
         Tracker tracker;
 
@@ -111,9 +119,15 @@ int client_new_forked(const Client *parent, const ClientIdentity *who, int uffd,
 void client_stop(Client *c);
 Client *client_free(Client *c);
 
-/* Register each range with the uffd and start tracking it, all or nothing. */
+/* Register each range with the uffd and start tracking it, all or nothing. Done in pieces
+ * (client.c): what does not fit in this event-loop turn goes on later, and then this returns
+ * CLIENT_TRACK_PENDING and the answer comes through hooks->tracked. -EBUSY while one is under
+ * way. */
 int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const char *name,
                  char *const *labels, size_t n_labels, sd_bus_error *ret_error);
+/* The ranges leave the range set and the tracker at once; their UFFDIO_UNREGISTER goes in
+ * pieces, and when that does not fit in this turn this returns CLIENT_TRACK_PENDING and the
+ * answer comes through hooks->tracked, as for client_track(). */
 int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_error *ret_error);
 
 /* The one event reader: drains and applies pending uffd events in the order the kernel gave

@@ -38,6 +38,8 @@ struct Conn {
         uint64_t client_id;     /* after HELLO; 0 before */
         bool hello_done;
         bool dead;
+        bool pending;           /* a request answered later (HANDOFF_PENDING): reading paused */
+        uint32_t pending_seq;
         unsigned n_requests;
         unsigned n_errors;
         LIST_FIELDS(Conn, conns);
@@ -237,10 +239,18 @@ static int handle_request(Conn *c, const ProtoMessage *req) {
 
         switch (req->type) {
         case PROTO_TRACK:
-                r = h->hooks->track(h->userdata, c->client_id, req, &e);
-                break;
         case PROTO_UNTRACK:
-                r = h->hooks->untrack(h->userdata, c->client_id, req, &e);
+                r = req->type == PROTO_TRACK ? h->hooks->track(h->userdata, c->client_id, req, &e)
+                                             : h->hooks->untrack(h->userdata, c->client_id, req, &e);
+                if (r == HANDOFF_PENDING) {
+                        /* Answered by handoff_request_done(). Until then nothing more is read
+                         * from this connection, so its requests are still answered in order;
+                         * a hang-up is still seen (EPOLLHUP/EPOLLRDHUP come whatever the mask). */
+                        c->pending = true;
+                        c->pending_seq = req->seq;
+                        (void) sd_event_source_set_io_events(c->source, EPOLLRDHUP);
+                        return 0;
+                }
                 break;
         case PROTO_STATUS:
                 proto_message_init(&reply, PROTO_REPLY, req->seq);
@@ -303,6 +313,14 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         size_t len = 0, n_fds = 0;
         int r;
 
+        if (c->pending) {
+                /* only a hang-up can come while a request is under way */
+                if (revents & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) {
+                        log_debug("pid %d: connection closed during a request", (int) c->peer.pid);
+                        conn_close(c);
+                }
+                return 0;
+        }
         r = proto_recv(c->fd, buf, sizeof buf, &len, fds, ELEMENTSOF(fds), &n_fds);
         if (r == -EAGAIN || r == -EINTR)
                 return 0;
@@ -368,6 +386,21 @@ static int on_gc(sd_event_source *s, void *userdata) {
                 conn_free(c);
         }
         return 0;
+}
+
+void handoff_request_done(Handoff *h, uint64_t client_id, int r, const sd_bus_error *error) {
+        Conn *c;
+
+        if (client_id == 0)
+                return;
+        LIST_FOREACH(conns, c, h->conns) {
+                if (c->client_id != client_id || !c->pending || c->dead)
+                        continue;
+                c->pending = false;
+                (void) sd_event_source_set_io_events(c->source, EPOLLIN);
+                (void) conn_reply_result(c, c->pending_seq, r, error);
+                return;
+        }
 }
 
 /* Ends a connection from inside one of its callbacks: silence it, tell the owner about its

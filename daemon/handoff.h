@@ -21,6 +21,9 @@
 
 typedef struct Conn Conn;
 
+/* A hook's "the answer comes later" (see HandoffHooks.track, .untrack). */
+#define HANDOFF_PENDING 1
+
 /* The peer of a connection, as the kernel vouches for it (SO_PEERCRED, SO_PEERPIDFD). */
 typedef struct HandoffPeer {
         pid_t pid;
@@ -35,7 +38,9 @@ typedef struct HandoffHooks {
          * takes them (closes them on failure too) and returns the new client's id. */
         int (*hello)(void *userdata, const HandoffPeer *peer, const ProtoMessage *req,
                      int fds[PROTO_HELLO_N_FDS], sd_bus_error *ret_error, uint64_t *ret_client_id);
-        /* TRACK, UNTRACK: -ESRCH when the client is gone. */
+        /* TRACK, UNTRACK: -ESRCH when the client is gone. Either may return HANDOFF_PENDING: the
+         * answer comes later, through handoff_request_done(); nothing more is read from that
+         * connection meanwhile. */
         int (*track)(void *userdata, uint64_t client_id, const ProtoMessage *req,
                      sd_bus_error *ret_error);
         int (*untrack)(void *userdata, uint64_t client_id, const ProtoMessage *req,
@@ -93,6 +98,10 @@ Handoff *handoff_free(Handoff *h);
 /* Takes the listening socket from systemd (sd_listen_fds) or creates socket_path. */
 int handoff_listen(Handoff *h);
 unsigned handoff_n_conns(const Handoff *h);
+/* The answer to the request of client_id's connection that its hook left pending (-errno plus
+ * error, or >= 0); reading the connection resumes. Nothing happens when no request of
+ * client_id is pending (its connection is gone, or it never asked). */
+void handoff_request_done(Handoff *h, uint64_t client_id, int r, const sd_bus_error *error);
 
 static inline void handoff_freep(Handoff **h) {
         if (*h)

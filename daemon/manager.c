@@ -136,8 +136,12 @@ void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, boo
 /* ---- clients: created here, freed here ---- */
 
 void manager_drop_client(Manager *m, Client *c) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        bool answer;
+
         if (c->gc_queued)
                 return;
+        answer = c->track_job != NULL;
         client_stop(c);
         /* its counters are final now: keep them in the daemon's totals */
         m->gone_evicted_bytes += c->tracker.counters.evicted_bytes;
@@ -150,6 +154,12 @@ void manager_drop_client(Manager *m, Client *c) {
                 m->hooks->client_removed(m->hooks_userdata, c);
         LIST_PREPEND(gc, m->gc_queue, c);
         (void) sd_event_source_set_enabled(m->gc_source, SD_EVENT_ONESHOT);
+        /* Its TRACK under way is answered, last: the answer may end the connection, whose
+         * closed hook then finds no client to drop. */
+        if (answer && m->handoff) {
+                (void) sd_bus_error_set_errnof(&e, ESRCH, "the process's memory is no longer tracked");
+                handoff_request_done(m->handoff, c->id, -ESRCH, &e);
+        }
 }
 
 void manager_gc(Manager *m) {
@@ -192,9 +202,18 @@ static void client_hook_forked(void *userdata, Client *parent, int child_uffd);
 
 static void client_hook_evicted(void *userdata, Client *c, uint64_t bytes);
 
+/* A TRACK that went on over several turns is over: its connection gets the answer. */
+static void client_hook_tracked(void *userdata, Client *c, int r, const sd_bus_error *error) {
+        Manager *m = userdata;
+
+        if (m->handoff)
+                handoff_request_done(m->handoff, c->id, r, error);
+}
+
 static const ClientHooks manager_client_hooks = {
         .gone = client_hook_gone,
         .forked = client_hook_forked,
+        .tracked = client_hook_tracked,
         .evicted = client_hook_evicted,
 };
 
@@ -493,8 +512,9 @@ static int hook_track(void *userdata, uint64_t id, const ProtoMessage *req, sd_b
 
         if (r < 0)
                 return r;
-        return client_track(c, req->ranges, req->n_ranges, req->name, req->labels, req->n_labels,
-                            ret_error);
+        r = client_track(c, req->ranges, req->n_ranges, req->name, req->labels, req->n_labels,
+                         ret_error);
+        return r == CLIENT_TRACK_PENDING ? HANDOFF_PENDING : r;
 }
 
 static int hook_untrack(void *userdata, uint64_t id, const ProtoMessage *req, sd_bus_error *ret_error) {
@@ -503,7 +523,8 @@ static int hook_untrack(void *userdata, uint64_t id, const ProtoMessage *req, sd
 
         if (r < 0)
                 return r;
-        return client_untrack(c, req->ranges, req->n_ranges, ret_error);
+        r = client_untrack(c, req->ranges, req->n_ranges, ret_error);
+        return r == CLIENT_TRACK_PENDING ? HANDOFF_PENDING : r;
 }
 
 static int hook_status(void *userdata, uint64_t id, ProtoMessage *reply, sd_bus_error *ret_error) {

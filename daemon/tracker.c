@@ -22,6 +22,8 @@
 #define TRACKER_EAGAIN_RETRIES 16
 #define TRACKER_CYCLE_ACCURACY_USEC USEC_PER_MSEC
 #define TRACKER_EVICT_ACCURACY_USEC 100ULL
+/* The first batch's size, before its cost is known: 16 pages (16 iovecs at worst). */
+#define TRACKER_EVICT_FIRST_BATCH_BYTES (UINT64_C(64) << 10)
 
 /* Only for calls made outside the owner's event reader (cycle, eviction, arming a new range):
  * the reader itself is never re-entered (faults defer instead, tracker_handle_fault). */
@@ -55,6 +57,10 @@ void tracker_done(Tracker *t) {
         tracker_stop(t);
         run_vec_done(&t->evict_runs);
         arm_levels_done(&t->arm_levels);
+        classify_progress_done(&t->scan.progress);
+        page_region_vec_done(&t->scan.regions);
+        run_vec_done(&t->scan.due);
+        run_vec_done(&t->arm_queue);
 }
 
 void tracker_set_policy(Tracker *t, const Policy *policy) {
@@ -67,6 +73,15 @@ void tracker_set_cgroup_path(Tracker *t, const char *path) {
 
 bool tracker_in_cycle(const Tracker *t) {
         return t->in_cycle;
+}
+
+bool tracker_has_work(const Tracker *t) {
+        return t->scan.active || t->arm_queue.n_runs > 0;
+}
+
+static void work_schedule(Tracker *t) {
+        if (t->work_source)
+                (void) sd_event_source_set_enabled(t->work_source, SD_EVENT_ONESHOT);
 }
 
 void tracker_set_error(Tracker *t, int error, const char *fmt, ...) {
@@ -123,9 +138,24 @@ static int arm(Tracker *t, uint64_t start, uint64_t end) {
 }
 
 int tracker_range_added(Tracker *t, uint64_t start, uint64_t end) {
-        int r = arm(t, start, end);
+        /* Arming a huge range whole would hold every other client up for as long as the kernel
+         * takes (with WP_UNPOPULATED it fills in a marker per page: ~100 ms for 64 GiB here),
+         * so past its first window the rest is queued for the work source. Not yet armed pages
+         * read as seen (written, accessed): hot, never evicted by mistake. */
+        uint64_t sync_end = end;
+        int r;
+
+        if (t->work_source && end - start > TRACKER_ARM_SYNC_BYTES)
+                sync_end = start + TRACKER_ARM_SYNC_BYTES;
+        r = arm(t, start, sync_end);
         if (r < 0)
                 return r;
+        if (sync_end < end) {
+                r = run_vec_append(&t->arm_queue, sync_end, end, 0);
+                if (r < 0)
+                        return r;
+                work_schedule(t);
+        }
         t->counters.tracked_bytes = range_set_bytes(t->target.ranges);
         return 0;
 }
@@ -362,8 +392,8 @@ static int evict_step(Tracker *t) {
         struct iovec iov[EVICT_IOV_MAX_DEFAULT];
         uint64_t done_per_iov[EVICT_IOV_MAX_DEFAULT];
         EvictCursor cursor = {};
-        uint64_t budget, batch_bytes = 0, done = 0, now = now_usec();
-        size_t n_iov = 0;
+        uint64_t budget, chunk, batch_bytes = 0, done = 0, now = now_usec();
+        size_t n_iov = 0, max_iov;
         int r;
 
         if (t->evict_runs.n_runs == 0)
@@ -373,7 +403,16 @@ static int evict_step(Tracker *t) {
                 run_vec_clear(&t->evict_runs);
                 return 0;
         }
-        budget = ALIGN_DOWN(t->policy->evict_chunk_bytes, (uint64_t) page_size());
+        /* The batch's size adapts to what a batch costs here (slice_adapt): a page-out of
+         * scattered pages, each its own iovec, cost up to 2 ms a page on this VM with a busy swap
+         * file, so 64 of them held the loop for 140 ms. Never below a huge page in front. */
+        chunk = ALIGN_DOWN(t->policy->evict_chunk_bytes, (uint64_t) page_size());
+        if (t->evict_batch_bytes == 0)
+                t->evict_batch_bytes = TRACKER_EVICT_FIRST_BATCH_BYTES;
+        budget = MIN(t->evict_batch_bytes, chunk);
+        if ((t->evict_runs.runs[0].flags & ADDR_RUN_HUGE) && chunk >= EVICT_HUGE_BYTES)
+                budget = MAX(budget, EVICT_HUGE_BYTES);
+        max_iov = (size_t) MIN((uint64_t) ELEMENTSOF(iov), MAX(budget / page_size(), UINT64_C(1)));
         if (t->policy->rate_bytes_per_sec > 0) {
                 budget = ALIGN_DOWN(ratelimit_take(t->env->evict_rate, now, budget), (uint64_t) page_size());
                 if (budget == 0) {
@@ -383,7 +422,7 @@ static int evict_step(Tracker *t) {
                 }
         }
         r = evict_build_batch(t->evict_runs.runs, t->evict_runs.n_runs, &cursor, budget, iov,
-                              ELEMENTSOF(iov), &batch_bytes);
+                              max_iov, &batch_bytes);
         if (r >= 0)
                 n_iov = (size_t) r;
         if (r < 0 || n_iov == 0) {
@@ -398,6 +437,11 @@ static int evict_step(Tracker *t) {
                 return 0;
         }
         r = evict_with_client_authority(t, iov, n_iov, &done, done_per_iov);
+        if (now_usec() - now > 4 * TRACKER_SLICE_USEC)
+                log_debug("client %" PRIu64 ": MADV_PAGEOUT of %zu iovecs, %" PRIu64 " bytes took %" PRIu64 " µs",
+                          t->target.id, n_iov, batch_bytes, now_usec() - now);
+        t->evict_batch_bytes = slice_adapt(budget, now_usec() - now, TRACKER_SLICE_USEC,
+                                           page_size(), chunk);
         if (t->policy->rate_bytes_per_sec > 0 && budget > done)
                 ratelimit_refund(t->env->evict_rate, budget - done);
         /* pages advised are gone to swap even if a later iovec failed: mark exactly those */
@@ -420,11 +464,32 @@ static int evict_step(Tracker *t) {
         return t->evict_runs.n_runs > 0 ? 1 : 0;
 }
 
+/* The daemon's own CPU time: a turn that took long on the clock but not on the CPU was the
+ * scheduler's (other jobs on the machine), not ours. */
+static uint64_t thread_cpu_usec(void) {
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+                return 0;
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void slice_account(Tracker *t, uint64_t start_usec, uint64_t start_cpu_usec, const char *what) {
+        uint64_t took = now_usec() - start_usec;
+
+        t->counters.max_slice_usec = MAX(t->counters.max_slice_usec, took);
+        if (took > 4 * TRACKER_SLICE_USEC)
+                log_debug("client %" PRIu64 ": %s took %" PRIu64 " µs in one event-loop turn (%" PRIu64 " µs on the CPU)",
+                          t->target.id, what, took, thread_cpu_usec() - start_cpu_usec);
+}
+
 static int on_evict_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Tracker *t = userdata;
+        uint64_t start = now_usec(), start_cpu = thread_cpu_usec();
         int r;
 
         r = evict_step(t);
+        slice_account(t, start, start_cpu, "an eviction batch");
         if (r > 0) {
                 if (sd_event_source_get_enabled(t->evict_timer, NULL) <= 0)
                         evict_schedule(t, 0);
@@ -530,12 +595,16 @@ static void account_freed(Tracker *t, uint64_t out_bytes) {
         }
 }
 
-/* Scan one range for the backend into `out` (sorted regions with the backend's categories). */
-static int scan_range(Tracker *t, const TrackedRange *range, PageRegionVec *out, RunVec *due) {
+/* Scan the window [start, end) of range for the backend into `out` (sorted regions with the
+ * backend's categories); for wp-async also re-protect the written pages of the window's chunks
+ * due this cycle, listing them in *due. */
+static int scan_window(Tracker *t, const TrackedRange *range, uint64_t start, uint64_t end,
+                       PageRegionVec *out, RunVec *due) {
+        TrackedRange view;
         int r;
 
         if (t->env->backend == BACKEND_RWP)
-                return pagemap_scan_range(t->env->kops, t->target.pagemap_fd, range->start, range->end, 0, 0,
+                return pagemap_scan_range(t->env->kops, t->target.pagemap_fd, start, end, 0, 0,
                                           PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED,
                                           PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED | PAGE_IS_HUGE,
                                           0, out);
@@ -543,13 +612,17 @@ static int scan_range(Tracker *t, const TrackedRange *range, PageRegionVec *out,
         /* wp-async: first the whole picture, with WRITTEN wherever the page was written since it
          * was last protected; then re-protect the written pages of the chunks due this cycle in
          * one atomic pass (PM_SCAN_WP_MATCHING), adding what was written in between. */
-        r = pagemap_scan_range(t->env->kops, t->target.pagemap_fd, range->start, range->end, 0, 0,
+        r = pagemap_scan_range(t->env->kops, t->target.pagemap_fd, start, end, 0, 0,
                                PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
                                PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN | PAGE_IS_HUGE, 0, out);
         if (r < 0)
                 return r;
         run_vec_clear(due);
-        r = arm_schedule_due(&t->arm_levels, range, t->cycle, policy_rearm_period(t->policy), due);
+        /* the schedule of the window alone: classify_due_runs() reads only the bounds */
+        view = *range;
+        view.start = start;
+        view.end = end;
+        r = arm_schedule_due(&t->arm_levels, &view, t->cycle, policy_rearm_period(t->policy), due);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < due->n_runs; i++) {
@@ -568,22 +641,25 @@ static int scan_range(Tracker *t, const TrackedRange *range, PageRegionVec *out,
         return 0;
 }
 
-static int cycle_run(Tracker *t) {
-        _cleanup_(page_region_vec_done) PageRegionVec regions = {};
-        _cleanup_(run_vec_done) RunVec due = {};
-        ClassifyResult res = {};
-        ClassifyParams params = {
-                .cold_age_cycles = policy_cold_age_cycles(t->policy),
-                .seen_mask = seen_mask(t->env->backend),
-                .rearm_period = policy_rearm_period(t->policy),
-        };
-        bool evict;
+/* Opens a cycle: counts it, resets the scan, opens the sync window (rwp). Returns 1 when the
+ * scan is to run, 0 when there is nothing to do (a cycle under way, or the window could not be
+ * opened: recorded, next cycle scheduled), -ESRCH. */
+static int cycle_begin(Tracker *t) {
         int r;
 
         if (t->in_cycle)
                 return 0;
         t->cycle++;
-        params.cycle = t->cycle;
+        t->scan.params = (ClassifyParams) {
+                .cycle = t->cycle,
+                .cold_age_cycles = policy_cold_age_cycles(t->policy),
+                .seen_mask = seen_mask(t->env->backend),
+                .rearm_period = policy_rearm_period(t->policy),
+        };
+        t->scan.res = (ClassifyResult) {};
+        t->scan.cursor = 0;
+        t->scan.slices = 0;
+        classify_progress_done(&t->scan.progress);
         t->cycle_start_usec = now_usec();
         t->in_cycle = true;
         run_vec_clear(&t->evict_runs);
@@ -601,42 +677,98 @@ static int cycle_run(Tracker *t) {
                 t->sync = true;
                 t->window_start_usec = now_usec();
         }
+        t->scan.active = true;
+        return 1;
+}
 
-        for (size_t i = 0; i < t->target.ranges->n_ranges; i++) {
-                TrackedRange *range = &t->target.ranges->ranges[i];
+/* A range that cannot be scanned or classified this cycle: on to the next one. */
+static void scan_skip_range(Tracker *t, const TrackedRange *range) {
+        t->scan.cursor = range->end;
+        classify_progress_done(&t->scan.progress);
+}
 
-                page_region_vec_clear(&regions);
-                r = scan_range(t, range, &regions, &due);
+/* Scans and classifies window after window from the cursor until the budget is spent. Between
+ * two calls the client's events may have changed the ranges: the cursor is an address, and
+ * a range whose bounds changed is walked afresh from the cursor (classify.h). Returns 1 when
+ * more is left, 0 when the scan is over, -ESRCH when the process is gone. */
+static int scan_step(Tracker *t, SliceBudget *b) {
+        t->scan.slices++;
+        for (;;) {
+                SliceWindow w;
+                TrackedRange *range;
+                int r;
+
+                if (slice_budget_spent(b, now_usec()))
+                        return 1;
+                r = slice_next_window(t->target.ranges, t->scan.cursor, TRACKER_WINDOW_BYTES, &w);
+                if (r <= 0) {
+                        classify_progress_done(&t->scan.progress);
+                        return 0;
+                }
+                range = &t->target.ranges->ranges[w.index];
+                if (!classify_progress_matches(&t->scan.progress, range, w.start)) {
+                        r = classify_progress_begin(&t->scan.progress, range, w.start);
+                        if (r < 0) {
+                                scan_skip_range(t, range);
+                                continue;
+                        }
+                }
+
+                page_region_vec_clear(&t->scan.regions);
+                r = scan_window(t, range, w.start, w.end, &t->scan.regions, &t->scan.due);
                 if (r == -ESRCH)
                         return r;
                 if (r < 0) {
                         tracker_set_error(t, r, "PAGEMAP_SCAN of 0x%" PRIx64 "-0x%" PRIx64 " failed",
-                                         range->start, range->end);
+                                          range->start, range->end);
+                        scan_skip_range(t, range);
                         continue;
                 }
-                r = classify_range(range, regions.regions, regions.n, &params, &res, &t->evict_runs);
+                r = classify_range_step(range, w.end, t->scan.regions.regions, t->scan.regions.n,
+                                        &t->scan.params, &t->scan.progress, &t->scan.res, &t->evict_runs);
                 if (r < 0) {
                         tracker_set_error(t, r, "classifying 0x%" PRIx64 "-0x%" PRIx64 " failed",
-                                         range->start, range->end);
+                                          range->start, range->end);
+                        scan_skip_range(t, range);
                         continue;
                 }
                 /* wp-async armed the due chunks in the scan: they climb or fall now (rwp arms
                  * them when the window closes, cycle_finish) */
-                if (t->env->backend == BACKEND_WP_ASYNC)
-                        (void) arm_schedule_update(&t->arm_levels, range, &due, t->policy->arm_level_max);
-                tracked_range_compact(range);
+                if (t->env->backend == BACKEND_WP_ASYNC) {
+                        TrackedRange buf;
+                        (void) arm_schedule_update(&t->arm_levels,
+                                                   classify_progress_view(&t->scan.progress, range, &buf),
+                                                   &t->scan.due, t->policy->arm_level_max);
+                }
+                slice_budget_take(b, (w.end - w.start) >> range->page_shift);
+                t->scan.cursor = w.end;
+                if (w.end == range->end) {
+                        r = classify_range_finish(range, &t->scan.progress);
+                        if (r < 0)
+                                tracker_set_error(t, r, "classifying 0x%" PRIx64 "-0x%" PRIx64 " failed",
+                                                  range->start, range->end);
+                }
         }
+}
 
-        t->counters.tracked_bytes = res.tracked_bytes;
-        t->counters.resident_bytes = res.resident_bytes;
-        t->counters.swapped_bytes = res.swapped_bytes;
-        account_freed(t, res.out_bytes);
-        t->counters.hot_bytes = res.hot_bytes;
-        t->counters.cold_bytes = res.cold_bytes;
-        t->counters.huge_bytes = res.huge_bytes;
-        t->counters.refaulted_bytes += res.refaulted_bytes;
-        memcpy(t->counters.wss_bytes, res.wss_bytes, sizeof res.wss_bytes);
-        memcpy(t->counters.age_histogram_bytes, res.age_histogram_bytes, sizeof res.age_histogram_bytes);
+/* The scan is over: the cycle's figures, then eviction (in batches from its timer) or the end
+ * of the cycle. -ESRCH when the process is gone. */
+static int scan_done(Tracker *t) {
+        const ClassifyResult *res = &t->scan.res;
+        bool evict;
+
+        t->scan.active = false;
+        t->counters.last_cycle_slices = t->scan.slices;
+        t->counters.tracked_bytes = res->tracked_bytes;
+        t->counters.resident_bytes = res->resident_bytes;
+        t->counters.swapped_bytes = res->swapped_bytes;
+        account_freed(t, res->out_bytes);
+        t->counters.hot_bytes = res->hot_bytes;
+        t->counters.cold_bytes = res->cold_bytes;
+        t->counters.huge_bytes = res->huge_bytes;
+        t->counters.refaulted_bytes += res->refaulted_bytes;
+        memcpy(t->counters.wss_bytes, res->wss_bytes, sizeof res->wss_bytes);
+        memcpy(t->counters.age_histogram_bytes, res->age_histogram_bytes, sizeof res->age_histogram_bytes);
 
         evict = !t->env->monitor_only && !t->policy->dry_run && !tracker_paused(t) &&
                 t->evict_runs.n_runs > 0;
@@ -658,23 +790,86 @@ static int cycle_run(Tracker *t) {
         }
         if (evict && t->policy->floor_bytes > 0)
                 runs_trim_to(&t->evict_runs,
-                                res.resident_bytes > t->policy->floor_bytes ? res.resident_bytes - t->policy->floor_bytes : 0);
+                                res->resident_bytes > t->policy->floor_bytes ? res->resident_bytes - t->policy->floor_bytes : 0);
         if (!evict || t->evict_runs.n_runs == 0)
                 return cycle_finish(t);
 
-        log_debug("client %" PRIu64 ": cycle %" PRIu64 ": evicting %" PRIu64 " KiB", t->target.id, t->cycle,
-                  run_vec_bytes(&t->evict_runs) / 1024);
+        log_debug("client %" PRIu64 ": cycle %" PRIu64 ": evicting %" PRIu64 " KiB (scan in %u turns)",
+                  t->target.id, t->cycle, run_vec_bytes(&t->evict_runs) / 1024, t->scan.slices);
         evict_schedule(t, 0);
+        return 0;
+}
+
+/* A whole cycle's scan in this call: tracker_cycle_now(), tracker_evict_now(). */
+static int cycle_run(Tracker *t) {
+        SliceBudget unlimited = slice_budget_make(0, 0, 0);
+        int r;
+
+        r = cycle_begin(t);
+        if (r <= 0)
+                return r;
+        r = scan_step(t, &unlimited);
+        if (r < 0)
+                return r;
+        return scan_done(t);
+}
+
+/* Queued arming (tracker_range_added) in pieces until the budget is spent.
+ * Returns -ESRCH when the process is gone. */
+static int arm_step(Tracker *t, SliceBudget *b) {
+        while (t->arm_queue.n_runs > 0 && !slice_budget_spent(b, now_usec())) {
+                AddrRun a;
+                int r;
+
+                if (slice_take_front(&t->arm_queue, TRACKER_ARM_PIECE_BYTES, page_size(), &a) <= 0)
+                        break;
+                /* may read events (EAGAIN), which may change the ranges: nothing is held */
+                r = arm(t, a.start, a.end);
+                if (r == -ESRCH)
+                        return r;
+                /* ENOENT: unmapped or untracked meanwhile, nothing left to arm */
+                if (r < 0 && r != -ENOENT)
+                        tracker_set_error(t, r, "cannot arm 0x%" PRIx64 "-0x%" PRIx64, a.start, a.end);
+                slice_budget_take(b, (a.end - a.start) / page_size());
+        }
+        return 0;
+}
+
+/* One turn of work: queued arming first (cheap and makes pages trackable), then the scan. */
+static int on_work(sd_event_source *s, void *userdata) {
+        Tracker *t = userdata;
+        uint64_t start = now_usec(), start_cpu = thread_cpu_usec();
+        SliceBudget b = slice_budget_make(start, TRACKER_SLICE_USEC, TRACKER_SLICE_PAGES);
+        int r;
+
+        r = arm_step(t, &b);
+        if (r >= 0 && t->scan.active && !slice_budget_spent(&b, now_usec())) {
+                r = scan_step(t, &b);
+                if (r == 0)
+                        r = scan_done(t);
+        }
+        slice_account(t, start, start_cpu, t->scan.active ? "a slice of the scan" : "arming or the scan's end");
+        if (r == -ESRCH) {
+                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id, (int) t->target.pid);
+                tracker_gone(t);
+                return 0;
+        }
+        if (tracker_has_work(t))
+                work_schedule(t);
         return 0;
 }
 
 static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Tracker *t = userdata;
+        int r;
 
-        if (cycle_run(t) == -ESRCH) {
+        /* the scan runs from the work source, a slice per turn */
+        r = cycle_begin(t);
+        if (r == -ESRCH) {
                 log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id, (int) t->target.pid);
                 tracker_gone(t);
-        }
+        } else if (r > 0)
+                work_schedule(t);
         return 0;
 }
 
@@ -726,6 +921,13 @@ int tracker_start(Tracker *t) {
         (void) sd_event_source_set_description(t->evict_timer, "tracker-evict");
         /* below the uffd sources, so a blocked fault never waits behind a batch */
         (void) sd_event_source_set_priority(t->evict_timer, SD_EVENT_PRIORITY_NORMAL + 10);
+        /* the slices of scan and arming: below the uffd sources and the requests too */
+        r = sd_event_add_defer(t->env->event, &t->work_source, on_work, t);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(t->work_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(t->work_source, "tracker-work");
+        (void) sd_event_source_set_priority(t->work_source, SD_EVENT_PRIORITY_NORMAL + 10);
         t->cycle_start_usec = now_usec();
         return 0;
 }
@@ -734,4 +936,5 @@ void tracker_stop(Tracker *t) {
         t->stopped = true;
         t->cycle_timer = sd_event_source_disable_unref(t->cycle_timer);
         t->evict_timer = sd_event_source_disable_unref(t->evict_timer);
+        t->work_source = sd_event_source_disable_unref(t->work_source);
 }

@@ -25,7 +25,9 @@
 #include "memcg.h"
 #include "policy.h"
 #include "probe.h"
+#include "pagemap.h"
 #include "rangeset.h"
+#include "slice.h"
 #include "uapi.h"
 #include "uffd.h"
 
@@ -69,6 +71,9 @@ typedef struct TrackerCounters {
         uint64_t evictions_skipped_psi;
         /* durations */
         uint64_t last_cycle_usec;      /* scan to the end of eviction */
+        uint64_t last_cycle_slices;    /* event-loop turns the last cycle's scan took */
+        uint64_t max_slice_usec;       /* the longest event-loop turn of its work (a slice of scan
+                                        * or arming, an eviction batch), ever */
         uint64_t last_sync_window_usec;
         uint64_t max_sync_window_usec;
         uint64_t fault_latency_max_usec;
@@ -116,6 +121,22 @@ typedef struct TrackerTarget {
 } TrackerTarget;
 
 /* Faults whose resolution met EAGAIN (an event pending): retried after the next event read. */
+/* Bounded work per event-loop turn (docs/DESIGN.md "Bounded work per turn"): a cycle's scan,
+ * classification and wp-async re-arming go window by window (at most TRACKER_WINDOW_BYTES of
+ * one range, on 2 MiB chunk boundaries), and arming queued by TRACK in pieces of that size, for
+ * at most TRACKER_SLICE_USEC or TRACKER_SLICE_PAGES of address space per turn; the rest waits
+ * for a later turn, after every uffd event and request that came in meanwhile. One window of
+ * fully populated, fragmented memory takes a few ms here, so a turn ends within about
+ * TRACKER_SLICE_USEC plus one window. */
+#define TRACKER_WINDOW_BYTES (UINT64_C(256) << 20)
+#define TRACKER_SLICE_USEC (5 * USEC_PER_MSEC)
+#define TRACKER_SLICE_PAGES (UINT64_C(4) << 20) /* 16 GiB of 4 KiB pages */
+/* A TRACK arms this much at once, so its refusals stay synchronous for ordinary ranges; the
+ * rest of a larger range is queued and armed in pieces of this size (UFFDIO_WRITEPROTECT walks
+ * the piece's VMAs and page tables: 1024 VMAs of 64 KiB took ~5 ms here). */
+#define TRACKER_ARM_PIECE_BYTES (UINT64_C(64) << 20)
+#define TRACKER_ARM_SYNC_BYTES TRACKER_ARM_PIECE_BYTES
+
 #define TRACKER_DEFERRED_FAULTS_MAX 64
 #define TRACKER_DEFERRED_TRIES 16
 
@@ -145,9 +166,24 @@ typedef struct Tracker {
         uint64_t window_start_usec;
         uint64_t reclaim_pending_bytes; /* paged out since the last memory.reclaim */
         RunVec evict_runs;      /* cold runs still to page out this cycle, front first */
+        /* The cycle's scan in progress, resumed turn after turn by work_source. The cursor is
+         * an address: events between two turns may split, move or drop ranges. */
+        sd_event_source *work_source;
+        struct {
+                bool active;
+                uint64_t cursor;        /* next address to scan */
+                unsigned slices;
+                ClassifyParams params;
+                ClassifyResult res;
+                ClassifyProgress progress;
+                PageRegionVec regions;  /* scratch, kept for the next window */
+                RunVec due;             /* scratch */
+        } scan;
+        RunVec arm_queue;       /* parts of newly tracked ranges still to arm */
         ArmLevels arm_levels;   /* adaptive re-arming (arm-schedule.h) */
         TrackerCounters counters;
         uint64_t evict_now_bytes; /* tracker_evict_now(): this cycle's cap; 0 = a normal cycle */
+        uint64_t evict_batch_bytes; /* the next batch's size, adapted to its cost (0: not yet) */
 } Tracker;
 
 void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
@@ -178,7 +214,9 @@ int tracker_handle_fault(Tracker *t, const struct uffd_msg *msg);
  * blocked is woken instead: the thread refaults and the kernel delivers a fresh message, so no
  * thread waits on a retry nobody will make. */
 int tracker_retry_deferred_faults(Tracker *t, bool last_try);
-/* Run one cycle now (tests and the demo); normally the timer does. */
+/* Run one cycle now, its whole scan in this call (tests, the bus's EvictNow); normally the
+ * timer starts it and the scan runs in slices. Returns 0 without doing anything while a cycle
+ * is under way. */
 int tracker_cycle_now(Tracker *t);
 /* Run a cycle now and evict up to max_bytes (0: all) of what it finds cold, regardless of the
  * memory pressure limit (the floor and the rate limit still apply). ret_queued: the bytes queued
@@ -189,5 +227,7 @@ int tracker_evict_now(Tracker *t, uint64_t max_bytes, uint64_t *ret_queued);
 /* Record an error for status ("last error"); logged only when it differs from the last one. */
 void tracker_set_error(Tracker *t, int error, const char *fmt, ...) _printf_(3, 4);
 bool tracker_in_cycle(const Tracker *t);
+/* Scan slices or queued arming still to do (for tests). */
+bool tracker_has_work(const Tracker *t);
 
 uint64_t tracker_fault_latency_p99_usec(const TrackerCounters *k);

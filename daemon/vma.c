@@ -135,11 +135,15 @@ int vma_parse_maps_line(const char *line, VmaInfo *ret, const char **ret_name) {
 /* ---- readers (I/O) ---- */
 
 int vma_query_range(int maps_fd, uint64_t start, uint64_t end, VmaVec *out) {
+        return vma_query_range_max(maps_fd, start, end, 0, out);
+}
+
+int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out) {
         size_t saved_n = out->n;
         uint64_t addr = start;
         int r;
 
-        while (addr < end) {
+        while (addr < end && (max_vmas == 0 || out->n - saved_n < max_vmas)) {
                 struct procmap_query q = {
                         .size = sizeof q,
                         .query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
@@ -228,7 +232,7 @@ static void log_vmas(pid_t pid, const VmaVec *v, uint64_t start, uint64_t end) {
 }
 
 int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t end,
-                    sd_bus_error *ret_error) {
+                    size_t max_vmas, uint64_t *ret_end, sd_bus_error *ret_error) {
         _cleanup_(vma_vec_done) VmaVec v = {};
         _cleanup_close_ int fd = -EBADF;
         char path[PATH_MAX];
@@ -246,7 +250,10 @@ int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t e
                                                (int) pid, strerror(r));
         }
 
-        r = vma_query_range(fd, start, end, &v);
+        r = vma_query_range_max(fd, start, end, max_vmas, &v);
+        /* the VMAs stopped short of end: check up to where they were read */
+        if (r >= 0 && max_vmas > 0 && v.n == max_vmas && v.vmas[v.n - 1].end < end)
+                end = MAX(v.vmas[v.n - 1].end, start + page_size());
         if (r == -ENOTTY || r == -EINVAL) {
                 /* No PROCMAP_QUERY (before 6.11, or not a proc file): stream the maps file, which
                  * is still cheap (no page table walk). */
@@ -269,7 +276,10 @@ int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t e
                 log_debug_errno(r, "pid %d: refusing 0x%" PRIx64 "-0x%" PRIx64 ": %m", (int) pid, start,
                                 end);
                 log_vmas(pid, &v, start, end);
+                return r;
         }
+        if (ret_end)
+                *ret_end = end;
         return r;
 }
 

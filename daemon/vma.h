@@ -78,6 +78,8 @@ int vma_parse_maps_line(const char *line, VmaInfo *ret, const char **ret_name);
  * (before 6.11), use vma_read_maps_range(). -ESRCH the process is gone; -ENOMEM. On failure out
  * is as before. */
 int vma_query_range(int maps_fd, uint64_t start, uint64_t end, VmaVec *out);
+/* The same, stopping after max_vmas VMAs (0: no limit). */
+int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out);
 
 /* The same from a /proc/PID/maps stream, read line by line (getline, one line buffer) and only
  * up to the first VMA at or beyond end. -EINVAL on a malformed line, -EIO on a read error. On
@@ -89,9 +91,12 @@ int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out);
  * fixture under a fake proc root), vma_read_maps_range(). Returns what vma_check_list() returns,
  * or -ESRCH (the process is gone), -EIO/-ENOMEM/-errno (cannot read its map), always with a
  * message in ret_error. Refusals are logged at debug level with the offending VMAs' bounds,
- * permissions, page size, device and inode. */
+ * permissions, page size, device and inode. max_vmas (0: no limit) bounds the work of one call
+ * (PROCMAP_QUERY only; the maps fallback reads the whole range): when the range has more VMAs,
+ * only [start, the end of the max_vmas-th) is checked, and *ret_end (may be NULL) says where the
+ * check stopped (end when it covered the whole range). */
 int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t end,
-                    sd_bus_error *ret_error);
+                    size_t max_vmas, uint64_t *ret_end, sd_bus_error *ret_error);
 
 /* What vma_range_is_registered() found. */
 enum {

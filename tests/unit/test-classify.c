@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
+#include <string.h>
 
 #include "classify.h"
 #include "macro.h"
@@ -805,4 +806,201 @@ TEST(due_runs_cover_each_chunk_once) {
                                                   ": chunk %" PRIu64 " due %u times", period, first,
                                                   k, hits[k]);
                 }
+}
+
+/* ---- the windowed walk (classify_range_step/finish) ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rng(void) {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        return rng_state;
+}
+
+/* Classifies r window by window ([start, start + k * window) pieces), as tracker.c does. */
+static int classify_windowed(TrackedRange *r, const struct page_region *g, size_t n,
+                             const ClassifyParams *p, uint64_t window, ClassifyResult *res,
+                             RunVec *ev) {
+        _cleanup_(classify_progress_done) ClassifyProgress pg = {};
+        int k;
+
+        ASSERT_OK(classify_progress_begin(&pg, r, r->start));
+        while (pg.pos < r->end) {
+                uint64_t e = MIN(ALIGN_DOWN(pg.pos, window) + window, r->end);
+                ASSERT_TRUE(classify_progress_matches(&pg, r, pg.pos));
+                k = classify_range_step(r, e, g, n, p, &pg, res, ev);
+                if (k < 0)
+                        return k;
+        }
+        return classify_range_finish(r, &pg);
+}
+
+static void random_regions(uint64_t start, uint64_t end, struct page_region *g, size_t max,
+                           size_t *ret_n) {
+        size_t n = 0;
+
+        for (uint64_t a = start; a < end && n < max;) {
+                uint64_t len = (1 + rng() % 24) * PS;
+                uint64_t kind = rng() % 8;
+                uint64_t cats;
+
+                if (kind == 0) {
+                        /* a whole huge page, when aligned */
+                        uint64_t b = ALIGN_UP(a, HP);
+                        if (b + HP <= end) {
+                                g[n++] = (struct page_region) { b, b + HP, PRESENT | THP | (rng() % 2 ? SEEN : 0) };
+                                a = b + HP;
+                                continue;
+                        }
+                }
+                cats = kind < 3 ? PRESENT : kind < 4 ? PRESENT | SEEN : kind < 5 ? SWAPPED : 0;
+                len = MIN(len, end - a);
+                if (cats)
+                        g[n++] = (struct page_region) { a, a + len, cats };
+                a += len;
+        }
+        *ret_n = n;
+}
+
+/* The same cycles through classify_range() and through windows of 2, 4 and 8 MiB give the same
+ * states, refault runs, statistics and eviction lists. */
+TEST(windowed_walk_equals_whole) {
+        static struct page_region g[4096];
+        const uint64_t len = 8 * HP + 40 * PS;
+
+        for (unsigned w = 1; w <= 3; w++) {
+                _cleanup_(range_set_done) RangeSet a = {}, b = {};
+                _cleanup_(run_vec_done) RunVec ea = {}, eb = {};
+                uint64_t window = HP << (w - 1);
+
+                ASSERT_OK(range_set_init(&a, PS));
+                ASSERT_OK(range_set_init(&b, PS));
+                ASSERT_OK(range_set_add(&a, BASE, BASE + len, 0));
+                ASSERT_OK(range_set_add(&b, BASE, BASE + len, 0));
+                for (uint64_t cycle = 1; cycle <= 60; cycle++) {
+                        ClassifyParams p = params(cycle, 3);
+                        ClassifyResult ra = {}, rb = {};
+                        size_t n = 0;
+
+                        /* idle cycles now and then: the range goes back to one state */
+                        if (cycle % 11 < 4)
+                                n = 0;
+                        else
+                                random_regions(BASE, BASE + len, g, ELEMENTSOF(g), &n);
+                        run_vec_clear(&ea);
+                        run_vec_clear(&eb);
+                        ASSERT_OK(classify_range(&a.ranges[0], g, n, &p, &ra, &ea));
+                        ASSERT_OK(classify_windowed(&b.ranges[0], g, n, &p, window, &rb, &eb));
+                        ASSERT_EQ(memcmp(&ra, &rb, sizeof ra), 0);
+                        ASSERT_EQ(ea.n_runs, eb.n_runs);
+                        for (size_t i = 0; i < ea.n_runs; i++) {
+                                ASSERT_U64_EQ(ea.runs[i].start, eb.runs[i].start);
+                                ASSERT_U64_EQ(ea.runs[i].end, eb.runs[i].end);
+                                ASSERT_EQ(ea.runs[i].flags, eb.runs[i].flags);
+                        }
+                        ASSERT_EQ(!a.ranges[0].pages, !b.ranges[0].pages);
+                        for (uint64_t x = BASE; x < BASE + len; x += PS)
+                                ASSERT_EQ(state_at(&a, x), state_at(&b, x));
+                        /* the runs may be cut differently at window edges, never differ */
+                        for (uint64_t x = BASE; x < BASE + len; x += PS) {
+                                const RefaultRun *ka = tracked_range_find_refault(&a.ranges[0], x);
+                                const RefaultRun *kb = tracked_range_find_refault(&b.ranges[0], x);
+                                ASSERT_EQ(!ka, !kb);
+                                if (ka) {
+                                        ASSERT_U64_EQ(ka->until_cycle, kb->until_cycle);
+                                        ASSERT_EQ(ka->count, kb->count);
+                                }
+                        }
+                        /* some of the cold pages go out, as an eviction would */
+                        for (size_t i = 0; i < ea.n_runs; i += 2) {
+                                ASSERT_OK(classify_mark_evicted(&a, ea.runs[i].start, ea.runs[i].end));
+                                ASSERT_OK(classify_mark_evicted(&b, ea.runs[i].start, ea.runs[i].end));
+                        }
+                }
+        }
+}
+
+/* A huge range never touched stays without per-page bytes through a windowed walk: the walked
+ * part's new state waits in the progress until the finish. */
+TEST(windowed_uniform_range_stays_uniform) {
+        _cleanup_(range_set_done) RangeSet s = {};
+        _cleanup_(run_vec_done) RunVec ev = {};
+        const uint64_t len = UINT64_C(64) << 30;
+        TrackedRange *r;
+
+        ASSERT_OK(range_set_init(&s, PS));
+        ASSERT_OK(range_set_add(&s, BASE, BASE + len, 0));
+        r = &s.ranges[0];
+        for (uint64_t cycle = 1; cycle <= 3; cycle++) {
+                ClassifyParams p = params(cycle, 2);
+                ClassifyResult res = {};
+
+                ASSERT_OK(classify_windowed(r, NULL, 0, &p, MB(256), &res, &ev));
+                ASSERT_TRUE(!r->pages);
+                ASSERT_EQ(r->uniform, cycle);
+                ASSERT_U64_EQ(res.tracked_bytes, len);
+        }
+}
+
+/* Divergence in a later window: the bytes are made then, with the walked part's new state and
+ * the rest's old one, and the walk goes on. */
+TEST(windowed_divergence_late) {
+        _cleanup_(range_set_done) RangeSet s = {};
+        _cleanup_(run_vec_done) RunVec ev = {};
+        _cleanup_(classify_progress_done) ClassifyProgress pg = {};
+        struct page_region g[] = { { PG(1536), PG(1537), PRESENT | SEEN } };
+        ClassifyParams p = params(5, 2);
+        ClassifyResult res = {};
+        TrackedRange *r, buf;
+
+        ASSERT_OK(range_set_init(&s, PS));
+        ASSERT_OK(range_set_add(&s, BASE, BASE + 4 * HP, 0));
+        r = &s.ranges[0];
+        r->uniform = 3;
+        ASSERT_OK(classify_progress_begin(&pg, r, r->start));
+        ASSERT_OK(classify_range_step(r, BASE + HP, g, 1, &p, &pg, &res, &ev));
+        ASSERT_TRUE(!r->pages);
+        ASSERT_EQ(r->uniform, 3);          /* the old state for the part not walked */
+        ASSERT_EQ(classify_progress_view(&pg, r, &buf)->uniform, 4);
+        ASSERT_OK(classify_range_step(r, BASE + 2 * HP, g, 1, &p, &pg, &res, &ev));
+        ASSERT_OK(classify_range_step(r, BASE + 4 * HP, g, 1, &p, &pg, &res, &ev));
+        ASSERT_TRUE(r->pages);
+        ASSERT_OK(classify_range_finish(r, &pg));
+        ASSERT_EQ(state_at(&s, PG(0)), 4);
+        ASSERT_EQ(state_at(&s, PG(1023)), 4);
+        ASSERT_EQ(state_at(&s, PG(1536)), 0);
+        ASSERT_EQ(state_at(&s, PG(2047)), 4);
+        ASSERT_FALSE(pg.active);
+}
+
+/* A walk begun in the middle (its range changed under the cursor): the part before keeps its
+ * old state and refault runs. Steps refuse a progress that is not the range's. */
+TEST(windowed_resume_mid_range) {
+        _cleanup_(range_set_done) RangeSet s = {};
+        _cleanup_(run_vec_done) RunVec ev = {};
+        _cleanup_(classify_progress_done) ClassifyProgress pg = {};
+        ClassifyParams p = params(9, 2);
+        ClassifyResult res = {};
+        TrackedRange *r;
+
+        ASSERT_OK(range_set_init(&s, PS));
+        ASSERT_OK(range_set_add(&s, BASE, BASE + 2 * HP, 0));
+        r = &s.ranges[0];
+        r->uniform = 1;
+        ASSERT_OK(classify_progress_begin(&pg, r, BASE + HP));
+        ASSERT_FALSE(classify_progress_matches(&pg, r, BASE));
+        ASSERT_TRUE(classify_progress_matches(&pg, r, BASE + HP));
+        ASSERT_ERROR(classify_range_finish(r, &pg), EINVAL); /* not at the end yet */
+        ASSERT_OK(classify_range_step(r, BASE + 2 * HP, NULL, 0, &p, &pg, &res, &ev));
+        ASSERT_U64_EQ(res.tracked_bytes, HP);
+        ASSERT_OK(classify_range_finish(r, &pg));
+        ASSERT_EQ(state_at(&s, PG(0)), 1);
+        ASSERT_EQ(state_at(&s, PG(512)), 2);
+
+        /* a progress of other bounds is refused */
+        ASSERT_OK(classify_progress_begin(&pg, r, BASE));
+        pg.end = BASE + HP;
+        ASSERT_ERROR(classify_range_step(r, BASE + HP, NULL, 0, &p, &pg, &res, &ev), EINVAL);
+        ASSERT_ERROR(classify_progress_begin(&pg, r, BASE + 2 * HP), EINVAL);
 }

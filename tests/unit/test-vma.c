@@ -268,21 +268,21 @@ TEST(check_range_fake_proc_root) {
         fputs(maps_fixture, f);
         fclose(f);
 
-        ASSERT_OK(vma_check_range(root, 4242, 0x7f0000000000, 0x7f0000100000, &e));
-        ASSERT_OK(vma_check_range(root, 4242, 0x01000000, 0x01021000, &e));
-        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f00000ff000, 0x7f0000102000, &e), EACCES);
+        ASSERT_OK(vma_check_range(root, 4242, 0x7f0000000000, 0x7f0000100000, 0, NULL, &e));
+        ASSERT_OK(vma_check_range(root, 4242, 0x01000000, 0x01021000, 0, NULL, &e));
+        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f00000ff000, 0x7f0000102000, 0, NULL, &e), EACCES);
         ASSERT_EQ(sd_bus_error_get_errno(&e), EACCES);
         ASSERT_STREQ(e.message, "0x7f0000100000-0x7f0000101000 of the range is PROT_NONE, which cannot be registered");
         sd_bus_error_free(&e);
-        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000400000, 0x7f0000401000, &e), EOPNOTSUPP);
+        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000400000, 0x7f0000401000, 0, NULL, &e), EOPNOTSUPP);
         /* no path, no inode in what the peer sees */
         ASSERT_TRUE(strstr(e.message, "/var") == NULL && strstr(e.message, "data file") == NULL);
         ASSERT_TRUE(strstr(e.message, "77") == NULL);
         sd_bus_error_free(&e);
-        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000200000, 0x7f0000300000, &e), EFAULT);
+        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000200000, 0x7f0000300000, 0, NULL, &e), EFAULT);
         sd_bus_error_free(&e);
         /* the process is gone */
-        ASSERT_ERROR(vma_check_range(root, 4243, 0x7f0000000000, 0x7f0000100000, &e), ESRCH);
+        ASSERT_ERROR(vma_check_range(root, 4243, 0x7f0000000000, 0x7f0000100000, 0, NULL, &e), ESRCH);
         ASSERT_EQ(sd_bus_error_get_errno(&e), ESRCH);
 
         ASSERT_OK(unlink(path));
@@ -366,11 +366,11 @@ TEST(real_memory_both_readers) {
                 assert_same_vmas(&q, &m);
 
         /* the whole check on our own pid */
-        ASSERT_OK(vma_check_range("/proc", getpid(), ptr_u64(p), ptr_u64(p) + 3 * ps, &e));
-        ASSERT_OK(vma_check_range("/proc", getpid(), ptr_u64(p) + 4 * ps, ptr_u64(p) + 8 * ps, &e));
-        ASSERT_ERROR(vma_check_range("/proc", getpid(), ptr_u64(p), ptr_u64(p) + 8 * ps, &e), EACCES);
+        ASSERT_OK(vma_check_range("/proc", getpid(), ptr_u64(p), ptr_u64(p) + 3 * ps, 0, NULL, &e));
+        ASSERT_OK(vma_check_range("/proc", getpid(), ptr_u64(p) + 4 * ps, ptr_u64(p) + 8 * ps, 0, NULL, &e));
+        ASSERT_ERROR(vma_check_range("/proc", getpid(), ptr_u64(p), ptr_u64(p) + 8 * ps, 0, NULL, &e), EACCES);
         sd_bus_error_free(&e);
-        ASSERT_ERROR(vma_check_range("/proc", getpid(), ptr_u64(p) + 4 * ps, ptr_u64(p) + 9 * ps, &e),
+        ASSERT_ERROR(vma_check_range("/proc", getpid(), ptr_u64(p) + 4 * ps, ptr_u64(p) + 9 * ps, 0, NULL, &e),
                      EFAULT);
         sd_bus_error_free(&e);
         munmap(p, 8 * ps);
@@ -385,7 +385,7 @@ TEST(real_memory_refusals) {
 
         sh = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         ASSERT_TRUE(sh != MAP_FAILED);
-        ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(sh), ptr_u64(sh) + 4 * ps, &e), EOPNOTSUPP);
+        ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(sh), ptr_u64(sh) + 4 * ps, 0, NULL, &e), EOPNOTSUPP);
         ASSERT_TRUE(strstr(e.message, "shared") != NULL);
         sd_bus_error_free(&e);
 
@@ -394,7 +394,7 @@ TEST(real_memory_refusals) {
         ASSERT_OK(ftruncate(memfd, 4 * ps));
         file = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, 0);
         ASSERT_TRUE(file != MAP_FAILED);
-        ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(file), ptr_u64(file) + 4 * ps, &e),
+        ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(file), ptr_u64(file) + 4 * ps, 0, NULL, &e),
                      EOPNOTSUPP);
         ASSERT_TRUE(strstr(e.message, "file-backed") != NULL);
         ASSERT_TRUE(strstr(e.message, "secret") == NULL);
@@ -406,7 +406,7 @@ TEST(real_memory_refusals) {
         if (huge != MAP_FAILED) {
                 _cleanup_close_ int fd = open_self_maps();
                 _cleanup_(vma_vec_done) VmaVec q = {};
-                ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(huge), ptr_u64(huge) + 2 * MIB, &e),
+                ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(huge), ptr_u64(huge) + 2 * MIB, 0, NULL, &e),
                              EOPNOTSUPP);
                 if (vma_query_range(fd, ptr_u64(huge), ptr_u64(huge) + 2 * MIB, &q) >= 0) {
                         ASSERT_EQ(q.n, 1);
