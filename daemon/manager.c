@@ -34,6 +34,8 @@
  * after we have read the FORK event: look for it a little later, for a while. */
 #define FORK_RESOLVE_INTERVAL_USEC (5 * USEC_PER_MSEC)
 #define FORK_RESOLVE_TRIES 400
+/* How much of the first range an rwp fork child must prove registered (unprotected first). */
+#define FORK_PROOF_MAX_BYTES (64ULL << 20)
 /* Descriptors kept free when adopting a fork child (the handoff keeps its own headroom). */
 #define MANAGER_FD_HEADROOM 32U
 
@@ -388,8 +390,24 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
          * child's own pagemap must show them (rwp: where pages are populated). */
         if (parent->ranges.n_ranges > 0) {
                 const TrackedRange *t0 = &parent->ranges.ranges[0];
-                r = vma_range_is_registered(m->kops, pagemap, t0->start, t0->end,
-                                            tracker_backend_register_mode(m->backend));
+                uint64_t mode = tracker_backend_register_mode(m->backend);
+                uint64_t end = t0->end;
+
+                if (mode == UFFDIO_REGISTER_MODE_RWP) {
+                        /* rwp shows a registered page only while it is unprotected, and the
+                         * child inherited the parent's protection: unprotect a bounded piece
+                         * through the child's uffd (it acts on whatever mm that uffd belongs
+                         * to), then the guessed child's pagemap must read it ACCESSED. Those
+                         * pages merely start the child's first cycle hot. */
+                        end = MIN(t0->end, t0->start + FORK_PROOF_MAX_BYTES);
+                        r = m->kops->rwprotect(pf->uffd, t0->start, end - t0->start, false, false);
+                        if (r < 0) {
+                                log_notice_errno(r, "client %" PRIu64 ": cannot unprotect the forked child's copy of 0x%" PRIx64 "-0x%" PRIx64 ", not adopting it: %m",
+                                                 parent->id, t0->start, end);
+                                return -ESRCH;
+                        }
+                }
+                r = vma_range_is_registered(m->kops, pagemap, t0->start, end, mode);
                 if (r != VMA_REGISTERED_ALL && r != -ENODATA) {
                         log_notice("client %" PRIu64 ": child %d does not carry the parent's registrations, not adopting it",
                                    parent->id, (int) child);

@@ -57,7 +57,7 @@ child=$(sed -n 's/^CHILD READY pid=\([0-9]*\).*/\1/p' <<<"$REPLY_TEXT")
 [ -n "$child" ] || fail "no child pid in: $REPLY_TEXT"
 grep -q "verify=ok" <<<"$REPLY_TEXT" || fail "the child's memory is not intact: $REPLY_TEXT"
 wait_for $T grep -q "(pid $child): forked from client" "$DAEMON_LOG" ||
-        fail "the forked child did not become a client of its own"
+        fail "the forked child did not become a client of its own; the daemon on forks: $(grep -i "fork\|child" "$DAEMON_LOG" | tail -5)"
 kill -9 "$child"
 wait_for $T grep -q "(pid $child): process exited" "$DAEMON_LOG" || fail "the child's exit went unnoticed"
 
