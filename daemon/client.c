@@ -803,8 +803,9 @@ static int client_run_job(Client *c, TrackJob *j, sd_bus_error *ret_error) {
         return sd_bus_error_set_errnof(ret_error, -r, "internal error: %s", strerror(-r));
 }
 
-int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const char *name,
-                 char *const *labels, size_t n_labels, sd_bus_error *ret_error) {
+/* A job holding its own copy of the request's ranges (the request's memory goes with the request). */
+static int track_job_new(Client *c, const ProtoRange *ranges, size_t n_ranges, bool untrack,
+                         TrackJob **ret, sd_bus_error *ret_error) {
         TrackJob *j;
 
         if (c->track_job)
@@ -812,18 +813,34 @@ int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const cha
         j = calloc(1, sizeof *j);
         if (!j)
                 return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
-        /* the request's own memory goes with the request: the job keeps copies */
+        j->untrack = untrack;
         j->n_ranges = n_ranges;
-        j->n_labels = n_labels;
-        if ((n_ranges > 0 && !(j->ranges = reallocarray(NULL, n_ranges, sizeof *ranges))) ||
-            (name && !(j->name = strdup(name))) ||
+        if (n_ranges > 0) {
+                j->ranges = reallocarray(NULL, n_ranges, sizeof *ranges);
+                if (!j->ranges) {
+                        track_job_free(j);
+                        return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
+                }
+                memcpy(j->ranges, ranges, n_ranges * sizeof *ranges);
+        }
+        *ret = j;
+        return 0;
+}
+
+int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const char *name,
+                 char *const *labels, size_t n_labels, sd_bus_error *ret_error) {
+        TrackJob *j;
+        int r;
+
+        r = track_job_new(c, ranges, n_ranges, false, &j, ret_error);
+        if (r < 0)
+                return r;
+        if ((name && !(j->name = strdup(name))) ||
             (n_labels > 0 && !(j->labels = calloc(n_labels, sizeof *j->labels)))) {
-                j->n_labels = 0;
                 track_job_free(j);
                 return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
         }
-        if (n_ranges > 0)
-                memcpy(j->ranges, ranges, n_ranges * sizeof *ranges);
+        j->n_labels = n_labels;
         for (size_t i = 0; i < n_labels; i++)
                 if (!(j->labels[i] = strdup(labels[i]))) {
                         track_job_free(j);
@@ -835,22 +852,11 @@ int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const cha
 
 int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_error *ret_error) {
         TrackJob *j;
+        int r;
 
-        if (c->track_job)
-                return sd_bus_error_set_errnof(ret_error, EBUSY, "a TRACK or UNTRACK is already under way");
-        j = calloc(1, sizeof *j);
-        if (!j)
-                return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
-        j->untrack = true;
-        j->n_ranges = n_ranges;
-        if (n_ranges > 0) {
-                j->ranges = reallocarray(NULL, n_ranges, sizeof *ranges);
-                if (!j->ranges) {
-                        track_job_free(j);
-                        return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
-                }
-                memcpy(j->ranges, ranges, n_ranges * sizeof *ranges);
-        }
+        r = track_job_new(c, ranges, n_ranges, true, &j, ret_error);
+        if (r < 0)
+                return r;
         return client_run_job(c, j, ret_error);
 }
 
