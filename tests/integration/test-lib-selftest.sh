@@ -114,6 +114,10 @@ p0=$!
 sleep 600 </dev/null >/dev/null 2>&1 {extra}</dev/null &
 p1=$!
 cleanup_push "kill $p0 $p1 2>/dev/null || true"
+# counted once both run sleep: before its exec a child is a copy of this shell, with its descriptors
+is_sleep() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = sleep ]; }
+wait_for 10 is_sleep $p0 || fail "the first child did not exec sleep"
+wait_for 10 is_sleep $p1 || fail "the second child did not exec sleep"
 n0=$(count_fds $p0)
 n1=$(count_fds $p1)
 expect "count_fds sees one more fd" $((n0 + 1)) "$n1"
