@@ -169,17 +169,14 @@ section_empty() {
 all_connections_closed() {
         [ "$(grep -c "connection from pid" "$DAEMON_LOG")" = "$(grep -c ": connection closed" "$DAEMON_LOG")" ]
 }
+daemon_fds_and_clock() { # the fd count and a clock in tenths of a second, for wait_stable
+        local n
+        n=$(count_fds "$DAEMON_PID") && echo "$n $(($(date +%s%N) / 100000000))"
+}
 idle_fds() {
-        local a b i
         wait_for 10 all_connections_closed || fail "the daemon did not see every connection close: $(tail -3 "$DAEMON_LOG")"
-        a=$(count_fds "$DAEMON_PID")
-        for ((i = 0; i < 50; i++)); do
-                sleep 0.2
-                b=$(count_fds "$DAEMON_PID")
-                [ "$a" = "$b" ] && break
-                a=$b
-        done
-        echo "$a"
+        wait_stable 10 3 daemon_fds_and_clock || fail "the daemon's fd count did not settle (last: $STABLE_VALUE)"
+        echo "$STABLE_VALUE"
 }
 
 section_fds() {
