@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target for the configuration parser (daemon/conf.c). The first byte chooses what the
+/* libFuzzer target for the configuration parser (daemon/control/conf.c). The first byte chooses what the
  * rest is: even, uffdtierd.conf; odd, a policy.d file. Properties checked on every input:
  *  - parsing never crashes, leaks or reads out of bounds (ASan);
  *  - it fails only with -EINVAL or -ENOMEM, and then always with a message that starts with the

@@ -3,8 +3,8 @@
  * path: each 4-byte op of the input becomes a request (HELLO, TRACK, UNTRACK) or a uffd event
  * (fork, mremap, MADV_DONTNEED, munmap) of one client. A request is encoded and decoded with the
  * real codec (daemon/common/protocol.c); what it asks is applied to the client's range set
- * (daemon/rangeset.c) under the daemon's rules (ranges_per_client counted after a split, the
- * byte limit, overlaps refused), and a windowed ageing cycle (daemon/classify.c, daemon/slice.c)
+ * (daemon/engine/rangeset.c) under the daemon's rules (ranges_per_client counted after a split, the
+ * byte limit, overlaps refused), and a windowed ageing cycle (daemon/engine/classify.c, daemon/engine/slice.c)
  * runs over the set as the tracker would, interleaved with the other ops. Checked after every
  * op, against a page-by-page model of a small address window:
  *  - the set's invariants: ranges sorted, page-aligned, disjoint, touching ranges of the same

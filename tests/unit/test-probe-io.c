@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* probe_run() (daemon/probe-io.c): on this machine, as an unprivileged user, and on a fake /proc
+/* probe_run() (daemon/probe/probe-io.c): on this machine, as an unprivileged user, and on a fake /proc
  * tree. The decision on recorded kernels is in test-probe.c. */
 #include <fcntl.h>
 #include <grp.h>

@@ -9,7 +9,7 @@
  *                         touch two pages in async mode and check that PAGEMAP_SCAN reports exactly
  *                         those as PAGE_IS_ACCESSED, with their contents intact.
  *   rwp-check --registration  what PAGEMAP_SCAN shows of a MODE_RWP registration (the daemon's
- *                         proof that a uffd acts on the peer's memory, daemon/vma.h): prints and
+ *                         proof that a uffd acts on the peer's memory, daemon/kernel/vma.h): prints and
  *                         checks that PAGE_IS_WPALLOWED is never set and PM_SCAN_CHECK_WPASYNC fails
  *                         with EPERM on an RWP range, that before the first RWPROTECT exactly the
  *                         populated pages read ACCESSED, and that a uffd negotiating RWP and
