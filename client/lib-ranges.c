@@ -57,7 +57,7 @@ void lib_range_done(LibRange *r) {
                 return;
         free(r->name);
         strv_free(r->labels);
-        *r = (LibRange) {};
+        *r = (LibRange){};
 }
 
 void lib_ranges_done(LibRanges *l) {
@@ -66,7 +66,7 @@ void lib_ranges_done(LibRanges *l) {
         for (size_t i = 0; i < l->n; i++)
                 lib_range_done(&l->items[i]);
         free(l->items);
-        *l = (LibRanges) {};
+        *l = (LibRanges){};
 }
 
 int lib_ranges_prepare_add(LibRanges *l, uint64_t start, uint64_t len, const char *name,
@@ -84,7 +84,7 @@ int lib_ranges_prepare_add(LibRanges *l, uint64_t start, uint64_t len, const cha
 
 void lib_ranges_push(LibRanges *l, LibRange *r) {
         l->items[l->n++] = *r;
-        *r = (LibRange) {};
+        *r = (LibRange){};
 }
 
 int lib_ranges_subtract(const LibRanges *l, uint64_t start, uint64_t len, LibRanges *ret) {

@@ -14,7 +14,7 @@
 typedef struct LibRange {
         uint64_t start;
         uint64_t len;
-        char *name;    /* NULL: no name */
+        char *name; /* NULL: no name */
         char **labels; /* NULL-terminated "key=value" strings, or NULL */
 } LibRange;
 

@@ -34,8 +34,8 @@
 
 struct uffdtier {
         pthread_mutex_t lock; /* serialises requests: one request/reply pair at a time */
-        int fd;               /* SOCK_SEQPACKET, non-blocking; waits go through poll() */
-        pid_t pid;            /* the process that connected; a forked child must not talk */
+        int fd; /* SOCK_SEQPACKET, non-blocking; waits go through poll() */
+        pid_t pid; /* the process that connected; a forked child must not talk */
         uint32_t seq;
         bool broken; /* the daemon hung up: nothing more can be sent */
         /* what uffdtier_reconnect() needs to start the same session with a new daemon */
@@ -131,8 +131,8 @@ static int request(struct uffdtier *h, ProtoMessage *req, int *fds, size_t n_fds
                         if (r == -ETIMEDOUT)
                                 return set_error(h, r,
                                                  "uffdtierd did not answer the %s request within "
-                                                 "%" PRIu64 " s.", what,
-                                                 (uint64_t) (timeout_usec / USEC_PER_SEC));
+                                                 "%" PRIu64 " s.",
+                                                 what, (uint64_t) (timeout_usec / USEC_PER_SEC));
                         if (r < 0)
                                 return set_error(h, r, "Cannot wait for uffdtierd: %s",
                                                  strerror(-r));
@@ -152,7 +152,8 @@ static int request(struct uffdtier *h, ProtoMessage *req, int *fds, size_t n_fds
                         h->broken = true;
                         return set_error(h, -ECONNRESET,
                                          "uffdtierd closed the connection instead of answering "
-                                         "the %s request.", what);
+                                         "the %s request.",
+                                         what);
                 }
                 if (r < 0)
                         return set_error(h, r, "Cannot receive from uffdtierd: %s", strerror(-r));
@@ -178,7 +179,7 @@ static int request(struct uffdtier *h, ProtoMessage *req, int *fds, size_t n_fds
 
                 h->last_error[0] = 0;
                 *ret_reply = reply;
-                reply = (ProtoMessage) {};
+                reply = (ProtoMessage){};
                 return 0;
         }
 }
@@ -251,7 +252,7 @@ static int connect_socket(struct uffdtier *h, const char *path, uint64_t deadlin
                 /* A non-blocking AF_UNIX connect() fails with EAGAIN while the listen backlog
                  * is full; there is nothing to poll() for, so retry for a while. */
                 if (errno == EAGAIN && now_usec() + CONNECT_RETRY_USEC < deadline) {
-                        (void) nanosleep(&(struct timespec) { .tv_nsec = CONNECT_RETRY_USEC * 1000 },
+                        (void) nanosleep(&(struct timespec){ .tv_nsec = CONNECT_RETRY_USEC * 1000 },
                                          NULL);
                         continue;
                 }
@@ -260,7 +261,8 @@ static int connect_socket(struct uffdtier *h, const char *path, uint64_t deadlin
                 if (errno == EAGAIN)
                         return set_error(h, -ETIMEDOUT, "uffdtierd at %s accepts no connections.",
                                          path);
-                return set_error(h, negative_errno(), "Cannot connect to uffdtierd at %s: %m", path);
+                return set_error(h, negative_errno(), "Cannot connect to uffdtierd at %s: %m",
+                                 path);
         }
 }
 
@@ -385,7 +387,8 @@ static int track_one(struct uffdtier *h, uint64_t start, uint64_t len, const cha
 
         proto_message_init(&m, PROTO_TRACK, 0);
         if (proto_message_add_range(&m, start, len) < 0)
-                return set_error(h, -EINVAL, "Invalid range 0x%" PRIx64 "+%" PRIu64 ".", start, len);
+                return set_error(h, -EINVAL, "Invalid range 0x%" PRIx64 "+%" PRIu64 ".", start,
+                                 len);
         if (name) {
                 r = proto_message_set_name(&m, name);
                 if (r < 0)
@@ -402,7 +405,7 @@ static int track_one(struct uffdtier *h, uint64_t start, uint64_t len, const cha
 /* The daemon hung up or gave up on us: such an error ends the whole reconnect. */
 static bool error_is_connection(int r) {
         return r == -ECONNRESET || r == -EPIPE || r == -ETIMEDOUT || r == -EPROTO ||
-               r == -EPROTONOSUPPORT;
+                r == -EPROTONOSUPPORT;
 }
 
 _public_ int uffdtier_reconnect(struct uffdtier *h) {
@@ -533,7 +536,7 @@ _public_ int uffdtier_untrack(struct uffdtier *h, void *addr, size_t len) {
         if (r >= 0) {
                 lib_ranges_done(&h->ranges);
                 h->ranges = rest;
-                rest = (LibRanges) {};
+                rest = (LibRanges){};
         }
 out:
         lib_ranges_done(&rest);
@@ -572,7 +575,7 @@ static int status_from_reply(ProtoMessage *reply, struct uffdtier_status **ret) 
                 s->counters = counters;
                 s->n_counters = reply->n_counters;
                 for (size_t i = 0; i < reply->n_counters; i++)
-                        counters[i] = (struct uffdtier_counter) {
+                        counters[i] = (struct uffdtier_counter){
                                 .name = TAKE_PTR(reply->counters[i].name),
                                 .value = reply->counters[i].value,
                         };
@@ -584,7 +587,7 @@ static int status_from_reply(ProtoMessage *reply, struct uffdtier_status **ret) 
                 s->ranges = ranges;
                 s->n_ranges = reply->n_range_infos;
                 for (size_t i = 0; i < reply->n_range_infos; i++)
-                        ranges[i] = (struct uffdtier_range) {
+                        ranges[i] = (struct uffdtier_range){
                                 .addr = (void *) (uintptr_t) reply->range_infos[i].start,
                                 .len = (size_t) reply->range_infos[i].len,
                                 .name = TAKE_PTR(reply->range_infos[i].name),

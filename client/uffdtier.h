@@ -48,10 +48,10 @@ enum {
 };
 
 /* Limits (the daemon enforces the same ones). */
-#define UFFDTIER_NAME_MAX 64      /* bytes of a client or range name */
-#define UFFDTIER_LABEL_MAX 256    /* bytes of one "key=value" label */
-#define UFFDTIER_LABELS_MAX 32    /* labels per uffdtier_track() call */
-#define UFFDTIER_ERROR_MAX 512    /* bytes of a daemon error message, without the NUL */
+#define UFFDTIER_NAME_MAX 64 /* bytes of a client or range name */
+#define UFFDTIER_LABEL_MAX 256 /* bytes of one "key=value" label */
+#define UFFDTIER_LABELS_MAX 32 /* labels per uffdtier_track() call */
+#define UFFDTIER_ERROR_MAX 512 /* bytes of a daemon error message, without the NUL */
 
 struct uffdtier;
 

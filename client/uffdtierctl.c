@@ -22,9 +22,9 @@
 enum {
         EXIT_OK = 0,
         EXIT_FAIL = 1,
-        EXIT_USAGE = 2,        /* unknown verb, bad argument */
-        EXIT_NOT_RUNNING = 3,  /* no bus, or nobody owns org.uffdtier1 */
-        EXIT_DENIED = 4,       /* the daemon or the bus policy refused */
+        EXIT_USAGE = 2, /* unknown verb, bad argument */
+        EXIT_NOT_RUNNING = 3, /* no bus, or nobody owns org.uffdtier1 */
+        EXIT_DENIED = 4, /* the daemon or the bus policy refused */
         EXIT_NO_CLIENT = 5,
 };
 
@@ -58,38 +58,38 @@ typedef struct ManagerInfo {
         bool paused, monitor_only, pageout_frees;
         uint64_t interval_usec, cold_age_usec;
         uint32_t n_clients;
-        uint64_t tracked, resident, swapped, paged_out, freed, hot, cold, evicted, refaulted, faults;
+        uint64_t tracked, resident, swapped, paged_out, freed, hot, cold, evicted, refaulted,
+                faults;
         uint64_t wss[N_BUCKETS];
 } ManagerInfo;
 
-#define M(name, type, field) { name, type, offsetof(ManagerInfo, field) }
-static const Prop manager_props[] = {
-        M("Version", PROP_STR, version),
-        M("Backend", PROP_STR, backend),
-        M("CannotSee", PROP_STRV, cannot_see),
-        M("KernelFeatures", PROP_STRV, kernel_features),
-        M("Paused", PROP_BOOL, paused),
-        M("MonitorOnly", PROP_BOOL, monitor_only),
-        M("MonitorOnlyReason", PROP_STR, monitor_only_reason),
-        M("ScanIntervalUSec", PROP_U64, interval_usec),
-        M("ColdAgeUSec", PROP_U64, cold_age_usec),
-        M("NClients", PROP_U32, n_clients),
-        M("SwapSetup", PROP_STR, swap_setup),
-        M("PageOutFreesMemory", PROP_BOOL, pageout_frees),
-        M("SwapRemedy", PROP_STR, swap_remedy),
-        M("TrackedBytes", PROP_U64, tracked),
-        M("ResidentBytes", PROP_U64, resident),
-        M("SwappedBytes", PROP_U64, swapped),
-        M("PagedOutBytes", PROP_U64, paged_out),
-        M("FreedBytes", PROP_U64, freed),
-        M("HotBytes", PROP_U64, hot),
-        M("ColdBytes", PROP_U64, cold),
-        M("EvictedBytes", PROP_U64, evicted),
-        M("RefaultedBytes", PROP_U64, refaulted),
-        M("FaultsServed", PROP_U64, faults),
-        M("WorkingSetBytes", PROP_BUCKETS, wss),
-        {}
-};
+#define M(name, type, field) \
+        { name, type, offsetof(ManagerInfo, field) }
+static const Prop manager_props[] = { M("Version", PROP_STR, version),
+                                      M("Backend", PROP_STR, backend),
+                                      M("CannotSee", PROP_STRV, cannot_see),
+                                      M("KernelFeatures", PROP_STRV, kernel_features),
+                                      M("Paused", PROP_BOOL, paused),
+                                      M("MonitorOnly", PROP_BOOL, monitor_only),
+                                      M("MonitorOnlyReason", PROP_STR, monitor_only_reason),
+                                      M("ScanIntervalUSec", PROP_U64, interval_usec),
+                                      M("ColdAgeUSec", PROP_U64, cold_age_usec),
+                                      M("NClients", PROP_U32, n_clients),
+                                      M("SwapSetup", PROP_STR, swap_setup),
+                                      M("PageOutFreesMemory", PROP_BOOL, pageout_frees),
+                                      M("SwapRemedy", PROP_STR, swap_remedy),
+                                      M("TrackedBytes", PROP_U64, tracked),
+                                      M("ResidentBytes", PROP_U64, resident),
+                                      M("SwappedBytes", PROP_U64, swapped),
+                                      M("PagedOutBytes", PROP_U64, paged_out),
+                                      M("FreedBytes", PROP_U64, freed),
+                                      M("HotBytes", PROP_U64, hot),
+                                      M("ColdBytes", PROP_U64, cold),
+                                      M("EvictedBytes", PROP_U64, evicted),
+                                      M("RefaultedBytes", PROP_U64, refaulted),
+                                      M("FaultsServed", PROP_U64, faults),
+                                      M("WorkingSetBytes", PROP_BUCKETS, wss),
+                                      {} };
 #undef M
 
 typedef struct ClientInfo {
@@ -104,44 +104,43 @@ typedef struct ClientInfo {
         uint64_t wss[N_BUCKETS], age[N_BUCKETS];
 } ClientInfo;
 
-#define C(name, type, field) { name, type, offsetof(ClientInfo, field) }
-static const Prop client_props[] = {
-        C("Id", PROP_U64, id),
-        C("ParentId", PROP_U64, parent_id),
-        C("Pid", PROP_U32, pid),
-        C("Uid", PROP_U32, uid),
-        C("Name", PROP_STR, name),
-        C("CGroup", PROP_STR, cgroup),
-        C("Unit", PROP_STR, unit),
-        C("UserModeOnly", PROP_BOOL, user_mode_only),
-        C("Policy", PROP_STR, policy),
-        C("TrackedBytes", PROP_U64, tracked),
-        C("ResidentBytes", PROP_U64, resident),
-        C("SwappedBytes", PROP_U64, swapped),
-        C("PagedOutBytes", PROP_U64, paged_out),
-        C("FreedBytes", PROP_U64, freed),
-        C("MemoryCGroupUsageBytes", PROP_U64, memcg_usage),
-        C("SwapCachedBytes", PROP_U64, swapcached),
-        C("ReclaimedBytes", PROP_U64, reclaimed),
-        C("MemorySource", PROP_STR, memory_source),
-        C("PsiSource", PROP_STR, psi_source),
-        C("HotBytes", PROP_U64, hot),
-        C("ColdBytes", PROP_U64, cold),
-        C("HugeBytes", PROP_U64, huge),
-        C("EvictedBytes", PROP_U64, evicted),
-        C("RefaultedBytes", PROP_U64, refaulted),
-        C("FaultsServed", PROP_U64, faults),
-        C("Cycles", PROP_U64, cycles),
-        C("EvictionsSkippedPSI", PROP_U64, skipped_psi),
-        C("LastCycleUSec", PROP_U64, last_cycle_usec),
-        C("FaultLatencyMaxUSec", PROP_U64, latency_max_usec),
-        C("FaultLatencyP99USec", PROP_U64, latency_p99_usec),
-        C("LastError", PROP_STR, last_error),
-        C("LastErrno", PROP_I32, last_errno),
-        C("WorkingSetBytes", PROP_BUCKETS, wss),
-        C("AgeHistogramBytes", PROP_BUCKETS, age),
-        {}
-};
+#define C(name, type, field) \
+        { name, type, offsetof(ClientInfo, field) }
+static const Prop client_props[] = { C("Id", PROP_U64, id),
+                                     C("ParentId", PROP_U64, parent_id),
+                                     C("Pid", PROP_U32, pid),
+                                     C("Uid", PROP_U32, uid),
+                                     C("Name", PROP_STR, name),
+                                     C("CGroup", PROP_STR, cgroup),
+                                     C("Unit", PROP_STR, unit),
+                                     C("UserModeOnly", PROP_BOOL, user_mode_only),
+                                     C("Policy", PROP_STR, policy),
+                                     C("TrackedBytes", PROP_U64, tracked),
+                                     C("ResidentBytes", PROP_U64, resident),
+                                     C("SwappedBytes", PROP_U64, swapped),
+                                     C("PagedOutBytes", PROP_U64, paged_out),
+                                     C("FreedBytes", PROP_U64, freed),
+                                     C("MemoryCGroupUsageBytes", PROP_U64, memcg_usage),
+                                     C("SwapCachedBytes", PROP_U64, swapcached),
+                                     C("ReclaimedBytes", PROP_U64, reclaimed),
+                                     C("MemorySource", PROP_STR, memory_source),
+                                     C("PsiSource", PROP_STR, psi_source),
+                                     C("HotBytes", PROP_U64, hot),
+                                     C("ColdBytes", PROP_U64, cold),
+                                     C("HugeBytes", PROP_U64, huge),
+                                     C("EvictedBytes", PROP_U64, evicted),
+                                     C("RefaultedBytes", PROP_U64, refaulted),
+                                     C("FaultsServed", PROP_U64, faults),
+                                     C("Cycles", PROP_U64, cycles),
+                                     C("EvictionsSkippedPSI", PROP_U64, skipped_psi),
+                                     C("LastCycleUSec", PROP_U64, last_cycle_usec),
+                                     C("FaultLatencyMaxUSec", PROP_U64, latency_max_usec),
+                                     C("FaultLatencyP99USec", PROP_U64, latency_p99_usec),
+                                     C("LastError", PROP_STR, last_error),
+                                     C("LastErrno", PROP_I32, last_errno),
+                                     C("WorkingSetBytes", PROP_BUCKETS, wss),
+                                     C("AgeHistogramBytes", PROP_BUCKETS, age),
+                                     {} };
 #undef C
 
 static void strv_free(char **l) {
@@ -198,7 +197,7 @@ static int read_strv(sd_bus_message *m, char ***ret) {
 
 static int read_prop(sd_bus_message *m, const Prop *p, void *dest) {
         static const char *const sig[] = {
-                [PROP_STR] = "s", [PROP_U64] = "t", [PROP_U32] = "u", [PROP_I32] = "i",
+                [PROP_STR] = "s",  [PROP_U64] = "t",   [PROP_U32] = "u",      [PROP_I32] = "i",
                 [PROP_BOOL] = "b", [PROP_STRV] = "as", [PROP_BUCKETS] = "at",
         };
         void *f = (char *) dest + p->offset;
@@ -276,14 +275,19 @@ static int read_all_props(sd_bus_message *m, const Prop *table, void *dest) {
 static int fail_bus(int r, const sd_bus_error *e, const char *what) {
         const char *msg = e && e->message ? e->message : strerror(r < 0 ? -r : r);
 
-        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-                fprintf(stderr, "uffdtierd is not running: nobody owns %s on the bus.\n"
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN,
+                                   SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+                fprintf(stderr,
+                        "uffdtierd is not running: nobody owns %s on the bus.\n"
                         "Start it (systemctl start uffdtierd) or point uffdtierctl at its bus with "
-                        "--bus-address= or $%s.\n", UFFDTIER_BUS_NAME, UFFDTIER_BUS_ADDRESS_ENV);
+                        "--bus-address= or $%s.\n",
+                        UFFDTIER_BUS_NAME, UFFDTIER_BUS_ADDRESS_ENV);
                 return EXIT_NOT_RUNNING;
         }
-        if (sd_bus_error_has_names(e, UFFDTIER_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_ACCESS_DENIED)) {
-                fprintf(stderr, "Permission denied: %s\nRun \"uffdtierctl %s\" as root (e.g. with sudo).\n",
+        if (sd_bus_error_has_names(e, UFFDTIER_BUS_ERROR_ACCESS_DENIED,
+                                   SD_BUS_ERROR_ACCESS_DENIED)) {
+                fprintf(stderr,
+                        "Permission denied: %s\nRun \"uffdtierctl %s\" as root (e.g. with sudo).\n",
                         msg, arg_verb_name ?: "");
                 return EXIT_DENIED;
         }
@@ -295,7 +299,8 @@ static int fail_bus(int r, const sd_bus_error *e, const char *what) {
                 fprintf(stderr, "Invalid argument: %s\n", msg);
                 return EXIT_USAGE;
         }
-        if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT, SD_BUS_ERROR_DISCONNECTED)) {
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT,
+                                   SD_BUS_ERROR_DISCONNECTED)) {
                 fprintf(stderr, "uffdtierd did not answer %s: %s\n", what, msg);
                 return EXIT_NOT_RUNNING;
         }
@@ -331,8 +336,10 @@ static int bus_connect(sd_bus **ret) {
         }
         if (r < 0) {
                 sd_bus_unref(bus);
-                fprintf(stderr, "Cannot connect to %s: %s\n%s", address ?: "the system bus", strerror(-r),
-                        address ? "Check the address (--bus-address= or $" UFFDTIER_BUS_ADDRESS_ENV ").\n"
+                fprintf(stderr, "Cannot connect to %s: %s\n%s", address ?: "the system bus",
+                        strerror(-r),
+                        address ? "Check the address (--bus-address= or $" UFFDTIER_BUS_ADDRESS_ENV
+                                  ").\n"
                                 : "Is D-Bus running? uffdtierctl talks to uffdtierd over the system bus "
                                   "(or --bus-address=, $" UFFDTIER_BUS_ADDRESS_ENV ").\n");
                 return EXIT_NOT_RUNNING;
@@ -370,11 +377,12 @@ static int get_manager(sd_bus *bus, ManagerInfo *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, UFFDTIER_BUS_NAME, UFFDTIER_BUS_PATH, "org.freedesktop.DBus.Properties",
-                               "GetAll", &e, &reply, "s", UFFDTIER_BUS_MANAGER_INTERFACE);
+        r = sd_bus_call_method(bus, UFFDTIER_BUS_NAME, UFFDTIER_BUS_PATH,
+                               "org.freedesktop.DBus.Properties", "GetAll", &e, &reply, "s",
+                               UFFDTIER_BUS_MANAGER_INTERFACE);
         if (r < 0)
                 return fail_bus(r, &e, "read the daemon's properties");
-        *ret = (ManagerInfo) {};
+        *ret = (ManagerInfo){};
         r = read_all_props(reply, manager_props, ret);
         if (r < 0) {
                 manager_info_done(ret);
@@ -391,14 +399,15 @@ static int get_client(sd_bus *bus, uint64_t id, bool quiet_if_gone, ClientInfo *
         int r;
 
         snprintf(path, sizeof path, UFFDTIER_BUS_CLIENT_PREFIX "/%" PRIu64, id);
-        r = sd_bus_call_method(bus, UFFDTIER_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
-                               &e, &reply, "s", UFFDTIER_BUS_CLIENT_INTERFACE);
+        r = sd_bus_call_method(bus, UFFDTIER_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                               "GetAll", &e, &reply, "s", UFFDTIER_BUS_CLIENT_INTERFACE);
         if (r < 0 && quiet_if_gone &&
-            sd_bus_error_has_names(&e, UFFDTIER_BUS_ERROR_NO_SUCH_CLIENT, SD_BUS_ERROR_UNKNOWN_OBJECT))
+            sd_bus_error_has_names(&e, UFFDTIER_BUS_ERROR_NO_SUCH_CLIENT,
+                                   SD_BUS_ERROR_UNKNOWN_OBJECT))
                 return -ESRCH; /* exited between ListClients() and now */
         if (r < 0)
                 return fail_bus(r, &e, "read the client's properties");
-        *ret = (ClientInfo) {};
+        *ret = (ClientInfo){};
         r = read_all_props(reply, client_props, ret);
         if (r < 0) {
                 client_info_done(ret);
@@ -416,7 +425,7 @@ static void client_list_done(ClientList *l) {
         for (size_t i = 0; i < l->n; i++)
                 client_info_done(&l->v[i]);
         free(l->v);
-        *l = (ClientList) {};
+        *l = (ClientList){};
 }
 
 /* Every client, in id order; those that exit meanwhile are left out. */
@@ -431,8 +440,8 @@ static int get_clients(sd_bus *bus, ClientList *ret) {
                 return r;
         r = sd_bus_message_enter_container(reply, 'a', UFFDTIER_BUS_LIST_CLIENTS_ENTRY);
         while (r >= 0 &&
-               (r = sd_bus_message_read(reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, &id, NULL, NULL, NULL, NULL,
-                                        NULL, NULL, NULL)) > 0) {
+               (r = sd_bus_message_read(reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, &id, NULL, NULL,
+                                        NULL, NULL, NULL, NULL, NULL)) > 0) {
                 ClientInfo *v = realloc(l.v, (l.n + 1) * sizeof *v);
 
                 if (!v) {
@@ -466,7 +475,9 @@ static int resolve_client(sd_bus *bus, const char *arg, uint64_t *ret_id) {
         int r;
 
         if (parse_u64(arg, &v) < 0 || v == 0) {
-                fprintf(stderr, "\"%s\" is not a client id or pid.\n\"uffdtierctl list\" shows the clients.\n", arg);
+                fprintf(stderr,
+                        "\"%s\" is not a client id or pid.\n\"uffdtierctl list\" shows the clients.\n",
+                        arg);
                 return EXIT_USAGE;
         }
         r = get_clients(bus, &l);
@@ -485,7 +496,8 @@ static int resolve_client(sd_bus *bus, const char *arg, uint64_t *ret_id) {
                         return 0;
                 }
         client_list_done(&l);
-        fprintf(stderr, "No client with id or pid %s.\n\"uffdtierctl list\" shows the clients.\n", arg);
+        fprintf(stderr, "No client with id or pid %s.\n\"uffdtierctl list\" shows the clients.\n",
+                arg);
         return EXIT_NO_CLIENT;
 }
 
@@ -645,24 +657,29 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
 
         wb = wss_bucket(&m);
         printf("● uffdtierd %s - %s\n", m.version,
-               m.paused ? "paused (no client evicts)" : m.monitor_only ? "monitoring only" : "running");
+               m.paused                 ? "paused (no client evicts)"
+                       : m.monitor_only ? "monitoring only"
+                                        : "running");
         printf("     Backend: %s\n", m.backend);
         for (char **s = m.cannot_see; s && *s; s++)
                 printf("%s%s\n", s == m.cannot_see ? "  Cannot see: " : "              ", *s);
         if (m.monitor_only)
                 printf("Monitor only: %s\n", m.monitor_only_reason);
         printf("       Cycle: every %s, cold after %s\n",
-               format_duration(ia, sizeof ia, m.interval_usec), format_duration(ca, sizeof ca, m.cold_age_usec));
+               format_duration(ia, sizeof ia, m.interval_usec),
+               format_duration(ca, sizeof ca, m.cold_age_usec));
         printf("     Clients: %" PRIu32 "\n", m.n_clients);
         printf("     Tracked: %s (resident %s, hot %s, cold %s)\n", fmt_bytes(a, m.tracked),
                fmt_bytes(b, m.resident), fmt_bytes(c, m.hot), fmt_bytes(d, m.cold));
         fmt_refault(rf, sizeof rf, m.refaulted, m.evicted);
-        printf("     Evicted: %s (refaulted %s, %s)\n", fmt_bytes(a, m.evicted), fmt_bytes(b, m.refaulted), rf);
+        printf("     Evicted: %s (refaulted %s, %s)\n", fmt_bytes(a, m.evicted),
+               fmt_bytes(b, m.refaulted), rf);
         printf("       Freed: %s of %s paged out and still in swap (left RAM; %s of the tracked memory in swap)\n",
                fmt_bytes(a, m.freed), fmt_bytes(b, m.paged_out), fmt_bytes(c, m.swapped));
         printf("        Swap: %s\n", m.swap_setup);
         if (!m.pageout_frees && m.swap_remedy[0])
-                printf("     Warning: a page-out does not free memory at once here: %s\n", m.swap_remedy);
+                printf("     Warning: a page-out does not free memory at once here: %s\n",
+                       m.swap_remedy);
         printf(" Working set: %s (accessed within the cold age)\n", fmt_bytes(a, m.wss[wb]));
 
         /* one block per cgroup, in the order of the first client of each */
@@ -677,9 +694,10 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                 printf("\nCGroup %s%s%s%s:\n", l.v[i].cgroup[0] ? l.v[i].cgroup : "(unknown)",
                        l.v[i].unit[0] ? " (" : "", l.v[i].unit, l.v[i].unit[0] ? ")" : "");
                 /* where "freed" and the pressure back-off read from: the first client's view */
-                printf("  memory from %s, pressure from %s\n", l.v[i].memory_source, l.v[i].psi_source);
-                printf("  %6s %8s %-16s %9s %9s %9s %9s %8s  %s\n", "ID", "PID", "NAME", "RESIDENT", "EVICTED",
-                       "FREED", "WORKSET", "REFAULT", "POLICY");
+                printf("  memory from %s, pressure from %s\n", l.v[i].memory_source,
+                       l.v[i].psi_source);
+                printf("  %6s %8s %-16s %9s %9s %9s %9s %8s  %s\n", "ID", "PID", "NAME", "RESIDENT",
+                       "EVICTED", "FREED", "WORKSET", "REFAULT", "POLICY");
                 for (size_t j = i; j < l.n; j++) {
                         const ClientInfo *x = &l.v[j];
 
@@ -687,10 +705,11 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                                 continue;
                         done[j] = true;
                         fmt_refault(rf, sizeof rf, x->refaulted, x->evicted);
-                        printf("  %6" PRIu64 " %8" PRIu32 " %-16.16s %9s %9s %9s %9s %8s  %s%s%s\n", x->id,
-                               x->pid, x->name[0] ? x->name : "-", fmt_bytes(a, x->resident),
-                               fmt_bytes(b, x->evicted), fmt_bytes(c, x->freed), fmt_bytes(d, x->wss[wb]), rf,
-                               x->policy, x->last_error[0] ? "  error: " : "", x->last_error);
+                        printf("  %6" PRIu64 " %8" PRIu32 " %-16.16s %9s %9s %9s %9s %8s  %s%s%s\n",
+                               x->id, x->pid, x->name[0] ? x->name : "-", fmt_bytes(a, x->resident),
+                               fmt_bytes(b, x->evicted), fmt_bytes(c, x->freed),
+                               fmt_bytes(d, x->wss[wb]), rf, x->policy,
+                               x->last_error[0] ? "  error: " : "", x->last_error);
                 }
         }
         free(done);
@@ -716,13 +735,15 @@ static int verb_list(sd_bus *bus, int argc, char **argv) {
                 }
                 printf("%s]\n", l.n ? "\n" : "");
         } else {
-                printf("%6s %8s %6s %-16s %-9s %9s %9s %9s  %s\n", "ID", "PID", "UID", "NAME", "POLICY",
-                       "TRACKED", "RESIDENT", "EVICTED", "CGROUP");
+                printf("%6s %8s %6s %-16s %-9s %9s %9s %9s  %s\n", "ID", "PID", "UID", "NAME",
+                       "POLICY", "TRACKED", "RESIDENT", "EVICTED", "CGROUP");
                 for (size_t i = 0; i < l.n; i++) {
                         const ClientInfo *x = &l.v[i];
-                        printf("%6" PRIu64 " %8" PRIu32 " %6" PRIu32 " %-16.16s %-9.9s %9s %9s %9s  %s\n", x->id,
-                               x->pid, x->uid, x->name[0] ? x->name : "-", x->policy, fmt_bytes(a, x->tracked),
-                               fmt_bytes(b, x->resident), fmt_bytes(c, x->evicted), x->cgroup);
+                        printf("%6" PRIu64 " %8" PRIu32 " %6" PRIu32
+                               " %-16.16s %-9.9s %9s %9s %9s  %s\n",
+                               x->id, x->pid, x->uid, x->name[0] ? x->name : "-", x->policy,
+                               fmt_bytes(a, x->tracked), fmt_bytes(b, x->resident),
+                               fmt_bytes(c, x->evicted), x->cgroup);
                 }
                 printf("\n%zu client%s listed.\n", l.n, l.n == 1 ? "" : "s");
         }
@@ -781,15 +802,20 @@ static int verb_histogram(sd_bus *bus, int argc, char **argv) {
                 total += c.age[i];
         }
         if (arg_json) {
-                printf("{\n  \"Id\": %" PRIu64 ",\n  \"ScanIntervalUSec\": %" PRIu64 ",\n  \"Buckets\": [", c.id,
-                       m.interval_usec);
+                printf("{\n  \"Id\": %" PRIu64 ",\n  \"ScanIntervalUSec\": %" PRIu64
+                       ",\n  \"Buckets\": [",
+                       c.id, m.interval_usec);
                 for (unsigned i = 0; i < N_BUCKETS; i++)
-                        printf("%s\n    { \"MinAgeCycles\": %u, \"MaxAgeCycles\": %u, \"Bytes\": %" PRIu64 " }",
-                               i ? "," : "", i < 2 ? i : 1U << (i - 1), i < 1 ? 0 : (1U << i) - 1, c.age[i]);
+                        printf("%s\n    { \"MinAgeCycles\": %u, \"MaxAgeCycles\": %u, \"Bytes\": %" PRIu64
+                               " }",
+                               i ? "," : "", i < 2 ? i : 1U << (i - 1), i < 1 ? 0 : (1U << i) - 1,
+                               c.age[i]);
                 printf("\n  ]\n}\n");
         } else {
-                printf("Client %" PRIu64 " (%s, pid %" PRIu32 "): age of its %s tracked memory since last accessed,\n"
-                       "in cycles of %s\n\n", c.id, c.name[0] ? c.name : "unnamed", c.pid, fmt_bytes(a, total),
+                printf("Client %" PRIu64 " (%s, pid %" PRIu32
+                       "): age of its %s tracked memory since last accessed,\n"
+                       "in cycles of %s\n\n",
+                       c.id, c.name[0] ? c.name : "unnamed", c.pid, fmt_bytes(a, total),
                        format_duration(lo, sizeof lo, m.interval_usec));
                 printf("%10s %9s\n", "AGE", "BYTES");
                 for (unsigned i = 0; i < N_BUCKETS; i++) {
@@ -830,10 +856,12 @@ static int verb_pause(sd_bus *bus, int argc, char **argv) {
         bool pause = streq(argv[0], "pause");
         int r;
 
-        r = call_manager(bus, "SetPaused", pause ? "pause eviction" : "resume eviction", NULL, "b", (int) pause);
+        r = call_manager(bus, "SetPaused", pause ? "pause eviction" : "resume eviction", NULL, "b",
+                         (int) pause);
         if (r == 0)
-                printf("%s\n", pause ? "Paused: no client is evicted until \"uffdtierctl resume\"."
-                                     : "Resumed: cold memory is evicted again.");
+                printf("%s\n",
+                       pause ? "Paused: no client is evicted until \"uffdtierctl resume\"."
+                             : "Resumed: cold memory is evicted again.");
         return r;
 }
 
@@ -844,8 +872,10 @@ static int verb_evict(sd_bus *bus, int argc, char **argv) {
         int r;
 
         if (argc > 2 && (parse_size(argv[2], &bytes) < 0 || bytes % (uint64_t) page_size() != 0)) {
-                fprintf(stderr, "Invalid size \"%s\": give bytes with an optional K/M/G suffix, a multiple of "
-                        "the page size (%zu).\n", argv[2], page_size());
+                fprintf(stderr,
+                        "Invalid size \"%s\": give bytes with an optional K/M/G suffix, a multiple of "
+                        "the page size (%zu).\n",
+                        argv[2], page_size());
                 return EXIT_USAGE;
         }
         r = resolve_client(bus, argv[1], &id);
@@ -860,7 +890,8 @@ static int verb_evict(sd_bus *bus, int argc, char **argv) {
         if (arg_json)
                 printf("{ \"Id\": %" PRIu64 ", \"QueuedBytes\": %" PRIu64 " }\n", id, queued);
         else
-                printf("Client %" PRIu64 ": %s of cold memory queued for eviction.\n", id, fmt_bytes(a, queued));
+                printf("Client %" PRIu64 ": %s of cold memory queued for eviction.\n", id,
+                       fmt_bytes(a, queued));
         return 0;
 }
 
@@ -897,27 +928,38 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
                 const char *name, *type, *help;
                 size_t offset;
         } manager_metrics[] = {
-                { "uffdtier_paused", "gauge", "1 while eviction is paused.", offsetof(ManagerInfo, paused) },
-                { "uffdtier_monitor_only", "gauge", "1 while the daemon only classifies and never evicts.",
+                { "uffdtier_paused", "gauge", "1 while eviction is paused.",
+                  offsetof(ManagerInfo, paused) },
+                { "uffdtier_monitor_only", "gauge",
+                  "1 while the daemon only classifies and never evicts.",
                   offsetof(ManagerInfo, monitor_only) },
-                { "uffdtier_clients", "gauge", "Clients tracked now.", offsetof(ManagerInfo, n_clients) },
+                { "uffdtier_clients", "gauge", "Clients tracked now.",
+                  offsetof(ManagerInfo, n_clients) },
                 { "uffdtier_scan_interval_seconds", "gauge", "Time between two cycles of a client.",
                   offsetof(ManagerInfo, interval_usec) },
-                { "uffdtier_tracked_bytes", "gauge", "Memory handed over by all clients.", offsetof(ManagerInfo, tracked) },
-                { "uffdtier_resident_bytes", "gauge", "Tracked memory in RAM.", offsetof(ManagerInfo, resident) },
-                { "uffdtier_swapped_bytes", "gauge", "Tracked memory in swap.", offsetof(ManagerInfo, swapped) },
+                { "uffdtier_tracked_bytes", "gauge", "Memory handed over by all clients.",
+                  offsetof(ManagerInfo, tracked) },
+                { "uffdtier_resident_bytes", "gauge", "Tracked memory in RAM.",
+                  offsetof(ManagerInfo, resident) },
+                { "uffdtier_swapped_bytes", "gauge", "Tracked memory in swap.",
+                  offsetof(ManagerInfo, swapped) },
                 { "uffdtier_paged_out_bytes", "gauge", "Paged out by the daemon and still in swap.",
                   offsetof(ManagerInfo, paged_out) },
-                { "uffdtier_freed_bytes", "gauge", "Of the paged-out memory, what left RAM (not held in the swap cache).",
+                { "uffdtier_freed_bytes", "gauge",
+                  "Of the paged-out memory, what left RAM (not held in the swap cache).",
                   offsetof(ManagerInfo, freed) },
-                { "uffdtier_pageout_frees_memory", "gauge", "1 when a page-out frees memory at once (zswap, zram).",
+                { "uffdtier_pageout_frees_memory", "gauge",
+                  "1 when a page-out frees memory at once (zswap, zram).",
                   offsetof(ManagerInfo, pageout_frees) },
-                { "uffdtier_hot_bytes", "gauge", "Tracked memory accessed in the last cycle.", offsetof(ManagerInfo, hot) },
-                { "uffdtier_cold_bytes", "gauge", "Resident memory unaccessed for the cold age.", offsetof(ManagerInfo, cold) },
-                { "uffdtier_evicted_bytes_total", "counter", "Memory paged out, including clients that are gone.",
+                { "uffdtier_hot_bytes", "gauge", "Tracked memory accessed in the last cycle.",
+                  offsetof(ManagerInfo, hot) },
+                { "uffdtier_cold_bytes", "gauge", "Resident memory unaccessed for the cold age.",
+                  offsetof(ManagerInfo, cold) },
+                { "uffdtier_evicted_bytes_total", "counter",
+                  "Memory paged out, including clients that are gone.",
                   offsetof(ManagerInfo, evicted) },
-                { "uffdtier_refaulted_bytes_total", "counter", "Evicted memory that was accessed again.",
-                  offsetof(ManagerInfo, refaulted) },
+                { "uffdtier_refaulted_bytes_total", "counter",
+                  "Evicted memory that was accessed again.", offsetof(ManagerInfo, refaulted) },
                 { "uffdtier_faults_served_total", "counter", "Access faults the daemon resolved.",
                   offsetof(ManagerInfo, faults) },
         };
@@ -925,22 +967,31 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
                 const char *name, *type, *help;
                 size_t offset;
         } client_metrics[] = {
-                { "uffdtier_client_tracked_bytes", "gauge", "Memory the client handed over.", offsetof(ClientInfo, tracked) },
-                { "uffdtier_client_resident_bytes", "gauge", "The client's tracked memory in RAM.", offsetof(ClientInfo, resident) },
-                { "uffdtier_client_swapped_bytes", "gauge", "The client's tracked memory in swap.", offsetof(ClientInfo, swapped) },
-                { "uffdtier_client_paged_out_bytes", "gauge", "Paged out by the daemon and still in swap.",
-                  offsetof(ClientInfo, paged_out) },
+                { "uffdtier_client_tracked_bytes", "gauge", "Memory the client handed over.",
+                  offsetof(ClientInfo, tracked) },
+                { "uffdtier_client_resident_bytes", "gauge", "The client's tracked memory in RAM.",
+                  offsetof(ClientInfo, resident) },
+                { "uffdtier_client_swapped_bytes", "gauge", "The client's tracked memory in swap.",
+                  offsetof(ClientInfo, swapped) },
+                { "uffdtier_client_paged_out_bytes", "gauge",
+                  "Paged out by the daemon and still in swap.", offsetof(ClientInfo, paged_out) },
                 { "uffdtier_client_freed_bytes", "gauge", "Of the paged-out memory, what left RAM.",
                   offsetof(ClientInfo, freed) },
-                { "uffdtier_client_memory_cgroup_usage_bytes", "gauge", "The client's memory cgroup usage (0: none).",
+                { "uffdtier_client_memory_cgroup_usage_bytes", "gauge",
+                  "The client's memory cgroup usage (0: none).",
                   offsetof(ClientInfo, memcg_usage) },
-                { "uffdtier_client_hot_bytes", "gauge", "Accessed in the last cycle.", offsetof(ClientInfo, hot) },
-                { "uffdtier_client_cold_bytes", "gauge", "Resident and unaccessed for the cold age.", offsetof(ClientInfo, cold) },
-                { "uffdtier_client_evicted_bytes_total", "counter", "Memory paged out.", offsetof(ClientInfo, evicted) },
-                { "uffdtier_client_refaulted_bytes_total", "counter", "Evicted memory accessed again.",
-                  offsetof(ClientInfo, refaulted) },
-                { "uffdtier_client_faults_served_total", "counter", "Access faults resolved.", offsetof(ClientInfo, faults) },
-                { "uffdtier_client_cycles_total", "counter", "Tracking cycles run.", offsetof(ClientInfo, cycles) },
+                { "uffdtier_client_hot_bytes", "gauge", "Accessed in the last cycle.",
+                  offsetof(ClientInfo, hot) },
+                { "uffdtier_client_cold_bytes", "gauge",
+                  "Resident and unaccessed for the cold age.", offsetof(ClientInfo, cold) },
+                { "uffdtier_client_evicted_bytes_total", "counter", "Memory paged out.",
+                  offsetof(ClientInfo, evicted) },
+                { "uffdtier_client_refaulted_bytes_total", "counter",
+                  "Evicted memory accessed again.", offsetof(ClientInfo, refaulted) },
+                { "uffdtier_client_faults_served_total", "counter", "Access faults resolved.",
+                  offsetof(ClientInfo, faults) },
+                { "uffdtier_client_cycles_total", "counter", "Tracking cycles run.",
+                  offsetof(ClientInfo, cycles) },
         };
         ManagerInfo m = {};
         ClientList l = {};
@@ -963,7 +1014,8 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
         for (size_t i = 0; i < ELEMENTSOF(manager_metrics); i++) {
                 const void *v = (const char *) &m + manager_metrics[i].offset;
 
-                prom_head(stdout, manager_metrics[i].name, manager_metrics[i].type, manager_metrics[i].help);
+                prom_head(stdout, manager_metrics[i].name, manager_metrics[i].type,
+                          manager_metrics[i].help);
                 if (manager_metrics[i].offset == offsetof(ManagerInfo, paused) ||
                     manager_metrics[i].offset == offsetof(ManagerInfo, monitor_only) ||
                     manager_metrics[i].offset == offsetof(ManagerInfo, pageout_frees))
@@ -971,16 +1023,20 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
                 else if (manager_metrics[i].offset == offsetof(ManagerInfo, n_clients))
                         printf("%s %" PRIu32 "\n", manager_metrics[i].name, *(const uint32_t *) v);
                 else if (manager_metrics[i].offset == offsetof(ManagerInfo, interval_usec))
-                        printf("%s %g\n", manager_metrics[i].name, (double) *(const uint64_t *) v / 1e6);
+                        printf("%s %g\n", manager_metrics[i].name,
+                               (double) *(const uint64_t *) v / 1e6);
                 else
                         printf("%s %" PRIu64 "\n", manager_metrics[i].name, *(const uint64_t *) v);
         }
         for (size_t i = 0; i < ELEMENTSOF(client_metrics); i++) {
-                prom_head(stdout, client_metrics[i].name, client_metrics[i].type, client_metrics[i].help);
+                prom_head(stdout, client_metrics[i].name, client_metrics[i].type,
+                          client_metrics[i].help);
                 for (size_t j = 0; j < l.n; j++) {
                         printf("%s", client_metrics[i].name);
                         prom_client_labels(stdout, &l.v[j]);
-                        printf("} %" PRIu64 "\n", *(const uint64_t *) ((const char *) &l.v[j] + client_metrics[i].offset));
+                        printf("} %" PRIu64 "\n",
+                               *(const uint64_t *) ((const char *) &l.v[j] +
+                                                    client_metrics[i].offset));
                 }
         }
         prom_head(stdout, "uffdtier_client_working_set_bytes", "gauge",
@@ -991,8 +1047,9 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
                         prom_client_labels(stdout, &l.v[j]);
                         printf(",window_cycles=\"%u\"} %" PRIu64 "\n", 1U << b, l.v[j].wss[b]);
                 }
-        prom_head(stdout, "uffdtier_client_age_bytes", "gauge",
-                  "Tracked memory by cycles since last accessed (age buckets 0, 1, 2-3, ..., 64-127).");
+        prom_head(
+                stdout, "uffdtier_client_age_bytes", "gauge",
+                "Tracked memory by cycles since last accessed (age buckets 0, 1, 2-3, ..., 64-127).");
         for (size_t j = 0; j < l.n; j++)
                 for (unsigned b = 0; b < N_BUCKETS; b++) {
                         bucket_label(lbl, sizeof lbl, b);
@@ -1047,27 +1104,25 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "status", 1, 1, verb_status },
-        { "list", 1, 1, verb_list },
-        { "show", 2, 2, verb_show },
-        { "histogram", 2, 2, verb_histogram },
-        { "metrics", 1, 1, verb_metrics },
-        { "dump", 1, 1, verb_dump },
-        { "reload", 1, 1, verb_reload },
-        { "pause", 1, 1, verb_pause },
-        { "resume", 1, 1, verb_pause },
-        { "evict", 2, 3, verb_evict },
+        { "status", 1, 1, verb_status },   { "list", 1, 1, verb_list },
+        { "show", 2, 2, verb_show },       { "histogram", 2, 2, verb_histogram },
+        { "metrics", 1, 1, verb_metrics }, { "dump", 1, 1, verb_dump },
+        { "reload", 1, 1, verb_reload },   { "pause", 1, 1, verb_pause },
+        { "resume", 1, 1, verb_pause },    { "evict", 2, 3, verb_evict },
 };
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_BUS_ADDRESS };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
-                {}
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_BUS_ADDRESS
         };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "version", no_argument, NULL, ARG_VERSION },
+                                                 { "json", no_argument, NULL, ARG_JSON },
+                                                 { "bus-address", required_argument, NULL,
+                                                   ARG_BUS_ADDRESS },
+                                                 {} };
         int c;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -1105,7 +1160,9 @@ int main(int argc, char **argv) {
                 if (streq(verbs[i].name, arg_verb_name))
                         verb = &verbs[i];
         if (!verb) {
-                fprintf(stderr, "Unknown command \"%s\". See uffdtierctl --help for the commands.\n", arg_verb_name);
+                fprintf(stderr,
+                        "Unknown command \"%s\". See uffdtierctl --help for the commands.\n",
+                        arg_verb_name);
                 return EXIT_USAGE;
         }
         if (n == 0) { /* no verb: status */
@@ -1116,9 +1173,10 @@ int main(int argc, char **argv) {
         }
         if (n < verb->min_args || n > verb->max_args) {
                 fprintf(stderr, "\"%s\" takes %s. See uffdtierctl --help.\n", verb->name,
-                        verb->max_args == 1 ? "no arguments" :
-                        verb->min_args == verb->max_args ? "one argument (a client id or pid)" :
-                                                           "a client id or pid and an optional size");
+                        verb->max_args == 1 ? "no arguments"
+                                : verb->min_args == verb->max_args
+                                ? "one argument (a client id or pid)"
+                                : "a client id or pid and an optional size");
                 return EXIT_USAGE;
         }
         r = bus_connect(&bus);

@@ -55,7 +55,8 @@ static void help(void) {
                "     --max-connections=N     Open handoff connections, all uids (default 1024; a uid\n"
                "                             may hold a quarter, 16 are kept for root)\n"
                "     --no-mlock              Do not lock the daemon's memory\n"
-               "     --bus-address=ADDRESS   Serve the D-Bus API on this bus (default: $" UFFDTIER_BUS_ADDRESS_ENV ",\n"
+               "     --bus-address=ADDRESS   Serve the D-Bus API on this bus (default: $" UFFDTIER_BUS_ADDRESS_ENV
+               ",\n"
                "                             else the system bus if there is one)\n"
                "     --no-bus                Do not serve the D-Bus API\n"
                "Options override the configuration file (see uffdtierd.conf(5)); SIGHUP reloads it.\n",
@@ -359,7 +360,8 @@ int main(int argc, char **argv) {
         /* The daemon resolves the faults of the memory it manages: it must never wait for its
          * own pages to come back from swap. (Not under ASan, whose shadow map is terabytes.) */
         if (a.mlock && !UNDER_ASAN && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
-                log_warning_errno(errno, "mlockall() failed, the daemon itself may be swapped out: %m");
+                log_warning_errno(errno,
+                                  "mlockall() failed, the daemon itself may be swapped out: %m");
 
         r = manager_run(m);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -16,7 +16,7 @@ void test_register(const char *name, test_func_t func) {
                 fprintf(stderr, "too many tests\n");
                 abort();
         }
-        tests[n_tests++] = (struct test_case) { name, func };
+        tests[n_tests++] = (struct test_case){ name, func };
 }
 
 void test_fail(const char *file, int line, const char *fmt, ...) {

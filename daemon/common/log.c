@@ -30,7 +30,7 @@ void log_set_ident(const char *s) {
 
 int log_level_from_string(const char *s) {
         static const char *const names[] = {
-                [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
+                [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
                 [LOG_ERR] = "err",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
                 [LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
         };
@@ -77,7 +77,8 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
 bool log_ratelimit_allow(LogRatelimit *rl, uint64_t now, unsigned *ret_suppressed) {
         *ret_suppressed = 0;
-        if (rl->window_start_usec == 0 || now - rl->window_start_usec >= LOG_RATELIMIT_INTERVAL_USEC ||
+        if (rl->window_start_usec == 0 ||
+            now - rl->window_start_usec >= LOG_RATELIMIT_INTERVAL_USEC ||
             now < rl->window_start_usec) {
                 *ret_suppressed = rl->suppressed;
                 rl->window_start_usec = now;

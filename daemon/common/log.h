@@ -18,14 +18,15 @@ void log_set_ident(const char *ident);
 int log_level_from_string(const char *s);
 
 /* Returns -abs(error) when error != 0, else 0, so callers can `return log_error_errno(r, ...)`. */
-int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
+        _printf_(5, 6);
 
-#define log_full_errno(level, error, ...)                                                 \
-        ({                                                                                \
-                int _lvl_ = (level), _e_ = (error);                                       \
-                (_lvl_ <= log_get_max_level())                                            \
-                        ? log_internal(_lvl_, _e_, __FILE__, __LINE__, __VA_ARGS__)       \
-                        : (_e_ > 0 ? -_e_ : _e_);                                          \
+#define log_full_errno(level, error, ...)                                           \
+        ({                                                                          \
+                int _lvl_ = (level), _e_ = (error);                                 \
+                (_lvl_ <= log_get_max_level())                                      \
+                        ? log_internal(_lvl_, _e_, __FILE__, __LINE__, __VA_ARGS__) \
+                        : (_e_ > 0 ? -_e_ : _e_);                                   \
         })
 #define log_full(level, ...) ((void) log_full_errno(level, 0, __VA_ARGS__))
 
@@ -57,12 +58,12 @@ typedef struct LogRatelimit {
 
 bool log_ratelimit_allow(LogRatelimit *rl, uint64_t now_usec, unsigned *ret_suppressed);
 
-#define log_ratelimited(rl, level, ...)                                                   \
-        do {                                                                              \
-                unsigned _sup_;                                                           \
-                if (log_ratelimit_allow((rl), now_usec(), &_sup_)) {                      \
-                        if (_sup_ > 0)                                                    \
+#define log_ratelimited(rl, level, ...)                                                     \
+        do {                                                                                \
+                unsigned _sup_;                                                             \
+                if (log_ratelimit_allow((rl), now_usec(), &_sup_)) {                        \
+                        if (_sup_ > 0)                                                      \
                                 log_full(level, "(%u similar messages suppressed)", _sup_); \
-                        log_full(level, __VA_ARGS__);                                     \
-                }                                                                         \
+                        log_full(level, __VA_ARGS__);                                       \
+                }                                                                           \
         } while (0)

@@ -28,10 +28,10 @@
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define DIV_ROUND_UP(x, y) (((x) + (y) - 1) / (y))
-#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_UP(x, a) ALIGN_DOWN((x) + (a) - 1, (a))
-#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define DIV_ROUND_UP(x, y) (((x) + (y) -1) / (y))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x)) (a) -1))
+#define ALIGN_UP(x, a) ALIGN_DOWN((x) + (a) -1, (a))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x)) (a) -1)) == 0)
 
 #define NSEC_PER_USEC 1000ULL
 #define USEC_PER_MSEC 1000ULL
@@ -42,19 +42,19 @@
 #define USEC_INFINITY UINT64_MAX
 
 /* Take ownership out of a variable that has a cleanup attribute. */
-#define TAKE_PTR(p)                                  \
-        ({                                           \
-                __typeof__(p) *_pp_ = &(p);          \
-                __typeof__(p) _pv_ = *_pp_;          \
-                *_pp_ = NULL;                        \
-                _pv_;                                \
+#define TAKE_PTR(p)                         \
+        ({                                  \
+                __typeof__(p) *_pp_ = &(p); \
+                __typeof__(p) _pv_ = *_pp_; \
+                *_pp_ = NULL;               \
+                _pv_;                       \
         })
-#define TAKE_FD(fd)                                  \
-        ({                                           \
-                int *_pfd_ = &(fd);                  \
-                int _fdv_ = *_pfd_;                  \
-                *_pfd_ = -EBADF;                     \
-                _fdv_;                               \
+#define TAKE_FD(fd)                 \
+        ({                          \
+                int *_pfd_ = &(fd); \
+                int _fdv_ = *_pfd_; \
+                *_pfd_ = -EBADF;    \
+                _fdv_;              \
         })
 
 static inline void *mfree(void *p) {
@@ -93,10 +93,10 @@ static inline void closedirp(DIR **d) {
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Define a cleanup function for a pointer type whose destructor takes and returns the pointer. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
-        static inline void func##p(type *p) {           \
-                if (*p)                                 \
-                        func(*p);                       \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p) {   \
+                if (*p)                         \
+                        func(*p);               \
         }
 
 /* -errno from a libc call that returned -1, never 0 even if errno was clobbered. */

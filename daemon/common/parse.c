@@ -83,12 +83,11 @@ int parse_size(const char *s, uint64_t *ret_bytes) {
                 const char *suffix;
                 uint64_t factor;
         } table[] = {
-                { "",    1ULL },
-                { "B",   1ULL },
-                { "K",   1ULL << 10 }, { "KB", 1ULL << 10 }, { "KiB", 1ULL << 10 },
-                { "M",   1ULL << 20 }, { "MB", 1ULL << 20 }, { "MiB", 1ULL << 20 },
-                { "G",   1ULL << 30 }, { "GB", 1ULL << 30 }, { "GiB", 1ULL << 30 },
-                { "T",   1ULL << 40 }, { "TB", 1ULL << 40 }, { "TiB", 1ULL << 40 },
+                { "", 1ULL },         { "B", 1ULL },         { "K", 1ULL << 10 },
+                { "KB", 1ULL << 10 }, { "KiB", 1ULL << 10 }, { "M", 1ULL << 20 },
+                { "MB", 1ULL << 20 }, { "MiB", 1ULL << 20 }, { "G", 1ULL << 30 },
+                { "GB", 1ULL << 30 }, { "GiB", 1ULL << 30 }, { "T", 1ULL << 40 },
+                { "TB", 1ULL << 40 }, { "TiB", 1ULL << 40 },
         };
         uint64_t v, frac, den;
         const char *p = s;
@@ -115,14 +114,24 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
                 uint64_t usec;
         } table[] = {
                 /* longest first so "min" wins over "m", "ms" over "m" */
-                { "usec", 1ULL }, { "us", 1ULL },
-                { "msec", USEC_PER_MSEC }, { "ms", USEC_PER_MSEC },
-                { "seconds", USEC_PER_SEC }, { "second", USEC_PER_SEC }, { "sec", USEC_PER_SEC },
+                { "usec", 1ULL },
+                { "us", 1ULL },
+                { "msec", USEC_PER_MSEC },
+                { "ms", USEC_PER_MSEC },
+                { "seconds", USEC_PER_SEC },
+                { "second", USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },
                 { "s", USEC_PER_SEC },
-                { "minutes", USEC_PER_MINUTE }, { "minute", USEC_PER_MINUTE },
-                { "min", USEC_PER_MINUTE }, { "m", USEC_PER_MINUTE },
-                { "hours", USEC_PER_HOUR }, { "hour", USEC_PER_HOUR }, { "h", USEC_PER_HOUR },
-                { "days", USEC_PER_DAY }, { "day", USEC_PER_DAY }, { "d", USEC_PER_DAY },
+                { "minutes", USEC_PER_MINUTE },
+                { "minute", USEC_PER_MINUTE },
+                { "min", USEC_PER_MINUTE },
+                { "m", USEC_PER_MINUTE },
+                { "hours", USEC_PER_HOUR },
+                { "hour", USEC_PER_HOUR },
+                { "h", USEC_PER_HOUR },
+                { "days", USEC_PER_DAY },
+                { "day", USEC_PER_DAY },
+                { "d", USEC_PER_DAY },
         };
         uint64_t total = 0;
         const char *p = s;
@@ -140,7 +149,8 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
                         return r;
                 for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                         size_t l = strlen(table[i].suffix);
-                        if (strncmp(p, table[i].suffix, l) == 0 && (p[l] == '\0' || p[l] == ' ' || is_digit(p[l]))) {
+                        if (strncmp(p, table[i].suffix, l) == 0 &&
+                            (p[l] == '\0' || p[l] == ' ' || is_digit(p[l]))) {
                                 unit = table[i].usec;
                                 ulen = l;
                                 break;
@@ -236,7 +246,7 @@ char *format_duration(char *buf, size_t len, uint64_t usec) {
                 const char *suffix;
                 uint64_t usec;
         } table[] = {
-                { "d", USEC_PER_DAY }, { "h", USEC_PER_HOUR }, { "min", USEC_PER_MINUTE },
+                { "d", USEC_PER_DAY }, { "h", USEC_PER_HOUR },  { "min", USEC_PER_MINUTE },
                 { "s", USEC_PER_SEC }, { "ms", USEC_PER_MSEC }, { "us", 1 },
         };
         size_t off = 0;

@@ -17,10 +17,10 @@ static const uint32_t type_attrs[] = {
         [PROTO_STATUS] = 0,
         [PROTO_BYE] = 0,
         [PROTO_REPLY] = A(PROTO_ATTR_ERROR) | A(PROTO_ATTR_MESSAGE) | A(PROTO_ATTR_BACKEND) |
-                        A(PROTO_ATTR_COUNTER) | A(PROTO_ATTR_RANGE_INFO),
+                A(PROTO_ATTR_COUNTER) | A(PROTO_ATTR_RANGE_INFO),
 };
 /* Attributes that may appear at most once. */
-#define SINGLETON_ATTRS                                                                   \
+#define SINGLETON_ATTRS                                                                           \
         (A(PROTO_ATTR_FLAGS) | A(PROTO_ATTR_NAME) | A(PROTO_ATTR_ERROR) | A(PROTO_ATTR_MESSAGE) | \
          A(PROTO_ATTR_BACKEND))
 
@@ -30,10 +30,10 @@ static const char *const type_names[] = {
 };
 
 static const char *const attr_names[] = {
-        [PROTO_ATTR_FLAGS] = "FLAGS",     [PROTO_ATTR_NAME] = "NAME",
-        [PROTO_ATTR_RANGE] = "RANGE",     [PROTO_ATTR_LABEL] = "LABEL",
-        [PROTO_ATTR_ERROR] = "ERROR",     [PROTO_ATTR_MESSAGE] = "MESSAGE",
-        [PROTO_ATTR_BACKEND] = "BACKEND", [PROTO_ATTR_COUNTER] = "COUNTER",
+        [PROTO_ATTR_FLAGS] = "FLAGS",           [PROTO_ATTR_NAME] = "NAME",
+        [PROTO_ATTR_RANGE] = "RANGE",           [PROTO_ATTR_LABEL] = "LABEL",
+        [PROTO_ATTR_ERROR] = "ERROR",           [PROTO_ATTR_MESSAGE] = "MESSAGE",
+        [PROTO_ATTR_BACKEND] = "BACKEND",       [PROTO_ATTR_COUNTER] = "COUNTER",
         [PROTO_ATTR_RANGE_INFO] = "RANGE_INFO",
 };
 
@@ -54,7 +54,8 @@ static const char *attr_name(unsigned attr) {
 }
 
 /* Formats the reason (if wanted) and passes error through, so checks read `return fail(...)`. */
-_printf_(4, 5) static int fail(int error, char *reason, size_t reason_size, const char *format, ...) {
+_printf_(4, 5) static int fail(int error, char *reason, size_t reason_size, const char *format,
+                               ...) {
         if (reason && reason_size > 0) {
                 va_list ap;
 
@@ -105,7 +106,8 @@ static const char why_too_long[] = "is too long";
 static int string_fail(char *reason, size_t reason_size, const char *what, const char *why,
                        size_t max) {
         if (why == why_too_long)
-                return fail(-EBADMSG, reason, reason_size, "%s is longer than %zu bytes", what, max);
+                return fail(-EBADMSG, reason, reason_size, "%s is longer than %zu bytes", what,
+                            max);
         return fail(-EBADMSG, reason, reason_size, "%s %s", what, why);
 }
 
@@ -177,7 +179,7 @@ static const char *check_range(uint64_t start, uint64_t len) {
 /* ---- the message object ---- */
 
 void proto_message_init(ProtoMessage *m, ProtoType type, uint32_t seq) {
-        *m = (ProtoMessage) {
+        *m = (ProtoMessage){
                 .version = PROTO_VERSION,
                 .type = type,
                 .seq = seq,
@@ -200,7 +202,7 @@ void proto_message_done(ProtoMessage *m) {
         for (size_t i = 0; i < m->n_range_infos; i++)
                 free(m->range_infos[i].name);
         free(m->range_infos);
-        *m = (ProtoMessage) {};
+        *m = (ProtoMessage){};
 }
 
 /* Makes room for one more element; arrays stay small (<= 1024 entries), so growing one element at
@@ -241,7 +243,7 @@ int proto_message_add_range(ProtoMessage *m, uint64_t start, uint64_t len) {
                 return -E2BIG;
         if (grow((void **) &m->ranges, m->n_ranges, sizeof *m->ranges) < 0)
                 return -ENOMEM;
-        m->ranges[m->n_ranges++] = (ProtoRange) { start, len };
+        m->ranges[m->n_ranges++] = (ProtoRange){ start, len };
         return 0;
 }
 
@@ -279,7 +281,7 @@ int proto_message_add_counter(ProtoMessage *m, const char *name, uint64_t value)
         copy = strdup(name);
         if (!copy)
                 return -ENOMEM;
-        m->counters[m->n_counters++] = (ProtoCounter) { copy, value };
+        m->counters[m->n_counters++] = (ProtoCounter){ copy, value };
         return 0;
 }
 
@@ -299,7 +301,7 @@ int proto_message_add_range_info(ProtoMessage *m, uint64_t start, uint64_t len, 
                 if (!copy)
                         return -ENOMEM;
         }
-        m->range_infos[m->n_range_infos++] = (ProtoRangeInfo) { start, len, copy };
+        m->range_infos[m->n_range_infos++] = (ProtoRangeInfo){ start, len, copy };
         return 0;
 }
 
@@ -462,15 +464,15 @@ int proto_message_validate(const ProtoMessage *m, char *reason, size_t reason_si
 
         if (m->n_range_infos > PROTO_RANGE_INFOS_MAX)
                 return fail(-E2BIG, reason, reason_size,
-                            "%zu range infos, at most %u are allowed per message",
-                            m->n_range_infos, PROTO_RANGE_INFOS_MAX);
+                            "%zu range infos, at most %u are allowed per message", m->n_range_infos,
+                            PROTO_RANGE_INFOS_MAX);
         for (size_t i = 0; i < m->n_range_infos; i++) {
                 const ProtoRangeInfo *ri = m->range_infos + i;
 
                 if ((why = check_range(ri->start, ri->len)))
                         return fail(-EBADMSG, reason, reason_size,
-                                    "RANGE_INFO 0x%" PRIx64 "+0x%" PRIx64 " %s", ri->start,
-                                    ri->len, why);
+                                    "RANGE_INFO 0x%" PRIx64 "+0x%" PRIx64 " %s", ri->start, ri->len,
+                                    why);
                 /* An empty name is sent for "no name" and decodes to NULL; refuse "" here so
                  * that a message survives a round trip unchanged. */
                 if (ri->name && (why = check_cstring(ri->name, PROTO_NAME_MAX_BYTES, false)))
@@ -516,7 +518,8 @@ typedef struct Writer {
 } Writer;
 
 /* One attribute whose value is a (fixed part, variable part) pair, then zero padding. */
-static void put_attr(Writer *w, uint16_t type, const void *v1, size_t l1, const void *v2, size_t l2) {
+static void put_attr(Writer *w, uint16_t type, const void *v1, size_t l1, const void *v2,
+                     size_t l2) {
         uint16_t len = (uint16_t) (l1 + l2);
         size_t total = attr_size(l1 + l2);
 
@@ -575,7 +578,7 @@ int proto_encode(const ProtoMessage *m, void *buf, size_t size, size_t *ret_len)
         }
         assert(w.off == total);
 
-        h = (ProtoHeader) {
+        h = (ProtoHeader){
                 .magic = PROTO_MAGIC,
                 .version = m->version,
                 .type = m->type,
@@ -748,7 +751,8 @@ static int parse_attr(ProtoMessage *m, const AttrRef *a, char *reason, size_t rs
                 if (a->len <= sizeof(uint64_t))
                         return fail(-EBADMSG, reason, rsize,
                                     "COUNTER attribute at offset %zu has length %u, too short for "
-                                    "a value and a name", a->offset, a->len);
+                                    "a value and a name",
+                                    a->offset, a->len);
                 if (m->n_counters >= PROTO_COUNTERS_MAX)
                         return too_many(a, PROTO_COUNTERS_MAX, reason, rsize);
                 memcpy(&value, a->value, sizeof value);
@@ -757,7 +761,7 @@ static int parse_attr(ProtoMessage *m, const AttrRef *a, char *reason, size_t rs
                 r = parse_string(&name, PROTO_COUNTER_NAME_MAX_BYTES, &s, reason, rsize);
                 if (r < 0)
                         return r;
-                m->counters[m->n_counters++] = (ProtoCounter) { s, value };
+                m->counters[m->n_counters++] = (ProtoCounter){ s, value };
                 return 0;
         }
 
@@ -770,7 +774,8 @@ static int parse_attr(ProtoMessage *m, const AttrRef *a, char *reason, size_t rs
                 if (a->len < 2 * sizeof(uint64_t))
                         return fail(-EBADMSG, reason, rsize,
                                     "RANGE_INFO attribute at offset %zu has length %u, too short "
-                                    "for a range", a->offset, a->len);
+                                    "for a range",
+                                    a->offset, a->len);
                 r = parse_range_value(a, &range, reason, rsize);
                 if (r < 0)
                         return r;
@@ -783,7 +788,7 @@ static int parse_attr(ProtoMessage *m, const AttrRef *a, char *reason, size_t rs
                         if (r < 0)
                                 return r;
                 }
-                m->range_infos[m->n_range_infos++] = (ProtoRangeInfo) { range.start, range.len, s };
+                m->range_infos[m->n_range_infos++] = (ProtoRangeInfo){ range.start, range.len, s };
                 return 0;
         }
         }
@@ -811,8 +816,7 @@ int proto_decode(const void *buf, size_t len, char *reason, size_t reason_size, 
 
                 memcpy(&magic, p, sizeof magic);
                 return fail(-EBADMSG, reason, reason_size,
-                            "bad magic 0x%08" PRIx32 ", expected 0x%08" PRIx32, magic,
-                            PROTO_MAGIC);
+                            "bad magic 0x%08" PRIx32 ", expected 0x%08" PRIx32, magic, PROTO_MAGIC);
         }
         /* The version is checked before anything else in the header: a later version may give
          * the rest of it a different meaning. */
@@ -823,7 +827,8 @@ int proto_decode(const void *buf, size_t len, char *reason, size_t reason_size, 
         if (h.payload_len != len - PROTO_HEADER_BYTES)
                 return fail(-EBADMSG, reason, reason_size,
                             "payload length %" PRIu32 " does not match the %zu bytes that follow "
-                            "the header", h.payload_len, len - PROTO_HEADER_BYTES);
+                            "the header",
+                            h.payload_len, len - PROTO_HEADER_BYTES);
         if (!type_known(h.type))
                 return fail(-EPROTO, reason, reason_size, "unknown message type %u", h.type);
 
@@ -843,7 +848,8 @@ int proto_decode(const void *buf, size_t len, char *reason, size_t reason_size, 
                 if (total > len - off)
                         return fail(-EBADMSG, reason, reason_size,
                                     "attribute %u at offset %zu: length %u (%zu with padding) "
-                                    "overflows the message", a.type, off, a.len, total);
+                                    "overflows the message",
+                                    a.type, off, a.len, total);
                 for (size_t i = PROTO_ATTR_HEADER_BYTES + a.len; i < total; i++)
                         if (p[off + i] != 0)
                                 return fail(-EBADMSG, reason, reason_size,
@@ -876,7 +882,7 @@ int proto_decode(const void *buf, size_t len, char *reason, size_t reason_size, 
                 return r;
 
         *ret = m;
-        m = (ProtoMessage) {};
+        m = (ProtoMessage){};
         return 0;
 }
 
@@ -894,7 +900,8 @@ bool proto_message_equal(const ProtoMessage *a, const ProtoMessage *b) {
             a->n_range_infos != b->n_range_infos)
                 return false;
         for (size_t i = 0; i < a->n_ranges; i++)
-                if (a->ranges[i].start != b->ranges[i].start || a->ranges[i].len != b->ranges[i].len)
+                if (a->ranges[i].start != b->ranges[i].start ||
+                    a->ranges[i].len != b->ranges[i].len)
                         return false;
         for (size_t i = 0; i < a->n_labels; i++)
                 if (!str_eq(a->labels[i], b->labels[i]))

@@ -56,25 +56,26 @@ typedef enum ProtoType {
 } ProtoType;
 
 typedef enum ProtoHelloFd {
-        PROTO_HELLO_FD_UFFD = 0,    /* uninitialised userfaultfd: the daemon does UFFDIO_API */
-        PROTO_HELLO_FD_PIDFD = 1,   /* pidfd of the client process */
+        PROTO_HELLO_FD_UFFD = 0, /* uninitialised userfaultfd: the daemon does UFFDIO_API */
+        PROTO_HELLO_FD_PIDFD = 1, /* pidfd of the client process */
         PROTO_HELLO_FD_PAGEMAP = 2, /* the client's /proc/self/pagemap, O_RDONLY */
 } ProtoHelloFd;
 
 typedef enum ProtoAttr {
-        PROTO_ATTR_FLAGS = 1,      /* u32; HELLO */
-        PROTO_ATTR_NAME = 2,       /* string; HELLO, TRACK */
-        PROTO_ATTR_RANGE = 3,      /* u64 start, u64 len; TRACK, UNTRACK */
-        PROTO_ATTR_LABEL = 4,      /* string "key=value"; TRACK */
-        PROTO_ATTR_ERROR = 5,      /* i32, 0 or a positive errno; REPLY */
-        PROTO_ATTR_MESSAGE = 6,    /* string; REPLY */
-        PROTO_ATTR_BACKEND = 7,    /* string; REPLY to STATUS */
-        PROTO_ATTR_COUNTER = 8,    /* u64 value, then the name string; REPLY to STATUS */
+        PROTO_ATTR_FLAGS = 1, /* u32; HELLO */
+        PROTO_ATTR_NAME = 2, /* string; HELLO, TRACK */
+        PROTO_ATTR_RANGE = 3, /* u64 start, u64 len; TRACK, UNTRACK */
+        PROTO_ATTR_LABEL = 4, /* string "key=value"; TRACK */
+        PROTO_ATTR_ERROR = 5, /* i32, 0 or a positive errno; REPLY */
+        PROTO_ATTR_MESSAGE = 6, /* string; REPLY */
+        PROTO_ATTR_BACKEND = 7, /* string; REPLY to STATUS */
+        PROTO_ATTR_COUNTER = 8, /* u64 value, then the name string; REPLY to STATUS */
         PROTO_ATTR_RANGE_INFO = 9, /* u64 start, u64 len, then an optional name; REPLY to STATUS */
 } ProtoAttr;
 
 /* HELLO flags. */
-#define PROTO_HELLO_USER_MODE_ONLY (UINT32_C(1) << 0) /* the uffd was made with UFFD_USER_MODE_ONLY */
+#define PROTO_HELLO_USER_MODE_ONLY \
+        (UINT32_C(1) << 0) /* the uffd was made with UFFD_USER_MODE_ONLY */
 #define PROTO_HELLO_FLAGS_ALL PROTO_HELLO_USER_MODE_ONLY
 
 /* The largest errno a REPLY may carry (the kernel's errno space ends below 4096). */
@@ -112,16 +113,16 @@ typedef struct ProtoMessage {
         uint32_t seq;
 
         uint32_t flags; /* HELLO */
-        char *name;     /* HELLO (client name), TRACK (range name); NULL when absent */
+        char *name; /* HELLO (client name), TRACK (range name); NULL when absent */
 
         ProtoRange *ranges; /* TRACK, UNTRACK */
         size_t n_ranges;
         char **labels; /* TRACK */
         size_t n_labels;
 
-        int32_t error;  /* REPLY: 0 or a positive errno */
-        char *message;  /* REPLY: mandatory when error != 0 */
-        char *backend;  /* REPLY to STATUS; NULL when absent */
+        int32_t error; /* REPLY: 0 or a positive errno */
+        char *message; /* REPLY: mandatory when error != 0 */
+        char *backend; /* REPLY to STATUS; NULL when absent */
         ProtoCounter *counters;
         size_t n_counters;
         ProtoRangeInfo *range_infos;

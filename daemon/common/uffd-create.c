@@ -62,7 +62,7 @@ int uffd_create(const char *dev_path, UffdCreateFlags flags, UffdCreateInfo *ret
 
 done:
         if (ret_info)
-                *ret_info = (UffdCreateInfo) {
+                *ret_info = (UffdCreateInfo){
                         .source = source,
                         .user_mode_only = umo,
                         .dev_error = dev_error,

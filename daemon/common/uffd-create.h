@@ -12,8 +12,8 @@
 
 /* How a userfaultfd was obtained. */
 typedef enum UffdSource {
-        UFFD_SOURCE_NONE,    /* not obtained */
-        UFFD_SOURCE_DEV,     /* ioctl(USERFAULTFD_IOC_NEW) on the device node */
+        UFFD_SOURCE_NONE, /* not obtained */
+        UFFD_SOURCE_DEV, /* ioctl(USERFAULTFD_IOC_NEW) on the device node */
         UFFD_SOURCE_SYSCALL, /* userfaultfd(2) */
         _UFFD_SOURCE_MAX,
 } UffdSource;
@@ -30,7 +30,7 @@ typedef enum UffdCreateFlags {
 } UffdCreateFlags;
 
 typedef struct UffdCreateInfo {
-        UffdSource source;   /* UFFD_SOURCE_DEV or UFFD_SOURCE_SYSCALL */
+        UffdSource source; /* UFFD_SOURCE_DEV or UFFD_SOURCE_SYSCALL */
         bool user_mode_only; /* created with UFFD_USER_MODE_ONLY (asked for, or fallen back to) */
         /* Why the device was not used: open()'s or the ioctl's -errno; 0 when the device gave
          * the fd or was not tried (dev_path NULL). */

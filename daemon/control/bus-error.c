@@ -56,7 +56,8 @@ int bus_error_rename(sd_bus_error *e, int r) {
 int bus_error_no_such_client(sd_bus_error *ret_error, uint64_t id) {
         return sd_bus_error_setf(ret_error, UFFDTIER_BUS_ERROR_NO_SUCH_CLIENT,
                                  "No client with id %" PRIu64 ": it has exited or was never there "
-                                 "(ListClients() shows the current ones).", id);
+                                 "(ListClients() shows the current ones).",
+                                 id);
 }
 
 int bus_error_access_denied(sd_bus_error *ret_error, const char *method) {

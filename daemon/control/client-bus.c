@@ -74,7 +74,7 @@ int client_bus_enumerate(sd_bus *bus, const char *path, void *userdata, char ***
 
         if (!nodes)
                 return -ENOMEM;
-        LIST_FOREACH(clients, c, m->clients) {
+        LIST_FOREACH (clients, c, m->clients) {
                 if (n >= m->n_clients)
                         break;
                 r = client_bus_path(c->id, &nodes[n]);
@@ -179,8 +179,9 @@ static int property_get_counter(sd_bus *bus, const char *path, const char *inter
                 return sd_bus_message_append(reply, "t", tracker_fault_latency_p99_usec(k));
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (streq(property, table[i].name))
-                        return sd_bus_message_append(reply, "t",
-                                                     *(const uint64_t *) ((const char *) k + table[i].offset));
+                        return sd_bus_message_append(
+                                reply, "t",
+                                *(const uint64_t *) ((const char *) k + table[i].offset));
         return -EINVAL;
 }
 
@@ -190,7 +191,8 @@ static int property_get_last_error(sd_bus *bus, const char *path, const char *in
         const TrackerCounters *k = client_counters(userdata);
 
         if (streq(property, "LastErrno"))
-                return sd_bus_message_append(reply, "i", (int32_t) (k->last_error < 0 ? -k->last_error : k->last_error));
+                return sd_bus_message_append(
+                        reply, "i", (int32_t) (k->last_error < 0 ? -k->last_error : k->last_error));
         return sd_bus_message_append(reply, "s", k->last_error ? k->last_error_text : "");
 }
 
@@ -208,13 +210,16 @@ static int property_get_buckets(sd_bus *bus, const char *path, const char *inter
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *ret_error) {
         const TrackerCounters *k = client_counters(userdata);
-        const uint64_t *v = streq(property, "WorkingSetBytes") ? k->wss_bytes : k->age_histogram_bytes;
+        const uint64_t *v = streq(property, "WorkingSetBytes") ? k->wss_bytes
+                                                               : k->age_histogram_bytes;
 
         return sd_bus_message_append_array(reply, 't', v, CLASSIFY_N_BUCKETS * sizeof(uint64_t));
 }
 
-#define COUNTER(name) SD_BUS_PROPERTY(name, "t", property_get_counter, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
-#define CONST(name, sig) SD_BUS_PROPERTY(name, sig, property_get_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST)
+#define COUNTER(name) \
+        SD_BUS_PROPERTY(name, "t", property_get_counter, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define CONST(name, sig) \
+        SD_BUS_PROPERTY(name, sig, property_get_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST)
 
 const sd_bus_vtable client_bus_vtable[] = {
         SD_BUS_VTABLE_START(0),
@@ -226,13 +231,20 @@ const sd_bus_vtable client_bus_vtable[] = {
         CONST("CGroup", "s"),
         CONST("Unit", "s"),
         CONST("UserModeOnly", "b"),
-        SD_BUS_PROPERTY("Policy", "s", property_get_identity, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PolicyMode", "s", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PolicyScanIntervalUSec", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PolicyColdAgeUSec", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PolicyRateBytesPerSec", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PolicyFloorBytes", "t", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PolicyPsiLimitPermyriad", "u", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Policy", "s", property_get_identity, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyMode", "s", property_get_policy, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyScanIntervalUSec", "t", property_get_policy, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyColdAgeUSec", "t", property_get_policy, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyRateBytesPerSec", "t", property_get_policy, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyFloorBytes", "t", property_get_policy, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PolicyPsiLimitPermyriad", "u", property_get_policy, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         COUNTER("TrackedBytes"),
         COUNTER("ResidentBytes"),
         COUNTER("SwappedBytes"),
@@ -241,8 +253,10 @@ const sd_bus_vtable client_bus_vtable[] = {
         COUNTER("MemoryCGroupUsageBytes"),
         COUNTER("SwapCachedBytes"),
         COUNTER("ReclaimedBytes"),
-        SD_BUS_PROPERTY("MemorySource", "s", property_get_source, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PsiSource", "s", property_get_source, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MemorySource", "s", property_get_source, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PsiSource", "s", property_get_source, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         COUNTER("HotBytes"),
         COUNTER("ColdBytes"),
         COUNTER("HugeBytes"),
@@ -254,10 +268,14 @@ const sd_bus_vtable client_bus_vtable[] = {
         COUNTER("LastCycleUSec"),
         COUNTER("FaultLatencyMaxUSec"),
         COUNTER("FaultLatencyP99USec"),
-        SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LastErrno", "i", property_get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("WorkingSetBytes", "at", property_get_buckets, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("AgeHistogramBytes", "at", property_get_buckets, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastErrno", "i", property_get_last_error, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WorkingSetBytes", "at", property_get_buckets, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AgeHistogramBytes", "at", property_get_buckets, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END
 };
 
@@ -268,15 +286,14 @@ int client_bus_emit_changed(sd_bus *bus, const Client *c) {
         r = client_bus_path(c->id, &path);
         if (r < 0)
                 return r;
-        return sd_bus_emit_properties_changed(bus, path, UFFDTIER_BUS_CLIENT_INTERFACE,
-                                              "Policy", "PolicyMode", "PolicyScanIntervalUSec",
-                                              "PolicyColdAgeUSec", "PolicyRateBytesPerSec",
-                                              "PolicyFloorBytes", "PolicyPsiLimitPermyriad", "TrackedBytes", "ResidentBytes", "SwappedBytes",
-                                              "PagedOutBytes", "FreedBytes", "MemoryCGroupUsageBytes",
-                                              "SwapCachedBytes", "ReclaimedBytes", "MemorySource", "PsiSource",
-                                              "HotBytes", "ColdBytes", "HugeBytes", "EvictedBytes",
-                                              "RefaultedBytes", "FaultsServed", "Cycles",
-                                              "EvictionsSkippedPSI", "LastCycleUSec",
-                                              "FaultLatencyMaxUSec", "FaultLatencyP99USec", "LastError",
-                                              "LastErrno", "WorkingSetBytes", "AgeHistogramBytes", NULL);
+        return sd_bus_emit_properties_changed(
+                bus, path, UFFDTIER_BUS_CLIENT_INTERFACE, "Policy", "PolicyMode",
+                "PolicyScanIntervalUSec", "PolicyColdAgeUSec", "PolicyRateBytesPerSec",
+                "PolicyFloorBytes", "PolicyPsiLimitPermyriad", "TrackedBytes", "ResidentBytes",
+                "SwappedBytes", "PagedOutBytes", "FreedBytes", "MemoryCGroupUsageBytes",
+                "SwapCachedBytes", "ReclaimedBytes", "MemorySource", "PsiSource", "HotBytes",
+                "ColdBytes", "HugeBytes", "EvictedBytes", "RefaultedBytes", "FaultsServed",
+                "Cycles", "EvictionsSkippedPSI", "LastCycleUSec", "FaultLatencyMaxUSec",
+                "FaultLatencyP99USec", "LastError", "LastErrno", "WorkingSetBytes",
+                "AgeHistogramBytes", NULL);
 }

@@ -21,7 +21,7 @@
 
 /* Events that keep the range set exact; each makes the client's syscall wait until we read it,
  * which is why the uffd source runs at the highest priority. */
-#define CLIENT_EVENT_FEATURES \
+#define CLIENT_EVENT_FEATURES                                                             \
         (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | \
          UFFD_FEATURE_EVENT_UNMAP)
 #define CLIENT_EVENTS_PER_READ 64
@@ -151,7 +151,7 @@ static int client_alloc(const ClientEnv *env, const Policy *policy, const Client
                 return -ENOMEM;
         }
         tracker_init(&c->tracker, &env->tracker, policy, &client_tracker_hooks, c,
-                     &(TrackerTarget) {
+                     &(TrackerTarget){
                              .id = c->id,
                              .pid = c->pid,
                              .uid = c->uid,
@@ -166,8 +166,8 @@ static int client_alloc(const ClientEnv *env, const Policy *policy, const Client
         return 0;
 }
 
-int client_new(const ClientEnv *env, const Policy *policy, const ClientHooks *hooks,
-               void *userdata, const ClientIdentity *who, int uffd, int pidfd, int pagemap_fd,
+int client_new(const ClientEnv *env, const Policy *policy, const ClientHooks *hooks, void *userdata,
+               const ClientIdentity *who, int uffd, int pidfd, int pagemap_fd,
                sd_bus_error *ret_error, Client **ret) {
         const KernelOps *k = env->tracker.kops;
         Client *c = NULL;
@@ -183,15 +183,17 @@ int client_new(const ClientEnv *env, const Policy *policy, const ClientHooks *ho
         want = tracker_backend_features(env->tracker.backend) | CLIENT_EVENT_FEATURES;
         r = k->api(c->uffd, want, &got, &ioctls);
         if (r == -EINVAL)
-                r = sd_bus_error_set_errnof(ret_error, EINVAL,
-                                            "UFFDIO_API refused features 0x%" PRIx64
-                                            ": the userfaultfd was already initialised, or is not a fresh one",
-                                            want);
+                r = sd_bus_error_set_errnof(
+                        ret_error, EINVAL,
+                        "UFFDIO_API refused features 0x%" PRIx64
+                        ": the userfaultfd was already initialised, or is not a fresh one",
+                        want);
         else if (r < 0)
                 r = sd_bus_error_set_errnof(ret_error, -r, "UFFDIO_API failed: %s", strerror(-r));
         else if ((got & want) != want)
                 r = sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
-                                            "the userfaultfd lacks features 0x%" PRIx64, want & ~got);
+                                            "the userfaultfd lacks features 0x%" PRIx64,
+                                            want & ~got);
         if (r < 0)
                 goto fail;
         c->features = got;
@@ -207,10 +209,13 @@ int client_new(const ClientEnv *env, const Policy *policy, const ClientHooks *ho
                 r = sd_bus_error_set_errnof(ret_error, -r, "internal error: %s", strerror(-r));
                 goto fail;
         }
-        log_info("client %" PRIu64 " (pid %d, uid %u%s%s): userfaultfd negotiated for %s, features 0x%" PRIx64 "%s",
-                 c->id, (int) c->pid, (unsigned) c->uid, c->name ? ", " : "", c->name ? c->name : "",
-                 backend_to_string(env->tracker.backend), got,
-                 c->user_mode_only ? " (user-mode-only: kernel accesses fail with EFAULT in sync windows)" : "");
+        log_info("client %" PRIu64
+                 " (pid %d, uid %u%s%s): userfaultfd negotiated for %s, features 0x%" PRIx64 "%s",
+                 c->id, (int) c->pid, (unsigned) c->uid, c->name ? ", " : "",
+                 c->name ? c->name : "", backend_to_string(env->tracker.backend), got,
+                 c->user_mode_only
+                         ? " (user-mode-only: kernel accesses fail with EFAULT in sync windows)"
+                         : "");
         *ret = c;
         return 0;
 fail:
@@ -285,7 +290,7 @@ static void client_gc_tags(Client *c) {
         for (size_t i = 0; i < c->n_tags; i++)
                 if (c->tags[i].used && !c->tags[i].referenced) {
                         track_tag_done(&c->tags[i]);
-                        c->tags[i] = (TrackTag) {};
+                        c->tags[i] = (TrackTag){};
                 }
         for (n = c->n_tags; n > 0 && !c->tags[n - 1].used; n--)
                 ;
@@ -433,14 +438,14 @@ struct TrackJob {
         char *name;
         char **labels;
         size_t n_labels;
-        size_t i;               /* the range under way */
-        bool begun;             /* its checks passed, [its start, pos) is registered and proven */
+        size_t i; /* the range under way */
+        bool begun; /* its checks passed, [its start, pos) is registered and proven */
         uint64_t pos;
         sd_event_source *source;
         /* UNTRACK: the ranges leave the set at once; their unregistration follows in pieces */
         bool untrack;
         RunVec unreg;
-        int error;              /* a refusal met on the way, answered when the pieces are done */
+        int error; /* a refusal met on the way, answered when the pieces are done */
         sd_bus_error error_text;
 };
 
@@ -466,24 +471,30 @@ static int track_range_precheck(Client *c, uint64_t start, uint64_t len, sd_bus_
 
         if (len == 0 || !IS_ALIGNED(start, page_size()) || !IS_ALIGNED(len, page_size()))
                 return sd_bus_error_set_errnof(ret_error, EINVAL,
-                                               "range 0x%" PRIx64 "+0x%" PRIx64 " is not page-aligned (page size %zu) or empty",
+                                               "range 0x%" PRIx64 "+0x%" PRIx64
+                                               " is not page-aligned (page size %zu) or empty",
                                                start, len, page_size());
         if (__builtin_add_overflow(start, len, &end))
                 return sd_bus_error_set_errnof(ret_error, EINVAL,
-                                               "range 0x%" PRIx64 "+0x%" PRIx64 " wraps around", start, len);
+                                               "range 0x%" PRIx64 "+0x%" PRIx64 " wraps around",
+                                               start, len);
         if (c->ranges.n_ranges >= lim->ranges_per_client)
-                return sd_bus_error_set_errnof(ret_error, E2BIG,
-                                               "limit reached: at most %u ranges per client (ranges_per_client)",
-                                               lim->ranges_per_client);
+                return sd_bus_error_set_errnof(
+                        ret_error, E2BIG,
+                        "limit reached: at most %u ranges per client (ranges_per_client)",
+                        lim->ranges_per_client);
         if (range_set_bytes(&c->ranges) + len > lim->bytes_per_client)
                 return sd_bus_error_set_errnof(ret_error, E2BIG,
-                                               "limit reached: at most %" PRIu64 " bytes per client (bytes_per_client)",
+                                               "limit reached: at most %" PRIu64
+                                               " bytes per client (bytes_per_client)",
                                                lim->bytes_per_client);
         for (size_t i = 0; i < c->ranges.n_ranges; i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
                 if (t->start < end && start < t->end)
                         return sd_bus_error_set_errnof(ret_error, EEXIST,
-                                                       "range 0x%" PRIx64 "-0x%" PRIx64 " overlaps tracked range 0x%" PRIx64 "-0x%" PRIx64,
+                                                       "range 0x%" PRIx64 "-0x%" PRIx64
+                                                       " overlaps tracked range 0x%" PRIx64
+                                                       "-0x%" PRIx64,
                                                        start, end, t->start, t->end);
         }
         return 0;
@@ -504,9 +515,11 @@ static int track_piece(Client *c, uint64_t start, uint64_t end, uint64_t *ret_en
 
                 r = creds_assume(c->uid, c->gid, &saved);
                 if (r < 0)
-                        return sd_bus_error_set_errnof(ret_error, -r, "internal error: cannot take the client's credentials");
-                r = vma_check_range(c->env->tracker.proc_root, c->pid, start, end, CLIENT_TRACK_PIECE_VMAS,
-                                    &end, ret_error);
+                        return sd_bus_error_set_errnof(
+                                ret_error, -r,
+                                "internal error: cannot take the client's credentials");
+                r = vma_check_range(c->env->tracker.proc_root, c->pid, start, end,
+                                    CLIENT_TRACK_PIECE_VMAS, &end, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -523,11 +536,13 @@ static int track_piece(Client *c, uint64_t start, uint64_t end, uint64_t *ret_en
         r = vma_range_is_registered(k, c->pagemap_fd, start, end, proof_mode);
         if (r < 0 && r != -ENODATA)
                 return sd_bus_error_set_errnof(ret_error, -r,
-                                               "cannot read the page map of 0x%" PRIx64 "-0x%" PRIx64 ": %s",
+                                               "cannot read the page map of 0x%" PRIx64
+                                               "-0x%" PRIx64 ": %s",
                                                start, end, strerror(-r));
         if (r > 0)
                 return sd_bus_error_set_errnof(ret_error, EBUSY,
-                                               "0x%" PRIx64 "-0x%" PRIx64 " is already registered with a userfaultfd",
+                                               "0x%" PRIx64 "-0x%" PRIx64
+                                               " is already registered with a userfaultfd",
                                                start, end);
 
         r = k->register_range(c->uffd, start, len, proof_mode, &ioctls);
@@ -537,23 +552,26 @@ static int track_piece(Client *c, uint64_t start, uint64_t end, uint64_t *ret_en
                 r = k->register_range(c->uffd, start, len, proof_mode, &ioctls);
         }
         if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, -r,
-                                               "UFFDIO_REGISTER of 0x%" PRIx64 "-0x%" PRIx64 " failed: %s%s",
-                                               start, end, strerror(-r),
-                                               r == -EBUSY ? " (already registered with another userfaultfd)" : "");
+                return sd_bus_error_set_errnof(
+                        ret_error, -r,
+                        "UFFDIO_REGISTER of 0x%" PRIx64 "-0x%" PRIx64 " failed: %s%s", start, end,
+                        strerror(-r),
+                        r == -EBUSY ? " (already registered with another userfaultfd)" : "");
 
         /* Prove that the uffd acts on this peer's memory: its own pagemap must now show the
          * whole range registered. A uffd taken from another process registered that process's
          * memory (or failed); either way we undo and refuse. */
         r = vma_range_is_registered(k, c->pagemap_fd, start, end, proof_mode);
         if (r == -ENODATA)
-                log_debug("client %" PRIu64 ": 0x%" PRIx64 "-0x%" PRIx64 " has no populated page, registration not provable",
+                log_debug("client %" PRIu64 ": 0x%" PRIx64 "-0x%" PRIx64
+                          " has no populated page, registration not provable",
                           c->id, start, end);
         else if (r != VMA_REGISTERED_ALL) {
                 (void) k->unregister_range(c->uffd, start, len);
-                return sd_bus_error_set_errnof(ret_error, EPERM,
-                                               "the userfaultfd does not act on the memory of pid %d: hand over a userfaultfd created by the process itself",
-                                               (int) c->pid);
+                return sd_bus_error_set_errnof(
+                        ret_error, EPERM,
+                        "the userfaultfd does not act on the memory of pid %d: hand over a userfaultfd created by the process itself",
+                        (int) c->pid);
         }
         if (proof_mode != mode) {
                 /* proven: the uffd's address space is the peer's for good. Now the real mode
@@ -562,7 +580,8 @@ static int track_piece(Client *c, uint64_t start, uint64_t end, uint64_t *ret_en
                 r = k->register_range(c->uffd, start, len, mode, &ioctls);
                 if (r < 0)
                         return sd_bus_error_set_errnof(ret_error, -r,
-                                                       "UFFDIO_REGISTER of 0x%" PRIx64 "-0x%" PRIx64 " failed: %s",
+                                                       "UFFDIO_REGISTER of 0x%" PRIx64 "-0x%" PRIx64
+                                                       " failed: %s",
                                                        start, end, strerror(-r));
         }
         *ret_end = end;
@@ -582,7 +601,8 @@ static int track_range_commit(Client *c, uint64_t start, uint64_t end, const cha
         if (r < 0) {
                 client_gc_tags(c);
                 (void) k->unregister_range(c->uffd, start, end - start);
-                return sd_bus_error_set_errnof(ret_error, -r, "cannot track range: %s", strerror(-r));
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot track range: %s",
+                                               strerror(-r));
         }
         r = tracker_range_added(&c->tracker, start, end);
         if (r < 0) {
@@ -594,8 +614,10 @@ static int track_range_commit(Client *c, uint64_t start, uint64_t end, const cha
                                                "cannot arm range 0x%" PRIx64 "-0x%" PRIx64 ": %s",
                                                start, end, strerror(-r));
         }
-        log_info("client %" PRIu64 " (pid %d): tracking 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " KiB%s%s)",
-                 c->id, (int) c->pid, start, end, (end - start) / 1024, name ? ", " : "", name ? name : "");
+        log_info("client %" PRIu64 " (pid %d): tracking 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64
+                 " KiB%s%s)",
+                 c->id, (int) c->pid, start, end, (end - start) / 1024, name ? ", " : "",
+                 name ? name : "");
         return 0;
 }
 
@@ -622,10 +644,14 @@ static int untrack_job_step(Client *c, TrackJob *j, SliceBudget *b, sd_bus_error
 
                 if (slice_budget_spent(b, now_usec()))
                         return 1;
-                if (slice_take_front(&j->unreg, CLIENT_UNREGISTER_PIECE_BYTES, page_size(), &a) > 0) {
-                        r = c->env->tracker.kops->unregister_range(c->uffd, a.start, a.end - a.start);
+                if (slice_take_front(&j->unreg, CLIENT_UNREGISTER_PIECE_BYTES, page_size(), &a) >
+                    0) {
+                        r = c->env->tracker.kops->unregister_range(c->uffd, a.start,
+                                                                   a.end - a.start);
                         if (r < 0 && r != -ENOMEM && r != -EINVAL)
-                                log_debug_errno(r, "client %" PRIu64 ": UFFDIO_UNREGISTER 0x%" PRIx64 "-0x%" PRIx64 ": %m",
+                                log_debug_errno(r,
+                                                "client %" PRIu64 ": UFFDIO_UNREGISTER 0x%" PRIx64
+                                                "-0x%" PRIx64 ": %m",
                                                 c->id, a.start, a.end);
                         slice_budget_take(b, (a.end - a.start) / page_size());
                         continue;
@@ -722,24 +748,29 @@ static int client_untrack_one(Client *c, uint64_t start, uint64_t len, RunVec *d
         if (len == 0 || !IS_ALIGNED(start, page_size()) || !IS_ALIGNED(len, page_size()) ||
             __builtin_add_overflow(start, len, &end))
                 return sd_bus_error_set_errnof(ret_error, EINVAL,
-                                               "range 0x%" PRIx64 "+0x%" PRIx64 " is not page-aligned or empty",
+                                               "range 0x%" PRIx64 "+0x%" PRIx64
+                                               " is not page-aligned or empty",
                                                start, len);
         /* Punching a hole splits a range in two: the limit counts ranges after the split, so
          * that TRACK once plus UNTRACKs in the middle cannot hold more than ranges_per_client. */
         for (size_t i = 0; i < c->ranges.n_ranges; i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
-                if (t->start < start && end < t->end && c->ranges.n_ranges >= c->env->limits->ranges_per_client)
-                        return sd_bus_error_set_errnof(ret_error, E2BIG,
-                                                       "limit reached: untracking 0x%" PRIx64 "-0x%" PRIx64 " would split a range, "
-                                                       "and at most %u ranges per client are allowed (ranges_per_client)",
-                                                       start, end, c->env->limits->ranges_per_client);
+                if (t->start < start && end < t->end &&
+                    c->ranges.n_ranges >= c->env->limits->ranges_per_client)
+                        return sd_bus_error_set_errnof(
+                                ret_error, E2BIG,
+                                "limit reached: untracking 0x%" PRIx64 "-0x%" PRIx64
+                                " would split a range, "
+                                "and at most %u ranges per client are allowed (ranges_per_client)",
+                                start, end, c->env->limits->ranges_per_client);
         }
         /* Only what we track is ours to unregister. */
         if (defer_unregister) {
                 /* room first: once the set changed, the parts must not be lost */
                 r = run_vec_reserve(defer_unregister, c->ranges.n_ranges);
                 if (r < 0)
-                        return sd_bus_error_set_errnof(ret_error, -r, "cannot untrack: %s", strerror(-r));
+                        return sd_bus_error_set_errnof(ret_error, -r, "cannot untrack: %s",
+                                                       strerror(-r));
         }
         for (size_t i = 0; i < c->ranges.n_ranges; i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
@@ -752,7 +783,9 @@ static int client_untrack_one(Client *c, uint64_t start, uint64_t len, RunVec *d
                 }
                 r = c->env->tracker.kops->unregister_range(c->uffd, a, b - a);
                 if (r < 0 && r != -ENOMEM && r != -EINVAL)
-                        log_debug_errno(r, "client %" PRIu64 ": UFFDIO_UNREGISTER 0x%" PRIx64 "-0x%" PRIx64 ": %m",
+                        log_debug_errno(r,
+                                        "client %" PRIu64 ": UFFDIO_UNREGISTER 0x%" PRIx64
+                                        "-0x%" PRIx64 ": %m",
                                         c->id, a, b);
         }
         r = range_set_remove(&c->ranges, start, end, &removed);
@@ -760,16 +793,19 @@ static int client_untrack_one(Client *c, uint64_t start, uint64_t len, RunVec *d
                 return sd_bus_error_set_errnof(ret_error, -r, "cannot untrack: %s", strerror(-r));
         if (removed == 0)
                 return sd_bus_error_set_errnof(ret_error, ENOENT,
-                                               "0x%" PRIx64 "-0x%" PRIx64 " is not tracked", start, end);
+                                               "0x%" PRIx64 "-0x%" PRIx64 " is not tracked", start,
+                                               end);
         tracker_range_removed(&c->tracker, start, end);
         client_gc_tags(c);
-        log_info("client %" PRIu64 " (pid %d): untracked 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64 " KiB)",
+        log_info("client %" PRIu64 " (pid %d): untracked 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64
+                 " KiB)",
                  c->id, (int) c->pid, start, end, removed / 1024);
         return 0;
 }
 
 static int job_step(Client *c, TrackJob *j, SliceBudget *b, sd_bus_error *ret_error) {
-        return j->untrack ? untrack_job_step(c, j, b, ret_error) : track_job_step(c, j, b, ret_error);
+        return j->untrack ? untrack_job_step(c, j, b, ret_error)
+                          : track_job_step(c, j, b, ret_error);
 }
 
 /* The request's own turn does what fits; the rest goes on from a defer source. */
@@ -809,7 +845,8 @@ static int track_job_new(Client *c, const ProtoRange *ranges, size_t n_ranges, b
         TrackJob *j;
 
         if (c->track_job)
-                return sd_bus_error_set_errnof(ret_error, EBUSY, "a TRACK or UNTRACK is already under way");
+                return sd_bus_error_set_errnof(ret_error, EBUSY,
+                                               "a TRACK or UNTRACK is already under way");
         j = calloc(1, sizeof *j);
         if (!j)
                 return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
@@ -867,7 +904,7 @@ int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply)
         r = proto_message_set_backend(reply, backend_to_string(c->env->tracker.backend));
 #define COUNTER(name, value) \
         if (r >= 0)          \
-                r = proto_message_add_counter(reply, name, value)
+        r = proto_message_add_counter(reply, name, value)
         COUNTER("tracked_bytes", range_set_bytes(&c->ranges));
         COUNTER("resident_bytes", k->resident_bytes);
         COUNTER("swapped_bytes", k->swapped_bytes);
@@ -901,8 +938,10 @@ int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply)
         for (size_t i = 0; r >= 0 && i < c->ranges.n_ranges; i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
                 if (i >= PROTO_RANGE_INFOS_MAX ||
-                    proto_message_encoded_size(reply) + PROTO_NAME_MAX_BYTES + 64 > PROTO_MESSAGE_MAX_BYTES) {
-                        r = proto_message_add_counter(reply, "ranges_omitted", c->ranges.n_ranges - i);
+                    proto_message_encoded_size(reply) + PROTO_NAME_MAX_BYTES + 64 >
+                            PROTO_MESSAGE_MAX_BYTES) {
+                        r = proto_message_add_counter(reply, "ranges_omitted",
+                                                      c->ranges.n_ranges - i);
                         break;
                 }
                 r = proto_message_add_range_info(reply, t->start, t->end - t->start,
@@ -918,8 +957,9 @@ static void client_pages_removed(Client *c, uint64_t start, uint64_t end) {
         int r = classify_discard(&c->ranges, ALIGN_DOWN(start, (uint64_t) page_size()),
                                  ALIGN_UP(end, (uint64_t) page_size()));
         if (r < 0)
-                tracker_set_error(&c->tracker, r, "cannot follow MADV_DONTNEED of 0x%" PRIx64 "-0x%" PRIx64,
-                                  start, end);
+                tracker_set_error(&c->tracker, r,
+                                  "cannot follow MADV_DONTNEED of 0x%" PRIx64 "-0x%" PRIx64, start,
+                                  end);
         tracker_range_removed(&c->tracker, start, end);
 }
 
@@ -977,7 +1017,8 @@ static int client_read_once(Client *c) {
         n = c->env->tracker.kops->read_msgs(c->uffd, msgs, ELEMENTSOF(msgs));
         if (n < 0) {
                 if (n != -ESRCH)
-                        tracker_set_error(&c->tracker, (int) n, "reading userfaultfd events failed");
+                        tracker_set_error(&c->tracker, (int) n,
+                                          "reading userfaultfd events failed");
                 return (int) n;
         }
         for (ssize_t i = 0; i < n; i++) {

@@ -53,7 +53,7 @@ typedef struct TrackTag {
         char *name;
         char **labels; /* "key=value" */
         size_t n_labels;
-        bool used;       /* a free slot otherwise */
+        bool used; /* a free slot otherwise */
         bool referenced; /* scratch for client_gc_tags() */
 } TrackTag;
 
@@ -61,12 +61,12 @@ typedef struct TrackTag {
 typedef struct ClientIdentity {
         uint64_t id;
         pid_t pid;
-        uid_t uid;              /* the peer's effective uid and gid (SO_PEERCRED): the */
-        gid_t gid;              /* authority the daemon acts with on its behalf (creds.h) */
-        const char *name;       /* copied; may be NULL */
+        uid_t uid; /* the peer's effective uid and gid (SO_PEERCRED): the */
+        gid_t gid; /* authority the daemon acts with on its behalf (creds.h) */
+        const char *name; /* copied; may be NULL */
         const char *cgroup_path; /* unified-hierarchy path (copied; NULL if unknown), for PSI */
-        bool user_mode_only;    /* kernel-mode accesses fault with EFAULT in sync windows */
-        uint64_t parent_id;     /* 0 unless created by a FORK event */
+        bool user_mode_only; /* kernel-mode accesses fault with EFAULT in sync windows */
+        uint64_t parent_id; /* 0 unless created by a FORK event */
 } ClientIdentity;
 
 struct Client {
@@ -79,24 +79,24 @@ struct Client {
         uid_t uid;
         gid_t gid;
         char *name;
-        char *cgroup_path;     /* unified-hierarchy path, for PSI */
+        char *cgroup_path; /* unified-hierarchy path, for PSI */
         uint64_t parent_id;
 
         int uffd;
         int pidfd;
         int pagemap_fd;
         bool user_mode_only;
-        uint64_t features;     /* negotiated */
+        uint64_t features; /* negotiated */
 
         sd_event_source *uffd_source;
         sd_event_source *pidfd_source;
-        bool reading;          /* inside the event reader: never re-entered */
+        bool reading; /* inside the event reader: never re-entered */
         bool stopped;
 
         RangeSet ranges;
         TrackTag *tags;
         size_t n_tags;
-        TrackJob *track_job;   /* a TRACK under way, or NULL */
+        TrackJob *track_job; /* a TRACK under way, or NULL */
 
         Tracker tracker;
 
@@ -108,8 +108,8 @@ struct Client {
 
 /* Negotiates the uffd for the env's backend and starts tracking. Takes ownership of the three
  * fds (closed on failure too). The refusal for the peer goes to ret_error. */
-int client_new(const ClientEnv *env, const Policy *policy, const ClientHooks *hooks,
-               void *userdata, const ClientIdentity *who, int uffd, int pidfd, int pagemap_fd,
+int client_new(const ClientEnv *env, const Policy *policy, const ClientHooks *hooks, void *userdata,
+               const ClientIdentity *who, int uffd, int pidfd, int pagemap_fd,
                sd_bus_error *ret_error, Client **ret);
 /* A forked child of parent: its uffd was negotiated with the parent's and carries a copy of
  * the parent's registrations. Takes ownership of the three fds. */

@@ -31,9 +31,9 @@ typedef struct ConfParser ConfParser;
 typedef int (*ConfParseFn)(ConfParser *p, const char *value, void *target, const char **ret_reason);
 
 typedef enum ConfTarget {
-        TARGET_CONFIG,  /* offset into Config */
-        TARGET_POLICY,  /* offset into the Policy this file fills */
-        TARGET_RULE,    /* offset into the PolicyRule (policy files only) */
+        TARGET_CONFIG, /* offset into Config */
+        TARGET_POLICY, /* offset into the Policy this file fills */
+        TARGET_RULE, /* offset into the PolicyRule (policy files only) */
 } ConfTarget;
 
 typedef struct ConfKey {
@@ -41,9 +41,9 @@ typedef struct ConfKey {
         ConfParseFn parse;
         ConfTarget target;
         size_t offset;
-        uint64_t bit;           /* for the set masks */
-        bool repeatable;        /* Match= */
-        bool policy_file_only;  /* Name=, Match= */
+        uint64_t bit; /* for the set masks */
+        bool repeatable; /* Match= */
+        bool policy_file_only; /* Name=, Match= */
 } ConfKey;
 
 typedef struct ConfSection {
@@ -64,7 +64,7 @@ struct ConfParser {
         const char *text;
         size_t len, pos;
         unsigned line;
-        bool key_since_header;  /* inih treats an indented line after a key as a continuation */
+        bool key_since_header; /* inih treats an indented line after a key as a continuation */
         bool stop;
 
         /* the first error */
@@ -75,11 +75,11 @@ struct ConfParser {
         /* what this file fills */
         Policy *policy;
         uint64_t *policy_set;
-        PolicyRule rule;        /* CONF_FILE_POLICY */
-        unsigned policy_line;   /* of [Policy], 0 if not seen */
+        PolicyRule rule; /* CONF_FILE_POLICY */
+        unsigned policy_line; /* of [Policy], 0 if not seen */
         unsigned name_line;
         unsigned key_line[3][KEYS_MAX]; /* where each key was set, for duplicates */
-        char why[96];           /* a reason a value parser formatted */
+        char why[96]; /* a reason a value parser formatted */
 };
 
 _printf_(4, 5) static int conf_fail(ConfParser *p, unsigned line, int error, const char *fmt, ...) {
@@ -194,14 +194,16 @@ static bool policy_name_valid(const char *s) {
 
         if (n == 0 || n > CONF_POLICY_NAME_MAX)
                 return false;
-        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") == n;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") ==
+                n;
 }
 
 static int parse_name_field(ConfParser *p, const char *v, void *t, const char **why) {
         char **s = t, *copy;
 
         if (!policy_name_valid(v)) {
-                snprintf(p->why, sizeof p->why, "expected 1 to %u of A-Z a-z 0-9 _ . @ : -", CONF_POLICY_NAME_MAX);
+                snprintf(p->why, sizeof p->why, "expected 1 to %u of A-Z a-z 0-9 _ . @ : -",
+                         CONF_POLICY_NAME_MAX);
                 *why = p->why;
                 return -EINVAL;
         }
@@ -226,7 +228,8 @@ static int parse_match_field(ConfParser *p, const char *v, void *t, const char *
         if (r < 0)
                 return r;
         if (rule->n_match >= CONF_MATCH_PER_POLICY_MAX) {
-                snprintf(p->why, sizeof p->why, "more than %u Match= in one policy", CONF_MATCH_PER_POLICY_MAX);
+                snprintf(p->why, sizeof p->why, "more than %u Match= in one policy",
+                         CONF_MATCH_PER_POLICY_MAX);
                 *why = p->why;
                 return -E2BIG;
         }
@@ -245,35 +248,46 @@ static int parse_match_field(ConfParser *p, const char *v, void *t, const char *
 
 /* ---- one table per section ---- */
 
-#define KEY(n, fn, tgt, off, b) { .name = (n), .parse = (fn), .target = (tgt), .offset = (off), .bit = (b) }
+#define KEY(n, fn, tgt, off, b) \
+        { .name = (n), .parse = (fn), .target = (tgt), .offset = (off), .bit = (b) }
 
 static const ConfKey daemon_keys[] = {
         KEY("Socket", parse_socket_field, TARGET_CONFIG, offsetof(Config, socket_path), 0),
         KEY("LogLevel", parse_log_level_field, TARGET_CONFIG, offsetof(Config, log_level), 0),
-        KEY("StatsInterval", parse_stats_interval_field, TARGET_CONFIG, offsetof(Config, stats_interval_usec), 0),
+        KEY("StatsInterval", parse_stats_interval_field, TARGET_CONFIG,
+            offsetof(Config, stats_interval_usec), 0),
 };
 
 static const ConfKey limits_keys[] = {
-        KEY("MaxClientsPerUid", parse_uint_field, TARGET_CONFIG, offsetof(Config, limits.clients_per_uid),
-            CONF_LIMIT_CLIENTS_PER_UID),
-        KEY("MaxRanges", parse_uint_field, TARGET_CONFIG, offsetof(Config, limits.ranges_per_client),
-            CONF_LIMIT_RANGES),
+        KEY("MaxClientsPerUid", parse_uint_field, TARGET_CONFIG,
+            offsetof(Config, limits.clients_per_uid), CONF_LIMIT_CLIENTS_PER_UID),
+        KEY("MaxRanges", parse_uint_field, TARGET_CONFIG,
+            offsetof(Config, limits.ranges_per_client), CONF_LIMIT_RANGES),
         KEY("MaxBytes", parse_size_field, TARGET_CONFIG, offsetof(Config, limits.bytes_per_client),
             CONF_LIMIT_BYTES),
-        KEY("ConnectionsPerSec", parse_uint_field, TARGET_CONFIG, offsetof(Config, limits.connections_per_sec),
-            CONF_LIMIT_CONNECTIONS_PER_SEC),
+        KEY("ConnectionsPerSec", parse_uint_field, TARGET_CONFIG,
+            offsetof(Config, limits.connections_per_sec), CONF_LIMIT_CONNECTIONS_PER_SEC),
 };
 
 static const ConfKey policy_keys[] = {
-        { .name = "Name", .parse = parse_name_field, .target = TARGET_RULE, .offset = offsetof(PolicyRule, name),
+        { .name = "Name",
+          .parse = parse_name_field,
+          .target = TARGET_RULE,
+          .offset = offsetof(PolicyRule, name),
           .policy_file_only = true },
-        { .name = "Match", .parse = parse_match_field, .target = TARGET_RULE, .repeatable = true,
+        { .name = "Match",
+          .parse = parse_match_field,
+          .target = TARGET_RULE,
+          .repeatable = true,
           .policy_file_only = true },
         KEY("ScanInterval", parse_duration_field, TARGET_POLICY, offsetof(Policy, interval_usec),
             CONF_POLICY_SCAN_INTERVAL),
-        KEY("ColdAge", parse_duration_field, TARGET_POLICY, offsetof(Policy, cold_age_usec), CONF_POLICY_COLD_AGE),
-        KEY("Rate", parse_size_field, TARGET_POLICY, offsetof(Policy, rate_bytes_per_sec), CONF_POLICY_RATE),
-        KEY("Floor", parse_size_field, TARGET_POLICY, offsetof(Policy, floor_bytes), CONF_POLICY_FLOOR),
+        KEY("ColdAge", parse_duration_field, TARGET_POLICY, offsetof(Policy, cold_age_usec),
+            CONF_POLICY_COLD_AGE),
+        KEY("Rate", parse_size_field, TARGET_POLICY, offsetof(Policy, rate_bytes_per_sec),
+            CONF_POLICY_RATE),
+        KEY("Floor", parse_size_field, TARGET_POLICY, offsetof(Policy, floor_bytes),
+            CONF_POLICY_FLOOR),
         KEY("PSILimit", parse_percent_field, TARGET_POLICY, offsetof(Policy, psi_limit_permyriad),
             CONF_POLICY_PSI_LIMIT),
         KEY("RearmPeriod", parse_rearm_field, TARGET_POLICY, offsetof(Policy, rearm_period_cycles),
@@ -282,9 +296,18 @@ static const ConfKey policy_keys[] = {
 };
 
 static const ConfSection sections[] = {
-        { .name = "Daemon", .keys = daemon_keys, .n_keys = ELEMENTSOF(daemon_keys), .in_main = true },
-        { .name = "Limits", .keys = limits_keys, .n_keys = ELEMENTSOF(limits_keys), .in_main = true },
-        { .name = "Policy", .keys = policy_keys, .n_keys = ELEMENTSOF(policy_keys), .in_main = true,
+        { .name = "Daemon",
+          .keys = daemon_keys,
+          .n_keys = ELEMENTSOF(daemon_keys),
+          .in_main = true },
+        { .name = "Limits",
+          .keys = limits_keys,
+          .n_keys = ELEMENTSOF(limits_keys),
+          .in_main = true },
+        { .name = "Policy",
+          .keys = policy_keys,
+          .n_keys = ELEMENTSOF(policy_keys),
+          .in_main = true,
           .in_policy = true },
 };
 
@@ -301,7 +324,8 @@ static const ConfSection *section_find(const ConfParser *p, const char *name, si
 
 static int unknown_section(ConfParser *p, const char *name) {
         if (p->kind == CONF_FILE_POLICY)
-                return conf_fail(p, p->line, EINVAL, "%s:%u: unknown section [%s] (a policy file has only [Policy])",
+                return conf_fail(p, p->line, EINVAL,
+                                 "%s:%u: unknown section [%s] (a policy file has only [Policy])",
                                  p->file, p->line, name);
         return conf_fail(p, p->line, EINVAL, "%s:%u: unknown section [%s]", p->file, p->line, name);
 }
@@ -318,7 +342,8 @@ static int conf_handle(ConfParser *p, const char *section, const char *name, con
 
         p->key_since_header = true;
         if (section[0] == '\0')
-                return conf_fail(p, p->line, EINVAL, "%s:%u: %s= outside a section", p->file, p->line, name);
+                return conf_fail(p, p->line, EINVAL, "%s:%u: %s= outside a section", p->file,
+                                 p->line, name);
         sec = section_find(p, section, &si);
         if (!sec) /* normally caught at the header already */
                 return unknown_section(p, section);
@@ -331,15 +356,16 @@ static int conf_handle(ConfParser *p, const char *section, const char *name, con
         if (!key) {
                 if (p->kind == CONF_FILE_MAIN && streq(section, "Policy") &&
                     (streq(name, "Name") || streq(name, "Match")))
-                        return conf_fail(p, p->line, EINVAL,
-                                         "%s:%u: %s= belongs in a policy.d file, not in the default [Policy]",
-                                         p->file, p->line, name);
-                return conf_fail(p, p->line, EINVAL, "%s:%u: unknown key %s= in [%s]", p->file, p->line, name,
-                                 section);
+                        return conf_fail(
+                                p, p->line, EINVAL,
+                                "%s:%u: %s= belongs in a policy.d file, not in the default [Policy]",
+                                p->file, p->line, name);
+                return conf_fail(p, p->line, EINVAL, "%s:%u: unknown key %s= in [%s]", p->file,
+                                 p->line, name, section);
         }
         if (!key->repeatable && p->key_line[si][ki] > 0)
-                return conf_fail(p, p->line, EINVAL, "%s:%u: %s= already set on line %u", p->file, p->line,
-                                 name, p->key_line[si][ki]);
+                return conf_fail(p, p->line, EINVAL, "%s:%u: %s= already set on line %u", p->file,
+                                 p->line, name, p->key_line[si][ki]);
 
         switch (key->target) {
         case TARGET_CONFIG:
@@ -357,8 +383,11 @@ static int conf_handle(ConfParser *p, const char *section, const char *name, con
         if (r == -ENOMEM)
                 return conf_fail(p, p->line, ENOMEM, "%s:%u: out of memory", p->file, p->line);
         if (r < 0)
-                return conf_fail(p, p->line, EINVAL, "%s:%u: invalid %s= value \"%s\": %s", p->file, p->line,
-                                 name, value, why ? why : r == -ERANGE ? "out of range" : "malformed");
+                return conf_fail(p, p->line, EINVAL, "%s:%u: invalid %s= value \"%s\": %s", p->file,
+                                 p->line, name, value,
+                                 why                    ? why
+                                         : r == -ERANGE ? "out of range"
+                                                        : "malformed");
         p->key_line[si][ki] = p->line;
         if (key->target == TARGET_POLICY)
                 *p->policy_set |= key->bit;
@@ -392,8 +421,8 @@ static char *conf_reader(char *str, int num, void *stream) {
         n = nl ? (size_t) (nl - s) + 1 : p->len - p->pos;
         p->line++;
         if (n > (size_t) num - 1) {
-                (void) conf_fail(p, p->line, EINVAL, "%s:%u: line too long (at most %d characters)", p->file,
-                                 p->line, num - 2);
+                (void) conf_fail(p, p->line, EINVAL, "%s:%u: line too long (at most %d characters)",
+                                 p->file, p->line, num - 2);
                 return NULL;
         }
         memcpy(str, s, n);
@@ -413,8 +442,8 @@ static char *conf_reader(char *str, int num, void *stream) {
                 if (end) {
                         char name[64];
 
-                        snprintf(name, sizeof name, "%.*s", (int) MIN((size_t) (end - h - 1), sizeof name - 1),
-                                 h + 1);
+                        snprintf(name, sizeof name, "%.*s",
+                                 (int) MIN((size_t) (end - h - 1), sizeof name - 1), h + 1);
                         p->key_since_header = false;
                         if (!section_find(p, name, NULL)) {
                                 (void) unknown_section(p, name);
@@ -435,9 +464,10 @@ static int conf_result(ConfParser *p, int r, sd_bus_error *ret_error) {
         /* inih's positive return is the first line it found wrong: a handler failure (ours,
          * recorded with its line) or a syntax error, which inih does not explain */
         if (r > 0 && (p->error == 0 || (unsigned) r < p->error_line))
-                return sd_bus_error_set_errnof(ret_error, EINVAL,
-                                               "%s:%d: syntax error (expected [Section], Key=Value or a comment)",
-                                               p->file, r);
+                return sd_bus_error_set_errnof(
+                        ret_error, EINVAL,
+                        "%s:%d: syntax error (expected [Section], Key=Value or a comment)", p->file,
+                        r);
         if (p->error != 0)
                 return sd_bus_error_set_errnof(ret_error, p->error, "%s", p->message);
         return 0;
@@ -461,26 +491,31 @@ static int policy_file_finish(ConfParser *p, sd_bus_error *ret_error) {
         unsigned line = p->policy_line ? p->policy_line : 1;
 
         if (p->policy_line == 0)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "%s:1: no [Policy] section", p->file);
+                return sd_bus_error_set_errnof(ret_error, EINVAL, "%s:1: no [Policy] section",
+                                               p->file);
         if (rule->n_match == 0)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "%s:%u: [Policy] has no Match=", p->file, line);
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "%s:%u: [Policy] has no Match=", p->file, line);
         if (!rule->name) {
                 if (policy_name_from_file(p->file, &rule->name) < 0)
-                        return sd_bus_error_set_errnof(ret_error, ENOMEM, "%s: out of memory", p->file);
+                        return sd_bus_error_set_errnof(ret_error, ENOMEM, "%s: out of memory",
+                                                       p->file);
                 if (!policy_name_valid(rule->name) || streq(rule->name, "default"))
-                        return sd_bus_error_set_errnof(ret_error, EINVAL,
-                                                       "%s:%u: the file name does not make a valid policy name (\"%s\"): set Name=",
-                                                       p->file, line, rule->name);
+                        return sd_bus_error_set_errnof(
+                                ret_error, EINVAL,
+                                "%s:%u: the file name does not make a valid policy name (\"%s\"): set Name=",
+                                p->file, line, rule->name);
         }
         for (size_t i = 0; i < c->policies.n_rules; i++)
                 if (streq(c->policies.rules[i].name, rule->name))
-                        return sd_bus_error_set_errnof(ret_error, EINVAL,
-                                                       "%s:%u: duplicate policy name \"%s\" (also in %s:%u)", p->file,
-                                                       p->name_line ? p->name_line : line, rule->name,
-                                                       c->policies.rules[i].file, c->policies.rules[i].line);
+                        return sd_bus_error_set_errnof(
+                                ret_error, EINVAL,
+                                "%s:%u: duplicate policy name \"%s\" (also in %s:%u)", p->file,
+                                p->name_line ? p->name_line : line, rule->name,
+                                c->policies.rules[i].file, c->policies.rules[i].line);
         if (c->policies.n_rules >= CONF_POLICY_FILES_MAX)
-                return sd_bus_error_set_errnof(ret_error, E2BIG, "%s: more than %u policies", p->file,
-                                               CONF_POLICY_FILES_MAX);
+                return sd_bus_error_set_errnof(ret_error, E2BIG, "%s: more than %u policies",
+                                               p->file, CONF_POLICY_FILES_MAX);
         rule->file = strdup(p->file);
         if (!rule->file)
                 return sd_bus_error_set_errnof(ret_error, ENOMEM, "%s: out of memory", p->file);
@@ -490,7 +525,7 @@ static int policy_file_finish(ConfParser *p, sd_bus_error *ret_error) {
                 return sd_bus_error_set_errnof(ret_error, ENOMEM, "%s: out of memory", p->file);
         c->policies.rules = rules;
         rules[c->policies.n_rules++] = *rule;
-        *rule = (PolicyRule) {}; /* moved */
+        *rule = (PolicyRule){}; /* moved */
         return 0;
 }
 
@@ -509,7 +544,7 @@ int config_parse_text(Config *c, ConfFileKind kind, const char *file, const char
                 return sd_bus_error_set_errnof(ret_error, EINVAL, "%s: contains a NUL byte", file);
         if (kind == CONF_FILE_MAIN) {
                 p.policy = &c->policies.default_policy;
-                p.policy_set = &(uint64_t) { 0 };
+                p.policy_set = &(uint64_t){ 0 };
         } else {
                 policy_init(&p.rule.policy);
                 p.policy = &p.rule.policy;
@@ -589,8 +624,8 @@ int config_finalize(Config *c, const ConfOverrides *o, sd_bus_error *ret_error) 
         r = policy_validate(d, &e);
         if (r < 0) {
                 if (c->path && c->default_policy_line > 0)
-                        return sd_bus_error_set_errnof(ret_error, -r, "%s:%u: default policy: %s", c->path,
-                                                       c->default_policy_line, e.message);
+                        return sd_bus_error_set_errnof(ret_error, -r, "%s:%u: default policy: %s",
+                                                       c->path, c->default_policy_line, e.message);
                 return sd_bus_error_set_errnof(ret_error, -r, "default policy: %s", e.message);
         }
         for (size_t i = 0; i < c->policies.n_rules; i++) {
@@ -604,8 +639,9 @@ int config_finalize(Config *c, const ConfOverrides *o, sd_bus_error *ret_error) 
                 sd_bus_error_free(&e);
                 r = policy_validate(&p, &e);
                 if (r < 0)
-                        return sd_bus_error_set_errnof(ret_error, -r, "%s:%u: policy %s: %s", rule->file, rule->line,
-                                                       rule->name, e.message);
+                        return sd_bus_error_set_errnof(ret_error, -r, "%s:%u: policy %s: %s",
+                                                       rule->file, rule->line, rule->name,
+                                                       e.message);
                 rule->policy = p;
         }
         return 0;
@@ -641,7 +677,8 @@ Config *config_free(Config *c) {
         return NULL;
 }
 
-static int parse_file(Config *c, ConfFileKind kind, const char *path, bool required, sd_bus_error *ret_error) {
+static int parse_file(Config *c, ConfFileKind kind, const char *path, bool required,
+                      sd_bus_error *ret_error) {
         _cleanup_free_ char *text = NULL;
         int r = read_virtual_file(path, CONF_FILE_MAX_BYTES, &text);
 
@@ -650,7 +687,8 @@ static int parse_file(Config *c, ConfFileKind kind, const char *path, bool requi
         if (r == -EBADMSG)
                 return sd_bus_error_set_errnof(ret_error, EINVAL, "%s: contains a NUL byte", path);
         if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, -r, "%s: cannot read: %s", path, strerror(-r));
+                return sd_bus_error_set_errnof(ret_error, -r, "%s: cannot read: %s", path,
+                                               strerror(-r));
         r = config_parse_text(c, kind, path, text, strlen(text), ret_error);
         return r < 0 ? r : 1;
 }
@@ -677,7 +715,8 @@ static int list_policy_files(const char *dir, sd_bus_error *ret_error, char ***r
                         *ret_n = 0;
                         return 0;
                 }
-                return sd_bus_error_set_errnof(ret_error, errno, "%s: cannot open: %s", dir, strerror(errno));
+                return sd_bus_error_set_errnof(ret_error, errno, "%s: cannot open: %s", dir,
+                                               strerror(errno));
         }
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 size_t l = strlen(de->d_name);
@@ -690,7 +729,8 @@ static int list_policy_files(const char *dir, sd_bus_error *ret_error, char ***r
                         continue; /* a dangling link or a directory named *.conf */
                 if (n >= CONF_POLICY_FILES_MAX) {
                         strv_free_n(v, n);
-                        return sd_bus_error_set_errnof(ret_error, E2BIG, "%s: more than %u policy files", dir,
+                        return sd_bus_error_set_errnof(ret_error, E2BIG,
+                                                       "%s: more than %u policy files", dir,
                                                        CONF_POLICY_FILES_MAX);
                 }
                 nv = reallocarray(v, n + 1, sizeof *v);
@@ -704,7 +744,8 @@ static int list_policy_files(const char *dir, sd_bus_error *ret_error, char ***r
         if (errno != 0) {
                 int r = errno;
                 strv_free_n(v, n);
-                return sd_bus_error_set_errnof(ret_error, r, "%s: cannot read: %s", dir, strerror(r));
+                return sd_bus_error_set_errnof(ret_error, r, "%s: cannot read: %s", dir,
+                                               strerror(r));
         }
         if (n > 0)
                 qsort(v, n, sizeof *v, cmp_strp);

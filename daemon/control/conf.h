@@ -41,34 +41,35 @@ enum {
 
 /* What the command line said; it wins over the files, also across reloads. */
 typedef struct ConfOverrides {
-        Policy policy;          /* the fields named by policy_set; for the default policy */
+        Policy policy; /* the fields named by policy_set; for the default policy */
         uint64_t policy_set;
-        bool dry_run_all;       /* --dry-run: every policy monitors only */
-        const char *socket_path;        /* NULL: not given */
-        int log_level;                  /* -1: not given */
-        uint64_t stats_interval_usec;   /* 0: not given */
-        Limits limits;          /* the fields named by limits_set */
+        bool dry_run_all; /* --dry-run: every policy monitors only */
+        const char *socket_path; /* NULL: not given */
+        int log_level; /* -1: not given */
+        uint64_t stats_interval_usec; /* 0: not given */
+        Limits limits; /* the fields named by limits_set */
         uint64_t limits_set;
 } ConfOverrides;
 
-#define CONF_OVERRIDES_INIT { .log_level = -1 }
+#define CONF_OVERRIDES_INIT \
+        { .log_level = -1 }
 
 #define CONF_STATS_INTERVAL_DEFAULT_USEC (60ULL * 1000000ULL)
 
 typedef struct Config {
-        char *path;             /* the main file, NULL when there is none */
-        char *socket_path;      /* never NULL */
-        int log_level;          /* -1: not set anywhere, leave it */
+        char *path; /* the main file, NULL when there is none */
+        char *socket_path; /* never NULL */
+        int log_level; /* -1: not set anywhere, leave it */
         uint64_t stats_interval_usec;
         Limits limits;
         uint64_t limits_set;
-        PolicySet policies;     /* default_policy.name is NULL */
-        unsigned default_policy_line;   /* of [Policy] in the main file, 0 if absent */
+        PolicySet policies; /* default_policy.name is NULL */
+        unsigned default_policy_line; /* of [Policy] in the main file, 0 if absent */
 } Config;
 
 typedef enum ConfFileKind {
-        CONF_FILE_MAIN,         /* uffdtierd.conf */
-        CONF_FILE_POLICY,       /* policy.d/NAME.conf */
+        CONF_FILE_MAIN, /* uffdtierd.conf */
+        CONF_FILE_POLICY, /* policy.d/NAME.conf */
 } ConfFileKind;
 
 /* The built-in defaults, no file read. */

@@ -33,12 +33,12 @@ struct Conn {
         Handoff *handoff;
         int fd;
         sd_event_source *source;
-        HandoffPeer peer;       /* SO_PEERCRED at connect time */
-        int peer_pidfd;         /* SO_PEERPIDFD where the kernel has it (6.5+), else -EBADF */
-        uint64_t client_id;     /* after HELLO; 0 before */
+        HandoffPeer peer; /* SO_PEERCRED at connect time */
+        int peer_pidfd; /* SO_PEERPIDFD where the kernel has it (6.5+), else -EBADF */
+        uint64_t client_id; /* after HELLO; 0 before */
         bool hello_done;
         bool dead;
-        bool pending;           /* a request answered later (HANDOFF_PENDING): reading paused */
+        bool pending; /* a request answered later (HANDOFF_PENDING): reading paused */
         uint32_t pending_seq;
         unsigned n_requests;
         unsigned n_errors;
@@ -113,7 +113,8 @@ static int conn_replyf(Conn *c, uint32_t seq, int error, const char *fmt, ...) {
 static int conn_reply_result(Conn *c, uint32_t seq, int r, const sd_bus_error *e) {
         if (r >= 0)
                 return conn_reply(c, seq, 0, NULL);
-        return conn_reply(c, seq, -r, sd_bus_error_is_set(e) && e->message ? e->message : strerror(-r));
+        return conn_reply(c, seq, -r,
+                          sd_bus_error_is_set(e) && e->message ? e->message : strerror(-r));
 }
 
 /* ---- peer verification ---- */
@@ -183,9 +184,10 @@ static int verify_hello_fds(Conn *c, const int fds[PROTO_HELLO_N_FDS], char *err
                 }
         }
         snprintf(want, sizeof want, "%s/%d/pagemap", h->proc_root, (int) c->peer.pid);
-        if (fd_link(fds[PROTO_HELLO_FD_PAGEMAP], link, sizeof link) < 0 || strcmp(link, want) != 0) {
-                snprintf(err, errlen, "descriptor 2 must be the peer's own /proc/self/pagemap (%.200s)",
-                         want);
+        if (fd_link(fds[PROTO_HELLO_FD_PAGEMAP], link, sizeof link) < 0 ||
+            strcmp(link, want) != 0) {
+                snprintf(err, errlen,
+                         "descriptor 2 must be the peer's own /proc/self/pagemap (%.200s)", want);
                 return -EBADF;
         }
         /* The links name the right objects even for O_PATH (or write-only) descriptors, on
@@ -197,7 +199,8 @@ static int verify_hello_fds(Conn *c, const int fds[PROTO_HELLO_N_FDS], char *err
                 if (fl < 0 || (fl & O_PATH) ||
                     (i == PROTO_HELLO_FD_PAGEMAP && (fl & O_ACCMODE) != O_RDONLY)) {
                         snprintf(err, errlen, "descriptor %u must be open %s, not O_PATH", i,
-                                 i == PROTO_HELLO_FD_PAGEMAP ? "for reading only (O_RDONLY)" : "for use");
+                                 i == PROTO_HELLO_FD_PAGEMAP ? "for reading only (O_RDONLY)"
+                                                             : "for use");
                         return -EBADF;
                 }
         }
@@ -214,11 +217,13 @@ static int handle_hello(Conn *c, const ProtoMessage *req, int *fds, size_t n_fds
         int r;
 
         if (c->hello_done)
-                return conn_reply(c, req->seq, EALREADY, "HELLO was already done on this connection");
+                return conn_reply(c, req->seq, EALREADY,
+                                  "HELLO was already done on this connection");
         if (n_fds != PROTO_HELLO_N_FDS || surplus > 0)
-                return conn_replyf(c, req->seq, EBADF,
-                                   "HELLO needs exactly %d descriptors (userfaultfd, pidfd, pagemap), got %zu",
-                                   PROTO_HELLO_N_FDS, n_fds + surplus);
+                return conn_replyf(
+                        c, req->seq, EBADF,
+                        "HELLO needs exactly %d descriptors (userfaultfd, pidfd, pagemap), got %zu",
+                        PROTO_HELLO_N_FDS, n_fds + surplus);
         r = verify_hello_fds(c, fds, err, sizeof err);
         if (r < 0)
                 return conn_reply(c, req->seq, r, err);
@@ -240,8 +245,9 @@ static int handle_request(Conn *c, const ProtoMessage *req) {
         switch (req->type) {
         case PROTO_TRACK:
         case PROTO_UNTRACK:
-                r = req->type == PROTO_TRACK ? h->hooks->track(h->userdata, c->client_id, req, &e)
-                                             : h->hooks->untrack(h->userdata, c->client_id, req, &e);
+                r = req->type == PROTO_TRACK
+                        ? h->hooks->track(h->userdata, c->client_id, req, &e)
+                        : h->hooks->untrack(h->userdata, c->client_id, req, &e);
                 if (r == HANDOFF_PENDING) {
                         /* Answered by handoff_request_done(). Until then nothing more is read
                          * from this connection, so its requests are still answered in order;
@@ -259,7 +265,8 @@ static int handle_request(Conn *c, const ProtoMessage *req) {
                         return conn_send(c, &reply);
                 break;
         default:
-                return conn_replyf(c, req->seq, EPROTO, "unexpected %s", proto_type_to_string(req->type));
+                return conn_replyf(c, req->seq, EPROTO, "unexpected %s",
+                                   proto_type_to_string(req->type));
         }
         return conn_reply_result(c, req->seq, r, &e);
 }
@@ -275,7 +282,8 @@ static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t
         r = proto_decode(buf, len, reason, sizeof reason, &req);
         if (r < 0) {
                 (void) proto_peek_header(buf, len, &hdr); /* answer with its seq if we can */
-                (void) conn_replyf(c, hdr.seq, r, "bad message: %s", reason[0] ? reason : strerror(-r));
+                (void) conn_replyf(c, hdr.seq, r, "bad message: %s",
+                                   reason[0] ? reason : strerror(-r));
                 return;
         }
         if (req.type == PROTO_HELLO) {
@@ -328,21 +336,26 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         switch (r) {
         case -EBADMSG:
                 c->n_requests++;
-                (void) conn_replyf(c, 0, EBADMSG, "bad message: an empty packet (a message has at least its %d-byte header)",
-                                   PROTO_HEADER_BYTES);
+                (void) conn_replyf(
+                        c, 0, EBADMSG,
+                        "bad message: an empty packet (a message has at least its %d-byte header)",
+                        PROTO_HEADER_BYTES);
                 return 0;
         case -EMSGSIZE:
                 c->n_requests++;
-                (void) conn_replyf(c, 0, EMSGSIZE, "message larger than %d bytes (limit PROTO_MESSAGE_MAX_BYTES)",
+                (void) conn_replyf(c, 0, EMSGSIZE,
+                                   "message larger than %d bytes (limit PROTO_MESSAGE_MAX_BYTES)",
                                    PROTO_MESSAGE_MAX_BYTES);
                 return 0;
         case -ETOOMANYREFS:
                 c->n_requests++;
-                (void) conn_replyf(c, 0, EMSGSIZE, "more than %d descriptors in one packet (limit PROTO_FDS_MAX)",
+                (void) conn_replyf(c, 0, EMSGSIZE,
+                                   "more than %d descriptors in one packet (limit PROTO_FDS_MAX)",
                                    PROTO_FDS_MAX);
                 return 0;
         case -EMFILE:
-                log_warning_errno(r, "pid %d: cannot receive its descriptors: %m", (int) c->peer.pid);
+                log_warning_errno(r, "pid %d: cannot receive its descriptors: %m",
+                                  (int) c->peer.pid);
                 (void) conn_reply(c, 0, EMFILE, "the daemon is out of file descriptors");
                 return 0;
         }
@@ -393,7 +406,7 @@ void handoff_request_done(Handoff *h, uint64_t client_id, int r, const sd_bus_er
 
         if (client_id == 0)
                 return;
-        LIST_FOREACH(conns, c, h->conns) {
+        LIST_FOREACH (conns, c, h->conns) {
                 if (c->client_id != client_id || !c->pending || c->dead)
                         continue;
                 c->pending = false;
@@ -467,7 +480,7 @@ static UidRate *uid_rate_get(Handoff *m, uid_t uid, uint64_t now) {
                 return NULL;
         m->uid_rates = u;
         u = &m->uid_rates[m->n_uid_rates++];
-        *u = (UidRate) { .uid = uid };
+        *u = (UidRate){ .uid = uid };
         ratelimit_init(&u->rate, m->limits->connections_per_sec, m->limits->connections_burst, now);
         return u;
 }
@@ -504,7 +517,8 @@ static void handoff_pause_listening(Handoff *m, int error) {
         (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_OFF);
         if (!m->resume_timer) {
                 r = sd_event_add_time_relative(m->event, &m->resume_timer, CLOCK_MONOTONIC,
-                                               HANDOFF_PAUSE_USEC, USEC_PER_MSEC, on_listen_resume, m);
+                                               HANDOFF_PAUSE_USEC, USEC_PER_MSEC, on_listen_resume,
+                                               m);
                 if (r < 0) {
                         /* cannot pause: better spin than stop listening for good */
                         (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_ON);
@@ -547,19 +561,24 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         /* Descriptors are handed out lowest first, so a new one this high means the table is
          * nearly full: keep the rest for the clients already here (each HELLO brings three). */
         if (m->fd_limit > 0 && (uint64_t) cfd + HANDOFF_FD_HEADROOM >= m->fd_limit) {
-                log_ratelimited(&m->log_fds, LOG_WARNING,
-                                "refusing pid %d: the daemon is short of file descriptors (fd %d of %" PRIu64 ")",
-                                (int) cred.pid, cfd, m->fd_limit);
-                refuse_connection(cfd, EMFILE, "the daemon is out of file descriptors, try again later");
+                log_ratelimited(
+                        &m->log_fds, LOG_WARNING,
+                        "refusing pid %d: the daemon is short of file descriptors (fd %d of %" PRIu64
+                        ")",
+                        (int) cred.pid, cfd, m->fd_limit);
+                refuse_connection(cfd, EMFILE,
+                                  "the daemon is out of file descriptors, try again later");
                 return 0;
         }
         if (m->n_conns >= m->limits->connections_total ||
             (cred.uid != 0 && m->n_conns + HANDOFF_ROOT_RESERVE >= m->limits->connections_total)) {
-                log_ratelimited(&m->log_conns, LOG_WARNING,
-                                "refusing pid %d uid %u: %u connections open (connections_total=%u, %u kept for root)",
-                                (int) cred.pid, (unsigned) cred.uid, m->n_conns,
-                                m->limits->connections_total, HANDOFF_ROOT_RESERVE);
-                refuse_connection(cfd, EUSERS, "limit reached: too many open connections (connections_total)");
+                log_ratelimited(
+                        &m->log_conns, LOG_WARNING,
+                        "refusing pid %d uid %u: %u connections open (connections_total=%u, %u kept for root)",
+                        (int) cred.pid, (unsigned) cred.uid, m->n_conns,
+                        m->limits->connections_total, HANDOFF_ROOT_RESERVE);
+                refuse_connection(cfd, EUSERS,
+                                  "limit reached: too many open connections (connections_total)");
                 return 0;
         }
         now = now_usec();
@@ -570,17 +589,22 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         }
         if (cred.uid != 0 && ur->n_conns >= handoff_connections_per_uid(m->limits)) {
-                log_ratelimited(&m->log_conns, LOG_WARNING,
-                                "refusing pid %d: uid %u has %u connections open (a uid's share is %u)",
-                                (int) cred.pid, (unsigned) cred.uid, ur->n_conns,
-                                handoff_connections_per_uid(m->limits));
-                refuse_connection(cfd, EUSERS, "limit reached: too many open connections for this uid (connections_total / 4)");
+                log_ratelimited(
+                        &m->log_conns, LOG_WARNING,
+                        "refusing pid %d: uid %u has %u connections open (a uid's share is %u)",
+                        (int) cred.pid, (unsigned) cred.uid, ur->n_conns,
+                        handoff_connections_per_uid(m->limits));
+                refuse_connection(
+                        cfd, EUSERS,
+                        "limit reached: too many open connections for this uid (connections_total / 4)");
                 return 0;
         }
         if (m->limits->connections_per_sec > 0 && ratelimit_take(&ur->rate, now, 1) < 1) {
                 log_warning("refusing pid %d: uid %u connects too often (connections_per_sec=%u)",
                             (int) cred.pid, (unsigned) cred.uid, m->limits->connections_per_sec);
-                refuse_connection(cfd, EAGAIN, "limit reached: too many connections per second (connections_per_sec)");
+                refuse_connection(
+                        cfd, EAGAIN,
+                        "limit reached: too many connections per second (connections_per_sec)");
                 return 0;
         }
 
@@ -588,7 +612,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (!c)
                 return log_oom();
         c->handoff = m;
-        c->peer = (HandoffPeer) { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
+        c->peer = (HandoffPeer){ .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
         c->peer_pidfd = -EBADF;
         {
                 int pfd = -EBADF;
@@ -600,8 +624,10 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
          * this still carry credentials: the kernel adds them at receive time. */
         r = proto_recv_creds_on(cfd);
         if (r < 0)
-                log_warning_errno(r, "pid %d: SO_PASSCRED failed, an empty packet will look like a hang-up: %m",
-                                  (int) cred.pid);
+                log_warning_errno(
+                        r,
+                        "pid %d: SO_PASSCRED failed, an empty packet will look like a hang-up: %m",
+                        (int) cred.pid);
         r = sd_event_add_io(m->event, &c->source, cfd, EPOLLIN, on_conn, c);
         if (r < 0) {
                 safe_close(c->peer_pidfd);
@@ -633,8 +659,10 @@ static int socket_dir_open(const char *dir) {
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ELOOP || errno == ENOTDIR)
-                        return log_error_errno(ENOTDIR, "refusing the socket directory %s: not a directory (a symbolic link?)",
-                                               dir);
+                        return log_error_errno(
+                                ENOTDIR,
+                                "refusing the socket directory %s: not a directory (a symbolic link?)",
+                                dir);
                 return log_error_errno(errno, "cannot open the socket directory %s: %m", dir);
         }
         /* mkdir() applied the umask: other uids must still reach the socket */
@@ -643,13 +671,17 @@ static int socket_dir_open(const char *dir) {
         if (fstat(fd, &st) < 0)
                 return log_error_errno(errno, "cannot stat %s: %m", dir);
         if (st.st_uid != 0 && st.st_uid != geteuid())
-                return log_error_errno(EPERM, "refusing the socket directory %s: it belongs to uid %u, not to root "
-                                       "(remove it, or let systemd create it: RuntimeDirectory=)",
-                                       dir, (unsigned) st.st_uid);
+                return log_error_errno(
+                        EPERM,
+                        "refusing the socket directory %s: it belongs to uid %u, not to root "
+                        "(remove it, or let systemd create it: RuntimeDirectory=)",
+                        dir, (unsigned) st.st_uid);
         if (st.st_mode & (S_IWGRP | S_IWOTH))
-                return log_error_errno(EPERM, "refusing the socket directory %s: mode %04o lets others write to it "
-                                       "(it must not be group- or world-writable)",
-                                       dir, (unsigned) (st.st_mode & 07777));
+                return log_error_errno(
+                        EPERM,
+                        "refusing the socket directory %s: mode %04o lets others write to it "
+                        "(it must not be group- or world-writable)",
+                        dir, (unsigned) (st.st_mode & 07777));
         return TAKE_FD(fd);
 }
 
@@ -691,7 +723,9 @@ static int socket_create(const char *path) {
         /* A stale socket (or a link) is replaced; anything else is not ours to delete. */
         if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
                 if (!S_ISSOCK(st.st_mode) && !S_ISLNK(st.st_mode))
-                        return log_error_errno(EEXIST, "refusing to replace %s: it exists and is not a socket", path);
+                        return log_error_errno(
+                                EEXIST, "refusing to replace %s: it exists and is not a socket",
+                                path);
                 if (unlinkat(dfd, base, 0) < 0)
                         return log_error_errno(errno, "cannot remove the old %s: %m", path);
         } else if (errno != ENOENT)
@@ -729,8 +763,9 @@ int handoff_listen(Handoff *m) {
                 fd = SD_LISTEN_FDS_START;
                 r = sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0);
                 if (r <= 0)
-                        return log_error_errno(r < 0 ? r : EINVAL,
-                                               "the socket from systemd is not a listening SOCK_SEQPACKET unix socket");
+                        return log_error_errno(
+                                r < 0 ? r : EINVAL,
+                                "the socket from systemd is not a listening SOCK_SEQPACKET unix socket");
                 (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
                 m->listen_fd_from_systemd = true;
                 log_info("listening on the socket passed by systemd");
@@ -749,8 +784,7 @@ int handoff_listen(Handoff *m) {
 }
 
 int handoff_new(sd_event *event, const Limits *limits, const char *socket_path,
-                const char *proc_root, const HandoffHooks *hooks, void *userdata,
-                Handoff **ret) {
+                const char *proc_root, const HandoffHooks *hooks, void *userdata, Handoff **ret) {
         _cleanup_(handoff_freep) Handoff *h = NULL;
         int r;
 

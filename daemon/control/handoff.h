@@ -55,7 +55,7 @@ typedef struct HandoffHooks {
 /* One uid's connection rate (Limits.connections_per_sec, a token bucket). */
 typedef struct UidRate {
         uid_t uid;
-        unsigned n_conns;       /* its open connections */
+        unsigned n_conns; /* its open connections */
         RateLimit rate;
 } UidRate;
 
@@ -79,20 +79,19 @@ typedef struct Handoff {
 
         Conn *conns;
         unsigned n_conns;
-        Conn *dead_conns;       /* closed in a callback, freed by gc_source */
+        Conn *dead_conns; /* closed in a callback, freed by gc_source */
         sd_event_source *gc_source;
 
-        UidRate *uid_rates;     /* pruned on every accept: see uid_rates_prune() */
+        UidRate *uid_rates; /* pruned on every accept: see uid_rates_prune() */
         size_t n_uid_rates;
 
-        uint64_t fd_limit;              /* RLIMIT_NOFILE soft limit (raised at start), 0 = unknown */
-        sd_event_source *resume_timer;  /* listening paused after EMFILE */
+        uint64_t fd_limit; /* RLIMIT_NOFILE soft limit (raised at start), 0 = unknown */
+        sd_event_source *resume_timer; /* listening paused after EMFILE */
         LogRatelimit log_fds, log_conns;
 } Handoff;
 
 int handoff_new(sd_event *event, const Limits *limits, const char *socket_path,
-                const char *proc_root, const HandoffHooks *hooks, void *userdata,
-                Handoff **ret);
+                const char *proc_root, const HandoffHooks *hooks, void *userdata, Handoff **ret);
 /* Closes every connection (without calling hooks->closed) and the socket. */
 Handoff *handoff_free(Handoff *h);
 /* Takes the listening socket from systemd (sd_listen_fds) or creates socket_path. */

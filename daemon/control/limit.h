@@ -10,9 +10,9 @@ typedef struct Limits {
         unsigned clients_per_uid;
         unsigned ranges_per_client;
         uint64_t bytes_per_client;
-        unsigned connections_per_sec;  /* per uid, token bucket */
+        unsigned connections_per_sec; /* per uid, token bucket */
         unsigned connections_burst;
-        unsigned connections_total;    /* open handoff connections, all uids */
+        unsigned connections_total; /* open handoff connections, all uids */
 } Limits;
 
 #define LIMIT_CLIENTS_PER_UID_DEFAULT 64U
@@ -23,7 +23,7 @@ typedef struct Limits {
 #define LIMIT_CONNECTIONS_TOTAL_DEFAULT 1024U
 
 static inline Limits limits_default(void) {
-        return (Limits) {
+        return (Limits){
                 .clients_per_uid = LIMIT_CLIENTS_PER_UID_DEFAULT,
                 .ranges_per_client = LIMIT_RANGES_PER_CLIENT_DEFAULT,
                 .bytes_per_client = LIMIT_BYTES_PER_CLIENT_DEFAULT,

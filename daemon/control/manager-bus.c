@@ -54,8 +54,8 @@ static int check_root(sd_bus_message *msg, const char *method, sd_bus_error *ret
                 r = sd_bus_creds_get_euid(creds, &euid);
         if (r < 0 || euid != 0) {
                 /* fail closed: a caller whose euid cannot be learned is not root */
-                log_notice("refused %s() from %s (euid %s)", method, sd_bus_message_get_sender(msg) ?: "?",
-                           r < 0 ? "unknown" : "not 0");
+                log_notice("refused %s() from %s (euid %s)", method,
+                           sd_bus_message_get_sender(msg) ?: "?", r < 0 ? "unknown" : "not 0");
                 return bus_error_access_denied(ret_error, method);
         }
         return 0;
@@ -120,9 +120,11 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
                 return sd_bus_message_append(reply, "s", text);
         }
         if (streq(property, "PageOutFreesMemory"))
-                return sd_bus_message_append(reply, "b", (int) swap_setup_pageout_frees_at_once(manager_swap_setup(m)));
+                return sd_bus_message_append(
+                        reply, "b", (int) swap_setup_pageout_frees_at_once(manager_swap_setup(m)));
         if (streq(property, "SwapRemedy"))
-                return sd_bus_message_append(reply, "s", swap_setup_remedy(manager_swap_setup(m)) ?: "");
+                return sd_bus_message_append(reply, "s",
+                                             swap_setup_remedy(manager_swap_setup(m)) ?: "");
         return -EINVAL;
 }
 
@@ -177,7 +179,7 @@ static int method_list_clients(sd_bus_message *msg, void *userdata, sd_bus_error
 
         if (!v)
                 return -ENOMEM;
-        LIST_FOREACH(clients, c, m->clients)
+        LIST_FOREACH (clients, c, m->clients)
                 if (n < m->n_clients)
                         v[n++] = c;
         qsort(v, n, sizeof *v, cmp_client_id);
@@ -187,11 +189,11 @@ static int method_list_clients(sd_bus_message *msg, void *userdata, sd_bus_error
                 return r;
         r = sd_bus_message_open_container(reply, 'a', UFFDTIER_BUS_LIST_CLIENTS_ENTRY);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = sd_bus_message_append(reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, v[i]->id,
-                                          (uint32_t) v[i]->pid, v[i]->name ?: "", v[i]->cgroup_path ?: "",
-                                          client_policy_name(v[i]), client_tracked_bytes(v[i]),
-                                          client_counters(v[i])->resident_bytes,
-                                          client_counters(v[i])->evicted_bytes);
+                r = sd_bus_message_append(
+                        reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, v[i]->id, (uint32_t) v[i]->pid,
+                        v[i]->name ?: "", v[i]->cgroup_path ?: "", client_policy_name(v[i]),
+                        client_tracked_bytes(v[i]), client_counters(v[i])->resident_bytes,
+                        client_counters(v[i])->evicted_bytes);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -207,7 +209,8 @@ static int method_dump(sd_bus_message *msg, void *userdata, sd_bus_error *ret_er
         (void) manager_swap_setup(b->manager); /* fresh, for the dump's "swap" */
         r = manager_dump_json(b->manager, &json);
         if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, -r, "Cannot build the dump: %s", strerror(-r));
+                return sd_bus_error_set_errnof(ret_error, -r, "Cannot build the dump: %s",
+                                               strerror(-r));
         return sd_bus_reply_method_return(msg, "s", json);
 }
 
@@ -253,11 +256,14 @@ static int method_evict_now(sd_bus_message *msg, void *userdata, sd_bus_error *r
         if (r < 0)
                 return r;
         if (id == 0)
-                return bus_error_invalid_argument(ret_error, "Client ids start at 1 (ListClients() shows them).");
+                return bus_error_invalid_argument(
+                        ret_error, "Client ids start at 1 (ListClients() shows them).");
         if (bytes % page_size() != 0)
-                return bus_error_invalid_argument(ret_error,
-                                                  "%" PRIu64 " bytes is not a multiple of the page size (%zu); 0 means all cold pages.",
-                                                  bytes, page_size());
+                return bus_error_invalid_argument(
+                        ret_error,
+                        "%" PRIu64
+                        " bytes is not a multiple of the page size (%zu); 0 means all cold pages.",
+                        bytes, page_size());
         if (!manager_find_client(b->manager, id))
                 return bus_error_no_such_client(ret_error, id);
         r = manager_evict_now(b->manager, id, bytes, ret_error, &queued);
@@ -266,48 +272,38 @@ static int method_evict_now(sd_bus_message *msg, void *userdata, sd_bus_error *r
         return sd_bus_reply_method_return(msg, "t", queued);
 }
 
-#define STATE(name, sig) SD_BUS_PROPERTY(name, sig, property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
-#define TOTAL(name, sig) SD_BUS_PROPERTY(name, sig, property_get_total, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define STATE(name, sig) \
+        SD_BUS_PROPERTY(name, sig, property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define TOTAL(name, sig) \
+        SD_BUS_PROPERTY(name, sig, property_get_total, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Backend", "s", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CannotSee", "as", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("KernelFeatures", "as", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        STATE("Paused", "b"),
-        STATE("MonitorOnly", "b"),
-        STATE("MonitorOnlyReason", "s"),
-        STATE("ScanIntervalUSec", "t"),
-        STATE("ColdAgeUSec", "t"),
-        STATE("NClients", "u"),
-        STATE("SwapSetup", "s"),
-        STATE("PageOutFreesMemory", "b"),
-        STATE("SwapRemedy", "s"),
-        TOTAL("TrackedBytes", "t"),
-        TOTAL("ResidentBytes", "t"),
-        TOTAL("SwappedBytes", "t"),
-        TOTAL("PagedOutBytes", "t"),
-        TOTAL("FreedBytes", "t"),
-        TOTAL("HotBytes", "t"),
-        TOTAL("ColdBytes", "t"),
-        TOTAL("EvictedBytes", "t"),
-        TOTAL("RefaultedBytes", "t"),
-        TOTAL("FaultsServed", "t"),
-        TOTAL("WorkingSetBytes", "at"),
+        SD_BUS_PROPERTY("KernelFeatures", "as", property_get_const, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        STATE("Paused", "b"), STATE("MonitorOnly", "b"), STATE("MonitorOnlyReason", "s"),
+        STATE("ScanIntervalUSec", "t"), STATE("ColdAgeUSec", "t"), STATE("NClients", "u"),
+        STATE("SwapSetup", "s"), STATE("PageOutFreesMemory", "b"), STATE("SwapRemedy", "s"),
+        TOTAL("TrackedBytes", "t"), TOTAL("ResidentBytes", "t"), TOTAL("SwappedBytes", "t"),
+        TOTAL("PagedOutBytes", "t"), TOTAL("FreedBytes", "t"), TOTAL("HotBytes", "t"),
+        TOTAL("ColdBytes", "t"), TOTAL("EvictedBytes", "t"), TOTAL("RefaultedBytes", "t"),
+        TOTAL("FaultsServed", "t"), TOTAL("WorkingSetBytes", "at"),
 
         /* reading is open to everyone; the other three check the caller (check_root) */
         SD_BUS_METHOD_WITH_NAMES("ListClients", "", SD_BUS_PARAM(),
                                  "a" UFFDTIER_BUS_LIST_CLIENTS_ENTRY, SD_BUS_PARAM(clients),
                                  method_list_clients, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("Dump", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(json),
-                                 method_dump, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Dump", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(json), method_dump,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetPaused", "b", SD_BUS_PARAM(paused), "", SD_BUS_PARAM(),
                                  method_set_paused, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("EvictNow", "tt", SD_BUS_PARAM(id) SD_BUS_PARAM(bytes),
-                                 "t", SD_BUS_PARAM(queued_bytes),
-                                 method_evict_now, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("EvictNow", "tt", SD_BUS_PARAM(id) SD_BUS_PARAM(bytes), "t",
+                                 SD_BUS_PARAM(queued_bytes), method_evict_now,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
 
         SD_BUS_SIGNAL_WITH_NAMES("ClientAdded", "to", SD_BUS_PARAM(id) SD_BUS_PARAM(path), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ClientRemoved", "to", SD_BUS_PARAM(id) SD_BUS_PARAM(path), 0),
@@ -330,8 +326,8 @@ static void emit_client_signal(ManagerBus *b, const char *member, uint64_t id) {
 
         r = client_bus_path(id, &path);
         if (r >= 0)
-                r = sd_bus_emit_signal(b->bus, UFFDTIER_BUS_PATH, UFFDTIER_BUS_MANAGER_INTERFACE, member,
-                                       "to", id, path);
+                r = sd_bus_emit_signal(b->bus, UFFDTIER_BUS_PATH, UFFDTIER_BUS_MANAGER_INTERFACE,
+                                       member, "to", id, path);
         if (r < 0)
                 log_debug_errno(r, "cannot send %s(%" PRIu64 "): %m", member, id);
 }
@@ -357,7 +353,7 @@ static void hook_client_added(void *u, const Client *c) {
                 return; /* its signals are lost; its object still works */
         }
         b->clients = v;
-        b->clients[b->n_clients++] = (ClientBusState) {
+        b->clients[b->n_clients++] = (ClientBusState){
                 .id = c->id,
                 .tracked_bytes = client_tracked_bytes(c),
                 .counters = *client_counters(c),
@@ -387,7 +383,7 @@ static void hook_evicted(void *u, const Client *c, uint64_t bytes) {
 static void manager_snapshot(Manager *m, ManagerSnapshot *ret) {
         const SwapSetup *swap = manager_swap_setup(m);
 
-        *ret = (ManagerSnapshot) {
+        *ret = (ManagerSnapshot){
                 .paused = m->paused,
                 .monitor_only = manager_monitor_only(m),
                 .monitor_only_reason = manager_monitor_only_reason(m),
@@ -407,9 +403,9 @@ static void emit_manager_changed(ManagerBus *b) {
         int r;
 
         manager_snapshot(b->manager, &now);
-#define CHANGED(field, name)                  \
-        if (now.field != b->last.field)       \
-                names[n++] = name
+#define CHANGED(field, name)            \
+        if (now.field != b->last.field) \
+        names[n++] = name
         CHANGED(paused, "Paused");
         CHANGED(monitor_only, "MonitorOnly");
         if (!streq(now.monitor_only_reason, b->last.monitor_only_reason))
@@ -434,14 +430,15 @@ static void emit_manager_changed(ManagerBus *b) {
         CHANGED(totals.refaulted_bytes, "RefaultedBytes");
         CHANGED(totals.faults_served, "FaultsServed");
 #undef CHANGED
-        if (memcmp(now.totals.wss_bytes, b->last.totals.wss_bytes, sizeof now.totals.wss_bytes) != 0)
+        if (memcmp(now.totals.wss_bytes, b->last.totals.wss_bytes, sizeof now.totals.wss_bytes) !=
+            0)
                 names[n++] = "WorkingSetBytes";
         names[n] = NULL;
         b->last = now;
         if (n == 0)
                 return;
-        r = sd_bus_emit_properties_changed_strv(b->bus, UFFDTIER_BUS_PATH, UFFDTIER_BUS_MANAGER_INTERFACE,
-                                                (char **) names);
+        r = sd_bus_emit_properties_changed_strv(b->bus, UFFDTIER_BUS_PATH,
+                                                UFFDTIER_BUS_MANAGER_INTERFACE, (char **) names);
         if (r < 0)
                 log_debug_errno(r, "cannot send PropertiesChanged: %m");
 }
@@ -466,7 +463,8 @@ static void hook_cycle_done(void *u) {
                 s->counters = *client_counters(c);
                 r = client_bus_emit_changed(b->bus, c);
                 if (r < 0)
-                        log_debug_errno(r, "client %" PRIu64 ": cannot send PropertiesChanged: %m", s->id);
+                        log_debug_errno(r, "client %" PRIu64 ": cannot send PropertiesChanged: %m",
+                                        s->id);
         }
 }
 
@@ -523,8 +521,8 @@ int manager_bus_new(Manager *m, const char *address, sd_bus_error *ret_error, Ma
         if (r < 0)
                 return sd_bus_error_set_errnof(ret_error, -r, "cannot connect to %s: %s",
                                                address ?: "the system bus", strerror(-r));
-        r = sd_bus_add_object_vtable(b->bus, NULL, UFFDTIER_BUS_PATH, UFFDTIER_BUS_MANAGER_INTERFACE,
-                                     manager_vtable, b);
+        r = sd_bus_add_object_vtable(b->bus, NULL, UFFDTIER_BUS_PATH,
+                                     UFFDTIER_BUS_MANAGER_INTERFACE, manager_vtable, b);
         if (r >= 0)
                 r = sd_bus_add_fallback_vtable(b->bus, NULL, UFFDTIER_BUS_CLIENT_PREFIX,
                                                UFFDTIER_BUS_CLIENT_INTERFACE, client_bus_vtable,
@@ -537,22 +535,25 @@ int manager_bus_new(Manager *m, const char *address, sd_bus_error *ret_error, Ma
                                                strerror(-r));
         r = sd_bus_request_name(b->bus, UFFDTIER_BUS_NAME, 0);
         if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, -r, "cannot own the name " UFFDTIER_BUS_NAME " (%s)%s",
-                                               strerror(-r),
-                                               r == -EEXIST ? ": another uffdtierd runs" :
-                                               r == -EACCES ? ": the bus policy does not allow it, see org.uffdtier1.conf" : "");
+                return sd_bus_error_set_errnof(
+                        ret_error, -r, "cannot own the name " UFFDTIER_BUS_NAME " (%s)%s",
+                        strerror(-r),
+                        r == -EEXIST ? ": another uffdtierd runs"
+                                : r == -EACCES
+                                ? ": the bus policy does not allow it, see org.uffdtier1.conf"
+                                : "");
         r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, -r, "cannot attach the bus to the event loop: %s",
-                                               strerror(-r));
+                return sd_bus_error_set_errnof(
+                        ret_error, -r, "cannot attach the bus to the event loop: %s", strerror(-r));
         /* the clients already there (none at start-up, but the order is not ours to assume) */
         for (const Client *c = m->clients; c; c = c->clients_next)
                 hook_client_added(b, c);
         manager_snapshot(m, &b->last);
         r = manager_set_hooks(m, &manager_bus_hooks, b);
         if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, -r, "cannot start the notification timer: %s",
-                                               strerror(-r));
+                return sd_bus_error_set_errnof(
+                        ret_error, -r, "cannot start the notification timer: %s", strerror(-r));
         *ret = TAKE_PTR(b);
         return 0;
 }

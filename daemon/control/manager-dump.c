@@ -41,10 +41,10 @@ static int dump_client(const Client *c, json_t **ret) {
 
 #define U64(key, v) \
         if (r >= 0) \
-                r = set_u64(o, key, v)
+        r = set_u64(o, key, v)
 #define STR(key, v) \
         if (r >= 0) \
-                r = set_str(o, key, v)
+        r = set_str(o, key, v)
         U64("id", c->id);
         U64("parent_id", c->parent_id);
         U64("pid", (uint64_t) c->pid);
@@ -83,7 +83,8 @@ static int dump_client(const Client *c, json_t **ret) {
         if (r >= 0)
                 r = set_new(o, "working_set_bytes", u64_array(k->wss_bytes, CLASSIFY_N_BUCKETS));
         if (r >= 0)
-                r = set_new(o, "age_histogram_bytes", u64_array(k->age_histogram_bytes, CLASSIFY_N_BUCKETS));
+                r = set_new(o, "age_histogram_bytes",
+                            u64_array(k->age_histogram_bytes, CLASSIFY_N_BUCKETS));
         for (size_t i = 0; r >= 0 && i < c->ranges.n_ranges; i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
                 json_t *e = json_object();
@@ -118,7 +119,8 @@ static int dump_swap(const SwapSetup *s, json_t *parent) {
         if (r >= 0)
                 r = set_str(o, "description", text);
         if (r >= 0)
-                r = set_new(o, "pageout_frees_at_once", json_boolean(swap_setup_pageout_frees_at_once(s)));
+                r = set_new(o, "pageout_frees_at_once",
+                            json_boolean(swap_setup_pageout_frees_at_once(s)));
         if (r >= 0)
                 r = set_str(o, "remedy", swap_setup_remedy(s));
         if (r >= 0)
@@ -165,7 +167,8 @@ int manager_dump_json(const Manager *m, char **ret) {
         if (r >= 0)
                 r = set_str(o, "backend", backend_to_string(m->backend));
         for (size_t i = 0; r >= 0 && i < m->probe_result.n_cannot_see; i++)
-                if (json_array_append_new(cannot_see, json_string(m->probe_result.cannot_see[i])) < 0)
+                if (json_array_append_new(cannot_see, json_string(m->probe_result.cannot_see[i])) <
+                    0)
                         r = -ENOMEM;
         if (r >= 0)
                 r = set_new(o, "cannot_see", json_incref(cannot_see));
@@ -222,7 +225,8 @@ int manager_dump_json(const Manager *m, char **ret) {
         if (r >= 0)
                 r = set_u64(totals, "faults_served", t.faults_served);
         if (r >= 0)
-                r = set_new(totals, "working_set_bytes", u64_array(t.wss_bytes, CLASSIFY_N_BUCKETS));
+                r = set_new(totals, "working_set_bytes",
+                            u64_array(t.wss_bytes, CLASSIFY_N_BUCKETS));
         if (r >= 0)
                 r = set_new(o, "totals", json_incref(totals));
 

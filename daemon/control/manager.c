@@ -41,7 +41,7 @@
 
 struct PendingFork {
         Manager *manager;
-        uint64_t parent_id;     /* by id: the parent may go first */
+        uint64_t parent_id; /* by id: the parent may go first */
         int uffd;
         unsigned tries;
         sd_event_source *timer;
@@ -159,7 +159,8 @@ void manager_drop_client(Manager *m, Client *c) {
         /* Its TRACK under way is answered, last: the answer may end the connection, whose
          * closed hook then finds no client to drop. */
         if (answer && m->handoff) {
-                (void) sd_bus_error_set_errnof(&e, ESRCH, "the process's memory is no longer tracked");
+                (void) sd_bus_error_set_errnof(&e, ESRCH,
+                                               "the process's memory is no longer tracked");
                 handoff_request_done(m->handoff, c->id, -ESRCH, &e);
         }
 }
@@ -183,7 +184,7 @@ static int on_gc(sd_event_source *s, void *userdata) {
 Client *manager_find_client(Manager *m, uint64_t id) {
         Client *c;
 
-        LIST_FOREACH(clients, c, m->clients)
+        LIST_FOREACH (clients, c, m->clients)
                 if (c->id == id)
                         return c;
         return NULL;
@@ -193,7 +194,7 @@ unsigned manager_count_clients_of_uid(Manager *m, uid_t uid) {
         unsigned n = 0;
         Client *c;
 
-        LIST_FOREACH(clients, c, m->clients)
+        LIST_FOREACH (clients, c, m->clients)
                 if (c->uid == uid)
                         n++;
         return n;
@@ -237,7 +238,8 @@ static const Policy *manager_policy_for(Manager *m, pid_t pid, char **ret_cgroup
 
         r = cgroup_path_of_pid(m->proc_root, pid, &cg);
         if (r < 0)
-                log_debug_errno(r, "pid %d: cannot read its cgroup, using the default policy: %m", (int) pid);
+                log_debug_errno(r, "pid %d: cannot read its cgroup, using the default policy: %m",
+                                (int) pid);
         else if (m->config)
                 i = policy_match_best(m->config->policies.rules, m->config->policies.n_rules, cg);
         if (ret_cgroup)
@@ -245,21 +247,27 @@ static const Policy *manager_policy_for(Manager *m, pid_t pid, char **ret_cgroup
         return i >= 0 ? &m->config->policies.rules[i].policy : &m->policy;
 }
 
-static void log_client_policy(const Client *c, const Policy *p, const char *cgroup, const char *what) {
-        char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX], d[FORMAT_BYTES_MAX], e[FORMAT_BYTES_MAX];
+static void log_client_policy(const Client *c, const Policy *p, const char *cgroup,
+                              const char *what) {
+        char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX], d[FORMAT_BYTES_MAX],
+                e[FORMAT_BYTES_MAX];
 
-        log_info("client %" PRIu64 " (pid %d): %s %s (cgroup %s): scan interval %s, cold age %s, rate %s, "
+        log_info("client %" PRIu64
+                 " (pid %d): %s %s (cgroup %s): scan interval %s, cold age %s, rate %s, "
                  "floor %s, PSI limit %u.%02u%%, re-arm period %u, mode %s",
                  c->id, (int) c->pid, what, policy_display_name(p), cgroup ? cgroup : "unknown",
-                 format_duration(a, sizeof a, p->interval_usec), format_duration(b, sizeof b, p->cold_age_usec),
-                 p->rate_bytes_per_sec ? format_bytes(d, sizeof d, p->rate_bytes_per_sec) : "unlimited",
+                 format_duration(a, sizeof a, p->interval_usec),
+                 format_duration(b, sizeof b, p->cold_age_usec),
+                 p->rate_bytes_per_sec ? format_bytes(d, sizeof d, p->rate_bytes_per_sec)
+                                       : "unlimited",
                  format_bytes(e, sizeof e, p->floor_bytes), p->psi_limit_permyriad / 100,
-                 p->psi_limit_permyriad % 100, policy_rearm_period(p), p->dry_run ? "monitor" : "evict");
+                 p->psi_limit_permyriad % 100, policy_rearm_period(p),
+                 p->dry_run ? "monitor" : "evict");
 }
 
-int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mode_only, const char *name,
-                       int uffd, int pidfd, int pagemap_fd, sd_bus_error *ret_error,
-                       uint64_t *ret_id) {
+int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mode_only,
+                       const char *name, int uffd, int pidfd, int pagemap_fd,
+                       sd_bus_error *ret_error, uint64_t *ret_id) {
         _cleanup_free_ char *cgroup = NULL;
         const Policy *policy;
         ClientIdentity who = {
@@ -277,16 +285,18 @@ int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mo
                 safe_close(uffd);
                 safe_close(pidfd);
                 safe_close(pagemap_fd);
-                return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
-                                               "this kernel offers no tracking backend (see uffdtierd --probe)");
+                return sd_bus_error_set_errnof(
+                        ret_error, EOPNOTSUPP,
+                        "this kernel offers no tracking backend (see uffdtierd --probe)");
         }
         if (manager_count_clients_of_uid(m, uid) >= m->limits.clients_per_uid) {
                 safe_close(uffd);
                 safe_close(pidfd);
                 safe_close(pagemap_fd);
-                return sd_bus_error_set_errnof(ret_error, EUSERS,
-                                               "limit reached: at most %u clients per uid (clients_per_uid)",
-                                               m->limits.clients_per_uid);
+                return sd_bus_error_set_errnof(
+                        ret_error, EUSERS,
+                        "limit reached: at most %u clients per uid (clients_per_uid)",
+                        m->limits.clients_per_uid);
         }
         policy = manager_policy_for(m, pid, &cgroup);
         who.cgroup_path = cgroup;
@@ -338,7 +348,7 @@ static int find_new_child(Manager *m, const Client *parent, pid_t *ret) {
                 while (fscanf(f, "%d", &pid) == 1) {
                         Client *c;
                         bool known = false;
-                        LIST_FOREACH(clients, c, m->clients)
+                        LIST_FOREACH (clients, c, m->clients)
                                 if (c->pid == pid)
                                         known = true;
                         if (!known && pid > best)
@@ -361,16 +371,20 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
 
         /* A child is a client of its parent's uid, and counts against its limits. */
         if (manager_count_clients_of_uid(m, parent->uid) >= m->limits.clients_per_uid) {
-                log_notice("client %" PRIu64 ": forked child %d not adopted: uid %u has %u clients (clients_per_uid)",
-                           parent->id, (int) child, (unsigned) parent->uid, m->limits.clients_per_uid);
+                log_notice("client %" PRIu64
+                           ": forked child %d not adopted: uid %u has %u clients (clients_per_uid)",
+                           parent->id, (int) child, (unsigned) parent->uid,
+                           m->limits.clients_per_uid);
                 return -EUSERS;
         }
         pidfd = (int) syscall(__NR_pidfd_open, child, 0);
         if (pidfd < 0)
                 return negative_errno();
         if (m->fd_limit > 0 && (uint64_t) pidfd + MANAGER_FD_HEADROOM >= m->fd_limit) {
-                log_warning("client %" PRIu64 ": forked child %d not adopted: the daemon is short of file descriptors",
-                            parent->id, (int) child);
+                log_warning(
+                        "client %" PRIu64
+                        ": forked child %d not adopted: the daemon is short of file descriptors",
+                        parent->id, (int) child);
                 return -EMFILE;
         }
         /* Opened with the parent's credentials: a child that is not the parent's to read (a
@@ -402,15 +416,21 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
                         end = MIN(t0->end, t0->start + FORK_PROOF_MAX_BYTES);
                         r = m->kops->rwprotect(pf->uffd, t0->start, end - t0->start, false, false);
                         if (r < 0) {
-                                log_notice_errno(r, "client %" PRIu64 ": cannot unprotect the forked child's copy of 0x%" PRIx64 "-0x%" PRIx64 ", not adopting it: %m",
-                                                 parent->id, t0->start, end);
+                                log_notice_errno(
+                                        r,
+                                        "client %" PRIu64
+                                        ": cannot unprotect the forked child's copy of 0x%" PRIx64
+                                        "-0x%" PRIx64 ", not adopting it: %m",
+                                        parent->id, t0->start, end);
                                 return -ESRCH;
                         }
                 }
                 r = vma_range_is_registered(m->kops, pagemap, t0->start, end, mode);
                 if (r != VMA_REGISTERED_ALL && r != -ENODATA) {
-                        log_notice("client %" PRIu64 ": child %d does not carry the parent's registrations, not adopting it",
-                                   parent->id, (int) child);
+                        log_notice(
+                                "client %" PRIu64
+                                ": child %d does not carry the parent's registrations, not adopting it",
+                                parent->id, (int) child);
                         return -ESRCH;
                 }
         }
@@ -420,7 +440,7 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         policy = manager_policy_for(m, child, &cgroup);
 
         r = client_new_forked(parent,
-                              &(ClientIdentity) {
+                              &(ClientIdentity){
                                       .id = m->next_client_id + 1,
                                       .pid = child,
                                       .uid = parent->uid,
@@ -435,7 +455,8 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
                 return r;
         m->next_client_id = c->id;
         manager_link_client(m, c);
-        log_info("client %" PRIu64 " (pid %d): forked from client %" PRIu64 " (pid %d), tracking its %zu ranges",
+        log_info("client %" PRIu64 " (pid %d): forked from client %" PRIu64
+                 " (pid %d), tracking its %zu ranges",
                  c->id, (int) child, parent->id, (int) parent->pid, c->ranges.n_ranges);
         client_set_policy(c, policy);
         log_client_policy(c, policy, cgroup, "policy");
@@ -450,8 +471,10 @@ static int on_fork_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         if (!parent) {
-                log_info("client %" PRIu64 ": gone before its forked child was found, releasing the child's userfaultfd",
-                         pf->parent_id);
+                log_info(
+                        "client %" PRIu64
+                        ": gone before its forked child was found, releasing the child's userfaultfd",
+                        pf->parent_id);
                 pending_fork_free(m, pf);
                 return 0;
         }
@@ -508,10 +531,10 @@ static void client_hook_forked(void *userdata, Client *parent, int child_uffd) {
 static int hook_hello(void *userdata, const HandoffPeer *peer, const ProtoMessage *req,
                       int fds[PROTO_HELLO_N_FDS], sd_bus_error *ret_error,
                       uint64_t *ret_client_id) {
-        return manager_add_client(userdata, peer->pid, peer->uid, peer->gid,
-                                  req->flags & PROTO_HELLO_USER_MODE_ONLY, req->name,
-                                  TAKE_FD(fds[PROTO_HELLO_FD_UFFD]), TAKE_FD(fds[PROTO_HELLO_FD_PIDFD]),
-                                  TAKE_FD(fds[PROTO_HELLO_FD_PAGEMAP]), ret_error, ret_client_id);
+        return manager_add_client(
+                userdata, peer->pid, peer->uid, peer->gid, req->flags & PROTO_HELLO_USER_MODE_ONLY,
+                req->name, TAKE_FD(fds[PROTO_HELLO_FD_UFFD]), TAKE_FD(fds[PROTO_HELLO_FD_PIDFD]),
+                TAKE_FD(fds[PROTO_HELLO_FD_PAGEMAP]), ret_error, ret_client_id);
 }
 
 static int find_for_request(Manager *m, uint64_t id, sd_bus_error *ret_error, Client **ret) {
@@ -524,7 +547,8 @@ static int find_for_request(Manager *m, uint64_t id, sd_bus_error *ret_error, Cl
         return 0;
 }
 
-static int hook_track(void *userdata, uint64_t id, const ProtoMessage *req, sd_bus_error *ret_error) {
+static int hook_track(void *userdata, uint64_t id, const ProtoMessage *req,
+                      sd_bus_error *ret_error) {
         Client *c = NULL;
         int r = find_for_request(userdata, id, ret_error, &c);
 
@@ -535,7 +559,8 @@ static int hook_track(void *userdata, uint64_t id, const ProtoMessage *req, sd_b
         return r == CLIENT_TRACK_PENDING ? HANDOFF_PENDING : r;
 }
 
-static int hook_untrack(void *userdata, uint64_t id, const ProtoMessage *req, sd_bus_error *ret_error) {
+static int hook_untrack(void *userdata, uint64_t id, const ProtoMessage *req,
+                        sd_bus_error *ret_error) {
         Client *c = NULL;
         int r = find_for_request(userdata, id, ret_error, &c);
 
@@ -581,34 +606,40 @@ void manager_log_stats(Manager *m) {
                 f[FORMAT_BYTES_MAX], g[FORMAT_BYTES_MAX];
         Client *c;
 
-        LIST_FOREACH(clients, c, m->clients) {
+        LIST_FOREACH (clients, c, m->clients) {
                 const TrackerCounters *k = &c->tracker.counters;
 
                 char fr[FORMAT_BYTES_MAX];
-                log_info("client %" PRIu64 " pid %d%s%s: tracked %s resident %s hot %s cold %s evicted %s (freed %s, %s) refaulted %s "
-                         "faults %" PRIu64 " (p99 %" PRIu64 "us max %" PRIu64 "us) cycles %" PRIu64
-                         " cycle %" PRIu64 "us sync %" PRIu64 "us%s%s",
-                         c->id, (int) c->pid, c->name ? " " : "", c->name ? c->name : "",
-                         format_bytes(a, sizeof a, range_set_bytes(&c->ranges)),
-                         format_bytes(b, sizeof b, k->resident_bytes),
-                         format_bytes(d, sizeof d, k->hot_bytes),
-                         format_bytes(e, sizeof e, k->cold_bytes),
-                         format_bytes(f, sizeof f, k->evicted_bytes),
-                         format_bytes(fr, sizeof fr, k->freed_bytes), memcg_source_to_string(k->memory_source),
-                         format_bytes(g, sizeof g, k->refaulted_bytes), k->faults_served,
-                         tracker_fault_latency_p99_usec(k), k->fault_latency_max_usec, k->cycles,
-                         k->last_cycle_usec, k->last_sync_window_usec,
-                         k->last_error ? " last error: " : "", k->last_error ? k->last_error_text : "");
+                log_info(
+                        "client %" PRIu64
+                        " pid %d%s%s: tracked %s resident %s hot %s cold %s evicted %s (freed %s, %s) refaulted %s "
+                        "faults %" PRIu64 " (p99 %" PRIu64 "us max %" PRIu64 "us) cycles %" PRIu64
+                        " cycle %" PRIu64 "us sync %" PRIu64 "us%s%s",
+                        c->id, (int) c->pid, c->name ? " " : "", c->name ? c->name : "",
+                        format_bytes(a, sizeof a, range_set_bytes(&c->ranges)),
+                        format_bytes(b, sizeof b, k->resident_bytes),
+                        format_bytes(d, sizeof d, k->hot_bytes),
+                        format_bytes(e, sizeof e, k->cold_bytes),
+                        format_bytes(f, sizeof f, k->evicted_bytes),
+                        format_bytes(fr, sizeof fr, k->freed_bytes),
+                        memcg_source_to_string(k->memory_source),
+                        format_bytes(g, sizeof g, k->refaulted_bytes), k->faults_served,
+                        tracker_fault_latency_p99_usec(k), k->fault_latency_max_usec, k->cycles,
+                        k->last_cycle_usec, k->last_sync_window_usec,
+                        k->last_error ? " last error: " : "",
+                        k->last_error ? k->last_error_text : "");
                 tracked += range_set_bytes(&c->ranges);
                 resident += k->resident_bytes;
                 evicted += k->evicted_bytes;
                 refaulted += k->refaulted_bytes;
                 faults += k->faults_served;
         }
-        log_info("total: %u clients, backend %s%s, tracked %s resident %s evicted %s refaulted %s faults %" PRIu64,
-                 m->n_clients, backend_to_string(m->backend), m->monitor_only ? " (monitor only)" : "",
-                 format_bytes(a, sizeof a, tracked), format_bytes(b, sizeof b, resident),
-                 format_bytes(d, sizeof d, evicted), format_bytes(e, sizeof e, refaulted), faults);
+        log_info(
+                "total: %u clients, backend %s%s, tracked %s resident %s evicted %s refaulted %s faults %" PRIu64,
+                m->n_clients, backend_to_string(m->backend),
+                m->monitor_only ? " (monitor only)" : "", format_bytes(a, sizeof a, tracked),
+                format_bytes(b, sizeof b, resident), format_bytes(d, sizeof d, evicted),
+                format_bytes(e, sizeof e, refaulted), faults);
 }
 
 static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -645,39 +676,45 @@ static void manager_apply_config(Manager *m, Config *c, bool startup) {
                         m->socket_path = s;
                 }
         } else if (!streq(c->socket_path, m->socket_path))
-                log_notice("Socket=%s takes effect at the next start (listening on %s)", c->socket_path,
-                           m->socket_path);
+                log_notice("Socket=%s takes effect at the next start (listening on %s)",
+                           c->socket_path, m->socket_path);
         m->config = c;
         if (!startup) {
                 /* the shared eviction bucket is sized from the default policy's Rate= */
                 if (m->policy.rate_bytes_per_sec != old_rate)
-                        ratelimit_init(&m->evict_rate, m->policy.rate_bytes_per_sec,
-                                       MAX(m->policy.rate_bytes_per_sec, m->policy.evict_chunk_bytes), now_usec());
+                        ratelimit_init(
+                                &m->evict_rate, m->policy.rate_bytes_per_sec,
+                                MAX(m->policy.rate_bytes_per_sec, m->policy.evict_chunk_bytes),
+                                now_usec());
                 if (m->stats_timer && m->stats_interval_usec != old_stats)
-                        (void) sd_event_source_set_time_relative(m->stats_timer, m->stats_interval_usec);
-                LIST_FOREACH(clients, cl, m->clients) {
+                        (void) sd_event_source_set_time_relative(m->stats_timer,
+                                                                 m->stats_interval_usec);
+                LIST_FOREACH (clients, cl, m->clients) {
                         _cleanup_free_ char *cgroup = NULL;
-                        const Policy *before = cl->tracker.policy, *p = manager_policy_for(m, cl->pid, &cgroup);
+                        const Policy *before = cl->tracker.policy,
+                                     *p = manager_policy_for(m, cl->pid, &cgroup);
                         bool same = (!before->name && !p->name) ||
-                                    (before->name && p->name && streq(before->name, p->name));
+                                (before->name && p->name && streq(before->name, p->name));
 
                         /* "before" may point into the old config: read it before freeing */
                         if (!same)
-                                log_info("client %" PRIu64 " (pid %d): policy %s -> %s", cl->id, (int) cl->pid,
-                                         policy_display_name(before), policy_display_name(p));
+                                log_info("client %" PRIu64 " (pid %d): policy %s -> %s", cl->id,
+                                         (int) cl->pid, policy_display_name(before),
+                                         policy_display_name(p));
                         /* the process may have moved: PSI, the bus and the dump follow it */
                         if (cgroup && client_set_cgroup(cl, cgroup))
-                                log_info("client %" PRIu64 " (pid %d): now in cgroup %s", cl->id, (int) cl->pid,
-                                         cgroup);
+                                log_info("client %" PRIu64 " (pid %d): now in cgroup %s", cl->id,
+                                         (int) cl->pid, cgroup);
                         client_set_policy(cl, p);
                         log_client_policy(cl, p, cgroup, same ? "policy (reloaded)" : "policy");
                         n++;
                 }
                 /* queued clients are stopped, but still hold a pointer */
-                LIST_FOREACH(gc, cl, m->gc_queue)
+                LIST_FOREACH (gc, cl, m->gc_queue)
                         client_set_policy(cl, &m->policy);
                 log_info("configuration reloaded%s%s: %zu policies, %u clients re-resolved",
-                         c->path ? " from " : " (no file)", c->path ? c->path : "", c->policies.n_rules, n);
+                         c->path ? " from " : " (no file)", c->path ? c->path : "",
+                         c->policies.n_rules, n);
         }
         config_free(old);
 }
@@ -689,7 +726,8 @@ int manager_reload(Manager *m, sd_bus_error *ret_error) {
 
         r = config_load(m->config_path, m->config_required, &m->overrides, &e, &c);
         if (r < 0) {
-                log_warning("reload failed, keeping the old configuration: %s", e.message ? e.message : strerror(-r));
+                log_warning("reload failed, keeping the old configuration: %s",
+                            e.message ? e.message : strerror(-r));
                 if (ret_error)
                         (void) sd_bus_error_copy(ret_error, &e);
                 return r;
@@ -704,7 +742,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("received SIGHUP, reloading the configuration");
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec());
         (void) manager_reload(m, NULL); /* logged there; the old configuration stays on failure */
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Tracking with the %s backend", backend_to_string(m->backend));
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Tracking with the %s backend",
+                          backend_to_string(m->backend));
         return 0;
 }
 
@@ -715,7 +754,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 manager_log_stats(m);
                 return 0;
         }
-        log_info("received %s, shutting down (clients keep their memory)", strsignal((int) si->ssi_signo));
+        log_info("received %s, shutting down (clients keep their memory)",
+                 strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1");
         return sd_event_exit(m->event, 0);
 }
@@ -746,12 +786,14 @@ int manager_startup(Manager *m) {
 
         r = config_load(m->config_path, m->config_required, &m->overrides, &e, &c);
         if (r < 0)
-                return log_error_errno(r, "invalid configuration: %s", e.message ? e.message : strerror(-r));
+                return log_error_errno(r, "invalid configuration: %s",
+                                       e.message ? e.message : strerror(-r));
         manager_apply_config(m, c, true);
         if (c->path)
                 log_info("configuration %s: %zu policies", c->path, c->policies.n_rules);
         for (size_t i = 0; i < c->policies.n_rules; i++)
-                log_debug("policy %s from %s", c->policies.rules[i].name, c->policies.rules[i].file);
+                log_debug("policy %s from %s", c->policies.rules[i].name,
+                          c->policies.rules[i].file);
 
         r = policy_validate(&m->policy, &e);
         if (r < 0)
@@ -772,7 +814,8 @@ int manager_startup(Manager *m) {
 
         if (m->backend == BACKEND_NONE)
                 log_warning("no tracking backend on this kernel: %s; %s. Clients will be refused.",
-                            m->probe_result.reason[BACKEND_RWP], m->probe_result.reason[BACKEND_WP_ASYNC]);
+                            m->probe_result.reason[BACKEND_RWP],
+                            m->probe_result.reason[BACKEND_WP_ASYNC]);
         else {
                 log_info("backend %s", backend_to_string(m->backend));
                 for (size_t i = 0; i < m->probe_result.n_cannot_see; i++)
@@ -793,7 +836,8 @@ int manager_startup(Manager *m) {
                         log_warning("a page-out does not free memory at once here: %s", remedy);
         }
         if (m->probe.swap_bytes == 0) {
-                log_warning("no swap configured: MADV_PAGEOUT cannot evict anonymous memory, running in monitor-only mode");
+                log_warning(
+                        "no swap configured: MADV_PAGEOUT cannot evict anonymous memory, running in monitor-only mode");
                 m->monitor_only = true;
         }
         if (m->policy.dry_run)
@@ -803,8 +847,8 @@ int manager_startup(Manager *m) {
 
         manager_set_backend(m, m->kops, m->backend, m->monitor_only);
 
-        r = handoff_new(m->event, &m->limits, m->socket_path, m->proc_root,
-                        &manager_handoff_hooks, m, &m->handoff);
+        r = handoff_new(m->event, &m->limits, m->socket_path, m->proc_root, &manager_handoff_hooks,
+                        m, &m->handoff);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the handoff socket: %m");
         m->fd_limit = manager_raise_fd_limit();
@@ -850,7 +894,8 @@ int manager_startup(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Tracking with the %s backend", backend_to_string(m->backend));
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Tracking with the %s backend",
+                          backend_to_string(m->backend));
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "event loop failed: %m");
@@ -871,7 +916,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         /* from now, not from when it was due: a late tick must not make the next one early,
          * since the tick is what bounds the rate of the bus's change signals */
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-        (void) sd_event_source_set_time(s, MAX(now, usec) + MAX(m->policy.interval_usec, MANAGER_TICK_MIN_USEC));
+        (void) sd_event_source_set_time(
+                s, MAX(now, usec) + MAX(m->policy.interval_usec, MANAGER_TICK_MIN_USEC));
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
         return 0;
 }
@@ -902,8 +948,9 @@ int manager_set_paused(Manager *m, bool paused) {
         if (m->paused == paused)
                 return 0;
         m->paused = paused;
-        log_notice("%s", paused ? "paused: classifying only, no client evicts until resumed"
-                                : "resumed: evicting again");
+        log_notice("%s",
+                   paused ? "paused: classifying only, no client evicts until resumed"
+                          : "resumed: evicting again");
         return 1;
 }
 
@@ -942,7 +989,7 @@ void manager_get_totals(const Manager *m, ManagerTotals *ret) {
         };
         const Client *c;
 
-        LIST_FOREACH(clients, c, m->clients) {
+        LIST_FOREACH (clients, c, m->clients) {
                 const TrackerCounters *k = client_counters(c);
 
                 t.tracked_bytes += client_tracked_bytes(c);
@@ -970,23 +1017,27 @@ int manager_evict_now(Manager *m, uint64_t id, uint64_t max_bytes, sd_bus_error 
         if (!c)
                 return sd_bus_error_set_errnof(ret_error, ESRCH, "no client with id %" PRIu64, id);
         if (m->backend == BACKEND_NONE)
-                return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
-                                               "this kernel offers no tracking backend (see uffdtierd --probe)");
+                return sd_bus_error_set_errnof(
+                        ret_error, EOPNOTSUPP,
+                        "this kernel offers no tracking backend (see uffdtierd --probe)");
         if (manager_monitor_only(m))
-                return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP, "the daemon only monitors: %s",
+                return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
+                                               "the daemon only monitors: %s",
                                                manager_monitor_only_reason(m));
         if (m->paused)
-                return sd_bus_error_set_errnof(ret_error, EBUSY,
-                                               "eviction is paused; resume it first (SetPaused(false))");
+                return sd_bus_error_set_errnof(
+                        ret_error, EBUSY, "eviction is paused; resume it first (SetPaused(false))");
         r = client_evict_now(c, max_bytes, &queued);
         if (r == -EBUSY)
-                return sd_bus_error_set_errnof(ret_error, EBUSY,
-                                               "client %" PRIu64 " is in the middle of a cycle, try again", id);
+                return sd_bus_error_set_errnof(
+                        ret_error, EBUSY,
+                        "client %" PRIu64 " is in the middle of a cycle, try again", id);
         if (r == -ESRCH)
                 return sd_bus_error_set_errnof(ret_error, ESRCH, "client %" PRIu64 " is gone", id);
         if (r < 0)
-                return sd_bus_error_set_errnof(ret_error, -r, "cannot run client %" PRIu64 "'s cycle: %s",
-                                               id, strerror(-r));
+                return sd_bus_error_set_errnof(ret_error, -r,
+                                               "cannot run client %" PRIu64 "'s cycle: %s", id,
+                                               strerror(-r));
         log_info("client %" PRIu64 ": eviction requested (%s), %" PRIu64 " bytes queued", id,
                  max_bytes ? "capped" : "all cold pages", queued);
         *ret_queued = queued;

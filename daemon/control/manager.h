@@ -42,9 +42,9 @@ typedef struct ManagerHooks {
 typedef struct ManagerTotals {
         uint64_t tracked_bytes;
         uint64_t resident_bytes;
-        uint64_t swapped_bytes;  /* of the tracked ranges, in swap (by us or by the kernel) */
-        uint64_t out_bytes;      /* paged out by us and still in swap */
-        uint64_t freed_bytes;    /* of out_bytes, what really left RAM (see TrackerCounters) */
+        uint64_t swapped_bytes; /* of the tracked ranges, in swap (by us or by the kernel) */
+        uint64_t out_bytes; /* paged out by us and still in swap */
+        uint64_t freed_bytes; /* of out_bytes, what really left RAM (see TrackerCounters) */
         uint64_t hot_bytes;
         uint64_t cold_bytes;
         uint64_t evicted_bytes;
@@ -59,10 +59,10 @@ typedef struct Manager {
 
         ProbeInput probe;
         ProbeResult probe_result;
-        SwapSetup swap_setup;   /* does a page-out free memory at once? manager_swap_setup() */
+        SwapSetup swap_setup; /* does a page-out free memory at once? manager_swap_setup() */
         uint64_t swap_setup_usec; /* when it was read */
         Backend backend;
-        bool monitor_only;      /* no swap, or --dry-run: classify, never evict */
+        bool monitor_only; /* no swap, or --dry-run: classify, never evict */
 
         Policy policy;
         Limits limits;
@@ -72,17 +72,17 @@ typedef struct Manager {
 
         Client *clients;
         unsigned n_clients;
-        Client *gc_queue;       /* gone clients, freed by gc_source after the loop turn */
+        Client *gc_queue; /* gone clients, freed by gc_source after the loop turn */
         sd_event_source *gc_source;
         PendingFork *pending_forks; /* forked children's uffds waiting for their pid */
         uint64_t next_client_id;
-        uint64_t fd_limit;      /* RLIMIT_NOFILE in force, 0 = unknown */
+        uint64_t fd_limit; /* RLIMIT_NOFILE in force, 0 = unknown */
 
-        RateLimit evict_rate;   /* all clients share the eviction bandwidth */
-        ClientEnv client_env;   /* what every client and tracker share (points into here) */
+        RateLimit evict_rate; /* all clients share the eviction bandwidth */
+        ClientEnv client_env; /* what every client and tracker share (points into here) */
 
-        char *proc_root;        /* "/proc", a field so tests can point elsewhere */
-        char *cgroup_root;      /* unified hierarchy mount */
+        char *proc_root; /* "/proc", a field so tests can point elsewhere */
+        char *cgroup_root; /* unified hierarchy mount */
 
         sd_event_source *stats_timer;
         uint64_t stats_interval_usec;
@@ -92,7 +92,7 @@ typedef struct Manager {
         uint64_t gone_refaulted_bytes;
         uint64_t gone_faults_served;
 
-        bool paused;            /* no client evicts (trackers still classify) */
+        bool paused; /* no client evicts (trackers still classify) */
         const ManagerHooks *hooks;
         void *hooks_userdata;
         sd_event_source *tick_timer; /* drives hooks->cycle_done */
@@ -100,8 +100,8 @@ typedef struct Manager {
         /* The configuration (conf.h), command line on top. policy above is its default policy;
          * clients whose cgroup matches a policy.d file point into config->policies.rules. */
         Config *config;
-        char *config_path;      /* uffdtierd.conf; policy.d/ is next to it */
-        bool config_required;   /* --config given: a missing file is an error */
+        char *config_path; /* uffdtierd.conf; policy.d/ is next to it */
+        bool config_required; /* --config given: a missing file is an error */
         ConfOverrides overrides; /* the command line, applied again at every reload */
 } Manager;
 
@@ -119,9 +119,9 @@ int manager_reload(Manager *m, sd_bus_error *ret_error);
 void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, bool monitor_only);
 
 /* Creates a client from a verified handoff (what HELLO does); ret_id: its id. Takes the fds. */
-int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mode_only, const char *name,
-                       int uffd, int pidfd, int pagemap_fd, sd_bus_error *ret_error,
-                       uint64_t *ret_id);
+int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mode_only,
+                       const char *name, int uffd, int pidfd, int pagemap_fd,
+                       sd_bus_error *ret_error, uint64_t *ret_id);
 /* Stops the client and queues it to be freed after this loop turn. */
 void manager_drop_client(Manager *m, Client *c);
 /* A live client (not queued for freeing), or NULL. */

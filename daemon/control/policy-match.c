@@ -64,7 +64,7 @@ static ssize_t match_glob(const char *pattern, const char *path) {
         if (!buf)
                 return -1; /* no memory: treat as no match, the default policy applies */
         /* the path itself, then each ancestor (cut at every '/' but the root's) */
-        for (size_t i = pl;; ) {
+        for (size_t i = pl;;) {
                 buf[i] = '\0';
                 if (fnmatch(pattern, buf, FNM_PATHNAME) == 0)
                         return (ssize_t) literal;
@@ -115,7 +115,7 @@ void policy_rule_done(PolicyRule *r) {
         free(r->match);
         free(r->name);
         free(r->file);
-        *r = (PolicyRule) {};
+        *r = (PolicyRule){};
 }
 
 void policy_set_done(PolicySet *s) {

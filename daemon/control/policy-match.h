@@ -27,9 +27,9 @@
 
 /* One policy of a policy.d file. */
 typedef struct PolicyRule {
-        Policy policy;          /* policy.name points at name */
+        Policy policy; /* policy.name points at name */
         char *name;
-        char **match;           /* Match= values */
+        char **match; /* Match= values */
         size_t n_match;
         /* where it was defined, for messages, and which keys the file set (conf.c) */
         char *file;

@@ -9,7 +9,7 @@
 
 void arm_levels_done(ArmLevels *l) {
         free(l->v);
-        *l = (ArmLevels) {};
+        *l = (ArmLevels){};
 }
 
 /* Index of the first entry with chunk >= key. */
@@ -57,7 +57,7 @@ static int arm_levels_set(ArmLevels *l, uint64_t chunk, unsigned level) {
         }
         if (i < l->n)
                 memmove(l->v + i + 1, l->v + i, (l->n - i) * sizeof *l->v);
-        l->v[i] = (ArmLevel) { .chunk = chunk, .level = (uint8_t) level };
+        l->v[i] = (ArmLevel){ .chunk = chunk, .level = (uint8_t) level };
         l->n++;
         return 0;
 }
@@ -89,7 +89,8 @@ int arm_schedule_due(const ArmLevels *l, const TrackedRange *r, uint64_t cycle,
         for (size_t i = 0; i < base.n_runs; i++) {
                 uint64_t a = base.runs[i].start, e = base.runs[i].end;
 
-                for (uint64_t k = a >> CLASSIFY_CHUNK_SHIFT; k <= (e - 1) >> CLASSIFY_CHUNK_SHIFT; k++) {
+                for (uint64_t k = a >> CLASSIFY_CHUNK_SHIFT; k <= (e - 1) >> CLASSIFY_CHUNK_SHIFT;
+                     k++) {
                         unsigned level = arm_levels_get(l, k);
                         uint64_t ca = MAX(k << CLASSIFY_CHUNK_SHIFT, a);
                         uint64_t ce = MIN((k + 1) << CLASSIFY_CHUNK_SHIFT, e);
@@ -131,7 +132,8 @@ int arm_schedule_update(ArmLevels *l, const TrackedRange *r, const RunVec *due,
                         continue;
                 if (page_size == 0)
                         page_size = (r->end - r->start) / tracked_range_n_pages(r);
-                for (uint64_t k = a >> CLASSIFY_CHUNK_SHIFT; k <= (e - 1) >> CLASSIFY_CHUNK_SHIFT; k++) {
+                for (uint64_t k = a >> CLASSIFY_CHUNK_SHIFT; k <= (e - 1) >> CLASSIFY_CHUNK_SHIFT;
+                     k++) {
                         uint64_t ca = MAX(k << CLASSIFY_CHUNK_SHIFT, a);
                         uint64_t ce = MIN((k + 1) << CLASSIFY_CHUNK_SHIFT, e);
                         unsigned level = arm_levels_get(l, k);

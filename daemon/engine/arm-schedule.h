@@ -53,5 +53,4 @@ int arm_schedule_due(const ArmLevels *l, const TrackedRange *r, uint64_t cycle,
  * pages in r have age 0 (seen since the last arming), up to max_level, and reset the others.
  * -ENOMEM leaves the levels as they were for the chunks not yet done (they just stay armed
  * more often). */
-int arm_schedule_update(ArmLevels *l, const TrackedRange *r, const RunVec *due,
-                        unsigned max_level);
+int arm_schedule_update(ArmLevels *l, const TrackedRange *r, const RunVec *due, unsigned max_level);

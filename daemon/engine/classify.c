@@ -60,7 +60,7 @@ static bool walk_next(Walk *w, Piece *ret) {
                         end = MIN(end, w->runs[w->ki].start);
         }
 
-        *ret = (Piece) { w->pos, end, categories, run };
+        *ret = (Piece){ w->pos, end, categories, run };
         w->pos = end;
         return true;
 }
@@ -180,9 +180,9 @@ static void record_run(Classifier *c, uint64_t a, uint64_t b, const RefaultRun *
         RefaultRun k;
 
         if (refault)
-                k = (RefaultRun) { a, b, add_sat(c->p->cycle, backoff_cycles(c->p, count)), count };
+                k = (RefaultRun){ a, b, add_sat(c->p->cycle, backoff_cycles(c->p, count)), count };
         else if (old)
-                k = (RefaultRun) { a, b, old->until_cycle, old->count };
+                k = (RefaultRun){ a, b, old->until_cycle, old->count };
         else
                 return;
 
@@ -432,7 +432,7 @@ void classify_result_add(ClassifyResult *sum, const ClassifyResult *x) {
 
 void classify_progress_done(ClassifyProgress *g) {
         free(g->runs);
-        *g = (ClassifyProgress) {};
+        *g = (ClassifyProgress){};
 }
 
 int classify_progress_begin(ClassifyProgress *g, const TrackedRange *r, uint64_t pos) {
@@ -441,7 +441,7 @@ int classify_progress_begin(ClassifyProgress *g, const TrackedRange *r, uint64_t
         if (pos < r->start || pos >= r->end || !IS_ALIGNED(pos, ps))
                 return -EINVAL;
         classify_progress_done(g);
-        *g = (ClassifyProgress) {
+        *g = (ClassifyProgress){
                 .active = true,
                 .start = r->start,
                 .end = r->end,
@@ -493,8 +493,8 @@ int classify_range_step(TrackedRange *r, uint64_t end, const struct page_region 
         k = classify_params_check(p);
         if (k < 0)
                 return k;
-        if (!g->active || g->start != r->start || g->end != r->end || end <= g->pos || end > r->end ||
-            !IS_ALIGNED(end, c.page_size))
+        if (!g->active || g->start != r->start || g->end != r->end || end <= g->pos ||
+            end > r->end || !IS_ALIGNED(end, c.page_size))
                 return -EINVAL;
         k = regions_check(regions, n_regions, c.page_size);
         if (k < 0)

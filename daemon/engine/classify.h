@@ -49,27 +49,27 @@
 #define CLASSIFY_N_BUCKETS 8
 
 typedef struct ClassifyParams {
-        uint64_t cycle;           /* the cycle being classified, counting up */
+        uint64_t cycle; /* the cycle being classified, counting up */
         unsigned cold_age_cycles; /* 1..127: pages this old are cold */
-        uint64_t seen_mask;       /* PAGE_IS_ACCESSED (rwp) or PAGE_IS_WRITTEN (wp-async) */
-        unsigned rearm_period;    /* >= 1, see classify_due_runs() (checked, not used here) */
+        uint64_t seen_mask; /* PAGE_IS_ACCESSED (rwp) or PAGE_IS_WRITTEN (wp-async) */
+        unsigned rearm_period; /* >= 1, see classify_due_runs() (checked, not used here) */
 } ClassifyParams;
 
 /* Byte counts of one cycle, accumulated over the ranges of a client (zero it first). */
 typedef struct ClassifyResult {
         uint64_t tracked_bytes;
-        uint64_t resident_bytes;  /* PRESENT */
-        uint64_t swapped_bytes;   /* SWAPPED */
-        uint64_t out_bytes;       /* paged out by us and still in swap (EVICTED and SWAPPED):
+        uint64_t resident_bytes; /* PRESENT */
+        uint64_t swapped_bytes; /* SWAPPED */
+        uint64_t out_bytes; /* paged out by us and still in swap (EVICTED and SWAPPED):
                                    * exact, unlike swapped_bytes, which on wp-async also counts
                                    * never-touched pages carrying a WP_UNPOPULATED marker */
-        uint64_t hot_bytes;       /* accessed this cycle: seen or refaulted (age 0) */
-        uint64_t cold_bytes;      /* PRESENT or SWAPPED, age >= cold age */
-        uint64_t huge_bytes;      /* in HUGE regions */
+        uint64_t hot_bytes; /* accessed this cycle: seen or refaulted (age 0) */
+        uint64_t cold_bytes; /* PRESENT or SWAPPED, age >= cold age */
+        uint64_t huge_bytes; /* in HUGE regions */
         uint64_t refaulted_bytes; /* came back this cycle after being evicted */
-        uint64_t refaults;        /* refault events: a page, or a whole huge page */
-        uint64_t held_bytes;      /* would be evicted but for refault backoff */
-        uint64_t evict_bytes;     /* appended to the eviction list */
+        uint64_t refaults; /* refault events: a page, or a whole huge page */
+        uint64_t held_bytes; /* would be evicted but for refault backoff */
+        uint64_t evict_bytes; /* appended to the eviction list */
         /* wss_bytes[i]: PRESENT or SWAPPED bytes with age < 2^i, i.e. accessed within the last
          * 1, 2, 4, ... 128 cycles. Unpopulated pages never count: they hold no memory. */
         uint64_t wss_bytes[CLASSIFY_N_BUCKETS];
@@ -108,12 +108,12 @@ int classify_range(TrackedRange *r, const struct page_region *regions, size_t n_
  * state is held in g), so only a walk that diverges allocates the bytes. */
 typedef struct ClassifyProgress {
         bool active;
-        uint64_t start, end;      /* the range's bounds when the walk began */
-        uint64_t begin;           /* where the walk began */
-        uint64_t pos;             /* [begin, pos) is walked */
-        bool have_next_uniform;   /* range without bytes: the walked part's new state */
+        uint64_t start, end; /* the range's bounds when the walk began */
+        uint64_t begin; /* where the walk began */
+        uint64_t pos; /* [begin, pos) is walked */
+        bool have_next_uniform; /* range without bytes: the walked part's new state */
         uint8_t next_uniform;
-        RefaultRun *runs;         /* the walked part's refault runs after this cycle */
+        RefaultRun *runs; /* the walked part's refault runs after this cycle */
         size_t n_runs, allocated_runs;
         bool runs_oom;
 } ClassifyProgress;

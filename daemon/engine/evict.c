@@ -20,7 +20,8 @@ int evict_build_batch(const AddrRun *runs, size_t n_runs, EvictCursor *cursor, u
 
         if (max_iov == 0)
                 return -EINVAL;
-        max_bytes = MIN(max_bytes == 0 ? UINT64_MAX : ALIGN_DOWN(max_bytes, ps), batch_bytes_cap(ps));
+        max_bytes = MIN(max_bytes == 0 ? UINT64_MAX : ALIGN_DOWN(max_bytes, ps),
+                        batch_bytes_cap(ps));
         if (max_bytes == 0)
                 return -EINVAL;
         if (run > n_runs || (run == n_runs && off != 0))
@@ -50,7 +51,7 @@ int evict_build_batch(const AddrRun *runs, size_t n_runs, EvictCursor *cursor, u
                 }
 
                 if (take > 0) {
-                        iov[n++] = (struct iovec) {
+                        iov[n++] = (struct iovec){
                                 .iov_base = (void *) (uintptr_t) pos,
                                 .iov_len = (size_t) take,
                         };
@@ -116,7 +117,7 @@ int evict_pageout(const KernelOps *ops, int pidfd, const struct iovec *iov, size
                 if (off > 0) {
                         /* Resume inside an iovec: send its tail alone, the rest untouched next
                          * time round, so the caller's array needs no copy. */
-                        head = (struct iovec) {
+                        head = (struct iovec){
                                 .iov_base = (uint8_t *) iov[i].iov_base + off,
                                 .iov_len = iov[i].iov_len - off,
                         };
@@ -165,7 +166,7 @@ void ratelimit_init(RateLimit *rl, uint64_t rate_bytes_per_sec, uint64_t burst_b
         uint64_t rate = MIN(rate_bytes_per_sec, RATELIMIT_RATE_MAX_BYTES_PER_SEC);
         uint64_t burst = MIN(burst_bytes == 0 ? rate : burst_bytes, RATELIMIT_BURST_MAX_BYTES);
 
-        *rl = (RateLimit) {
+        *rl = (RateLimit){
                 .rate_bytes_per_sec = rate,
                 .burst_bytes = burst,
                 .tokens_bytes = burst,

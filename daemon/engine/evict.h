@@ -65,7 +65,7 @@ typedef struct RateLimit {
         uint64_t rate_bytes_per_sec; /* 0 = unlimited */
         uint64_t burst_bytes;
         uint64_t tokens_bytes;
-        uint64_t frac;      /* partial byte: 0 .. USEC_PER_SEC-1 byte-usec */
+        uint64_t frac; /* partial byte: 0 .. USEC_PER_SEC-1 byte-usec */
         uint64_t last_usec; /* time of the last refill */
 } RateLimit;
 

@@ -10,7 +10,7 @@
 #include "policy.h"
 
 void policy_init(Policy *p) {
-        *p = (Policy) {
+        *p = (Policy){
                 .interval_usec = POLICY_INTERVAL_DEFAULT_USEC,
                 .cold_age_usec = POLICY_COLD_AGE_DEFAULT_USEC,
                 .rate_bytes_per_sec = POLICY_RATE_DEFAULT_BYTES_PER_SEC,
@@ -29,7 +29,7 @@ static uint64_t cold_age_cycles_u64(const Policy *p) {
         if (p->interval_usec == 0)
                 return 1;
         uint64_t c = p->cold_age_usec / p->interval_usec +
-                     (p->cold_age_usec % p->interval_usec != 0);
+                (p->cold_age_usec % p->interval_usec != 0);
         return MAX(c, UINT64_C(1));
 }
 
@@ -50,7 +50,8 @@ unsigned policy_rearm_period(const Policy *p) {
 int policy_validate(const Policy *p, sd_bus_error *ret_error) {
         char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX];
 
-        if (p->interval_usec < POLICY_INTERVAL_MIN_USEC || p->interval_usec > POLICY_INTERVAL_MAX_USEC)
+        if (p->interval_usec < POLICY_INTERVAL_MIN_USEC ||
+            p->interval_usec > POLICY_INTERVAL_MAX_USEC)
                 return sd_bus_error_set_errnof(ret_error, EINVAL,
                                                "interval=%s: must be between 10ms and 1d",
                                                format_duration(a, sizeof a, p->interval_usec));
@@ -62,18 +63,16 @@ int policy_validate(const Policy *p, sd_bus_error *ret_error) {
         /* page ages are kept in 7 bits (classify.h): the cold age must fit */
         uint64_t cycles = cold_age_cycles_u64(p);
         if (cycles > POLICY_COLD_AGE_MAX_CYCLES)
-                return sd_bus_error_set_errnof(ret_error, EINVAL,
-                                               "cold-age=%s: must be at most %u intervals of %s "
-                                               "(is %" PRIu64 ")",
-                                               format_duration(a, sizeof a, p->cold_age_usec),
-                                               POLICY_COLD_AGE_MAX_CYCLES,
-                                               format_duration(b, sizeof b, p->interval_usec),
-                                               cycles);
+                return sd_bus_error_set_errnof(
+                        ret_error, EINVAL,
+                        "cold-age=%s: must be at most %u intervals of %s "
+                        "(is %" PRIu64 ")",
+                        format_duration(a, sizeof a, p->cold_age_usec), POLICY_COLD_AGE_MAX_CYCLES,
+                        format_duration(b, sizeof b, p->interval_usec), cycles);
         if (p->psi_limit_permyriad > 10000)
-                return sd_bus_error_set_errnof(ret_error, EINVAL,
-                                               "psi-limit=%u.%02u%%: must be at most 100%%",
-                                               p->psi_limit_permyriad / 100,
-                                               p->psi_limit_permyriad % 100);
+                return sd_bus_error_set_errnof(
+                        ret_error, EINVAL, "psi-limit=%u.%02u%%: must be at most 100%%",
+                        p->psi_limit_permyriad / 100, p->psi_limit_permyriad % 100);
         /* the engine pages out whole pages per batch: a remainder would be silently dropped */
         if (p->evict_chunk_bytes == 0 || p->evict_chunk_bytes % page_size() != 0)
                 return sd_bus_error_set_errnof(ret_error, EINVAL,

@@ -11,17 +11,17 @@
 #include <systemd/sd-bus.h>
 
 typedef struct Policy {
-        uint64_t interval_usec;       /* one tracking cycle */
-        uint64_t cold_age_usec;       /* unaccessed this long -> cold */
-        uint64_t rate_bytes_per_sec;  /* eviction rate limit per daemon, 0 = unlimited */
-        uint64_t floor_bytes;         /* never evict a client below this many resident bytes */
+        uint64_t interval_usec; /* one tracking cycle */
+        uint64_t cold_age_usec; /* unaccessed this long -> cold */
+        uint64_t rate_bytes_per_sec; /* eviction rate limit per daemon, 0 = unlimited */
+        uint64_t floor_bytes; /* never evict a client below this many resident bytes */
         unsigned psi_limit_permyriad; /* back off while the cgroup's memory "some avg10" is above */
-        uint64_t evict_chunk_bytes;   /* bytes per process_madvise batch between event-loop turns */
+        uint64_t evict_chunk_bytes; /* bytes per process_madvise batch between event-loop turns */
         unsigned rearm_period_cycles; /* re-arm each page every N cycles; 0 = cold age / 2 */
-        unsigned arm_level_max;       /* a chunk hot round after round: re-armed at most every
+        unsigned arm_level_max; /* a chunk hot round after round: re-armed at most every
                                        * rearm period << this (arm-schedule.h); 0 = never adapt */
-        bool dry_run;                 /* monitor only: classify, never evict */
-        const char *name;  /* NULL: the default policy */
+        bool dry_run; /* monitor only: classify, never evict */
+        const char *name; /* NULL: the default policy */
 } Policy;
 
 #define POLICY_INTERVAL_DEFAULT_USEC (10ULL * 1000000ULL)

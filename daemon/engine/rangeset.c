@@ -27,7 +27,7 @@ static void tracked_range_release(TrackedRange *r) {
 int range_set_init(RangeSet *s, uint64_t page_size) {
         if (page_size == 0 || (page_size & (page_size - 1)) != 0)
                 return -EINVAL;
-        *s = (RangeSet) {
+        *s = (RangeSet){
                 .page_size = page_size,
                 .page_shift = (uint8_t) __builtin_ctzll(page_size),
         };
@@ -265,7 +265,7 @@ static void builder_abort(Builder *b) {
                         tracked_range_release(&b->out[i]);
         free(b->out);
         free(b->src);
-        *b = (Builder) {};
+        *b = (Builder){};
 }
 
 static int builder_reserve(Builder *b, size_t n) {
@@ -338,7 +338,7 @@ static void builder_commit(Builder *b, RangeSet *s) {
         s->ranges = b->out;
         s->n_ranges = b->n;
         s->allocated = b->allocated;
-        *b = (Builder) {};
+        *b = (Builder){};
 }
 
 /* Pieces moved by a remap, already at their destination and sorted, waiting to be pushed. */
@@ -355,7 +355,7 @@ static int builder_flush_moved(Builder *b, MovedQueue *q, uint64_t limit) {
                 return 0;
         while (q->next < q->n && q->pieces[q->next].start < limit) {
                 k = builder_push(b, q->pieces[q->next], -1);
-                q->pieces[q->next++] = (TrackedRange) {}; /* the builder owns it now */
+                q->pieces[q->next++] = (TrackedRange){}; /* the builder owns it now */
                 if (k < 0)
                         return k;
         }
@@ -633,7 +633,7 @@ int run_vec_append(RunVec *v, uint64_t start, uint64_t end, uint32_t flags) {
         k = run_vec_reserve(v, 1);
         if (k < 0)
                 return k;
-        v->runs[v->n_runs++] = (AddrRun) { start, end, flags };
+        v->runs[v->n_runs++] = (AddrRun){ start, end, flags };
         return 0;
 }
 
@@ -692,9 +692,9 @@ int run_vec_cut(RunVec *v, uint64_t start, uint64_t end, uint64_t *ret_removed_b
                 AddrRun r = v->runs[i];
                 removed += MIN(end, r.end) - MAX(start, r.start);
                 if (r.start < start)
-                        v->runs[w++] = (AddrRun) { r.start, start, r.flags };
+                        v->runs[w++] = (AddrRun){ r.start, start, r.flags };
                 else if (r.end > end)
-                        v->runs[w++] = (AddrRun) { end, r.end, r.flags };
+                        v->runs[w++] = (AddrRun){ end, r.end, r.flags };
         }
         memmove(&v->runs[w], &v->runs[hi], (v->n_runs - hi) * sizeof(AddrRun));
         v->n_runs -= hi - w;

@@ -28,17 +28,17 @@
  * and lie inside their range. One run usually covers many pages (everything that refaulted in
  * the same cycle next to each other), which is why this is not per page. */
 typedef struct RefaultRun {
-        uint64_t start, end;  /* page-aligned, [start, end) */
+        uint64_t start, end; /* page-aligned, [start, end) */
         uint64_t until_cycle; /* not evicted before this cycle */
-        uint32_t count;       /* refaults so far, saturating */
+        uint32_t count; /* refaults so far, saturating */
 } RefaultRun;
 
 typedef struct TrackedRange {
         uint64_t start, end; /* page-aligned, [start, end) */
-        uint32_t tag;        /* which TRACK request it came from (name/labels live in the client) */
-        uint8_t page_shift;  /* log2 of the page size, copied from the set */
-        uint8_t uniform;     /* state of every page while `pages` is NULL */
-        uint8_t *pages;      /* one state byte per page, or NULL while all pages are equal */
+        uint32_t tag; /* which TRACK request it came from (name/labels live in the client) */
+        uint8_t page_shift; /* log2 of the page size, copied from the set */
+        uint8_t uniform; /* state of every page while `pages` is NULL */
+        uint8_t *pages; /* one state byte per page, or NULL while all pages are equal */
         RefaultRun *refaults;
         size_t n_refaults, allocated_refaults;
 } TrackedRange;

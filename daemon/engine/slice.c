@@ -6,8 +6,9 @@
 #include "slice.h"
 
 SliceBudget slice_budget_make(uint64_t now_usec, uint64_t usec, uint64_t pages) {
-        return (SliceBudget) {
-                .deadline_usec = usec == 0 || now_usec > UINT64_MAX - usec ? UINT64_MAX : now_usec + usec,
+        return (SliceBudget){
+                .deadline_usec = usec == 0 || now_usec > UINT64_MAX - usec ? UINT64_MAX
+                                                                           : now_usec + usec,
                 .pages_left = pages == 0 ? UINT64_MAX : pages,
         };
 }
@@ -48,7 +49,7 @@ int slice_next_window(const RangeSet *s, uint64_t cursor, uint64_t window_bytes,
         end = ALIGN_DOWN(start, window_bytes) + window_bytes;
         if (end <= start || end > r->end) /* wrapped at the top, or past the range */
                 end = r->end;
-        *ret = (SliceWindow) { .index = lo, .start = start, .end = end };
+        *ret = (SliceWindow){ .index = lo, .start = start, .end = end };
         return 1;
 }
 
@@ -71,7 +72,7 @@ int slice_take_front(RunVec *v, uint64_t max_bytes, uint64_t align, AddrRun *ret
         /* the last align boundary within max_bytes of the start: above the start, since
          * max_bytes >= align, and below the end, since the run is longer than max_bytes */
         cut = ALIGN_DOWN(first->start + max_bytes, align);
-        *ret = (AddrRun) { .start = first->start, .end = cut, .flags = first->flags };
+        *ret = (AddrRun){ .start = first->start, .end = cut, .flags = first->flags };
         first->start = cut;
         return 1;
 }

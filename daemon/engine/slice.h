@@ -17,7 +17,7 @@
 
 typedef struct SliceBudget {
         uint64_t deadline_usec; /* CLOCK_MONOTONIC; UINT64_MAX: no time limit */
-        uint64_t pages_left;    /* UINT64_MAX: no page limit */
+        uint64_t pages_left; /* UINT64_MAX: no page limit */
 } SliceBudget;
 
 /* A budget of usec from now_usec and of pages; 0 for either means unlimited. */
@@ -28,7 +28,7 @@ void slice_budget_take(SliceBudget *b, uint64_t pages);
 bool slice_budget_spent(const SliceBudget *b, uint64_t now_usec);
 
 typedef struct SliceWindow {
-        size_t index;        /* of the range in the set, valid until the set changes */
+        size_t index; /* of the range in the set, valid until the set changes */
         uint64_t start, end; /* [start, end) inside that range */
 } SliceWindow;
 

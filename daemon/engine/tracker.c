@@ -44,7 +44,7 @@
 
 void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
                   const TrackerHooks *hooks, void *userdata, const TrackerTarget *target) {
-        *t = (Tracker) {
+        *t = (Tracker){
                 .env = env,
                 .policy = policy,
                 .hooks = hooks,
@@ -111,7 +111,7 @@ uint64_t tracker_backend_features(Backend b) {
                 /* start in async mode: the first interval records accesses without faults;
                  * WP_ASYNC only to prove at TRACK that the uffd is the peer's (client.c) */
                 return UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC | UFFD_FEATURE_WP_ASYNC |
-                       UFFD_FEATURE_WP_UNPOPULATED;
+                        UFFD_FEATURE_WP_UNPOPULATED;
         case BACKEND_WP_ASYNC:
                 return UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
         default:
@@ -133,7 +133,8 @@ static int arm(Tracker *t, uint64_t start, uint64_t end) {
         const KernelOps *k = t->env->kops;
 
         if (t->env->backend == BACKEND_RWP)
-                return RETRY_EAGAIN(t, k->rwprotect(t->target.uffd, start, end - start, true, false));
+                return RETRY_EAGAIN(t,
+                                    k->rwprotect(t->target.uffd, start, end - start, true, false));
         return RETRY_EAGAIN(t, k->writeprotect(t->target.uffd, start, end - start, true));
 }
 
@@ -243,7 +244,7 @@ int tracker_handle_fault(Tracker *t, const struct uffd_msg *msg) {
                           t->n_deferred >= TRACKER_DEFERRED_FAULTS_MAX);
         if (r != -EAGAIN)
                 return r == -ESRCH ? r : 0;
-        t->deferred[t->n_deferred++] = (typeof(t->deferred[0])) {
+        t->deferred[t->n_deferred++] = (typeof(t->deferred[0])){
                 .addr = addr,
                 .flags = msg->arg.pagefault.flags,
                 .since_usec = loop_now,
@@ -287,7 +288,9 @@ static int cycle_finish(Tracker *t) {
 
         if (t->env->backend == BACKEND_RWP) {
                 if (t->sync) {
-                        r = RETRY_EAGAIN(t, t->env->kops->set_mode(t->target.uffd, UFFD_FEATURE_RWP_ASYNC, 0));
+                        r = RETRY_EAGAIN(
+                                t,
+                                t->env->kops->set_mode(t->target.uffd, UFFD_FEATURE_RWP_ASYNC, 0));
                         if (r == -ESRCH)
                                 return r;
                         if (r < 0)
@@ -296,8 +299,9 @@ static int cycle_finish(Tracker *t) {
                                 t->sync = false;
                                 now = now_usec();
                                 t->counters.last_sync_window_usec = now - t->window_start_usec;
-                                t->counters.max_sync_window_usec =
-                                        MAX(t->counters.max_sync_window_usec, t->counters.last_sync_window_usec);
+                                t->counters.max_sync_window_usec = MAX(
+                                        t->counters.max_sync_window_usec,
+                                        t->counters.last_sync_window_usec);
                         }
                 }
                 for (size_t i = 0; i < t->target.ranges->n_ranges; i++)
@@ -309,12 +313,12 @@ static int cycle_finish(Tracker *t) {
                                 return r;
                         if (r < 0 && r != -ENOENT) /* ENOENT: unmapped meanwhile */
                                 tracker_set_error(t, r, "cannot re-arm 0x%" PRIx64 "-0x%" PRIx64,
-                                                 due.runs[i].start, due.runs[i].end);
+                                                  due.runs[i].start, due.runs[i].end);
                 }
                 /* (events read while arming may have changed the ranges: walk them afresh) */
                 for (size_t i = 0; i < t->target.ranges->n_ranges; i++)
-                        (void) arm_schedule_update(&t->arm_levels, &t->target.ranges->ranges[i], &due,
-                                                   t->policy->arm_level_max);
+                        (void) arm_schedule_update(&t->arm_levels, &t->target.ranges->ranges[i],
+                                                   &due, t->policy->arm_level_max);
         }
         run_vec_clear(&t->evict_runs);
         t->in_cycle = false;
@@ -337,7 +341,6 @@ static void tracker_gone(Tracker *t) {
 }
 
 static void evict_schedule(Tracker *t, uint64_t delay_usec) {
-
         (void) sd_event_source_set_time(t->evict_timer, now_usec() + delay_usec);
         (void) sd_event_source_set_enabled(t->evict_timer, SD_EVENT_ONESHOT);
 }
@@ -366,7 +369,8 @@ static int evict_with_client_authority(Tracker *t, const struct iovec *iov, size
         memset(ret_done_per_iov, 0, n_iov * sizeof *ret_done_per_iov);
         r = t->env->kops->mm_alive(t->target.pagemap_fd);
         if (r == 0) {
-                log_info("client %" PRIu64 " (pid %d): its address space is gone (exec or exit), no more eviction",
+                log_info("client %" PRIu64
+                         " (pid %d): its address space is gone (exec or exit), no more eviction",
                          t->target.id, (int) t->target.pid);
                 return -ESRCH;
         }
@@ -374,13 +378,17 @@ static int evict_with_client_authority(Tracker *t, const struct iovec *iov, size
                 return r;
         r = creds_assume(t->target.uid, t->target.gid, &saved);
         if (r < 0)
-                return log_error_errno(r, "client %" PRIu64 ": cannot take the client's credentials, not evicting: %m",
+                return log_error_errno(r,
+                                       "client %" PRIu64
+                                       ": cannot take the client's credentials, not evicting: %m",
                                        t->target.id);
         r = evict_pageout(t->env->kops, t->target.pidfd, iov, n_iov, ret_done, ret_done_per_iov);
         /* EACCES: the ptrace check (mm_access) refused; EPERM: a capability check */
         if ((r == -EPERM || r == -EACCES) && t->target.uid != 0) {
-                log_notice("client %" PRIu64 " (pid %d): the kernel refuses its uid %u access to the process now (a setuid exec?), dropping it",
-                           t->target.id, (int) t->target.pid, (unsigned) t->target.uid);
+                log_notice(
+                        "client %" PRIu64
+                        " (pid %d): the kernel refuses its uid %u access to the process now (a setuid exec?), dropping it",
+                        t->target.id, (int) t->target.pid, (unsigned) t->target.uid);
                 return -ESRCH;
         }
         return r;
@@ -414,10 +422,13 @@ static int evict_step(Tracker *t) {
                 budget = MAX(budget, EVICT_HUGE_BYTES);
         max_iov = (size_t) MIN((uint64_t) ELEMENTSOF(iov), MAX(budget / page_size(), UINT64_C(1)));
         if (t->policy->rate_bytes_per_sec > 0) {
-                budget = ALIGN_DOWN(ratelimit_take(t->env->evict_rate, now, budget), (uint64_t) page_size());
+                budget = ALIGN_DOWN(ratelimit_take(t->env->evict_rate, now, budget),
+                                    (uint64_t) page_size());
                 if (budget == 0) {
-                        evict_schedule(t, MAX(ratelimit_delay_usec(t->env->evict_rate, now, page_size()),
-                                              USEC_PER_MSEC));
+                        evict_schedule(
+                                t,
+                                MAX(ratelimit_delay_usec(t->env->evict_rate, now, page_size()),
+                                    USEC_PER_MSEC));
                         return 1;
                 }
         }
@@ -430,15 +441,18 @@ static int evict_step(Tracker *t) {
                 if (t->policy->rate_bytes_per_sec > 0)
                         ratelimit_refund(t->env->evict_rate, budget);
                 if (r >= 0 && t->evict_runs.n_runs > 0 && budget < t->policy->evict_chunk_bytes) {
-                        evict_schedule(t, MAX(ratelimit_delay_usec(t->env->evict_rate, now,
-                                                                   EVICT_HUGE_BYTES), USEC_PER_MSEC));
+                        evict_schedule(
+                                t,
+                                MAX(ratelimit_delay_usec(t->env->evict_rate, now, EVICT_HUGE_BYTES),
+                                    USEC_PER_MSEC));
                         return 1;
                 }
                 return 0;
         }
         r = evict_with_client_authority(t, iov, n_iov, &done, done_per_iov);
         if (now_usec() - now > 4 * TRACKER_SLICE_USEC)
-                log_debug("client %" PRIu64 ": MADV_PAGEOUT of %zu iovecs, %" PRIu64 " bytes took %" PRIu64 " µs",
+                log_debug("client %" PRIu64 ": MADV_PAGEOUT of %zu iovecs, %" PRIu64
+                          " bytes took %" PRIu64 " µs",
                           t->target.id, n_iov, batch_bytes, now_usec() - now);
         t->evict_batch_bytes = slice_adapt(budget, now_usec() - now, TRACKER_SLICE_USEC,
                                            page_size(), chunk);
@@ -474,12 +488,14 @@ static uint64_t thread_cpu_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static void slice_account(Tracker *t, uint64_t start_usec, uint64_t start_cpu_usec, const char *what) {
+static void slice_account(Tracker *t, uint64_t start_usec, uint64_t start_cpu_usec,
+                          const char *what) {
         uint64_t took = now_usec() - start_usec;
 
         t->counters.max_slice_usec = MAX(t->counters.max_slice_usec, took);
         if (took > 4 * TRACKER_SLICE_USEC)
-                log_debug("client %" PRIu64 ": %s took %" PRIu64 " µs in one event-loop turn (%" PRIu64 " µs on the CPU)",
+                log_debug("client %" PRIu64 ": %s took %" PRIu64
+                          " µs in one event-loop turn (%" PRIu64 " µs on the CPU)",
                           t->target.id, what, took, thread_cpu_usec() - start_cpu_usec);
 }
 
@@ -498,7 +514,8 @@ static int on_evict_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r == 0)
                 r = cycle_finish(t);
         if (r == -ESRCH) {
-                log_info("client %" PRIu64 " (pid %d): gone during eviction", t->target.id, (int) t->target.pid);
+                log_info("client %" PRIu64 " (pid %d): gone during eviction", t->target.id,
+                         (int) t->target.pid);
                 tracker_gone(t);
         }
         return 0;
@@ -588,7 +605,8 @@ static void account_freed(Tracker *t, uint64_t out_bytes) {
                 uint64_t want = MIN(t->reclaim_pending_bytes, st.swapcached_bytes);
                 int r = memcg_reclaim(t->env->cgroup_root, st.path, want);
                 if (r < 0 && r != -EAGAIN)
-                        tracker_set_error(t, r, "memory.reclaim of %" PRIu64 " bytes in %s failed", want, st.path);
+                        tracker_set_error(t, r, "memory.reclaim of %" PRIu64 " bytes in %s failed",
+                                          want, st.path);
                 else
                         t->counters.reclaimed_bytes += want;
                 t->reclaim_pending_bytes = 0;
@@ -606,7 +624,8 @@ static int scan_window(Tracker *t, const TrackedRange *range, uint64_t start, ui
         if (t->env->backend == BACKEND_RWP)
                 return pagemap_scan_range(t->env->kops, t->target.pagemap_fd, start, end, 0, 0,
                                           PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED,
-                                          PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED | PAGE_IS_HUGE,
+                                          PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_ACCESSED |
+                                                  PAGE_IS_HUGE,
                                           0, out);
 
         /* wp-async: first the whole picture, with WRITTEN wherever the page was written since it
@@ -614,7 +633,8 @@ static int scan_window(Tracker *t, const TrackedRange *range, uint64_t start, ui
          * one atomic pass (PM_SCAN_WP_MATCHING), adding what was written in between. */
         r = pagemap_scan_range(t->env->kops, t->target.pagemap_fd, start, end, 0, 0,
                                PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-                               PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN | PAGE_IS_HUGE, 0, out);
+                               PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN | PAGE_IS_HUGE,
+                               0, out);
         if (r < 0)
                 return r;
         run_vec_clear(due);
@@ -629,7 +649,8 @@ static int scan_window(Tracker *t, const TrackedRange *range, uint64_t start, ui
                 _cleanup_(page_region_vec_done) PageRegionVec written = {};
                 /* No EAGAIN retry here: reading uffd events could change the range set
                  * under the caller, and PAGEMAP_SCAN does not wait for pending events. */
-                r = pagemap_scan_range(t->env->kops, t->target.pagemap_fd, due->runs[i].start, due->runs[i].end,
+                r = pagemap_scan_range(t->env->kops, t->target.pagemap_fd, due->runs[i].start,
+                                       due->runs[i].end,
                                        PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, PAGE_IS_WRITTEN,
                                        0, PAGE_IS_WRITTEN, 0, &written);
                 if (r < 0)
@@ -650,13 +671,13 @@ static int cycle_begin(Tracker *t) {
         if (t->in_cycle)
                 return 0;
         t->cycle++;
-        t->scan.params = (ClassifyParams) {
+        t->scan.params = (ClassifyParams){
                 .cycle = t->cycle,
                 .cold_age_cycles = policy_cold_age_cycles(t->policy),
                 .seen_mask = seen_mask(t->env->backend),
                 .rearm_period = policy_rearm_period(t->policy),
         };
-        t->scan.res = (ClassifyResult) {};
+        t->scan.res = (ClassifyResult){};
         t->scan.cursor = 0;
         t->scan.slices = 0;
         classify_progress_done(&t->scan.progress);
@@ -665,7 +686,8 @@ static int cycle_begin(Tracker *t) {
         run_vec_clear(&t->evict_runs);
 
         if (t->env->backend == BACKEND_RWP) {
-                r = RETRY_EAGAIN(t, t->env->kops->set_mode(t->target.uffd, 0, UFFD_FEATURE_RWP_ASYNC));
+                r = RETRY_EAGAIN(t,
+                                 t->env->kops->set_mode(t->target.uffd, 0, UFFD_FEATURE_RWP_ASYNC));
                 if (r == -ESRCH)
                         return r;
                 if (r < 0) {
@@ -719,13 +741,15 @@ static int scan_step(Tracker *t, SliceBudget *b) {
                 if (r == -ESRCH)
                         return r;
                 if (r < 0) {
-                        tracker_set_error(t, r, "PAGEMAP_SCAN of 0x%" PRIx64 "-0x%" PRIx64 " failed",
+                        tracker_set_error(t, r,
+                                          "PAGEMAP_SCAN of 0x%" PRIx64 "-0x%" PRIx64 " failed",
                                           range->start, range->end);
                         scan_skip_range(t, range);
                         continue;
                 }
                 r = classify_range_step(range, w.end, t->scan.regions.regions, t->scan.regions.n,
-                                        &t->scan.params, &t->scan.progress, &t->scan.res, &t->evict_runs);
+                                        &t->scan.params, &t->scan.progress, &t->scan.res,
+                                        &t->evict_runs);
                 if (r < 0) {
                         tracker_set_error(t, r, "classifying 0x%" PRIx64 "-0x%" PRIx64 " failed",
                                           range->start, range->end);
@@ -736,16 +760,18 @@ static int scan_step(Tracker *t, SliceBudget *b) {
                  * them when the window closes, cycle_finish) */
                 if (t->env->backend == BACKEND_WP_ASYNC) {
                         TrackedRange buf;
-                        (void) arm_schedule_update(&t->arm_levels,
-                                                   classify_progress_view(&t->scan.progress, range, &buf),
-                                                   &t->scan.due, t->policy->arm_level_max);
+                        (void) arm_schedule_update(
+                                &t->arm_levels,
+                                classify_progress_view(&t->scan.progress, range, &buf),
+                                &t->scan.due, t->policy->arm_level_max);
                 }
                 slice_budget_take(b, (w.end - w.start) >> range->page_shift);
                 t->scan.cursor = w.end;
                 if (w.end == range->end) {
                         r = classify_range_finish(range, &t->scan.progress);
                         if (r < 0)
-                                tracker_set_error(t, r, "classifying 0x%" PRIx64 "-0x%" PRIx64 " failed",
+                                tracker_set_error(t, r,
+                                                  "classifying 0x%" PRIx64 "-0x%" PRIx64 " failed",
                                                   range->start, range->end);
                 }
         }
@@ -768,7 +794,8 @@ static int scan_done(Tracker *t) {
         t->counters.huge_bytes = res->huge_bytes;
         t->counters.refaulted_bytes += res->refaulted_bytes;
         memcpy(t->counters.wss_bytes, res->wss_bytes, sizeof res->wss_bytes);
-        memcpy(t->counters.age_histogram_bytes, res->age_histogram_bytes, sizeof res->age_histogram_bytes);
+        memcpy(t->counters.age_histogram_bytes, res->age_histogram_bytes,
+               sizeof res->age_histogram_bytes);
 
         evict = !t->env->monitor_only && !t->policy->dry_run && !tracker_paused(t) &&
                 t->evict_runs.n_runs > 0;
@@ -778,23 +805,31 @@ static int scan_done(Tracker *t) {
                 t->evict_now_bytes = 0;
         } else if (evict && psi_over_limit(t)) {
                 if (!t->psi_backing_off)
-                        log_notice("client %" PRIu64 " (pid %d): memory pressure above %u.%02u%%, not evicting until it drops",
-                                   t->target.id, (int) t->target.pid, t->policy->psi_limit_permyriad / 100,
-                                   t->policy->psi_limit_permyriad % 100);
+                        log_notice(
+                                "client %" PRIu64
+                                " (pid %d): memory pressure above %u.%02u%%, not evicting until it drops",
+                                t->target.id, (int) t->target.pid,
+                                t->policy->psi_limit_permyriad / 100,
+                                t->policy->psi_limit_permyriad % 100);
                 t->psi_backing_off = true;
                 t->counters.evictions_skipped_psi++;
                 evict = false;
         } else if (evict && t->psi_backing_off) {
-                log_notice("client %" PRIu64 ": memory pressure back under the limit, evicting again", t->target.id);
+                log_notice("client %" PRIu64
+                           ": memory pressure back under the limit, evicting again",
+                           t->target.id);
                 t->psi_backing_off = false;
         }
         if (evict && t->policy->floor_bytes > 0)
                 runs_trim_to(&t->evict_runs,
-                                res->resident_bytes > t->policy->floor_bytes ? res->resident_bytes - t->policy->floor_bytes : 0);
+                             res->resident_bytes > t->policy->floor_bytes
+                                     ? res->resident_bytes - t->policy->floor_bytes
+                                     : 0);
         if (!evict || t->evict_runs.n_runs == 0)
                 return cycle_finish(t);
 
-        log_debug("client %" PRIu64 ": cycle %" PRIu64 ": evicting %" PRIu64 " KiB (scan in %u turns)",
+        log_debug("client %" PRIu64 ": cycle %" PRIu64 ": evicting %" PRIu64
+                  " KiB (scan in %u turns)",
                   t->target.id, t->cycle, run_vec_bytes(&t->evict_runs) / 1024, t->scan.slices);
         evict_schedule(t, 0);
         return 0;
@@ -829,7 +864,8 @@ static int arm_step(Tracker *t, SliceBudget *b) {
                         return r;
                 /* ENOENT: unmapped or untracked meanwhile, nothing left to arm */
                 if (r < 0 && r != -ENOENT)
-                        tracker_set_error(t, r, "cannot arm 0x%" PRIx64 "-0x%" PRIx64, a.start, a.end);
+                        tracker_set_error(t, r, "cannot arm 0x%" PRIx64 "-0x%" PRIx64, a.start,
+                                          a.end);
                 slice_budget_take(b, (a.end - a.start) / page_size());
         }
         return 0;
@@ -848,9 +884,11 @@ static int on_work(sd_event_source *s, void *userdata) {
                 if (r == 0)
                         r = scan_done(t);
         }
-        slice_account(t, start, start_cpu, t->scan.active ? "a slice of the scan" : "arming or the scan's end");
+        slice_account(t, start, start_cpu,
+                      t->scan.active ? "a slice of the scan" : "arming or the scan's end");
         if (r == -ESRCH) {
-                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id, (int) t->target.pid);
+                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id,
+                         (int) t->target.pid);
                 tracker_gone(t);
                 return 0;
         }
@@ -866,7 +904,8 @@ static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         /* the scan runs from the work source, a slice per turn */
         r = cycle_begin(t);
         if (r == -ESRCH) {
-                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id, (int) t->target.pid);
+                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id,
+                         (int) t->target.pid);
                 tracker_gone(t);
         } else if (r > 0)
                 work_schedule(t);
@@ -889,7 +928,8 @@ int tracker_evict_now(Tracker *t, uint64_t max_bytes, uint64_t *ret_queued) {
         r = cycle_run(t);
         t->evict_now_bytes = 0;
         if (r == -ESRCH) {
-                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id, (int) t->target.pid);
+                log_info("client %" PRIu64 " (pid %d): gone during a cycle", t->target.id,
+                         (int) t->target.pid);
                 tracker_gone(t);
                 return r;
         }

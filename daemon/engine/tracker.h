@@ -34,9 +34,9 @@
 #define TRACKER_LATENCY_BUCKETS 32 /* log2(µs) buckets for the fault-service latency */
 
 typedef enum TrackerPsiSource {
-        TRACKER_PSI_NONE,       /* not read (no eviction yet, or the limit is off) */
-        TRACKER_PSI_CGROUP,     /* the client's cgroup-v2 memory.pressure */
-        TRACKER_PSI_SYSTEM,     /* /proc/pressure/memory: the cgroup has none (v1 hosts) */
+        TRACKER_PSI_NONE, /* not read (no eviction yet, or the limit is off) */
+        TRACKER_PSI_CGROUP, /* the client's cgroup-v2 memory.pressure */
+        TRACKER_PSI_SYSTEM, /* /proc/pressure/memory: the cgroup has none (v1 hosts) */
         TRACKER_PSI_UNAVAILABLE,
         _TRACKER_PSI_MAX,
 } TrackerPsiSource;
@@ -48,16 +48,16 @@ typedef struct TrackerCounters {
         uint64_t tracked_bytes;
         uint64_t resident_bytes;
         uint64_t swapped_bytes;
-        uint64_t out_bytes;            /* paged out by us and still in swap */
+        uint64_t out_bytes; /* paged out by us and still in swap */
         /* What really left RAM: out_bytes less what the swap cache still holds (memory_source
          * says where that figure came from; on a host with plain swap and no pressure it is
          * about 0, see swap-setup.h). */
         uint64_t freed_bytes;
         MemcgSource memory_source;
-        uint64_t memcg_usage_bytes;    /* the client's memory cgroup, when it has one */
-        uint64_t swapcached_bytes;     /* the cgroup's, or the system's (memory_source) */
-        uint64_t reclaimed_bytes;      /* asked of cgroup v2 memory.reclaim, cumulative */
-        TrackerPsiSource psi_source;   /* where the last pressure reading came from */
+        uint64_t memcg_usage_bytes; /* the client's memory cgroup, when it has one */
+        uint64_t swapcached_bytes; /* the cgroup's, or the system's (memory_source) */
+        uint64_t reclaimed_bytes; /* asked of cgroup v2 memory.reclaim, cumulative */
+        TrackerPsiSource psi_source; /* where the last pressure reading came from */
         uint64_t hot_bytes;
         uint64_t cold_bytes;
         uint64_t huge_bytes;
@@ -70,9 +70,9 @@ typedef struct TrackerCounters {
         uint64_t cycles;
         uint64_t evictions_skipped_psi;
         /* durations */
-        uint64_t last_cycle_usec;      /* scan to the end of eviction */
-        uint64_t last_cycle_slices;    /* event-loop turns the last cycle's scan took */
-        uint64_t max_slice_usec;       /* the longest event-loop turn of its work (a slice of scan
+        uint64_t last_cycle_usec; /* scan to the end of eviction */
+        uint64_t last_cycle_slices; /* event-loop turns the last cycle's scan took */
+        uint64_t max_slice_usec; /* the longest event-loop turn of its work (a slice of scan
                                         * or arming, an eviction batch), ever */
         uint64_t last_sync_window_usec;
         uint64_t max_sync_window_usec;
@@ -87,12 +87,12 @@ typedef struct TrackerEnv {
         sd_event *event;
         const KernelOps *kops;
         Backend backend;
-        bool monitor_only;      /* no swap: classify, never evict */
-        bool reclaim;           /* after a page-out, reclaim it from a cgroup-v2 client's cgroup */
-        RateLimit *evict_rate;  /* all clients share the eviction bandwidth */
-        const char *proc_root;  /* for the system's PSI */
+        bool monitor_only; /* no swap: classify, never evict */
+        bool reclaim; /* after a page-out, reclaim it from a cgroup-v2 client's cgroup */
+        RateLimit *evict_rate; /* all clients share the eviction bandwidth */
+        const char *proc_root; /* for the system's PSI */
         const char *cgroup_root;
-        const bool *paused;     /* the owner's switch: while true nothing is evicted; may be NULL */
+        const bool *paused; /* the owner's switch: while true nothing is evicted; may be NULL */
 } TrackerEnv;
 
 /* News for the tracker's owner (the Client). The tracker never frees anything above it. */
@@ -109,9 +109,9 @@ typedef struct TrackerHooks {
 
 /* What the tracker works on: borrowed from its owner, valid for the tracker's whole life. */
 typedef struct TrackerTarget {
-        uint64_t id;            /* for log lines */
+        uint64_t id; /* for log lines */
         pid_t pid;
-        uid_t uid;              /* whose authority eviction runs with (creds.h) */
+        uid_t uid; /* whose authority eviction runs with (creds.h) */
         gid_t gid;
         int uffd;
         int pidfd;
@@ -149,9 +149,9 @@ typedef struct Tracker {
         bool stopped;
 
         struct {
-                uint64_t addr;          /* page address */
-                uint64_t flags;         /* uffd_msg.arg.pagefault.flags */
-                uint64_t since_usec;    /* loop time of the read that delivered it */
+                uint64_t addr; /* page address */
+                uint64_t flags; /* uffd_msg.arg.pagefault.flags */
+                uint64_t since_usec; /* loop time of the read that delivered it */
                 unsigned tries;
         } deferred[TRACKER_DEFERRED_FAULTS_MAX];
         size_t n_deferred;
@@ -159,28 +159,28 @@ typedef struct Tracker {
         sd_event_source *cycle_timer;
         sd_event_source *evict_timer;
         uint64_t cycle;
-        bool in_cycle;          /* between the scan and the end of eviction */
-        bool sync;              /* rwp: the uffd is in sync mode */
+        bool in_cycle; /* between the scan and the end of eviction */
+        bool sync; /* rwp: the uffd is in sync mode */
         bool psi_backing_off;
         uint64_t cycle_start_usec;
         uint64_t window_start_usec;
         uint64_t reclaim_pending_bytes; /* paged out since the last memory.reclaim */
-        RunVec evict_runs;      /* cold runs still to page out this cycle, front first */
+        RunVec evict_runs; /* cold runs still to page out this cycle, front first */
         /* The cycle's scan in progress, resumed turn after turn by work_source. The cursor is
          * an address: events between two turns may split, move or drop ranges. */
         sd_event_source *work_source;
         struct {
                 bool active;
-                uint64_t cursor;        /* next address to scan */
+                uint64_t cursor; /* next address to scan */
                 unsigned slices;
                 ClassifyParams params;
                 ClassifyResult res;
                 ClassifyProgress progress;
-                PageRegionVec regions;  /* scratch, kept for the next window */
-                RunVec due;             /* scratch */
+                PageRegionVec regions; /* scratch, kept for the next window */
+                RunVec due; /* scratch */
         } scan;
-        RunVec arm_queue;       /* parts of newly tracked ranges still to arm */
-        ArmLevels arm_levels;   /* adaptive re-arming (arm-schedule.h) */
+        RunVec arm_queue; /* parts of newly tracked ranges still to arm */
+        ArmLevels arm_levels; /* adaptive re-arming (arm-schedule.h) */
         TrackerCounters counters;
         uint64_t evict_now_bytes; /* tracker_evict_now(): this cycle's cap; 0 = a normal cycle */
         uint64_t evict_batch_bytes; /* the next batch's size, adapted to its cost (0: not yet) */

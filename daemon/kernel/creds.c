@@ -40,7 +40,8 @@ static int caps_effective_set(bool on) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(ptrace_granting_caps); i++) {
-                unsigned cap = (unsigned) ptrace_granting_caps[i], word = cap / 32, bit = 1U << (cap % 32);
+                unsigned cap = (unsigned) ptrace_granting_caps[i], word = cap / 32,
+                         bit = 1U << (cap % 32);
 
                 if (on)
                         data[word].effective |= bit & data[word].permitted;
@@ -53,7 +54,8 @@ static int caps_effective_set(bool on) {
 int creds_assume(uid_t uid, gid_t gid, Creds *saved) {
         int r;
 
-        *saved = (Creds) { .fsuid = (uid_t) setfsuid((uid_t) -1), .fsgid = (gid_t) setfsgid((gid_t) -1) };
+        *saved = (Creds){ .fsuid = (uid_t) setfsuid((uid_t) -1),
+                          .fsgid = (gid_t) setfsgid((gid_t) -1) };
         if (uid == 0)
                 return 0; /* a root client: nothing to narrow */
 
@@ -80,7 +82,8 @@ void creds_restore(Creds *saved) {
         if (saved->dropped_caps) {
                 int r = caps_effective_set(true);
                 if (r < 0)
-                        log_error_errno(r, "cannot restore CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON: %m");
+                        log_error_errno(
+                                r, "cannot restore CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON: %m");
                 saved->dropped_caps = false;
         }
         if (saved->active) {

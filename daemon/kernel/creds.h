@@ -19,7 +19,7 @@
 typedef struct Creds {
         uid_t fsuid;
         gid_t fsgid;
-        bool dropped_caps;      /* CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON left the effective set */
+        bool dropped_caps; /* CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON left the effective set */
         bool active;
 } Creds;
 

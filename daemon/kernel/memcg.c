@@ -133,7 +133,8 @@ int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgS
         r = read_virtual_file(path, MEMCG_FILE_MAX_BYTES, &t);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
-        if (memcg_path_from_proc_cgroup(t, s.path, sizeof s.path, &v2) >= 0 && !strstr(s.path, "/..")) {
+        if (memcg_path_from_proc_cgroup(t, s.path, sizeof s.path, &v2) >= 0 &&
+            !strstr(s.path, "/..")) {
                 if (v2) {
                         snprintf(path, sizeof path, "%s%s/memory.current", cgroup_root,
                                  streq(s.path, "/") ? "" : s.path);
@@ -149,8 +150,8 @@ int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgS
                                         s.swapcached_known = true;
                         }
                 } else {
-                        snprintf(path, sizeof path, "%s/memory%s/memory.usage_in_bytes", cgroup_root,
-                                 streq(s.path, "/") ? "" : s.path);
+                        snprintf(path, sizeof path, "%s/memory%s/memory.usage_in_bytes",
+                                 cgroup_root, streq(s.path, "/") ? "" : s.path);
                         if (read_u64_file(path, &s.usage_bytes) >= 0) {
                                 _cleanup_free_ char *st = NULL;
 

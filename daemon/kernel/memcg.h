@@ -14,19 +14,19 @@
 
 typedef enum MemcgSource {
         MEMCG_SOURCE_NONE,
-        MEMCG_SOURCE_V2,        /* the client's cgroup: memory.current, memory.stat */
-        MEMCG_SOURCE_V1,        /* the client's v1 memory cgroup: usage; swap cache: system */
-        MEMCG_SOURCE_SYSTEM,    /* no memory cgroup of its own: /proc/meminfo only */
+        MEMCG_SOURCE_V2, /* the client's cgroup: memory.current, memory.stat */
+        MEMCG_SOURCE_V1, /* the client's v1 memory cgroup: usage; swap cache: system */
+        MEMCG_SOURCE_SYSTEM, /* no memory cgroup of its own: /proc/meminfo only */
         _MEMCG_SOURCE_MAX,
 } MemcgSource;
 
 typedef struct MemcgStat {
         MemcgSource source;
-        char path[256];                 /* the cgroup, as in /proc/PID/cgroup ("" for system) */
+        char path[256]; /* the cgroup, as in /proc/PID/cgroup ("" for system) */
         bool usage_known;
-        uint64_t usage_bytes;           /* v2 memory.current, v1 memory.usage_in_bytes */
+        uint64_t usage_bytes; /* v2 memory.current, v1 memory.usage_in_bytes */
         bool swapcached_known;
-        bool swapcached_is_system;      /* the figure is the whole system's SwapCached */
+        bool swapcached_is_system; /* the figure is the whole system's SwapCached */
         uint64_t swapcached_bytes;
 } MemcgStat;
 

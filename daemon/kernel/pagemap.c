@@ -42,7 +42,7 @@ int page_region_vec_append(PageRegionVec *v, uint64_t start, uint64_t end, uint6
                 v->allocated = a;
         }
 
-        v->regions[v->n++] = (struct page_region) {
+        v->regions[v->n++] = (struct page_region){
                 .start = start,
                 .end = end,
                 .categories = categories,
@@ -113,7 +113,7 @@ int page_region_vec_overlay(PageRegionVec *v, const PageRegionVec *add, uint64_t
 
         page_region_vec_done(v);
         *v = out;
-        out = (PageRegionVec) {};
+        out = (PageRegionVec){};
         return 0;
 }
 

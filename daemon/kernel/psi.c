@@ -65,7 +65,13 @@ static int parse_percent_permyriad(const char *s, const char *e, unsigned *ret) 
 
 /* One line after its "some"/"full" word: space-separated key=value fields. */
 static int parse_fields(const char *s, const char *e, PsiLine *ret) {
-        enum { F_AVG10, F_AVG60, F_AVG300, F_TOTAL, _F_MAX };
+        enum {
+                F_AVG10,
+                F_AVG60,
+                F_AVG300,
+                F_TOTAL,
+                _F_MAX
+        };
         static const char *const keys[_F_MAX] = { "avg10", "avg60", "avg300", "total" };
         PsiLine line = {};
         bool seen[_F_MAX] = {};

@@ -14,7 +14,7 @@ typedef struct PsiLine {
         unsigned avg10_permyriad; /* 0..10000, e.g. 123 = 1.23 % over the last 10 s */
         unsigned avg60_permyriad;
         unsigned avg300_permyriad;
-        uint64_t total_usec;      /* cumulative stall time */
+        uint64_t total_usec; /* cumulative stall time */
 } PsiLine;
 
 typedef struct PsiStats {

@@ -52,7 +52,8 @@ int swap_setup_parse_swaps(const char *text, SwapSetup *s) {
                         return -EINVAL;
                 memcpy(buf, line, len);
                 buf[len] = '\0';
-                if (sscanf(buf, "%255s %31s %llu %llu %d", name, type, &size_kib, &used_kib, &prio) != 5)
+                if (sscanf(buf, "%255s %31s %llu %llu %d", name, type, &size_kib, &used_kib,
+                           &prio) != 5)
                         return -EINVAL;
                 if (size_kib > UINT64_MAX / 1024 || used_kib > UINT64_MAX / 1024)
                         return -EINVAL;
@@ -61,15 +62,16 @@ int swap_setup_parse_swaps(const char *text, SwapSetup *s) {
                         goto next;
                 }
                 SwapDevice *d = &s->devices[s->n_devices++];
-                *d = (SwapDevice) {
-                        .kind = is_zram_path(name) ? SWAP_KIND_ZRAM :
-                                streq(type, "file") ? SWAP_KIND_FILE : SWAP_KIND_PARTITION,
+                *d = (SwapDevice){
+                        .kind = is_zram_path(name)    ? SWAP_KIND_ZRAM
+                                : streq(type, "file") ? SWAP_KIND_FILE
+                                                      : SWAP_KIND_PARTITION,
                         .size_bytes = (uint64_t) size_kib * 1024,
                         .used_bytes = (uint64_t) used_kib * 1024,
                         .priority = prio,
                 };
                 snprintf(d->path, sizeof d->path, "%.127s", name);
-        next:
+next:
                 line = *eol ? eol + 1 : NULL;
         }
         return 0;
@@ -167,19 +169,20 @@ const char *swap_setup_remedy(const SwapSetup *s) {
 void swap_setup_describe(const SwapSetup *s, char *buf, size_t size) {
         size_t n = 0;
 
-#define APPEND(...)                                                             \
-        do {                                                                    \
-                if (n < size) {                                                 \
-                        int _k = snprintf(buf + n, size - n, __VA_ARGS__);      \
-                        n += _k > 0 ? (size_t) _k : 0;                          \
-                }                                                               \
+#define APPEND(...)                                                        \
+        do {                                                               \
+                if (n < size) {                                            \
+                        int _k = snprintf(buf + n, size - n, __VA_ARGS__); \
+                        n += _k > 0 ? (size_t) _k : 0;                     \
+                }                                                          \
         } while (0)
         if (size == 0)
                 return;
         buf[0] = '\0';
         if (s->zswap_present)
                 APPEND("zswap %s (%s, pool %u%%)", s->zswap_enabled ? "on" : "off",
-                       s->zswap_compressor[0] ? s->zswap_compressor : "?", s->zswap_max_pool_percent);
+                       s->zswap_compressor[0] ? s->zswap_compressor : "?",
+                       s->zswap_max_pool_percent);
         else
                 APPEND("no zswap");
         if (s->n_devices == 0)

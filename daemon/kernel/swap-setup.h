@@ -34,13 +34,13 @@ typedef struct SwapDevice {
 typedef struct SwapSetup {
         SwapDevice devices[SWAP_SETUP_DEVICES_MAX];
         size_t n_devices;
-        size_t n_devices_omitted;       /* beyond SWAP_SETUP_DEVICES_MAX */
-        bool zswap_present;             /* the zswap module parameters exist */
+        size_t n_devices_omitted; /* beyond SWAP_SETUP_DEVICES_MAX */
+        bool zswap_present; /* the zswap module parameters exist */
         bool zswap_enabled;
         char zswap_compressor[32];
         unsigned zswap_max_pool_percent;
         bool swap_cached_known;
-        uint64_t swap_cached_bytes;     /* /proc/meminfo SwapCached */
+        uint64_t swap_cached_bytes; /* /proc/meminfo SwapCached */
 } SwapSetup;
 
 /* /proc/swaps ("Filename Type Size Used Priority", sizes in KiB; octal escapes in names are

@@ -52,7 +52,7 @@ typedef struct KernelOps {
          *            drop WP/RWP (unregister first).
          *   -ENOMEM  the client's mm is gone. */
         int (*register_range)(int uffd, uint64_t start, uint64_t len, uint64_t mode,
-                               uint64_t *ret_ioctls);
+                              uint64_t *ret_ioctls);
         /* UFFDIO_UNREGISTER: restores normal access and wakes waiters on the range.
          * -ENOMEM when the client's mm is gone. */
         int (*unregister_range)(int uffd, uint64_t start, uint64_t len);

@@ -40,8 +40,8 @@ int vma_check_list(const VmaInfo *v, size_t n, uint64_t start, uint64_t end,
         uint64_t covered = start;
 
         if (start >= end)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "empty range 0x%" PRIx64 "-0x%" PRIx64,
-                                               start, end);
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "empty range 0x%" PRIx64 "-0x%" PRIx64, start, end);
 
         for (size_t i = 0; i < n && covered < end; i++) {
                 /* the part of this VMA inside the range: all a message may name */
@@ -57,22 +57,30 @@ int vma_check_list(const VmaInfo *v, size_t n, uint64_t start, uint64_t end,
                 b = MIN(v[i].end, end);
 
                 if (!(v[i].perms & (VMA_PERM_READ | VMA_PERM_WRITE | VMA_PERM_EXEC)))
-                        return sd_bus_error_set_errnof(ret_error, EACCES,
-                                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is PROT_NONE, which cannot be registered",
-                                                       a, b);
+                        return sd_bus_error_set_errnof(
+                                ret_error, EACCES,
+                                "0x%" PRIx64 "-0x%" PRIx64
+                                " of the range is PROT_NONE, which cannot be registered",
+                                a, b);
                 /* hugetlb first: private hugetlb memory also has an inode (hugetlbfs) */
                 if (v[i].page_size != 0 && v[i].page_size != page_size())
-                        return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
-                                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is hugetlb memory, which cannot be paged out",
-                                                       a, b);
+                        return sd_bus_error_set_errnof(
+                                ret_error, EOPNOTSUPP,
+                                "0x%" PRIx64 "-0x%" PRIx64
+                                " of the range is hugetlb memory, which cannot be paged out",
+                                a, b);
                 if (v[i].perms & VMA_PERM_SHARED)
-                        return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
-                                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is a shared mapping, only private anonymous memory can be tiered",
-                                                       a, b);
+                        return sd_bus_error_set_errnof(
+                                ret_error, EOPNOTSUPP,
+                                "0x%" PRIx64 "-0x%" PRIx64
+                                " of the range is a shared mapping, only private anonymous memory can be tiered",
+                                a, b);
                 if (v[i].inode != 0)
-                        return sd_bus_error_set_errnof(ret_error, EOPNOTSUPP,
-                                                       "0x%" PRIx64 "-0x%" PRIx64 " of the range is file-backed, only anonymous memory can be tiered",
-                                                       a, b);
+                        return sd_bus_error_set_errnof(
+                                ret_error, EOPNOTSUPP,
+                                "0x%" PRIx64 "-0x%" PRIx64
+                                " of the range is file-backed, only anonymous memory can be tiered",
+                                a, b);
                 covered = b;
         }
         if (covered >= end)
@@ -86,7 +94,8 @@ int vma_check_list(const VmaInfo *v, size_t n, uint64_t start, uint64_t end,
                         break;
                 }
         return sd_bus_error_set_errnof(ret_error, EFAULT,
-                                       "the range is not (entirely) mapped: nothing at 0x%" PRIx64 "-0x%" PRIx64,
+                                       "the range is not (entirely) mapped: nothing at 0x%" PRIx64
+                                       "-0x%" PRIx64,
                                        covered, hole_end);
 }
 
@@ -103,8 +112,8 @@ int vma_parse_maps_line(const char *line, VmaInfo *ret, const char **ret_name) {
         /* The kernel prints "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " and then, padded with
          * spaces to a column, the name, which may contain spaces (a newline in it is escaped as
          * "\012"): the name is the rest of the line. */
-        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4c %" SCNx64 " %x:%x %" SCNu64 "%n", &start, &end,
-                   perms, &offset, &major, &minor, &inode, &n) < 7 ||
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4c %" SCNx64 " %x:%x %" SCNu64 "%n", &start,
+                   &end, perms, &offset, &major, &minor, &inode, &n) < 7 ||
             n < 0)
                 return -EINVAL;
         if (start >= end || !strchr("r-", perms[0]) || !strchr("w-", perms[1]) ||
@@ -117,11 +126,13 @@ int vma_parse_maps_line(const char *line, VmaInfo *ret, const char **ret_name) {
         name += strspn(name, " ");
         len = strcspn(name, "\n");
 
-        *ret = (VmaInfo) {
+        *ret = (VmaInfo){
                 .start = start,
                 .end = end,
-                .perms = (perms[0] == 'r' ? VMA_PERM_READ : 0) | (perms[1] == 'w' ? VMA_PERM_WRITE : 0) |
-                         (perms[2] == 'x' ? VMA_PERM_EXEC : 0) | (perms[3] == 's' ? VMA_PERM_SHARED : 0),
+                .perms = (perms[0] == 'r' ? VMA_PERM_READ : 0) |
+                        (perms[1] == 'w' ? VMA_PERM_WRITE : 0) |
+                        (perms[2] == 'x' ? VMA_PERM_EXEC : 0) |
+                        (perms[3] == 's' ? VMA_PERM_SHARED : 0),
                 .page_size = 0,
                 .inode = inode,
                 .dev_major = major,
@@ -163,11 +174,12 @@ int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vm
                         r = -EIO; /* the kernel went backwards: never loop forever */
                         goto fail;
                 }
-                v = (VmaInfo) {
+                v = (VmaInfo){
                         .start = q.vma_start,
                         .end = q.vma_end,
-                        .perms = (uint32_t) (q.vma_flags & (VMA_PERM_READ | VMA_PERM_WRITE |
-                                                            VMA_PERM_EXEC | VMA_PERM_SHARED)),
+                        .perms = (uint32_t) (q.vma_flags &
+                                             (VMA_PERM_READ | VMA_PERM_WRITE | VMA_PERM_EXEC |
+                                              VMA_PERM_SHARED)),
                         .page_size = q.vma_page_size,
                         .inode = q.inode,
                         .dev_major = q.dev_major,
@@ -231,22 +243,23 @@ static void log_vmas(pid_t pid, const VmaVec *v, uint64_t start, uint64_t end) {
                           v->vmas[i].dev_major, v->vmas[i].dev_minor, v->vmas[i].inode);
 }
 
-int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t end,
-                    size_t max_vmas, uint64_t *ret_end, sd_bus_error *ret_error) {
+int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t end, size_t max_vmas,
+                    uint64_t *ret_end, sd_bus_error *ret_error) {
         _cleanup_(vma_vec_done) VmaVec v = {};
         _cleanup_close_ int fd = -EBADF;
         char path[PATH_MAX];
         int r;
 
         if (start >= end)
-                return sd_bus_error_set_errnof(ret_error, EINVAL, "empty range 0x%" PRIx64 "-0x%" PRIx64,
-                                               start, end);
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "empty range 0x%" PRIx64 "-0x%" PRIx64, start, end);
 
         snprintf(path, sizeof path, "%s/%d/maps", proc_root, (int) pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
                 r = errno == ENOENT ? ESRCH : errno;
-                return sd_bus_error_set_errnof(ret_error, r, "cannot read the memory map of pid %d: %s",
+                return sd_bus_error_set_errnof(ret_error, r,
+                                               "cannot read the memory map of pid %d: %s",
                                                (int) pid, strerror(r));
         }
 
@@ -267,14 +280,15 @@ int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t e
         }
         if (r < 0) {
                 r = r == -ENOENT ? -ESRCH : r;
-                return sd_bus_error_set_errnof(ret_error, -r, "cannot read the memory map of pid %d: %s",
+                return sd_bus_error_set_errnof(ret_error, -r,
+                                               "cannot read the memory map of pid %d: %s",
                                                (int) pid, strerror(-r));
         }
 
         r = vma_check_list(v.vmas, v.n, start, end, ret_error);
         if (r < 0) {
-                log_debug_errno(r, "pid %d: refusing 0x%" PRIx64 "-0x%" PRIx64 ": %m", (int) pid, start,
-                                end);
+                log_debug_errno(r, "pid %d: refusing 0x%" PRIx64 "-0x%" PRIx64 ": %m", (int) pid,
+                                start, end);
                 log_vmas(pid, &v, start, end);
                 return r;
         }

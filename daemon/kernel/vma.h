@@ -36,11 +36,11 @@
 #define VMA_PERM_SHARED 0x08
 
 typedef struct VmaInfo {
-        uint64_t start, end;   /* [start, end), page-aligned */
-        uint32_t perms;        /* VMA_PERM_* */
-        uint64_t page_size;    /* the kernel's page size for the VMA (hugetlb: the huge page size);
+        uint64_t start, end; /* [start, end), page-aligned */
+        uint32_t perms; /* VMA_PERM_* */
+        uint64_t page_size; /* the kernel's page size for the VMA (hugetlb: the huge page size);
                                 * 0 when unknown (the maps file does not say) */
-        uint64_t inode;        /* 0 for anonymous memory; non-zero for files, shmem (MAP_SHARED
+        uint64_t inode; /* 0 for anonymous memory; non-zero for files, shmem (MAP_SHARED
                                 * anonymous memory is a shmem file) and hugetlbfs */
         uint32_t dev_major, dev_minor;
 } VmaInfo;
@@ -95,13 +95,13 @@ int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out);
  * (PROCMAP_QUERY only; the maps fallback reads the whole range): when the range has more VMAs,
  * only [start, the end of the max_vmas-th) is checked, and *ret_end (may be NULL) says where the
  * check stopped (end when it covered the whole range). */
-int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t end,
-                    size_t max_vmas, uint64_t *ret_end, sd_bus_error *ret_error);
+int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t end, size_t max_vmas,
+                    uint64_t *ret_end, sd_bus_error *ret_error);
 
 /* What vma_range_is_registered() found. */
 enum {
         VMA_REGISTERED_NONE = 0, /* no page of the range is registered (as far as can be seen) */
-        VMA_REGISTERED_ALL = 1,  /* every page is */
+        VMA_REGISTERED_ALL = 1, /* every page is */
         VMA_REGISTERED_PART = 2, /* some are, some are not */
 };
 

@@ -109,7 +109,7 @@ static int probe_pagemap_scan(const char *proc_root) {
         p = scratch_map(len);
         if (!p)
                 return negative_errno();
-        arg = (struct pm_scan_arg) {
+        arg = (struct pm_scan_arg){
                 .size = sizeof arg,
                 .start = (uintptr_t) p,
                 .end = (uintptr_t) p + len,

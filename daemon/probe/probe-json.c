@@ -133,9 +133,9 @@ int probe_to_json(const ProbeInput *in, const ProbeResult *res, json_t **ret) {
                 return r;
         /* json_int_t is signed 64-bit; no swap comes near 2^63 bytes. */
         r = json_put(root, "swap_bytes",
-                     in->swap_known ? json_integer((json_int_t) MIN(in->swap_bytes,
-                                                                    (uint64_t) INT64_MAX))
-                                    : json_null());
+                     in->swap_known
+                             ? json_integer((json_int_t) MIN(in->swap_bytes, (uint64_t) INT64_MAX))
+                             : json_null());
         if (r < 0)
                 return r;
         if (in->swap_setup_known) {
@@ -147,12 +147,15 @@ int probe_to_json(const ProbeInput *in, const ProbeResult *res, json_t **ret) {
                 if (r >= 0)
                         r = json_put(o, "description", json_string(text));
                 if (r >= 0)
-                        r = json_put(o, "zswap_enabled", json_boolean(in->swap_setup.zswap_enabled));
+                        r = json_put(o, "zswap_enabled",
+                                     json_boolean(in->swap_setup.zswap_enabled));
                 if (r >= 0)
-                        r = json_put(o, "pageout_frees_at_once",
-                                     json_boolean(swap_setup_pageout_frees_at_once(&in->swap_setup)));
+                        r = json_put(
+                                o, "pageout_frees_at_once",
+                                json_boolean(swap_setup_pageout_frees_at_once(&in->swap_setup)));
                 if (r >= 0)
-                        r = json_put(o, "remedy", json_string(swap_setup_remedy(&in->swap_setup) ?: ""));
+                        r = json_put(o, "remedy",
+                                     json_string(swap_setup_remedy(&in->swap_setup) ?: ""));
                 if (r < 0) {
                         json_decref(o);
                         return r;

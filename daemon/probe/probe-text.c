@@ -58,8 +58,8 @@ int probe_print_text(FILE *f, const ProbeInput *in, const ProbeResult *res) {
         else
                 fprintf(f, "%-30s no (%s)\n", "userfaultfd:", strerror(in->uffd_errno));
         if (in->unprivileged_userfaultfd >= 0)
-                fprintf(f, "%-30s %d\n", "vm.unprivileged_userfaultfd:",
-                        in->unprivileged_userfaultfd);
+                fprintf(f, "%-30s %d\n",
+                        "vm.unprivileged_userfaultfd:", in->unprivileged_userfaultfd);
         if (in->uffd_available) {
                 fprintf(f, "%-30s 0x%" PRIx64, "Features offered:", in->features_offered);
                 for (unsigned i = 0; i < 64; i++) {

@@ -123,7 +123,10 @@ static void append_missing(char *buf, const char *const *names, size_t n, const 
 
         for (size_t i = 0; i < n; i++) {
                 int w = snprintf(list + len, sizeof list - len, "%s%s",
-                                 i == 0 ? "" : i + 1 == n ? " and " : ", ", names[i]);
+                                 i == 0               ? ""
+                                         : i + 1 == n ? " and "
+                                                      : ", ",
+                                 names[i]);
                 if (w < 0 || (size_t) w >= sizeof list - len)
                         break;
                 len += (size_t) w;
@@ -219,30 +222,37 @@ int probe_decide(const ProbeInput *in, ProbeResult *ret) {
         switch (r.backend) {
         case BACKEND_RWP:
                 /* kernel-interfaces §3: persistence and THP behaviour of RWP markers. */
-                add_cannot_see(&r, "refaults of shmem and file pages: they lose their protection "
-                                   "on reclaim");
-                add_cannot_see(&r, "which 4 KiB page of an anonymous THP was accessed: THPs are "
-                                   "reported per 2 MiB");
-                add_cannot_see(&r, "accesses to pages dropped by MADV_DONTNEED, hole punch or "
-                                   "truncation until the next cycle re-arms them");
+                add_cannot_see(&r,
+                               "refaults of shmem and file pages: they lose their protection "
+                               "on reclaim");
+                add_cannot_see(&r,
+                               "which 4 KiB page of an anonymous THP was accessed: THPs are "
+                               "reported per 2 MiB");
+                add_cannot_see(&r,
+                               "accesses to pages dropped by MADV_DONTNEED, hole punch or "
+                               "truncation until the next cycle re-arms them");
                 break;
         case BACKEND_WP_ASYNC:
-                add_cannot_see(&r, "reads of resident pages are invisible; reads are seen only as "
-                                   "refaults of evicted pages");
-                add_cannot_see(&r, "accesses as they happen: WP_ASYNC is fixed at UFFDIO_API time, "
-                                   "there is no sync window");
+                add_cannot_see(&r,
+                               "reads of resident pages are invisible; reads are seen only as "
+                               "refaults of evicted pages");
+                add_cannot_see(&r,
+                               "accesses as they happen: WP_ASYNC is fixed at UFFDIO_API time, "
+                               "there is no sync window");
                 break;
         default:
-                add_cannot_see(&r, "any page access: without a tracking backend the daemon only "
-                                   "monitors");
+                add_cannot_see(&r,
+                               "any page access: without a tracking backend the daemon only "
+                               "monitors");
                 break;
         }
 
         if (!in->swap_known)
                 add_warning(&r, "swap size unknown (/proc/swaps and /proc/meminfo unreadable)");
         else if (in->swap_bytes == 0)
-                add_warning(&r, "no swap configured: MADV_PAGEOUT cannot evict anonymous memory, "
-                                "monitor only");
+                add_warning(&r,
+                            "no swap configured: MADV_PAGEOUT cannot evict anonymous memory, "
+                            "monitor only");
         else if (in->swap_setup_known && swap_setup_has_swap(&in->swap_setup) &&
                  !swap_setup_pageout_frees_at_once(&in->swap_setup))
                 add_warning(&r, "a page-out does not free memory at once here: %s",
@@ -251,26 +261,32 @@ int probe_decide(const ProbeInput *in, ProbeResult *ret) {
                 add_warning(&r, "process_madvise(MADV_PAGEOUT) unusable: %s: cannot evict",
                             process_madvise_meaning(in->process_madvise_errno));
         if (!in->cap_sys_nice)
-                add_warning(&r, "no CAP_SYS_NICE: process_madvise() on client processes fails "
-                                "with EPERM, cannot evict");
+                add_warning(&r,
+                            "no CAP_SYS_NICE: process_madvise() on client processes fails "
+                            "with EPERM, cannot evict");
         if (!in->cap_sys_ptrace)
-                add_warning(&r, "no CAP_SYS_PTRACE: process_madvise() needs ptrace-read access, "
-                                "only clients of the daemon's own user can be evicted");
+                add_warning(&r,
+                            "no CAP_SYS_PTRACE: process_madvise() needs ptrace-read access, "
+                            "only clients of the daemon's own user can be evicted");
         if (!in->psi)
-                add_warning(&r, "PSI unavailable (/proc/pressure/memory unreadable): memory "
-                                "pressure cannot be watched");
+                add_warning(&r,
+                            "PSI unavailable (/proc/pressure/memory unreadable): memory "
+                            "pressure cannot be watched");
         if (!in->so_peerpidfd)
-                add_warning(&r, "SO_PEERPIDFD unsupported (%s; needs Linux 6.5): clients are "
-                                "identified by SO_PEERCRED pid, which can be reused",
+                add_warning(&r,
+                            "SO_PEERPIDFD unsupported (%s; needs Linux 6.5): clients are "
+                            "identified by SO_PEERCRED pid, which can be reused",
                             errno_text(in->so_peerpidfd_errno));
         if (in->uffd_available && in->uffd_user_mode_only)
-                add_warning(&r, "userfaultfd only with UFFD_USER_MODE_ONLY here "
-                                "(vm.unprivileged_userfaultfd=0 and no CAP_SYS_PTRACE)");
+                add_warning(&r,
+                            "userfaultfd only with UFFD_USER_MODE_ONLY here "
+                            "(vm.unprivileged_userfaultfd=0 and no CAP_SYS_PTRACE)");
         /* Only RWP has a sync window in which kernel-mode accesses must fault. */
         if (r.backend == BACKEND_RWP && in->unprivileged_userfaultfd == 0)
-                add_warning(&r, "vm.unprivileged_userfaultfd=0: unprivileged clients without "
-                                "access to /dev/userfaultfd need UFFD_USER_MODE_ONLY, and then "
-                                "their read(2) into tiered memory fails with EFAULT in sync mode");
+                add_warning(&r,
+                            "vm.unprivileged_userfaultfd=0: unprivileged clients without "
+                            "access to /dev/userfaultfd need UFFD_USER_MODE_ONLY, and then "
+                            "their read(2) into tiered memory fails with EFAULT in sync mode");
 
         *ret = r;
         return 0;

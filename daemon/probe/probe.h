@@ -37,9 +37,9 @@ Backend backend_from_string(const char *s);
 const char *uffd_source_to_string(UffdSource s);
 
 typedef struct ProbePaths {
-        const char *proc_root;       /* "/proc": swaps, meminfo, pressure/, self/, sys/vm/ */
+        const char *proc_root; /* "/proc": swaps, meminfo, pressure/, self/, sys/vm/ */
         const char *dev_userfaultfd; /* "/dev/userfaultfd" */
-        const char *sys_root;        /* "/sys": zswap's module parameters; NULL: not read */
+        const char *sys_root; /* "/sys": zswap's module parameters; NULL: not read */
 } ProbePaths;
 
 extern const ProbePaths probe_paths_default;
@@ -54,7 +54,7 @@ typedef struct ProbeInput {
          * EFAULT instead of faulting. */
         bool uffd_user_mode_only;
         uint64_t features_offered; /* uffdio_api.features after UFFDIO_API(features=0) */
-        uint64_t api_ioctls;       /* uffdio_api.ioctls */
+        uint64_t api_ioctls; /* uffdio_api.ioctls */
         /* vm.unprivileged_userfaultfd, -1 when unreadable. */
         int unprivileged_userfaultfd;
 

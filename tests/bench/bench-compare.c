@@ -50,7 +50,11 @@
 #define HIST_POW 40u
 #define MAX_KSWAPD 64
 
-typedef enum Shape { SHAPE_RW, SHAPE_RO, SHAPE_MOVING } Shape;
+typedef enum Shape {
+        SHAPE_RW,
+        SHAPE_RO,
+        SHAPE_MOVING
+} Shape;
 
 static struct {
         uint64_t size_bytes;
@@ -152,11 +156,13 @@ static int parse_argv(int argc, char **argv) {
                         help();
                         return 0;
                 case ARG_SIZE:
-                        if (parse_size(optarg, &arg.size_bytes) < 0 || arg.size_bytes < 16 * PAGE_BYTES)
+                        if (parse_size(optarg, &arg.size_bytes) < 0 ||
+                            arg.size_bytes < 16 * PAGE_BYTES)
                                 goto bad;
                         break;
                 case ARG_DURATION:
-                        if (parse_duration(optarg, &arg.duration_usec) < 0 || arg.duration_usec == 0)
+                        if (parse_duration(optarg, &arg.duration_usec) < 0 ||
+                            arg.duration_usec == 0)
                                 goto bad;
                         break;
                 case ARG_SHAPE:
@@ -210,7 +216,7 @@ static int parse_argv(int argc, char **argv) {
                         return -EINVAL;
                 }
                 continue;
-        bad:
+bad:
                 fprintf(stderr, "bench-compare: invalid value for an option: \"%s\"\n", optarg);
                 return -EINVAL;
         }
@@ -327,8 +333,9 @@ static int64_t task_cpu_ticks(long pid) {
         buf[n] = '\0';
         /* the command name may hold spaces and parentheses: count from the last ')' */
         p = strrchr(buf, ')');
-        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                         &stime) != 2)
+        if (!p ||
+            sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                   &stime) != 2)
                 return -EBADMSG;
         return (int64_t) (utime + stime);
 }
@@ -439,7 +446,8 @@ int main(int argc, char **argv) {
         if (arg.track) {
                 r = uffdtier_connect(arg.socket_path, "bench-compare", 0, &h);
                 if (r < 0) {
-                        fprintf(stderr, "bench-compare: cannot connect to the daemon: %s\n", strerror(-r));
+                        fprintf(stderr, "bench-compare: cannot connect to the daemon: %s\n",
+                                strerror(-r));
                         goto out;
                 }
                 r = uffdtier_track(h, mem, len, "bench", NULL);
@@ -454,8 +462,11 @@ int main(int argc, char **argv) {
 
         printf("shape=%s\nsize_bytes=%zu\npages=%zu\nhot_pages=%zu\nhot_bytes=%zu\n"
                "write_ratio=%.3f\nstray_ppm=%.1f\ntracked=%d\n",
-               arg.shape == SHAPE_RW ? "rw" : arg.shape == SHAPE_RO ? "ro" : "moving", len, n_pages,
-               hot_pages, hot_pages * PAGE_BYTES, arg.write_ratio, arg.stray_ppm, arg.track);
+               arg.shape == SHAPE_RW           ? "rw"
+                       : arg.shape == SHAPE_RO ? "ro"
+                                               : "moving",
+               len, n_pages, hot_pages, hot_pages * PAGE_BYTES, arg.write_ratio, arg.stray_ppm,
+               arg.track);
         fflush(stdout);
 
         stray_threshold = (uint64_t) (arg.stray_ppm / 1e6 * 18446744073709551615.0);

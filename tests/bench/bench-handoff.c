@@ -123,19 +123,18 @@ static int parse_argv(int argc, char **argv) {
                 ARG_SPARSE,
                 ARG_THP,
         };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "socket", required_argument, NULL, ARG_SOCKET },
-                { "sizes", required_argument, NULL, ARG_SIZES },
-                { "range", required_argument, NULL, ARG_RANGE },
-                { "pairs", required_argument, NULL, ARG_PAIRS },
-                { "warmup", required_argument, NULL, ARG_WARMUP },
-                { "cycles", required_argument, NULL, ARG_CYCLES },
-                { "mappings", required_argument, NULL, ARG_MAPPINGS },
-                { "sparse", no_argument, NULL, ARG_SPARSE },
-                { "thp", no_argument, NULL, ARG_THP },
-                {}
-        };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "socket", required_argument, NULL, ARG_SOCKET },
+                                                 { "sizes", required_argument, NULL, ARG_SIZES },
+                                                 { "range", required_argument, NULL, ARG_RANGE },
+                                                 { "pairs", required_argument, NULL, ARG_PAIRS },
+                                                 { "warmup", required_argument, NULL, ARG_WARMUP },
+                                                 { "cycles", required_argument, NULL, ARG_CYCLES },
+                                                 { "mappings", required_argument, NULL,
+                                                   ARG_MAPPINGS },
+                                                 { "sparse", no_argument, NULL, ARG_SPARSE },
+                                                 { "thp", no_argument, NULL, ARG_THP },
+                                                 {} };
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -179,7 +178,8 @@ static int parse_argv(int argc, char **argv) {
                         return -EINVAL;
                 }
                 if (r < 0) {
-                        fprintf(stderr, "bench-handoff: invalid value for an option: \"%s\"\n", optarg);
+                        fprintf(stderr, "bench-handoff: invalid value for an option: \"%s\"\n",
+                                optarg);
                         return -EINVAL;
                 }
         }
@@ -218,9 +218,9 @@ static double percentile_usec(const uint64_t *sorted_nsec, size_t n, unsigned pc
 
 static Stats stats_of(uint64_t *nsec, size_t n) {
         if (n == 0)
-                return (Stats) {};
+                return (Stats){};
         qsort(nsec, n, sizeof *nsec, cmp_u64);
-        return (Stats) {
+        return (Stats){
                 .median_usec = percentile_usec(nsec, n, 50),
                 .p90_usec = percentile_usec(nsec, n, 90),
                 .max_usec = (double) nsec[n - 1] / 1000.0,
@@ -255,7 +255,7 @@ static void machine_read(Machine *ret) {
         char line[512];
         struct utsname u;
 
-        *ret = (Machine) { .n_cpus = sysconf(_SC_NPROCESSORS_ONLN) };
+        *ret = (Machine){ .n_cpus = sysconf(_SC_NPROCESSORS_ONLN) };
         snprintf(ret->model, sizeof ret->model, "unknown");
         while (f && fgets(line, sizeof line, f)) {
                 char *p = strchr(line, ':');
@@ -287,9 +287,9 @@ static uint64_t self_rss_bytes(void) {
  * first preceded by one, reserved as one PROT_NONE mapping and opened chunk by chunk: the guards
  * keep the kernel from merging the chunks with each other or with anything else. */
 typedef struct Area {
-        uint8_t *base;       /* the reservation, guards included */
+        uint8_t *base; /* the reservation, guards included */
         size_t total_bytes;
-        uint8_t *first;      /* the first chunk */
+        uint8_t *first; /* the first chunk */
         size_t chunk_bytes;
         unsigned n_chunks;
 } Area;
@@ -297,7 +297,7 @@ typedef struct Area {
 static void area_unmap(Area *a) {
         if (a->base)
                 (void) munmap(a->base, a->total_bytes);
-        *a = (Area) {};
+        *a = (Area){};
 }
 
 static int area_map(uint64_t bytes, unsigned n_chunks, bool populate, Area *ret) {
@@ -370,17 +370,18 @@ static void print_error(const char *what, struct uffdtier *h, int r) {
         fprintf(stderr, "bench-handoff: %s failed: %s%s%s%s\n", what, strerror(-r),
                 *why ? " (" : "", why, *why ? ")" : "");
         if (r == -EAGAIN)
-                fprintf(stderr, "bench-handoff: the daemon limits connections per uid: run it with "
-                                "--conn-rate=0 (no limit) or a rate above the cycle rate\n");
+                fprintf(stderr,
+                        "bench-handoff: the daemon limits connections per uid: run it with "
+                        "--conn-rate=0 (no limit) or a rate above the cycle rate\n");
 }
 
 /* ---- part 1: TRACK latency --------------------------------------------------------------- */
 
 typedef struct TrackRun {
         uint64_t other_bytes;
-        bool skipped;             /* not enough free memory */
+        bool skipped; /* not enough free memory */
         uint64_t available_bytes; /* MemAvailable before mapping */
-        uint64_t rss_bytes;       /* this process's, with the other memory in place */
+        uint64_t rss_bytes; /* this process's, with the other memory in place */
         double populate_sec;
         Stats track, untrack;
 } TrackRun;
@@ -452,7 +453,13 @@ static int track_run(struct uffdtier *h, void *range, uint64_t other_bytes, Trac
 
 /* ---- part 2: full cycles ----------------------------------------------------------------- */
 
-enum { PHASE_CONNECT, PHASE_TRACK, PHASE_STATUS, PHASE_DISCONNECT, _PHASE_MAX };
+enum {
+        PHASE_CONNECT,
+        PHASE_TRACK,
+        PHASE_STATUS,
+        PHASE_DISCONNECT,
+        _PHASE_MAX
+};
 static const char *const phase_names[_PHASE_MAX] = { "connect", "track", "status", "disconnect" };
 
 typedef struct CycleRun {
@@ -464,7 +471,8 @@ typedef struct CycleRun {
 } CycleRun;
 
 static int cycle_run(void *range, CycleRun *ret) {
-        _cleanup_free_ uint64_t *nsec = calloc((size_t) arg.cycles * (_PHASE_MAX + 1), sizeof(uint64_t));
+        _cleanup_free_ uint64_t *nsec = calloc((size_t) arg.cycles * (_PHASE_MAX + 1),
+                                               sizeof(uint64_t));
         CycleRun run = { .n = arg.cycles };
         uint64_t start, end;
 
@@ -605,8 +613,10 @@ int main(int argc, char **argv) {
                 printf("TRACK / UNTRACK latency of one %s private anonymous range, %u pairs (after %u untimed),\n"
                        "other memory %s, %s pages, %u mapping%s, one size at a time:\n\n",
                        fmt_bytes(a, sizeof a, arg.range_bytes), arg.pairs, arg.warmup,
-                       arg.sparse ? "mapped but never touched (sparse)" : "resident (one byte written per page)",
-                       arg.thp ? "THP allowed" : "4 KiB", arg.mappings, arg.mappings == 1 ? "" : "s");
+                       arg.sparse ? "mapped but never touched (sparse)"
+                                  : "resident (one byte written per page)",
+                       arg.thp ? "THP allowed" : "4 KiB", arg.mappings,
+                       arg.mappings == 1 ? "" : "s");
                 printf("| other memory | client RSS | TRACK median | p90 | max | UNTRACK median | p90 | max |\n");
                 printf("|---|---|---|---|---|---|---|---|\n");
                 for (size_t i = 0; i < arg.n_sizes; i++) {
@@ -618,26 +628,30 @@ int main(int argc, char **argv) {
                                 continue;
                         }
                         printf("| %s | %s | %.1f µs | %.1f µs | %.1f µs | %.1f µs | %.1f µs | %.1f µs |\n",
-                               fmt_bytes(a, sizeof a, t->other_bytes), fmt_bytes(b, sizeof b, t->rss_bytes),
-                               t->track.median_usec, t->track.p90_usec, t->track.max_usec,
-                               t->untrack.median_usec, t->untrack.p90_usec, t->untrack.max_usec);
+                               fmt_bytes(a, sizeof a, t->other_bytes),
+                               fmt_bytes(b, sizeof b, t->rss_bytes), t->track.median_usec,
+                               t->track.p90_usec, t->track.max_usec, t->untrack.median_usec,
+                               t->untrack.p90_usec, t->untrack.max_usec);
                 }
                 printf("\n");
                 if (ratio >= 0)
                         printf("TRACK median, %s / %s: %.2fx (aim: at most %.0fx: %s)\n",
-                               fmt_bytes(a, sizeof a, hi->other_bytes), fmt_bytes(b, sizeof b, lo->other_bytes),
-                               ratio, AIM_TRACK_RATIO_MAX, ratio <= AIM_TRACK_RATIO_MAX ? "met" : "MISSED");
+                               fmt_bytes(a, sizeof a, hi->other_bytes),
+                               fmt_bytes(b, sizeof b, lo->other_bytes), ratio, AIM_TRACK_RATIO_MAX,
+                               ratio <= AIM_TRACK_RATIO_MAX ? "met" : "MISSED");
                 else
                         printf("TRACK median ratio: not measured (one size, or a size skipped)\n");
         }
         if (arg.cycles > 0) {
                 printf("\n%u full cycles (connect + TRACK %s + STATUS + disconnect) in %.3f s: %.0f per second (aim: at least %.0f: %s)\n\n",
-                       cycles.n, fmt_bytes(a, sizeof a, arg.range_bytes), cycles.sec, cycles.per_sec,
-                       AIM_CYCLES_PER_SEC_MIN, cycles.per_sec >= AIM_CYCLES_PER_SEC_MIN ? "met" : "MISSED");
+                       cycles.n, fmt_bytes(a, sizeof a, arg.range_bytes), cycles.sec,
+                       cycles.per_sec, AIM_CYCLES_PER_SEC_MIN,
+                       cycles.per_sec >= AIM_CYCLES_PER_SEC_MIN ? "met" : "MISSED");
                 printf("| phase | median | p90 | max |\n|---|---|---|---|\n");
                 for (unsigned p = 0; p < _PHASE_MAX; p++)
                         printf("| %s | %.1f µs | %.1f µs | %.1f µs |\n", phase_names[p],
-                               cycles.phase[p].median_usec, cycles.phase[p].p90_usec, cycles.phase[p].max_usec);
+                               cycles.phase[p].median_usec, cycles.phase[p].p90_usec,
+                               cycles.phase[p].max_usec);
                 printf("| whole cycle | %.1f µs | %.1f µs | %.1f µs |\n", cycles.cycle.median_usec,
                        cycles.cycle.p90_usec, cycles.cycle.max_usec);
         }
@@ -658,7 +672,8 @@ int main(int argc, char **argv) {
                 const TrackRun *t = &runs[i];
                 printf("%s{\"other_bytes\":%" PRIu64, i ? "," : "", t->other_bytes);
                 if (t->skipped)
-                        printf(",\"skipped\":\"not enough memory\",\"available_bytes\":%" PRIu64 "}",
+                        printf(",\"skipped\":\"not enough memory\",\"available_bytes\":%" PRIu64
+                               "}",
                                t->available_bytes);
                 else {
                         printf(",\"rss_bytes\":%" PRIu64 ",\"populate_sec\":%.3f,", t->rss_bytes,
@@ -677,7 +692,8 @@ int main(int argc, char **argv) {
                 printf("null");
         printf(",\"cycles\":");
         if (arg.cycles > 0) {
-                printf("{\"n\":%u,\"sec\":%.3f,\"per_sec\":%.1f", cycles.n, cycles.sec, cycles.per_sec);
+                printf("{\"n\":%u,\"sec\":%.3f,\"per_sec\":%.1f", cycles.n, cycles.sec,
+                       cycles.per_sec);
                 for (unsigned p = 0; p < _PHASE_MAX; p++) {
                         char key[32];
                         snprintf(key, sizeof key, "%s_usec", phase_names[p]);
@@ -691,9 +707,14 @@ int main(int argc, char **argv) {
                 printf("null");
         printf(",\"aims\":{\"track_ratio_max\":%.1f,\"track_ratio_met\":%s,"
                "\"cycles_per_sec_min\":%.0f,\"cycles_met\":%s}}\n",
-               AIM_TRACK_RATIO_MAX, ratio < 0 ? "null" : ratio <= AIM_TRACK_RATIO_MAX ? "true" : "false",
+               AIM_TRACK_RATIO_MAX,
+               ratio < 0                              ? "null"
+                       : ratio <= AIM_TRACK_RATIO_MAX ? "true"
+                                                      : "false",
                AIM_CYCLES_PER_SEC_MIN,
-               arg.cycles == 0 ? "null" : cycles.per_sec >= AIM_CYCLES_PER_SEC_MIN ? "true" : "false");
+               arg.cycles == 0                                    ? "null"
+                       : cycles.per_sec >= AIM_CYCLES_PER_SEC_MIN ? "true"
+                                                                  : "false");
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 
 fail:

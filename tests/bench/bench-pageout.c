@@ -52,16 +52,21 @@ static struct {
 };
 
 static int parse_argv(int argc, char **argv) {
-        enum { ARG_SIZE = 0x100, ARG_CHUNK, ARG_MODE, ARG_SOCKET, ARG_DAEMON_PID };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "size", required_argument, NULL, ARG_SIZE },
-                { "chunk", required_argument, NULL, ARG_CHUNK },
-                { "mode", required_argument, NULL, ARG_MODE },
-                { "socket", required_argument, NULL, ARG_SOCKET },
-                { "daemon-pid", required_argument, NULL, ARG_DAEMON_PID },
-                {}
+        enum {
+                ARG_SIZE = 0x100,
+                ARG_CHUNK,
+                ARG_MODE,
+                ARG_SOCKET,
+                ARG_DAEMON_PID
         };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "size", required_argument, NULL, ARG_SIZE },
+                                                 { "chunk", required_argument, NULL, ARG_CHUNK },
+                                                 { "mode", required_argument, NULL, ARG_MODE },
+                                                 { "socket", required_argument, NULL, ARG_SOCKET },
+                                                 { "daemon-pid", required_argument, NULL,
+                                                   ARG_DAEMON_PID },
+                                                 {} };
         uint64_t u;
         int c;
 
@@ -76,8 +81,8 @@ static int parse_argv(int argc, char **argv) {
                                 goto bad;
                         break;
                 case ARG_CHUNK:
-                        if (parse_size(optarg, &arg.chunk_bytes) < 0 || arg.chunk_bytes < PAGE_BYTES ||
-                            arg.chunk_bytes % PAGE_BYTES != 0)
+                        if (parse_size(optarg, &arg.chunk_bytes) < 0 ||
+                            arg.chunk_bytes < PAGE_BYTES || arg.chunk_bytes % PAGE_BYTES != 0)
                                 goto bad;
                         break;
                 case ARG_MODE:
@@ -100,7 +105,7 @@ static int parse_argv(int argc, char **argv) {
                         return -EINVAL;
                 }
                 continue;
-        bad:
+bad:
                 fprintf(stderr, "bench-pageout: invalid value for an option: \"%s\"\n", optarg);
                 return -EINVAL;
         }
@@ -159,8 +164,9 @@ static double task_cpu_ms(long pid) {
                 const char *p;
                 buf[n] = '\0';
                 p = strrchr(buf, ')');
-                if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                                &st) == 2)
+                if (p &&
+                    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                           &st) == 2)
                         ms = (double) (ut + st) * 1000.0 / (double) sysconf(_SC_CLK_TCK);
                 fclose(f);
         }
@@ -172,7 +178,7 @@ static double rusage_cpu_sec(void) {
 
         getrusage(RUSAGE_SELF, &ru);
         return (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6 +
-               (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
+                (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
 }
 
 static int run_raw(uint8_t *mem, size_t len) {
@@ -195,7 +201,7 @@ static int run_raw(uint8_t *mem, size_t len) {
 
                 while (n < IOV_PER_CALL && pos < len) {
                         size_t take = MIN((size_t) arg.chunk_bytes, len - pos);
-                        iov[n++] = (struct iovec) { .iov_base = mem + pos, .iov_len = take };
+                        iov[n++] = (struct iovec){ .iov_base = mem + pos, .iov_len = take };
                         pos += take;
                 }
                 done = syscall(SYS_process_madvise, pidfd, iov, n, MADV_PAGEOUT, 0);
@@ -280,7 +286,9 @@ static int run_daemon(uint8_t *mem, size_t len) {
                "cycles_evicting=%" PRIu64 "\n",
                ev, ev - ev_first, cpu_last - cpu_first, (double) (t_last - t_first) / 1000,
                cycles_first - cycles_track,
-               cycles_first > cycles_track ? (cpu_first - cpu_track) / (double) (cycles_first - cycles_track) : 0.0,
+               cycles_first > cycles_track
+                       ? (cpu_first - cpu_track) / (double) (cycles_first - cycles_track)
+                       : 0.0,
                cycles - cycles_first);
 out:
         uffdtier_disconnect(h);

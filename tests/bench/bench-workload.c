@@ -121,7 +121,8 @@ static int parse_argv(int argc, char **argv) {
                                 goto bad;
                         break;
                 case ARG_DURATION:
-                        if (parse_duration(optarg, &arg.duration_usec) < 0 || arg.duration_usec == 0)
+                        if (parse_duration(optarg, &arg.duration_usec) < 0 ||
+                            arg.duration_usec == 0)
                                 goto bad;
                         break;
                 case ARG_WARMUP:
@@ -152,7 +153,7 @@ static int parse_argv(int argc, char **argv) {
                         return -EINVAL;
                 }
                 continue;
-        bad:
+bad:
                 fprintf(stderr, "bench-workload: invalid value for an option: \"%s\"\n", optarg);
                 return -EINVAL;
         }
@@ -164,8 +165,8 @@ static int parse_argv(int argc, char **argv) {
 }
 
 typedef struct DaemonCpu {
-        uint64_t ticks;      /* utime + stime, clock ticks */
-        double runtime_ms;   /* se.sum_exec_runtime, or < 0 when the kernel does not show it */
+        uint64_t ticks; /* utime + stime, clock ticks */
+        double runtime_ms; /* se.sum_exec_runtime, or < 0 when the kernel does not show it */
 } DaemonCpu;
 
 static int daemon_cpu_read(long pid, DaemonCpu *ret) {
@@ -185,8 +186,9 @@ static int daemon_cpu_read(long pid, DaemonCpu *ret) {
         /* The command name (field 2) may contain spaces and parentheses: count from the last
          * ')'. utime and stime are fields 14 and 15, i.e. the 12th and 13th after it. */
         p = strrchr(buf, ')');
-        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                         &stime) != 2)
+        if (!p ||
+            sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                   &stime) != 2)
                 return -EBADMSG;
         cpu.ticks = utime + stime;
 
@@ -228,9 +230,9 @@ typedef struct Loop {
         volatile uint64_t *const base;
         const size_t n_pages;
         const size_t words_per_page;
-        size_t next;      /* the page the walk continues at */
-        uint64_t passes;  /* whole walks completed */
-        uint64_t sum;     /* what --read loaded, printed so the loads are not optimised away */
+        size_t next; /* the page the walk continues at */
+        uint64_t passes; /* whole walks completed */
+        uint64_t sum; /* what --read loaded, printed so the loads are not optimised away */
 } Loop;
 
 /* Walks until end_usec; returns the pages touched. One store or load per page, nothing else:
@@ -323,7 +325,8 @@ int main(int argc, char **argv) {
         if (arg.track) {
                 r = uffdtier_connect(arg.socket_path, "bench-workload", 0, &h);
                 if (r < 0) {
-                        fprintf(stderr, "bench-workload: cannot connect to the daemon: %s\n", strerror(-r));
+                        fprintf(stderr, "bench-workload: cannot connect to the daemon: %s\n",
+                                strerror(-r));
                         goto out;
                 }
                 r = uffdtier_track(h, mem, len, "bench", NULL);
@@ -351,7 +354,8 @@ int main(int argc, char **argv) {
         if (h) {
                 cycles0 = cycles_of(h, &r);
                 if (r < 0) {
-                        fprintf(stderr, "bench-workload: status request failed: %s\n", strerror(-r));
+                        fprintf(stderr, "bench-workload: status request failed: %s\n",
+                                strerror(-r));
                         goto out;
                 }
         }
@@ -373,7 +377,8 @@ int main(int argc, char **argv) {
         if (h) {
                 cycles1 = cycles_of(h, &r);
                 if (r < 0) {
-                        fprintf(stderr, "bench-workload: status request failed: %s\n", strerror(-r));
+                        fprintf(stderr, "bench-workload: status request failed: %s\n",
+                                strerror(-r));
                         goto out;
                 }
         }
@@ -393,8 +398,8 @@ int main(int argc, char **argv) {
         if (arg.read)
                 printf("checksum=%" PRIu64 "\n", loop.sum);
         if (arg.daemon_pid > 0) {
-                printf("daemon_cpu_ticks=%" PRIu64 "\nclock_ticks_per_sec=%ld\n", cpu1.ticks - cpu0.ticks,
-                       sysconf(_SC_CLK_TCK));
+                printf("daemon_cpu_ticks=%" PRIu64 "\nclock_ticks_per_sec=%ld\n",
+                       cpu1.ticks - cpu0.ticks, sysconf(_SC_CLK_TCK));
                 if (cpu0.runtime_ms >= 0 && cpu1.runtime_ms >= 0)
                         printf("daemon_runtime_ms=%.3f\n", cpu1.runtime_ms - cpu0.runtime_ms);
         }

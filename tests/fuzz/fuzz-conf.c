@@ -16,18 +16,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(e)                                                                           \
-        do {                                                                               \
-                if (!(e)) {                                                                \
+#define CHECK(e)                                                                              \
+        do {                                                                                  \
+                if (!(e)) {                                                                   \
                         fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e); \
-                        abort();                                                           \
-                }                                                                          \
+                        abort();                                                              \
+                }                                                                             \
         } while (0)
 
 static void check_message(int r, const sd_bus_error *e) {
         CHECK(r == -EINVAL || r == -ENOMEM || r == -E2BIG);
         CHECK(e->message);
-        CHECK(strncmp(e->message, "fuzz.conf:", 10) == 0 || strncmp(e->message, "default policy: ", 16) == 0 ||
+        CHECK(strncmp(e->message, "fuzz.conf:", 10) == 0 ||
+              strncmp(e->message, "default policy: ", 16) == 0 ||
               strncmp(e->message, "policy.d/fuzz.conf", 18) == 0);
 }
 

@@ -15,12 +15,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(e)                                                                           \
-        do {                                                                               \
-                if (!(e)) {                                                                \
+#define CHECK(e)                                                                              \
+        do {                                                                                  \
+                if (!(e)) {                                                                   \
                         fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e); \
-                        abort();                                                           \
-                }                                                                          \
+                        abort();                                                              \
+                }                                                                             \
         } while (0)
 
 static uint8_t buf1[PROTO_MESSAGE_MAX_BYTES], buf2[PROTO_MESSAGE_MAX_BYTES];

@@ -28,25 +28,25 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(e)                                                                           \
-        do {                                                                               \
-                if (!(e)) {                                                                \
+#define CHECK(e)                                                                              \
+        do {                                                                                  \
+                if (!(e)) {                                                                   \
                         fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e); \
-                        abort();                                                           \
-                }                                                                          \
+                        abort();                                                              \
+                }                                                                             \
         } while (0)
 
 #define PS UINT64_C(4096)
-#define N_PAGES 512                   /* the model's window: 2 MiB */
+#define N_PAGES 512 /* the model's window: 2 MiB */
 #define BASE (UINT64_C(1) << 32)
 #define RANGES_LIMIT 8
 #define BYTES_LIMIT (256 * PS)
 #define NO_TAG -1
 
 typedef struct Model {
-        int tag[N_PAGES];            /* NO_TAG: not tracked */
+        int tag[N_PAGES]; /* NO_TAG: not tracked */
         bool evicted[N_PAGES];
-        unsigned unmaps;             /* munmap splits ranges whatever the limit says */
+        unsigned unmaps; /* munmap splits ranges whatever the limit says */
 } Model;
 
 static uint64_t addr_of(unsigned page) {
@@ -115,7 +115,8 @@ static void do_track(RangeSet *s, Model *m, const ProtoMessage *req, uint32_t ta
                 unsigned p0 = (unsigned) ((start - BASE) / PS), p1 = (unsigned) ((end - BASE) / PS);
                 int r;
 
-                if (s->n_ranges >= RANGES_LIMIT || range_set_bytes(s) + (end - start) > BYTES_LIMIT) {
+                if (s->n_ranges >= RANGES_LIMIT ||
+                    range_set_bytes(s) + (end - start) > BYTES_LIMIT) {
                         ok = false;
                         break;
                 }
@@ -151,7 +152,8 @@ static void do_untrack(RangeSet *s, Model *m, uint64_t start, uint64_t end) {
         uint64_t removed = 0, want = 0;
 
         for (size_t i = 0; i < s->n_ranges; i++)
-                if (s->ranges[i].start < start && end < s->ranges[i].end && s->n_ranges >= RANGES_LIMIT)
+                if (s->ranges[i].start < start && end < s->ranges[i].end &&
+                    s->n_ranges >= RANGES_LIMIT)
                         return; /* refused: E2BIG */
         for (unsigned p = (unsigned) ((start - BASE) / PS); p < (end - BASE) / PS; p++)
                 if (m->tag[p] != NO_TAG) {
@@ -168,7 +170,10 @@ static void do_untrack(RangeSet *s, Model *m, uint64_t start, uint64_t end) {
 static void do_cycle(RangeSet *s, Model *m, uint64_t cycle) {
         _cleanup_(classify_progress_done) ClassifyProgress g = {};
         _cleanup_(run_vec_done) RunVec ev = {};
-        ClassifyParams p = { .cycle = cycle, .cold_age_cycles = 2, .seen_mask = PAGE_IS_ACCESSED, .rearm_period = 1 };
+        ClassifyParams p = { .cycle = cycle,
+                             .cold_age_cycles = 2,
+                             .seen_mask = PAGE_IS_ACCESSED,
+                             .rearm_period = 1 };
         ClassifyResult res = {};
         uint64_t cursor = 0;
         SliceWindow w;
@@ -207,7 +212,8 @@ static void apply(RangeSet **s, Model *m, const uint8_t op[4], uint64_t *cycle) 
                 for (unsigned i = 0; i < n; i++) {
                         unsigned pa = (a + i * 2 * len) % N_PAGES;
                         unsigned pe = MIN(pa + len, (unsigned) N_PAGES);
-                        CHECK(proto_message_add_range(&req, addr_of(pa), (uint64_t) (pe - pa) * PS) == 0);
+                        CHECK(proto_message_add_range(&req, addr_of(pa),
+                                                      (uint64_t) (pe - pa) * PS) == 0);
                 }
                 roundtrip(&req, &got);
                 do_track(*s, m, &got, op[3] % 3);

@@ -46,12 +46,12 @@ static void emit(const char *name, const ProtoMessage *m) {
         write_file(name, buf, encode(m));
 }
 
-#define MUST(e)                                                                 \
-        do {                                                                    \
-                if ((e) < 0) {                                                  \
+#define MUST(e)                                                                        \
+        do {                                                                           \
+                if ((e) < 0) {                                                         \
                         fprintf(stderr, "%s:%d: %s failed\n", __FILE__, __LINE__, #e); \
-                        exit(EXIT_FAILURE);                                     \
-                }                                                               \
+                        exit(EXIT_FAILURE);                                            \
+                }                                                                      \
         } while (0)
 
 static void set_u16(size_t off, uint16_t v) {
@@ -63,8 +63,8 @@ static void set_u32(size_t off, uint32_t v) {
 
 static void valid(void) {
         _cleanup_proto_message_ ProtoMessage hello = {}, hello2 = {}, track = {}, track_big = {},
-                                             untrack = {}, status = {}, bye = {}, ok = {},
-                                             err = {}, st = {};
+                                             untrack = {}, status = {}, bye = {}, ok = {}, err = {},
+                                             st = {};
 
         proto_message_init(&hello, PROTO_HELLO, 1);
         emit("valid-hello-minimal", &hello);

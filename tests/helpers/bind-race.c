@@ -23,7 +23,8 @@ __attribute__((visibility("default"))) int bind(int fd, const struct sockaddr *s
         int r, saved;
 
         if (!real_bind)
-                real_bind = (int (*)(int, const struct sockaddr *, socklen_t)) dlsym(RTLD_NEXT, "bind");
+                real_bind = (int (*)(int, const struct sockaddr *, socklen_t)) dlsym(RTLD_NEXT,
+                                                                                     "bind");
         if (!real_bind) {
                 errno = ENOSYS;
                 return -1;
@@ -34,11 +35,15 @@ __attribute__((visibility("default"))) int bind(int fd, const struct sockaddr *s
                 return r;
         saved = errno;
         memset(path, 0, sizeof path);
-        memcpy(path, un->sun_path, (size_t) len - sizeof(sa_family_t) < sizeof un->sun_path ? (size_t) len - sizeof(sa_family_t) : sizeof un->sun_path);
+        memcpy(path, un->sun_path,
+               (size_t) len - sizeof(sa_family_t) < sizeof un->sun_path
+                       ? (size_t) len - sizeof(sa_family_t)
+                       : sizeof un->sun_path);
         snprintf(tmp, sizeof tmp, "%s.race", path);
         (void) unlink(tmp);
         if (symlink(target, tmp) < 0 || rename(tmp, path) < 0)
-                fprintf(stderr, "bind-race: cannot replace %s with a link to %s: %m\n", path, target);
+                fprintf(stderr, "bind-race: cannot replace %s with a link to %s: %m\n", path,
+                        target);
         else
                 fprintf(stderr, "bind-race: replaced %s with a link to %s\n", path, target);
         errno = saved;

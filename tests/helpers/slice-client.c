@@ -137,8 +137,8 @@ static int run_vmas(uint64_t count, uint64_t each) {
         uint64_t t0;
         int r;
 
-        base = mmap(NULL, count * each, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                    -1, 0);
+        base = mmap(NULL, count * each, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (base == MAP_FAILED)
                 return die("mmap", errno);
         for (uint64_t i = 0; i < count; i++) {
@@ -156,7 +156,8 @@ static int run_vmas(uint64_t count, uint64_t each) {
         return serve(h, base, count * each, 2 * each, (size_t) ((count + 1) / 2));
 }
 
-static int serve(struct uffdtier *h, uint8_t *base, uint64_t size, uint64_t stride, size_t touched) {
+static int serve(struct uffdtier *h, uint8_t *base, uint64_t size, uint64_t stride,
+                 size_t touched) {
         char line[512];
         int r;
 
@@ -196,8 +197,9 @@ static int serve(struct uffdtier *h, uint8_t *base, uint64_t size, uint64_t stri
                         if (r < 0)
                                 printf("ERR retrack: %s\n", strerror(-r));
                         else
-                                printf("OK retracked %" PRIu64 " max_us=%" PRIu64 " mean_us=%" PRIu64
-                                       " untrack_max_us=%" PRIu64 "\n", n, max_us, sum_us / n, max_untrack_us);
+                                printf("OK retracked %" PRIu64 " max_us=%" PRIu64
+                                       " mean_us=%" PRIu64 " untrack_max_us=%" PRIu64 "\n",
+                                       n, max_us, sum_us / n, max_untrack_us);
                 } else if (streq(cmd, "status")) {
                         struct uffdtier_status *st;
                         char *name;
@@ -322,12 +324,14 @@ int main(int argc, char **argv) {
                 i = 3;
         }
         if (argc - i == 3 && streq(argv[i], "vmas")) {
-                if (parse_u64(argv[i + 1], &a) < 0 || a == 0 || parse_size(argv[i + 2], &b) < 0 || b < ps)
+                if (parse_u64(argv[i + 1], &a) < 0 || a == 0 || parse_size(argv[i + 2], &b) < 0 ||
+                    b < ps)
                         return 2;
                 return run_vmas(a, ALIGN_DOWN(b, (uint64_t) ps));
         }
         if (argc - i != 3 || parse_size(argv[i + 1], &a) < 0 || a < 4 * ps) {
-                fprintf(stderr, "usage: %s [--socket PATH] big SIZE STRIDE | vmas COUNT SIZE | victim SIZE SECONDS\n",
+                fprintf(stderr,
+                        "usage: %s [--socket PATH] big SIZE STRIDE | vmas COUNT SIZE | victim SIZE SECONDS\n",
                         argv[0]);
                 return 2;
         }

@@ -89,8 +89,8 @@ static int do_map(uint64_t addr, uint64_t len) {
                        bad == UINT64_MAX ? "bytes intact" : "bytes corrupted");
                 return 1;
         }
-        printf("OK victim resident %zu of %zu pages, VmSwap %ld kB, bytes intact\n", present, n_pages,
-               swap_kib);
+        printf("OK victim resident %zu of %zu pages, VmSwap %ld kB, bytes intact\n", present,
+               n_pages, swap_kib);
         return 0;
 }
 

@@ -102,9 +102,9 @@ static struct {
 
 static struct uffdtier *handle;
 static uint8_t *base;
-static size_t n_pages;      /* slots from base */
-static int64_t *content;    /* per slot: content page index, CONTENT_ZERO or CONTENT_UNMAPPED */
-static size_t n_hot_pages;  /* slots [0, n_hot_pages) are the hot part */
+static size_t n_pages; /* slots from base */
+static int64_t *content; /* per slot: content page index, CONTENT_ZERO or CONTENT_UNMAPPED */
+static size_t n_hot_pages; /* slots [0, n_hot_pages) are the hot part */
 static size_t ps, words_per_page;
 static pid_t children[CHILDREN_MAX];
 static size_t n_children;
@@ -258,8 +258,10 @@ static int cmd_verify(void) {
                         continue;
                 off = check_slot(i, &e, &g);
                 if (off >= 0)
-                        return err(EIO, "mismatch at offset 0x%zx (page %zu): expected 0x%016" PRIx64
-                                   " got 0x%016" PRIx64, i * ps + (size_t) off, i, e, g);
+                        return err(EIO,
+                                   "mismatch at offset 0x%zx (page %zu): expected 0x%016" PRIx64
+                                   " got 0x%016" PRIx64,
+                                   i * ps + (size_t) off, i, e, g);
                 n++;
         }
         return ok("verified %zu pages", n);
@@ -531,8 +533,9 @@ static int cmd_sleep(const char *s) {
 
         if (!s || parse_u64(s, &ms) < 0)
                 return err(EINVAL, "usage: sleep MS");
-        (void) nanosleep(&(struct timespec) { .tv_sec = (time_t) (ms / 1000),
-                                              .tv_nsec = (long) (ms % 1000) * 1000000 }, NULL);
+        (void) nanosleep(&(struct timespec){ .tv_sec = (time_t) (ms / 1000),
+                                             .tv_nsec = (long) (ms % 1000) * 1000000 },
+                         NULL);
         return ok("slept %" PRIu64 " ms", ms);
 }
 
@@ -599,7 +602,8 @@ static int raw_report(int fd) {
                 if (r < 0)
                         return err(EPROTO, "undecodable reply: %s", reason);
                 if (m.type != PROTO_REPLY)
-                        return err(EPROTO, "got %s instead of a REPLY", proto_type_to_string(m.type));
+                        return err(EPROTO, "got %s instead of a REPLY",
+                                   proto_type_to_string(m.type));
                 if (m.error != 0)
                         return err(m.error, "%s", m.message);
                 return ok("accepted");
@@ -750,7 +754,6 @@ static int cmd_raw_hello_wrong_fds(const char *kind) {
         }
 }
 
-
 static int raw_send_message_on(int fd, const ProtoMessage *m) {
         static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
         size_t len;
@@ -777,14 +780,16 @@ static int cmd_residency(const char *o, const char *l) {
         ssize_t n;
 
         if (parse_offset_len(o, l, &first, &count) < 0)
-                return err(EINVAL, "usage: residency OFFSET LEN (page aligned, inside the mapping)");
+                return err(EINVAL,
+                           "usage: residency OFFSET LEN (page aligned, inside the mapping)");
         ents = calloc(count, sizeof *ents);
         if (!ents)
                 return err(ENOMEM, "out of memory");
         fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return err(errno, "open pagemap: %m");
-        n = pread(fd, ents, count * sizeof *ents, (off_t) (((uintptr_t) base / ps + first) * sizeof *ents));
+        n = pread(fd, ents, count * sizeof *ents,
+                  (off_t) (((uintptr_t) base / ps + first) * sizeof *ents));
         if (n != (ssize_t) (count * sizeof *ents))
                 return err(n < 0 ? errno : EIO, "read pagemap: %m");
         for (size_t i = 0; i < count; i++) {
@@ -855,7 +860,9 @@ static int cmd_track_special(const char *kind) {
         if (!handle)
                 return err(ENOTCONN, "not connected");
         if (!kind)
-                return err(EINVAL, "usage: track-special unmapped|overlap|prot-none|file|shared|too-big|too-many|unaligned");
+                return err(
+                        EINVAL,
+                        "usage: track-special unmapped|overlap|prot-none|file|shared|too-big|too-many|unaligned");
         if (streq(kind, "unmapped")) {
                 m = mmap(NULL, len, prw, pa, -1, 0);
                 if (m != MAP_FAILED)
@@ -896,7 +903,8 @@ static int cmd_track_special(const char *kind) {
                 r = 0;
                 for (size_t i = 0; i < 64 && r >= 0; i++) {
                         (void) mprotect((uint8_t *) m + (2 * i + 1) * ps, ps, PROT_NONE);
-                        r = uffdtier_track(handle, (uint8_t *) m + 2 * i * ps, ps, "too-many", NULL);
+                        r = uffdtier_track(handle, (uint8_t *) m + 2 * i * ps, ps, "too-many",
+                                           NULL);
                 }
                 if (r < 0) {
                         int rr = err_lib(r, "track");
@@ -1021,7 +1029,8 @@ static int cmd_raw_hello_variant(const char *variant, char **args) {
                                 return err(EINVAL, "usage: raw-hello-foreign-uffd [OFFSET LEN]");
                         target = base + first * ps;
                 } else {
-                        fresh = mmap(NULL, count * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                        fresh = mmap(NULL, count * ps, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
                         if (fresh == MAP_FAILED)
                                 return err(errno, "mmap: %m");
                         target = fresh;
@@ -1044,20 +1053,25 @@ static int cmd_raw_hello_variant(const char *variant, char **args) {
                                 bool good = true;
                                 struct page_region rg[64];
                                 struct pm_scan_arg a = {
-                                        .size = sizeof a, .start = (uintptr_t) target,
+                                        .size = sizeof a,
+                                        .start = (uintptr_t) target,
                                         .end = (uintptr_t) (target + count * ps),
-                                        .vec = (uintptr_t) rg, .vec_len = ELEMENTSOF(rg),
+                                        .vec = (uintptr_t) rg,
+                                        .vec_len = ELEMENTSOF(rg),
                                         .category_mask = PAGE_IS_WPALLOWED,
                                         .return_mask = PAGE_IS_WPALLOWED,
                                 };
-                                _cleanup_close_ int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+                                _cleanup_close_ int pm = open("/proc/self/pagemap",
+                                                              O_RDONLY | O_CLOEXEC);
                                 long n = pm < 0 ? -1 : ioctl(pm, PAGEMAP_SCAN, &a);
                                 for (long i = 0; i < n; i++)
                                         reg += rg[i].end - rg[i].start;
                                 for (size_t i = first; own_range && i < first + count; i++)
-                                        if (content[i] != CONTENT_UNMAPPED && check_slot(i, &e, &g) >= 0)
+                                        if (content[i] != CONTENT_UNMAPPED &&
+                                            check_slot(i, &e, &g) >= 0)
                                                 good = false;
-                                snprintf(line, sizeof line, "CHILD registered=%s%" PRIu64 " verify=%s",
+                                snprintf(line, sizeof line,
+                                         "CHILD registered=%s%" PRIu64 " verify=%s",
                                          n < 0 ? "error:" : "", n < 0 ? (uint64_t) errno : reg,
                                          good ? "ok" : "bad");
                                 (void) write(sp[1], line, strlen(line));
@@ -1093,7 +1107,8 @@ static int cmd_raw_hello_variant(const char *variant, char **args) {
                                 char line[128] = "";
                                 ssize_t l;
                                 (void) poll(&pfd, 1, RAW_REPLY_TIMEOUT_MS);
-                                if (write(sp[0], "?", 1) == 1 && (l = read(sp[0], line, sizeof line - 1)) > 0)
+                                if (write(sp[0], "?", 1) == 1 &&
+                                    (l = read(sp[0], line, sizeof line - 1)) > 0)
                                         line[l] = 0;
                                 printf("%s\n", line[0] ? line : "CHILD no answer");
                         }
@@ -1118,7 +1133,8 @@ static int cmd_raw_hello_variant(const char *variant, char **args) {
                         snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
                 else
                         snprintf(path, sizeof path, "/proc/self/pagemap");
-                alt = open(path, (streq(variant, "wronly-pagemap") ? O_WRONLY : O_PATH) | O_CLOEXEC);
+                alt = open(path,
+                           (streq(variant, "wronly-pagemap") ? O_WRONLY : O_PATH) | O_CLOEXEC);
                 if (alt < 0) {
                         r = -errno;
                         proto_close_fds(fds, 3);
@@ -1231,7 +1247,8 @@ static int cmd_raw_empty(void) {
                 r = raw_wait_ok(fd);
         if (r < 0)
                 return err(r, "STATUS after the empty packet failed: %s", strerror(-r));
-        return ok("empty packet answered with EBADMSG; HELLO and STATUS then served on the same connection");
+        return ok(
+                "empty packet answered with EBADMSG; HELLO and STATUS then served on the same connection");
 }
 
 /* A STATUS carrying N descriptors (of /dev/null), sent raw. */
@@ -1306,8 +1323,10 @@ static int cmd_raw_flood_status(const char *s) {
 
                 r = poll(&pfd, 1, RAW_REPLY_TIMEOUT_MS);
                 if (r == 0)
-                        return err(ETIMEDOUT, "sent %" PRIu64 " of %" PRIu64 ", read %" PRIu64
-                                   " replies, and the connection is still open", sent, n, replies);
+                        return err(ETIMEDOUT,
+                                   "sent %" PRIu64 " of %" PRIu64 ", read %" PRIu64
+                                   " replies, and the connection is still open",
+                                   sent, n, replies);
                 r = proto_recv(fd, buf, sizeof buf, &len, NULL, 0, NULL);
                 if (r == -ECONNRESET) /* our unread requests were discarded: replies may follow */
                         continue;
@@ -1318,7 +1337,8 @@ static int cmd_raw_flood_status(const char *s) {
                 replies++;
         }
         return ok("sent %" PRIu64 " of %" PRIu64 ", read %" PRIu64
-                  " replies, then the daemon closed the connection", sent, n, replies);
+                  " replies, then the daemon closed the connection",
+                  sent, n, replies);
 }
 
 /* ---- commands for the authority tests (an unprivileged attacker's moves) ---- */
@@ -1382,7 +1402,7 @@ static int cmd_spawn(char **args) {
                 safe_close(p[1]);
                 return err(r, "posix_spawn %s: %s", args[0], strerror(r));
         }
-        spawned[n_spawned++] = (typeof(spawned[0])) { .pid = pid, .stdin_fd = p[1] };
+        spawned[n_spawned++] = (typeof(spawned[0])){ .pid = pid, .stdin_fd = p[1] };
         return ok("spawned pid=%d", (int) pid);
 }
 
@@ -1699,7 +1719,8 @@ int main(int argc, char **argv) {
                         (void) madvise(base, n_pages * ps, MADV_HUGEPAGE);
                 }
         } else
-                base = mmap(NULL, n_pages * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                base = mmap(NULL, n_pages * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                            -1, 0);
         content = calloc(n_pages, sizeof *content);
         if (base == MAP_FAILED || !content) {
                 err(ENOMEM, "cannot map %zu bytes", n_pages * ps);

@@ -27,7 +27,8 @@ static unsigned count_due(const ArmLevels *l, const TrackedRange *r, uint64_t fr
                 _cleanup_(run_vec_done) RunVec due = {};
                 ASSERT_OK(arm_schedule_due(l, r, c, period, &due));
                 for (size_t i = 0; i < due.n_runs; i++)
-                        if (due.runs[i].start <= BASE + k * CHUNK && BASE + k * CHUNK < due.runs[i].end)
+                        if (due.runs[i].start <= BASE + k * CHUNK &&
+                            BASE + k * CHUNK < due.runs[i].end)
                                 n++;
         }
         return n;
@@ -66,9 +67,11 @@ TEST(hot_chunk_climbs_and_is_armed_less_often) {
                 for (;; c++) {
                         run_vec_clear(&due);
                         ASSERT_OK(arm_schedule_due(&l, r, c, 6, &due));
-                        if (due.n_runs > 0 && due.runs[0].start <= BASE + CHUNK && BASE + CHUNK < due.runs[0].end)
+                        if (due.n_runs > 0 && due.runs[0].start <= BASE + CHUNK &&
+                            BASE + CHUNK < due.runs[0].end)
                                 break;
-                        if (due.n_runs > 1 && due.runs[1].start <= BASE + CHUNK && BASE + CHUNK < due.runs[1].end)
+                        if (due.n_runs > 1 && due.runs[1].start <= BASE + CHUNK &&
+                            BASE + CHUNK < due.runs[1].end)
                                 break;
                 }
                 ASSERT_OK(arm_schedule_update(&l, r, &due, 3));

@@ -65,11 +65,11 @@ TEST(fake_proc_cgroup2_only) {
         write_pid(root, 7, "0::/system.slice/uffdtier-test.service\n");
         ASSERT_OK(cgroup_path_of_pid(root, 7, &p));
         ASSERT_STREQ(p, "/system.slice/uffdtier-test.service");
-        ASSERT_ERROR(cgroup_path_of_pid(root, 8, &(char *) { NULL }), ESRCH);
+        ASSERT_ERROR(cgroup_path_of_pid(root, 8, &(char *){ NULL }), ESRCH);
         write_pid(root, 9, "0::/gone (deleted)\n");
-        ASSERT_ERROR(cgroup_path_of_pid(root, 9, &(char *) { NULL }), ENOENT);
+        ASSERT_ERROR(cgroup_path_of_pid(root, 9, &(char *){ NULL }), ENOENT);
         write_pid(root, 10, "4:memory:/x\n"); /* v1 only */
-        ASSERT_ERROR(cgroup_path_of_pid(root, 10, &(char *) { NULL }), ENODATA);
+        ASSERT_ERROR(cgroup_path_of_pid(root, 10, &(char *){ NULL }), ENODATA);
 }
 
 TEST(ecg_to_errno) {
@@ -104,5 +104,6 @@ TEST(real_self) {
         if (r >= 0)
                 ASSERT_STREQ(lib, expect);
         else
-                printf("libcgroup has no unified path here (%s): the /proc fallback answered\n", strerror(-r));
+                printf("libcgroup has no unified path here (%s): the /proc fallback answered\n",
+                       strerror(-r));
 }

@@ -9,7 +9,7 @@
 #define PS UINT64_C(4096)
 #define HP CLASSIFY_HUGE_BYTES
 #define BASE (UINT64_C(1) << 30) /* 2 MiB-aligned */
-#define PG(n) (BASE + (uint64_t) (n) * PS)
+#define PG(n) (BASE + (uint64_t) (n) *PS)
 #define MB(n) ((uint64_t) (n) << 20)
 
 #define PRESENT PAGE_IS_PRESENT
@@ -19,7 +19,7 @@
 #define EVICTED PAGE_STATE_EVICTED
 
 static ClassifyParams params(uint64_t cycle, unsigned cold) {
-        return (ClassifyParams) {
+        return (ClassifyParams){
                 .cycle = cycle,
                 .cold_age_cycles = cold,
                 .seen_mask = PAGE_IS_ACCESSED,
@@ -32,7 +32,7 @@ static int run_cycle(RangeSet *s, const struct page_region *g, size_t n, uint64_
                      unsigned cold, ClassifyResult *res, RunVec *ev) {
         ClassifyParams p = params(cycle, cold);
 
-        *res = (ClassifyResult) {};
+        *res = (ClassifyResult){};
         run_vec_clear(ev);
         for (size_t i = 0; i < s->n_ranges; i++) {
                 int k = classify_range(&s->ranges[i], g, n, &p, res, ev);
@@ -66,7 +66,7 @@ static void check_runs(const RunVec *v, const AddrRun *want, size_t n, int line)
 
 TEST(age_bucket) {
         static const unsigned t[][2] = {
-                { 0, 0 },  { 1, 1 },  { 2, 2 },  { 3, 2 },  { 4, 3 },  { 7, 3 },   { 8, 4 },
+                { 0, 0 },  { 1, 1 },  { 2, 2 },  { 3, 2 },  { 4, 3 },  { 7, 3 },  { 8, 4 },
                 { 15, 4 }, { 16, 5 }, { 31, 5 }, { 32, 6 }, { 63, 6 }, { 64, 7 }, { 127, 7 },
         };
         for (size_t i = 0; i < ELEMENTSOF(t); i++)
@@ -81,7 +81,7 @@ TEST(params) {
                 uint64_t seen;
                 int err;
         } t[] = {
-                { 1, 1, SEEN, 0 },    { 127, 63, SEEN, 0 }, { 6, 3, PAGE_IS_WRITTEN, 0 },
+                { 1, 1, SEEN, 0 },      { 127, 63, SEEN, 0 },     { 6, 3, PAGE_IS_WRITTEN, 0 },
                 { 0, 1, SEEN, EINVAL }, { 128, 1, SEEN, EINVAL }, { 6, 0, SEEN, EINVAL },
                 { 6, 3, 0, EINVAL },
         };
@@ -192,11 +192,11 @@ TEST(refault_backoff_grows) {
                 bool listed, held, refault;
         } t[] = {
                 /* c1 */ { PRESENT, 1, false, false, false },
-                /* c2 */ { PRESENT, 2, true, false, false },  /* cold: evicted */
+                /* c2 */ { PRESENT, 2, true, false, false }, /* cold: evicted */
                 /* c3 */ { SWAPPED, EVICTED | 3, false, false, false },
                 /* c4 */ { PRESENT, 0, false, false, true }, /* read back (wp-async): n=1 */
                 /* c5 */ { PRESENT, 1, false, false, false },
-                /* c6 */ { PRESENT, 2, true, false, false },  /* n=1 holds no longer than aging */
+                /* c6 */ { PRESENT, 2, true, false, false }, /* n=1 holds no longer than aging */
                 /* c7 */ { SWAPPED, EVICTED | 3, false, false, false },
                 /* c8 */ { PRESENT, 0, false, false, true }, /* n=2: until 8 + 4 = 12 */
                 /* c9 */ { PRESENT, 1, false, false, false },
@@ -235,9 +235,10 @@ TEST(refault_backoff_grows) {
                                   c, state_at(&s, PG(0)), t[i].state);
                 if ((ev.n_runs == 1) != t[i].listed || (res.held_bytes == PS) != t[i].held ||
                     (res.refaulted_bytes == PS) != t[i].refault)
-                        test_fail(__FILE__, __LINE__, "cycle %" PRIu64 ": listed %zu held %" PRIu64
-                                  " refaulted %" PRIu64, c, ev.n_runs, res.held_bytes,
-                                  res.refaulted_bytes);
+                        test_fail(__FILE__, __LINE__,
+                                  "cycle %" PRIu64 ": listed %zu held %" PRIu64
+                                  " refaulted %" PRIu64,
+                                  c, ev.n_runs, res.held_bytes, res.refaulted_bytes);
                 ASSERT_EQ(res.refaults, t[i].refault ? 1 : 0);
                 ASSERT_U64_EQ(res.swapped_bytes, t[i].categories == SWAPPED ? PS : 0);
                 if (next_run < ELEMENTSOF(runs) && runs[next_run].cycle == c) {
@@ -700,7 +701,8 @@ TEST(mark_evicted_and_cancel) {
         ASSERT_EQ(state_at(&s, PG(4)), 0);
         ASSERT_EQ(state_at(&s, PG(5)), 5);
         {
-                const AddrRun want[] = { { PG(1), PG(4), 0 }, { PG(5), PG(10), 0 },
+                const AddrRun want[] = { { PG(1), PG(4), 0 },
+                                         { PG(5), PG(10), 0 },
                                          { BASE + HP, BASE + 2 * HP, ADDR_RUN_HUGE } };
                 check_runs(&pending, want, 3, __LINE__);
         }
@@ -735,7 +737,8 @@ static void check_due(const TrackedRange *r, uint64_t cycle, unsigned period, co
         run_vec_done(&due);
 }
 
-#define C(k) { MB(2 * (k)), MB(2 * (k) + 2), 0 } /* chunk k of [0, 16M) */
+#define C(k) \
+        { MB(2 * (k)), MB(2 * (k) + 2), 0 } /* chunk k of [0, 16M) */
 
 TEST(due_runs_schedule) {
         static const struct {
@@ -802,9 +805,10 @@ TEST(due_runs_cover_each_chunk_once) {
                         ASSERT_U64_EQ(bytes, r.end - r.start);
                         for (uint64_t k = r.start >> 21; k <= (r.end - 1) >> 21; k++)
                                 if (hits[k] != 1)
-                                        test_fail(__FILE__, __LINE__, "period %u from %" PRIu64
-                                                  ": chunk %" PRIu64 " due %u times", period, first,
-                                                  k, hits[k]);
+                                        test_fail(__FILE__, __LINE__,
+                                                  "period %u from %" PRIu64 ": chunk %" PRIu64
+                                                  " due %u times",
+                                                  period, first, k, hits[k]);
                 }
 }
 
@@ -849,7 +853,9 @@ static void random_regions(uint64_t start, uint64_t end, struct page_region *g, 
                         /* a whole huge page, when aligned */
                         uint64_t b = ALIGN_UP(a, HP);
                         if (b + HP <= end) {
-                                g[n++] = (struct page_region) { b, b + HP, PRESENT | THP | (rng() % 2 ? SEEN : 0) };
+                                g[n++] = (struct page_region){
+                                        b, b + HP, PRESENT | THP | (rng() % 2 ? SEEN : 0)
+                                };
                                 a = b + HP;
                                 continue;
                         }
@@ -857,7 +863,7 @@ static void random_regions(uint64_t start, uint64_t end, struct page_region *g, 
                 cats = kind < 3 ? PRESENT : kind < 4 ? PRESENT | SEEN : kind < 5 ? SWAPPED : 0;
                 len = MIN(len, end - a);
                 if (cats)
-                        g[n++] = (struct page_region) { a, a + len, cats };
+                        g[n++] = (struct page_region){ a, a + len, cats };
                 a += len;
         }
         *ret_n = n;
@@ -914,8 +920,10 @@ TEST(windowed_walk_equals_whole) {
                         }
                         /* some of the cold pages go out, as an eviction would */
                         for (size_t i = 0; i < ea.n_runs; i += 2) {
-                                ASSERT_OK(classify_mark_evicted(&a, ea.runs[i].start, ea.runs[i].end));
-                                ASSERT_OK(classify_mark_evicted(&b, ea.runs[i].start, ea.runs[i].end));
+                                ASSERT_OK(classify_mark_evicted(&a, ea.runs[i].start,
+                                                                ea.runs[i].end));
+                                ASSERT_OK(classify_mark_evicted(&b, ea.runs[i].start,
+                                                                ea.runs[i].end));
                         }
                 }
         }
@@ -961,7 +969,7 @@ TEST(windowed_divergence_late) {
         ASSERT_OK(classify_progress_begin(&pg, r, r->start));
         ASSERT_OK(classify_range_step(r, BASE + HP, g, 1, &p, &pg, &res, &ev));
         ASSERT_TRUE(!r->pages);
-        ASSERT_EQ(r->uniform, 3);          /* the old state for the part not walked */
+        ASSERT_EQ(r->uniform, 3); /* the old state for the part not walked */
         ASSERT_EQ(classify_progress_view(&pg, r, &buf)->uniform, 4);
         ASSERT_OK(classify_range_step(r, BASE + 2 * HP, g, 1, &p, &pg, &res, &ev));
         ASSERT_OK(classify_range_step(r, BASE + 4 * HP, g, 1, &p, &pg, &res, &ev));

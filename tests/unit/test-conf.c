@@ -9,7 +9,8 @@
 #include "macro.h"
 #include "test.h"
 
-static int parse(Config *c, ConfFileKind kind, const char *file, const char *text, char **ret_message) {
+static int parse(Config *c, ConfFileKind kind, const char *file, const char *text,
+                 char **ret_message) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         int r = config_parse_text(c, kind, file, text, strlen(text), &e);
 
@@ -91,7 +92,8 @@ TEST(policy_file_inherits_and_names) {
         _cleanup_(config_freep) Config *c = new_config();
         const PolicyRule *r;
 
-        ASSERT_OK(parse(c, CONF_FILE_MAIN, "u.conf", "[Policy]\nScanInterval=2s\nColdAge=20s\nMode=monitor\n", NULL));
+        ASSERT_OK(parse(c, CONF_FILE_MAIN, "u.conf",
+                        "[Policy]\nScanInterval=2s\nColdAge=20s\nMode=monitor\n", NULL));
         ASSERT_OK(parse(c, CONF_FILE_POLICY, "/etc/uffdtierd/policy.d/50-db.conf",
                         "[Policy]\n"
                         "Match=/system.slice/db.service\n"
@@ -99,7 +101,8 @@ TEST(policy_file_inherits_and_names) {
                         "ColdAge=1min\n"
                         "Mode=evict\n",
                         NULL));
-        ASSERT_OK(parse(c, CONF_FILE_POLICY, "p/other.conf", "[Policy]\nName=batch\nMatch=/batch.slice\n", NULL));
+        ASSERT_OK(parse(c, CONF_FILE_POLICY, "p/other.conf",
+                        "[Policy]\nName=batch\nMatch=/batch.slice\n", NULL));
         ASSERT_OK(config_finalize(c, NULL, NULL));
         ASSERT_EQ(c->policies.n_rules, 2);
 
@@ -127,12 +130,15 @@ TEST(bad_files) {
                 ConfFileKind kind;
                 const char *text, *message;
         } t[] = {
-                { CONF_FILE_MAIN, "[Daemon]\nSocket=/x\n[Bogus]\nA=b\n", "f.conf:3: unknown section [Bogus]" },
+                { CONF_FILE_MAIN, "[Daemon]\nSocket=/x\n[Bogus]\nA=b\n",
+                  "f.conf:3: unknown section [Bogus]" },
                 /* an empty unknown section is caught too (inih does not call the handler for it) */
                 { CONF_FILE_MAIN, "[Daemon]\n\n[Empty]\n", "f.conf:3: unknown section [Empty]" },
                 { CONF_FILE_MAIN, "Socket=/x\n", "f.conf:1: Socket= outside a section" },
-                { CONF_FILE_MAIN, "[Daemon]\nSockett=/x\n", "f.conf:2: unknown key Sockett= in [Daemon]" },
-                { CONF_FILE_MAIN, "[Limits]\nScanInterval=1s\n", "f.conf:2: unknown key ScanInterval= in [Limits]" },
+                { CONF_FILE_MAIN, "[Daemon]\nSockett=/x\n",
+                  "f.conf:2: unknown key Sockett= in [Daemon]" },
+                { CONF_FILE_MAIN, "[Limits]\nScanInterval=1s\n",
+                  "f.conf:2: unknown key ScanInterval= in [Limits]" },
                 { CONF_FILE_MAIN, "[Policy]\nMatch=/a\n",
                   "f.conf:2: Match= belongs in a policy.d file, not in the default [Policy]" },
                 { CONF_FILE_MAIN, "[Daemon]\nSocket=relative\n",
@@ -143,39 +149,48 @@ TEST(bad_files) {
                   "f.conf:2: invalid StatsInterval= value \"0\": must be more than 0" },
                 { CONF_FILE_MAIN, "[Policy]\nScanInterval=fast\n",
                   "f.conf:2: invalid ScanInterval= value \"fast\": malformed" },
-                { CONF_FILE_MAIN, "[Policy]\nRate=12Q\n", "f.conf:2: invalid Rate= value \"12Q\": malformed" },
-                { CONF_FILE_MAIN, "[Policy]\nPSILimit=101%\n", "f.conf:2: invalid PSILimit= value \"101%\": out of range" },
+                { CONF_FILE_MAIN, "[Policy]\nRate=12Q\n",
+                  "f.conf:2: invalid Rate= value \"12Q\": malformed" },
+                { CONF_FILE_MAIN, "[Policy]\nPSILimit=101%\n",
+                  "f.conf:2: invalid PSILimit= value \"101%\": out of range" },
                 { CONF_FILE_MAIN, "[Policy]\nRearmPeriod=127\n",
                   "f.conf:2: invalid RearmPeriod= value \"127\": at most 126 cycles" },
                 { CONF_FILE_MAIN, "[Policy]\nMode=evict-all\n",
                   "f.conf:2: invalid Mode= value \"evict-all\": expected evict or monitor" },
-                { CONF_FILE_MAIN, "[Limits]\nMaxRanges=-1\n", "f.conf:2: invalid MaxRanges= value \"-1\": malformed" },
+                { CONF_FILE_MAIN, "[Limits]\nMaxRanges=-1\n",
+                  "f.conf:2: invalid MaxRanges= value \"-1\": malformed" },
                 { CONF_FILE_MAIN, "[Limits]\nMaxRanges=99999999\n",
                   "f.conf:2: invalid MaxRanges= value \"99999999\": out of range" },
                 { CONF_FILE_MAIN, "[Policy]\nColdAge=1min\n\n[Policy]\nColdAge=2min\n",
                   "f.conf:5: ColdAge= already set on line 2" },
                 { CONF_FILE_MAIN, "[Daemon]\nno equals sign\n",
                   "f.conf:2: syntax error (expected [Section], Key=Value or a comment)" },
-                { CONF_FILE_MAIN, "[Daemon\n", "f.conf:1: syntax error (expected [Section], Key=Value or a comment)" },
+                { CONF_FILE_MAIN, "[Daemon\n",
+                  "f.conf:1: syntax error (expected [Section], Key=Value or a comment)" },
                 /* the first error wins, whichever kind */
                 { CONF_FILE_MAIN, "[Daemon]\ngarbage\nBogus=1\n",
                   "f.conf:2: syntax error (expected [Section], Key=Value or a comment)" },
-                { CONF_FILE_MAIN, "[Daemon]\nBogus=1\ngarbage\n", "f.conf:2: unknown key Bogus= in [Daemon]" },
+                { CONF_FILE_MAIN, "[Daemon]\nBogus=1\ngarbage\n",
+                  "f.conf:2: unknown key Bogus= in [Daemon]" },
                 { CONF_FILE_MAIN, "[Daemon]\nSocket=/x\0y\n", "f.conf: contains a NUL byte" },
                 /* policy files */
                 { CONF_FILE_POLICY, "[Daemon]\nSocket=/x\n",
                   "f.conf:1: unknown section [Daemon] (a policy file has only [Policy])" },
                 { CONF_FILE_POLICY, "# nothing\n", "f.conf:1: no [Policy] section" },
-                { CONF_FILE_POLICY, "# x\n[Policy]\nColdAge=1min\n", "f.conf:2: [Policy] has no Match=" },
+                { CONF_FILE_POLICY, "# x\n[Policy]\nColdAge=1min\n",
+                  "f.conf:2: [Policy] has no Match=" },
                 { CONF_FILE_POLICY, "[Policy]\nMatch=relative/path\n",
                   "f.conf:2: invalid Match= value \"relative/path\": not an absolute cgroup path (starts with '/')" },
-                { CONF_FILE_POLICY, "[Policy]\nMatch=/a//b\n", "f.conf:2: invalid Match= value \"/a//b\": contains \"//\"" },
+                { CONF_FILE_POLICY, "[Policy]\nMatch=/a//b\n",
+                  "f.conf:2: invalid Match= value \"/a//b\": contains \"//\"" },
                 { CONF_FILE_POLICY, "[Policy]\nMatch=/a\nName=has space\n",
                   "f.conf:3: invalid Name= value \"has space\": expected 1 to 64 of A-Z a-z 0-9 _ . @ : -" },
                 { CONF_FILE_POLICY, "[Policy]\nMatch=/a\nName=default\n",
                   "f.conf:3: invalid Name= value \"default\": reserved for the default policy" },
-                { CONF_FILE_POLICY, "[Policy]\nName=a\nName=b\nMatch=/a\n", "f.conf:3: Name= already set on line 2" },
-                { CONF_FILE_POLICY, "[Policy]\nMatch=/a\nMode=\n", "f.conf:3: invalid Mode= value \"\": expected evict or monitor" },
+                { CONF_FILE_POLICY, "[Policy]\nName=a\nName=b\nMatch=/a\n",
+                  "f.conf:3: Name= already set on line 2" },
+                { CONF_FILE_POLICY, "[Policy]\nMatch=/a\nMode=\n",
+                  "f.conf:3: invalid Mode= value \"\": expected evict or monitor" },
         };
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
                 _cleanup_(config_freep) Config *c = new_config();
@@ -187,7 +202,8 @@ TEST(bad_files) {
                         len += 1 + strlen(t[i].text + len + 1);
                 r = config_parse_text(c, t[i].kind, "f.conf", t[i].text, len, &e);
                 if (r != -EINVAL || !e.message || !streq(e.message, t[i].message))
-                        test_fail(__FILE__, __LINE__, "case %zu: expected -EINVAL \"%s\", got %d \"%s\"", i,
+                        test_fail(__FILE__, __LINE__,
+                                  "case %zu: expected -EINVAL \"%s\", got %d \"%s\"", i,
                                   t[i].message, r, e.message ? e.message : "(none)");
                 sd_bus_error_free(&e);
         }
@@ -213,16 +229,21 @@ TEST(duplicate_name_and_validation) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
 
         ASSERT_OK(parse(c, CONF_FILE_POLICY, "d/a.conf", "[Policy]\nName=web\nMatch=/a\n", NULL));
-        ASSERT_ERROR(parse(c, CONF_FILE_POLICY, "d/web.conf", "\n[Policy]\nMatch=/b\n", &msg), EINVAL);
+        ASSERT_ERROR(parse(c, CONF_FILE_POLICY, "d/web.conf", "\n[Policy]\nMatch=/b\n", &msg),
+                     EINVAL);
         ASSERT_STREQ(msg, "d/web.conf:2: duplicate policy name \"web\" (also in d/a.conf:1)");
-        ASSERT_ERROR(parse(c, CONF_FILE_POLICY, "d/b.conf", "[Policy]\nMatch=/b\nName=web\n", &msg2), EINVAL);
+        ASSERT_ERROR(
+                parse(c, CONF_FILE_POLICY, "d/b.conf", "[Policy]\nMatch=/b\nName=web\n", &msg2),
+                EINVAL);
         ASSERT_STREQ(msg2, "d/b.conf:3: duplicate policy name \"web\" (also in d/a.conf:1)");
         ASSERT_EQ(c->policies.n_rules, 1);
 
         /* a value that is fine alone but not with the default policy's: caught at finalize */
-        ASSERT_OK(parse(c, CONF_FILE_POLICY, "d/c.conf", "# c\n[Policy]\nMatch=/c\nColdAge=1s\n", NULL));
+        ASSERT_OK(parse(c, CONF_FILE_POLICY, "d/c.conf", "# c\n[Policy]\nMatch=/c\nColdAge=1s\n",
+                        NULL));
         ASSERT_ERROR(config_finalize(c, NULL, &e), EINVAL);
-        ASSERT_STREQ(e.message, "d/c.conf:2: policy c: cold-age=1s: must be at least one interval (10s)");
+        ASSERT_STREQ(e.message,
+                     "d/c.conf:2: policy c: cold-age=1s: must be at least one interval (10s)");
         sd_bus_error_free(&e);
 }
 
@@ -235,7 +256,8 @@ TEST(command_line_overrides) {
                         "[Limits]\nMaxRanges=5\n"
                         "[Policy]\nColdAge=60s\nFloor=1M\n",
                         NULL));
-        ASSERT_OK(parse(c, CONF_FILE_POLICY, "p/keep.conf", "[Policy]\nMatch=/k\nColdAge=90s\n", NULL));
+        ASSERT_OK(parse(c, CONF_FILE_POLICY, "p/keep.conf", "[Policy]\nMatch=/k\nColdAge=90s\n",
+                        NULL));
         ASSERT_OK(parse(c, CONF_FILE_POLICY, "p/inherit.conf", "[Policy]\nMatch=/i\n", NULL));
         o.policy.cold_age_usec = 30 * USEC_PER_SEC;
         o.policy_set = CONF_POLICY_COLD_AGE;
@@ -250,7 +272,8 @@ TEST(command_line_overrides) {
         ASSERT_EQ(c->log_level, LOG_ERR);
         ASSERT_EQ(c->limits.ranges_per_client, 9);
         ASSERT_U64_EQ(c->policies.default_policy.cold_age_usec, 30 * USEC_PER_SEC);
-        ASSERT_U64_EQ(c->policies.default_policy.floor_bytes, 1ULL << 20); /* the file's, not overridden */
+        ASSERT_U64_EQ(c->policies.default_policy.floor_bytes,
+                      1ULL << 20); /* the file's, not overridden */
         ASSERT_TRUE(c->policies.default_policy.dry_run);
         /* a policy file keeps what it set; what it did not set is the default policy's, argv included */
         ASSERT_U64_EQ(c->policies.rules[0].policy.cold_age_usec, 90 * USEC_PER_SEC);
@@ -354,7 +377,8 @@ TEST(load_errors) {
         write_at(dir, "policy.d/b.conf", "[Policy]\nMatch=/b\nColdAge=soon\n");
         ASSERT_ERROR(config_load(conf, true, NULL, &e, &c), EINVAL);
         ASSERT_TRUE(c == NULL);
-        ASSERT_TRUE(asprintf(&expect, "%s/b.conf:3: invalid ColdAge= value \"soon\": malformed", pd) > 0);
+        ASSERT_TRUE(asprintf(&expect, "%s/b.conf:3: invalid ColdAge= value \"soon\": malformed",
+                             pd) > 0);
         ASSERT_STREQ(e.message, expect);
         sd_bus_error_free(&e);
 }

@@ -14,8 +14,8 @@ typedef struct Piece {
 
 /* Runs every batch to exhaustion; checks each against the expected pieces, with batch boundaries
  * given as the number of iovecs per batch. */
-static void check_batches(const AddrRun *runs, size_t n_runs, EvictCursor start,
-                          uint64_t max_bytes, size_t max_iov, const Piece *want, size_t n_want,
+static void check_batches(const AddrRun *runs, size_t n_runs, EvictCursor start, uint64_t max_bytes,
+                          size_t max_iov, const Piece *want, size_t n_want,
                           const size_t *want_batches, size_t n_want_batches) {
         EvictCursor cursor = start;
         struct iovec iov[EVICT_IOV_MAX_DEFAULT];
@@ -48,36 +48,40 @@ static void check_batches(const AddrRun *runs, size_t n_runs, EvictCursor start,
         ASSERT_EQ(cursor.run, n_runs);
         ASSERT_U64_EQ(cursor.offset, 0);
         /* exhausted stays exhausted */
-        ASSERT_EQ(evict_build_batch(runs, n_runs, &cursor, max_bytes, iov, max_iov,
-                                    &(uint64_t) { 0 }),
-                  0);
+        ASSERT_EQ(
+                evict_build_batch(runs, n_runs, &cursor, max_bytes, iov, max_iov, &(uint64_t){ 0 }),
+                0);
 }
 
-#define CHECK(runs, start, max_bytes, max_iov, want, batches)                                   \
+#define CHECK(runs, start, max_bytes, max_iov, want, batches)                                    \
         check_batches(runs, ELEMENTSOF(runs), start, max_bytes, max_iov, want, ELEMENTSOF(want), \
                       batches, ELEMENTSOF(batches))
 
 TEST(batch_split_by_bytes) {
         const AddrRun runs[] = { { 0x10000, 0x10000 + 10 * P, 0 } };
         const Piece want[] = {
-                { 0x10000, 4 * P }, { 0x10000 + 4 * P, 4 * P }, { 0x10000 + 8 * P, 2 * P },
+                { 0x10000, 4 * P },
+                { 0x10000 + 4 * P, 4 * P },
+                { 0x10000 + 8 * P, 2 * P },
         };
         const size_t batches[] = { 1, 1, 1 };
 
-        CHECK(runs, ((EvictCursor) {}), 4 * P, 64, want, batches);
+        CHECK(runs, ((EvictCursor){}), 4 * P, 64, want, batches);
         /* max_bytes is rounded down to a page */
-        CHECK(runs, ((EvictCursor) {}), 5 * P - 1, 64, want, batches);
+        CHECK(runs, ((EvictCursor){}), 5 * P - 1, 64, want, batches);
 }
 
 TEST(batch_iov_limit) {
         const AddrRun runs[] = {
-                { 1 * P, 2 * P, 0 }, { 3 * P, 4 * P, 0 }, { 5 * P, 6 * P, 0 },
+                { 1 * P, 2 * P, 0 }, { 3 * P, 4 * P, 0 },  { 5 * P, 6 * P, 0 },
                 { 7 * P, 8 * P, 0 }, { 9 * P, 10 * P, 0 },
         };
-        const Piece want[] = { { 1 * P, P }, { 3 * P, P }, { 5 * P, P }, { 7 * P, P }, { 9 * P, P } };
+        const Piece want[] = {
+                { 1 * P, P }, { 3 * P, P }, { 5 * P, P }, { 7 * P, P }, { 9 * P, P }
+        };
         const size_t batches[] = { 2, 2, 1 };
 
-        CHECK(runs, ((EvictCursor) {}), 0, 2, want, batches);
+        CHECK(runs, ((EvictCursor){}), 0, 2, want, batches);
 }
 
 TEST(batch_runs_straddle_byte_limit) {
@@ -85,18 +89,18 @@ TEST(batch_runs_straddle_byte_limit) {
         const Piece want[] = { { 0, 3 * P }, { 10 * P, P }, { 11 * P, 4 * P } };
         const size_t batches[] = { 2, 1 };
 
-        CHECK(runs, ((EvictCursor) {}), 4 * P, 64, want, batches);
+        CHECK(runs, ((EvictCursor){}), 4 * P, 64, want, batches);
 }
 
 TEST(batch_skips_empty_runs) {
         const AddrRun runs[] = {
-                { P, P, 0 }, { 2 * P, 3 * P, 0 }, { 5 * P, 5 * P, 0 }, { 6 * P, 8 * P, 0 },
-                { 9 * P, 9 * P, 0 },
+                { P, P, 0 },         { 2 * P, 3 * P, 0 }, { 5 * P, 5 * P, 0 },
+                { 6 * P, 8 * P, 0 }, { 9 * P, 9 * P, 0 },
         };
         const Piece want[] = { { 2 * P, P }, { 6 * P, 2 * P } };
         const size_t batches[] = { 2 };
 
-        CHECK(runs, ((EvictCursor) {}), 0, 64, want, batches);
+        CHECK(runs, ((EvictCursor){}), 0, 64, want, batches);
 }
 
 TEST(batch_cursor_resume) {
@@ -105,7 +109,7 @@ TEST(batch_cursor_resume) {
         const size_t batches[] = { 1, 1, 1 };
 
         /* the second run, 2 pages in */
-        CHECK(runs, ((EvictCursor) { .run = 1, .offset = 2 * P }), 3 * P, 64, want, batches);
+        CHECK(runs, ((EvictCursor){ .run = 1, .offset = 2 * P }), 3 * P, 64, want, batches);
 
         /* resuming after every batch gives the same pieces as one long pass */
         EvictCursor c = {};
@@ -126,21 +130,25 @@ TEST(batch_huge_runs_cut_at_2m) {
         const Piece want3[] = { { 4 * MIB, 2 * MIB }, { 6 * MIB, 2 * MIB }, { 8 * MIB, 2 * MIB } };
         const size_t b3[] = { 1, 1, 1 };
         /* 3 MiB batches: cut at 2 MiB, never in the middle of a huge page */
-        CHECK(huge, ((EvictCursor) {}), 3 * MIB, 64, want3, b3);
+        CHECK(huge, ((EvictCursor){}), 3 * MIB, 64, want3, b3);
         /* 1 MiB batches: a whole huge page anyway, for progress */
-        CHECK(huge, ((EvictCursor) {}), 1 * MIB, 64, want3, b3);
+        CHECK(huge, ((EvictCursor){}), 1 * MIB, 64, want3, b3);
         /* 5 MiB: two huge pages, then one */
         const Piece want5[] = { { 4 * MIB, 4 * MIB }, { 8 * MIB, 2 * MIB } };
         const size_t b5[] = { 1, 1 };
-        CHECK(huge, ((EvictCursor) {}), 5 * MIB, 64, want5, b5);
+        CHECK(huge, ((EvictCursor){}), 5 * MIB, 64, want5, b5);
 
         /* a small run first: the huge page does not fit in the rest, so the batch ends early */
         const AddrRun mixed[] = {
-                { 0, P, 0 }, { 2 * MIB, 6 * MIB, ADDR_RUN_HUGE }, { 7 * MIB, 7 * MIB + P, 0 },
+                { 0, P, 0 },
+                { 2 * MIB, 6 * MIB, ADDR_RUN_HUGE },
+                { 7 * MIB, 7 * MIB + P, 0 },
         };
-        const Piece wantm[] = { { 0, P }, { 2 * MIB, 2 * MIB }, { 4 * MIB, 2 * MIB }, { 7 * MIB, P } };
+        const Piece wantm[] = {
+                { 0, P }, { 2 * MIB, 2 * MIB }, { 4 * MIB, 2 * MIB }, { 7 * MIB, P }
+        };
         const size_t bm[] = { 1, 1, 1, 1 }; /* the third batch is full at 2 MiB */
-        CHECK(mixed, ((EvictCursor) {}), 2 * MIB, 64, wantm, bm);
+        CHECK(mixed, ((EvictCursor){}), 2 * MIB, 64, wantm, bm);
 }
 
 TEST(batch_unlimited_stays_below_max_rw_count) {
@@ -153,7 +161,7 @@ TEST(batch_unlimited_stays_below_max_rw_count) {
         };
         const size_t batches[] = { 1, 1, 1 };
 
-        CHECK(runs, ((EvictCursor) {}), 0, 64, want, batches);
+        CHECK(runs, ((EvictCursor){}), 0, 64, want, batches);
 }
 
 TEST(batch_errors) {
@@ -168,16 +176,16 @@ TEST(batch_errors) {
         ASSERT_ERROR(evict_build_batch(good, 1, &c, P - 1, iov, 4, &bytes), EINVAL);
         ASSERT_ERROR(evict_build_batch(unaligned, 1, &c, 0, iov, 4, &bytes), EINVAL);
         ASSERT_ERROR(evict_build_batch(inverted, 1, &c, 0, iov, 4, &bytes), EINVAL);
-        c = (EvictCursor) { .run = 0, .offset = 5 * P };
+        c = (EvictCursor){ .run = 0, .offset = 5 * P };
         ASSERT_ERROR(evict_build_batch(good, 1, &c, 0, iov, 4, &bytes), EINVAL);
-        c = (EvictCursor) { .run = 0, .offset = 100 };
+        c = (EvictCursor){ .run = 0, .offset = 100 };
         ASSERT_ERROR(evict_build_batch(good, 1, &c, 0, iov, 4, &bytes), EINVAL);
-        c = (EvictCursor) { .run = 2 };
+        c = (EvictCursor){ .run = 2 };
         ASSERT_ERROR(evict_build_batch(good, 1, &c, 0, iov, 4, &bytes), EINVAL);
         ASSERT_EQ(c.run, 2); /* untouched */
         ASSERT_U64_EQ(bytes, 7);
         /* no runs at all */
-        c = (EvictCursor) {};
+        c = (EvictCursor){};
         ASSERT_EQ(evict_build_batch(NULL, 0, &c, 0, iov, 4, &bytes), 0);
 }
 
@@ -194,7 +202,7 @@ TEST(ratelimit_timeline) {
         ASSERT_U64_EQ(ratelimit_delay_usec(&rl, 0, 1), 1000);
         ASSERT_U64_EQ(ratelimit_delay_usec(&rl, 0, 100), 100000);
         ASSERT_U64_EQ(ratelimit_delay_usec(&rl, 0, 10000), 500000); /* clamped to the burst */
-        ASSERT_U64_EQ(ratelimit_take(&rl, 999, 10), 0);             /* 0.999 bytes */
+        ASSERT_U64_EQ(ratelimit_take(&rl, 999, 10), 0); /* 0.999 bytes */
         ASSERT_U64_EQ(ratelimit_delay_usec(&rl, 999, 1), 1);
         ASSERT_U64_EQ(ratelimit_take(&rl, 1000, 10), 1);
         ASSERT_U64_EQ(ratelimit_take(&rl, 101000, 1000), 100);
@@ -269,7 +277,7 @@ TEST(ratelimit_unlimited) {
 
 typedef struct Step {
         uint64_t expect_base; /* first iovec's base */
-        size_t expect_n;      /* iovecs passed */
+        size_t expect_n; /* iovecs passed */
         ssize_t ret;
 } Step;
 
@@ -305,7 +313,9 @@ static int run_script(const Step *steps, size_t n_steps, const struct iovec *iov
 #define RUN(steps, iov, bytes) run_script(steps, ELEMENTSOF(steps), iov, ELEMENTSOF(iov), bytes)
 
 static const struct iovec three[] = {
-        { (void *) (1 * P), P }, { (void *) (3 * P), 4 * P }, { (void *) (9 * P), 2 * P },
+        { (void *) (1 * P), P },
+        { (void *) (3 * P), 4 * P },
+        { (void *) (9 * P), 2 * P },
 };
 
 TEST(fake_pageout_whole) {
@@ -319,7 +329,9 @@ TEST(fake_pageout_whole) {
 TEST(fake_pageout_partial_resumes) {
         /* stops after the first iovec, then in the middle of the second (a MAX_RW_COUNT cut):
          * the tail of the second goes alone, then the third */
-        const Step s[] = { { P, 3, P }, { 3 * P, 2, 2 * P }, { 5 * P, 1, 2 * P }, { 9 * P, 1, 2 * P } };
+        const Step s[] = {
+                { P, 3, P }, { 3 * P, 2, 2 * P }, { 5 * P, 1, 2 * P }, { 9 * P, 1, 2 * P }
+        };
         uint64_t b = 0;
 
         ASSERT_OK(RUN(s, three, &b));
@@ -332,7 +344,10 @@ TEST(fake_pageout_retry_once) {
         const Step eintr_twice[] = { { P, 3, P }, { 3 * P, 2, -EINTR }, { 3 * P, 2, -EINTR } };
         /* the retry budget is per position: progress resets it */
         const Step two_positions[] = {
-                { P, 3, -EINTR }, { P, 3, P }, { 3 * P, 2, -EAGAIN }, { 3 * P, 2, 6 * P },
+                { P, 3, -EINTR },
+                { P, 3, P },
+                { 3 * P, 2, -EAGAIN },
+                { 3 * P, 2, 6 * P },
         };
         uint64_t b = 0;
 
@@ -372,7 +387,9 @@ TEST(fake_pageout_errors) {
 
 TEST(fake_pageout_zero_length_iovecs) {
         const struct iovec v[] = {
-                { (void *) P, 0 }, { (void *) (2 * P), P }, { (void *) (5 * P), 0 },
+                { (void *) P, 0 },
+                { (void *) (2 * P), P },
+                { (void *) (5 * P), 0 },
         };
         const Step s[] = { { 2 * P, 2, P } };
         uint64_t b = 0;

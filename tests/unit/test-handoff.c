@@ -15,11 +15,11 @@ static UidRate rate_entry(uid_t uid, unsigned n_conns, uint64_t per_sec, uint64_
 
 TEST(prune_idle_full_buckets) {
         UidRate t[] = {
-                rate_entry(1, 0, 10, 20),  /* idle, full: dropped */
-                rate_entry(2, 1, 10, 20),  /* connected: kept */
-                rate_entry(3, 0, 10, 20),  /* idle but took a token just now: kept for now */
-                rate_entry(4, 0, 0, 0),    /* unlimited rate, idle: dropped */
-                rate_entry(5, 3, 0, 0),    /* unlimited rate, connected: kept */
+                rate_entry(1, 0, 10, 20), /* idle, full: dropped */
+                rate_entry(2, 1, 10, 20), /* connected: kept */
+                rate_entry(3, 0, 10, 20), /* idle but took a token just now: kept for now */
+                rate_entry(4, 0, 0, 0), /* unlimited rate, idle: dropped */
+                rate_entry(5, 3, 0, 0), /* unlimited rate, connected: kept */
         };
         size_t n;
 

@@ -34,7 +34,7 @@ static uint64_t ptr_u64(const void *p) {
 typedef struct ScanStep {
         uint64_t expect_start;
         uint64_t expect_max_pages;
-        int ret;                      /* regions returned, or -errno */
+        int ret; /* regions returned, or -errno */
         struct page_region regions[4];
         uint64_t walk_end;
 } ScanStep;
@@ -57,7 +57,8 @@ static int fake_pagemap_scan(int fd, struct pm_scan_arg *arg) {
         ASSERT_U64_EQ(arg->vec_len, PAGEMAP_SCAN_BATCH_REGIONS);
         ASSERT_TRUE(arg->vec != 0);
         if (s->ret > 0)
-                memcpy((void *) (uintptr_t) arg->vec, s->regions, s->ret * sizeof(struct page_region));
+                memcpy((void *) (uintptr_t) arg->vec, s->regions,
+                       s->ret * sizeof(struct page_region));
         arg->walk_end = s->walk_end;
         return s->ret;
 }
@@ -84,8 +85,16 @@ TEST(fake_scan_continuation_merges) {
         /* The kernel stops twice (its vector full), the second time in the middle of a run: the
          * run's two halves come back in different calls and must be joined. */
         const ScanStep steps[] = {
-                { 0x100000, 0, 2, { { 0x100000, 0x102000, W }, { 0x105000, 0x107000, W } }, 0x107000 },
-                { 0x107000, 0, 2, { { 0x107000, 0x109000, W }, { 0x109000, 0x10a000, WP } }, 0x180000 },
+                { 0x100000,
+                  0,
+                  2,
+                  { { 0x100000, 0x102000, W }, { 0x105000, 0x107000, W } },
+                  0x107000 },
+                { 0x107000,
+                  0,
+                  2,
+                  { { 0x107000, 0x109000, W }, { 0x109000, 0x10a000, WP } },
+                  0x180000 },
                 { 0x180000, 0, 0, {}, 0x200000 },
         };
         _cleanup_(page_region_vec_done) PageRegionVec v = {};
@@ -120,7 +129,11 @@ TEST(fake_scan_max_pages_budget) {
          * report 6; it reports 6 and stops mid-range: "resume later" (1). */
         const ScanStep steps[] = {
                 { 0x100000, 10, 1, { { 0x100000, 0x104000, W } }, 0x110000 },
-                { 0x110000, 6, 2, { { 0x110000, 0x112000, W }, { 0x120000, 0x124000, W } }, 0x124000 },
+                { 0x110000,
+                  6,
+                  2,
+                  { { 0x110000, 0x112000, W }, { 0x120000, 0x124000, W } },
+                  0x124000 },
         };
         _cleanup_(page_region_vec_done) PageRegionVec v = {};
 
@@ -159,7 +172,11 @@ TEST(fake_scan_errors_restore_out) {
         ASSERT_ERROR(run_scan(past, 1, 0x100000, 0x200000, 0, &v), EIO);
         /* regions out of order, or beyond walk_end */
         const ScanStep unordered[] = {
-                { 0x100000, 0, 2, { { 0x105000, 0x106000, W }, { 0x101000, 0x102000, W } }, 0x200000 },
+                { 0x100000,
+                  0,
+                  2,
+                  { { 0x105000, 0x106000, W }, { 0x101000, 0x102000, W } },
+                  0x200000 },
         };
         ASSERT_ERROR(run_scan(unordered, 1, 0x100000, 0x200000, 0, &v), EIO);
         const ScanStep beyond[] = { { 0x100000, 0, 1, { { 0x105000, 0x106000, W } }, 0x104000 } };
@@ -208,7 +225,7 @@ typedef struct WpArea {
 static void wp_area_setup(WpArea *a, size_t size) {
         uint64_t ioctls = 0;
 
-        *a = (WpArea) { .uffd = -EBADF, .pagemap_fd = -EBADF, .size = size };
+        *a = (WpArea){ .uffd = -EBADF, .pagemap_fd = -EBADF, .size = size };
         ASSERT_OK(uffd_open(UFFD_DEVICE_PATH, false, &a->uffd));
         ASSERT_OK(kernel_ops_real.api(a->uffd, wp_features(), NULL, NULL));
         a->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -263,7 +280,8 @@ TEST(wp_async_written_pages_and_rearm) {
         t1 = now_usec();
         ASSERT_EQ(v.n, 1);
         assert_region(&v, 0, &a, 3, 8, PAGE_IS_WRITTEN);
-        printf("  # PAGEMAP_SCAN(WP_MATCHING) of 16 MiB, 5 pages written: %" PRIu64 " us\n", t1 - t0);
+        printf("  # PAGEMAP_SCAN(WP_MATCHING) of 16 MiB, 5 pages written: %" PRIu64 " us\n",
+               t1 - t0);
 
         /* the scan re-protected them: nothing the second time */
         page_region_vec_clear(&v);
@@ -453,11 +471,13 @@ TEST(kernel_errnos) {
                                         ptr_u64(a.base) + a.size, 0, PAGE_IS_ACCESSED, 0,
                                         PAGE_IS_ACCESSED, 0, &v),
                      EINVAL);
-        arg = (struct pm_scan_arg) { .size = sizeof arg - 8, .start = ptr_u64(a.base),
-                                     .end = ptr_u64(a.base) + ps };
+        arg = (struct pm_scan_arg){ .size = sizeof arg - 8,
+                                    .start = ptr_u64(a.base),
+                                    .end = ptr_u64(a.base) + ps };
         ASSERT_ERROR(kernel_ops_real.pagemap_scan(a.pagemap_fd, &arg), EINVAL);
-        arg = (struct pm_scan_arg) { .size = sizeof arg, .start = ptr_u64(a.base) + 1,
-                                     .end = ptr_u64(a.base) + ps };
+        arg = (struct pm_scan_arg){ .size = sizeof arg,
+                                    .start = ptr_u64(a.base) + 1,
+                                    .end = ptr_u64(a.base) + ps };
         ASSERT_ERROR(kernel_ops_real.pagemap_scan(a.pagemap_fd, &arg), EINVAL);
 
         ASSERT_OK(kernel_ops_real.unregister_range(a.uffd, ptr_u64(a.base), a.size));
@@ -491,7 +511,9 @@ TEST(pageout_vector_stops_at_failing_iovec) {
                 SKIP("no pidfd_open: %m");
 
         /* [0,2) fine, [2,5) has a hole at 3, [6,8) fine */
-        const struct iovec iov[] = { { m, 2 * ps }, { m + 2 * ps, 3 * ps }, { m + 6 * ps, 2 * ps } };
+        const struct iovec iov[] = { { m, 2 * ps },
+                                     { m + 2 * ps, 3 * ps },
+                                     { m + 6 * ps, 2 * ps } };
         /* the kernel reports the bytes before the failing iovec ... */
         l = kernel_ops_real.pageout(pidfd, iov, ELEMENTSOF(iov));
         if (l == -EINVAL || l == -ENOSYS)
@@ -514,8 +536,9 @@ TEST(pageout_vector_stops_at_failing_iovec) {
 static int send_fd(int sock, int fd, uint64_t addr) {
         char cbuf[CMSG_SPACE(sizeof(int))] = {};
         struct iovec iov = { .iov_base = &addr, .iov_len = sizeof addr };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                             .msg_controllen = sizeof cbuf };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf
+        };
         struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
         c->cmsg_level = SOL_SOCKET;
@@ -528,8 +551,9 @@ static int send_fd(int sock, int fd, uint64_t addr) {
 static int recv_fd(int sock, int *ret_fd, uint64_t *ret_addr) {
         char cbuf[CMSG_SPACE(sizeof(int))] = {};
         struct iovec iov = { .iov_base = ret_addr, .iov_len = sizeof *ret_addr };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                             .msg_controllen = sizeof cbuf };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf
+        };
         struct cmsghdr *c;
 
         if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != sizeof *ret_addr)
@@ -558,7 +582,8 @@ TEST(client_gone_errnos) {
         if (pid == 0) {
                 /* the client: a uffd on its own mm, handed over uninitialised, then wait */
                 int fd;
-                void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                               0);
 
                 close(sp[0]);
                 if (p == MAP_FAILED || uffd_open(UFFD_DEVICE_PATH, false, &fd) < 0 ||
@@ -596,7 +621,8 @@ TEST(client_gone_errnos) {
         ASSERT_ERROR(evict_pageout(&kernel_ops_real, pidfd, &iov, 1, &done, NULL), ESRCH);
         r = pagemap_scan_range(&kernel_ops_real, pagemap_fd, addr, addr + len, 0, 0,
                                PAGE_IS_PRESENT, PAGE_IS_PRESENT, 0, &v);
-        printf("  # after the client exited: PAGEMAP_SCAN %d (%s)\n", r, r < 0 ? strerror(-r) : "ok");
+        printf("  # after the client exited: PAGEMAP_SCAN %d (%s)\n", r,
+               r < 0 ? strerror(-r) : "ok");
         ASSERT_ERROR(r, ESRCH);
         /* (UN)REGISTER say ENOMEM rather than ESRCH (6.18: mmget_not_zero() fails) */
         ASSERT_ERROR(kernel_ops_real.register_range(uffd, addr, ps, UFFDIO_REGISTER_MODE_WP, NULL),
@@ -670,7 +696,8 @@ static void with_swap(void (*fn)(void)) {
         pid_t pid;
 
         if (!have_swap()) {
-                snprintf(swap_path, sizeof swap_path, "/var/tmp/uffdtier-test-swap.%d", (int) getpid());
+                snprintf(swap_path, sizeof swap_path, "/var/tmp/uffdtier-test-swap.%d",
+                         (int) getpid());
                 r = swapfile_create(swap_path, SWAPFILE_BYTES);
                 if (r < 0) {
                         (void) unlink(swap_path);
@@ -681,7 +708,8 @@ static void with_swap(void (*fn)(void)) {
                 signal(SIGTERM, swap_remove_on_signal);
                 signal(SIGINT, swap_remove_on_signal);
                 signal(SIGHUP, swap_remove_on_signal);
-                printf("  # added swapfile %s (%" PRIu64 " MiB)\n", swap_path, SWAPFILE_BYTES / MIB);
+                printf("  # added swapfile %s (%" PRIu64 " MiB)\n", swap_path,
+                       SWAPFILE_BYTES / MIB);
         }
 
         fflush(NULL);
@@ -783,16 +811,19 @@ static void pageout_64m(void) {
         pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
         ASSERT_TRUE(pagemap_fd >= 0);
 
-        count_categories(pagemap_fd, ptr_u64(mem), ptr_u64(mem) + len, &present, &swapped, &written);
+        count_categories(pagemap_fd, ptr_u64(mem), ptr_u64(mem) + len, &present, &swapped,
+                         &written);
         ASSERT_U64_EQ(present, len);
 
         t0 = now_usec();
         ASSERT_U64_EQ(pageout_self(pidfd, ptr_u64(mem), len, 8 * MIB, &batches), len);
         t1 = now_usec();
-        count_categories(pagemap_fd, ptr_u64(mem), ptr_u64(mem) + len, &present, &swapped, &written);
+        count_categories(pagemap_fd, ptr_u64(mem), ptr_u64(mem) + len, &present, &swapped,
+                         &written);
         t2 = now_usec();
-        printf("  # MADV_PAGEOUT of 64 MiB in %u batches: %" PRIu64 " us; PAGEMAP_SCAN after: %" PRIu64
-               " us; swapped %" PRIu64 " KiB, present %" PRIu64 " KiB\n",
+        printf("  # MADV_PAGEOUT of 64 MiB in %u batches: %" PRIu64
+               " us; PAGEMAP_SCAN after: %" PRIu64 " us; swapped %" PRIu64 " KiB, present %" PRIu64
+               " KiB\n",
                batches, t1 - t0, t2 - t1, swapped / 1024, present / 1024);
         ASSERT_U64_EQ(swapped, len);
         ASSERT_U64_EQ(present, 0);
@@ -802,7 +833,8 @@ static void pageout_64m(void) {
         t3 = now_usec();
         printf("  # swap-in and verify of 64 MiB: %" PRIu64 " us\n", t3 - t2);
         ASSERT_U64_EQ(bad, 0);
-        count_categories(pagemap_fd, ptr_u64(mem), ptr_u64(mem) + len, &present, &swapped, &written);
+        count_categories(pagemap_fd, ptr_u64(mem), ptr_u64(mem) + len, &present, &swapped,
+                         &written);
         ASSERT_U64_EQ(present, len);
         munmap(mem, len);
 }
@@ -845,8 +877,8 @@ static void wp_pageout_refault(void) {
 
         /* read page 5: swapped in, present, still not written */
         bad += w[5 * ps / 8] != pattern(5 * ps / 8);
-        count_categories(a.pagemap_fd, ptr_u64(a.base) + 5 * ps, ptr_u64(a.base) + 6 * ps,
-                         &present, &swapped, &written);
+        count_categories(a.pagemap_fd, ptr_u64(a.base) + 5 * ps, ptr_u64(a.base) + 6 * ps, &present,
+                         &swapped, &written);
         ASSERT_U64_EQ(present, ps);
         ASSERT_U64_EQ(written, 0);
         /* write page 6: written */

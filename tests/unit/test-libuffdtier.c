@@ -22,12 +22,12 @@
 
 typedef enum FakeMode {
         FAKE_NORMAL,
-        FAKE_SILENT_BYE,     /* never answers BYE */
+        FAKE_SILENT_BYE, /* never answers BYE */
         FAKE_HANGUP_ON_TRACK,
-        FAKE_STALE_REPLY,    /* sends a reply with a wrong seq before each real one */
-        FAKE_BAD_VERSION,    /* answers HELLO with a version 2 header */
-        FAKE_GARBAGE,        /* answers HELLO with garbage */
-        FAKE_REFUSE_HELLO,   /* EPERM */
+        FAKE_STALE_REPLY, /* sends a reply with a wrong seq before each real one */
+        FAKE_BAD_VERSION, /* answers HELLO with a version 2 header */
+        FAKE_GARBAGE, /* answers HELLO with garbage */
+        FAKE_REFUSE_HELLO, /* EPERM */
         FAKE_EXPECT_USER_MODE_ONLY,
         FAKE_REFUSE_AT_ACCEPT, /* a seq 0 error right after accept(), then hang up */
 } FakeMode;
@@ -39,12 +39,12 @@ typedef struct Fake {
 } Fake;
 
 /* Exits the fake daemon with a message; the client side sees a non-zero exit status. */
-#define FAKE_CHECK(e)                                                                        \
-        do {                                                                                 \
-                if (!(e)) {                                                                  \
+#define FAKE_CHECK(e)                                                                          \
+        do {                                                                                   \
+                if (!(e)) {                                                                    \
                         fprintf(stderr, "  fake daemon: %s:%d: %s\n", __FILE__, __LINE__, #e); \
-                        _exit(2);                                                            \
-                }                                                                            \
+                        _exit(2);                                                              \
+                }                                                                              \
         } while (0)
 
 static bool fd_link_contains(int fd, const char *needle) {
@@ -212,7 +212,7 @@ static _Noreturn void fake_serve(int listen_fd, FakeMode mode) {
                         FAKE_CHECK(!"unexpected message");
                 }
                 fake_reply(c, &reply);
-        next:;
+next:;
         }
 }
 
@@ -341,7 +341,9 @@ TEST(argument_errors) {
         ASSERT_ERROR(uffdtier_connect("/tmp/x", NULL, 1u << 7, &h), EINVAL);
         ASSERT_ERROR(uffdtier_connect("/tmp/x", NULL,
                                       UFFDTIER_CONNECT_USER_MODE_ONLY |
-                                              UFFDTIER_CONNECT_NO_USER_MODE_ONLY, &h), EINVAL);
+                                              UFFDTIER_CONNECT_NO_USER_MODE_ONLY,
+                                      &h),
+                     EINVAL);
         ASSERT_ERROR(uffdtier_connect("/tmp/x", "bad\nname", 0, &h), EINVAL);
         char long_path[200];
         memset(long_path, 'p', sizeof long_path - 1);
@@ -359,7 +361,8 @@ TEST(argument_errors) {
         expect_last_error(h, "not page aligned");
         ASSERT_ERROR(uffdtier_track(h, mem, 0, NULL, NULL), EINVAL);
         ASSERT_ERROR(uffdtier_track(h, NULL, ps, NULL, NULL), EINVAL);
-        ASSERT_ERROR(uffdtier_track(h, (void *) (UINTPTR_MAX - ps + 1), 2 * ps, NULL, NULL), EINVAL);
+        ASSERT_ERROR(uffdtier_track(h, (void *) (UINTPTR_MAX - ps + 1), 2 * ps, NULL, NULL),
+                     EINVAL);
         ASSERT_ERROR(uffdtier_track(h, mem, ps, "", NULL), EINVAL);
         ASSERT_ERROR(uffdtier_track(h, mem, ps, NULL, bad_label), EINVAL);
         expect_last_error(h, "Invalid label");
@@ -510,8 +513,8 @@ static void *status_loop(void *userdata) {
                 struct uffdtier_status *s = NULL;
                 uint64_t v;
 
-                if (uffdtier_status(h, &s) < 0 || uffdtier_status_get_counter(s, "clients", &v) < 0 ||
-                    v != 1) {
+                if (uffdtier_status(h, &s) < 0 ||
+                    uffdtier_status_get_counter(s, "clients", &v) < 0 || v != 1) {
                         uffdtier_status_free(s);
                         return (void *) 1;
                 }

@@ -27,14 +27,16 @@ TEST(memcg_stat_value_bytes_and_kib) {
         ASSERT_U64_EQ(v, 12 * 1024);
         ASSERT_ERROR(memcg_stat_value(stat, "swap", &v), ENOENT);
         ASSERT_ERROR(memcg_stat_value("swapcached x\n", "swapcached", &v), EINVAL);
-        ASSERT_ERROR(memcg_stat_value("swapcached 99999999999999999999999\n", "swapcached", &v), ERANGE);
+        ASSERT_ERROR(memcg_stat_value("swapcached 99999999999999999999999\n", "swapcached", &v),
+                     ERANGE);
 }
 
 TEST(memcg_path_prefers_v1_memory_controller) {
         char p[64];
         bool v2 = true;
 
-        ASSERT_OK(memcg_path_from_proc_cgroup("9:name=systemd:/\n4:memory:/a/b\n0::/\n", p, sizeof p, &v2));
+        ASSERT_OK(memcg_path_from_proc_cgroup("9:name=systemd:/\n4:memory:/a/b\n0::/\n", p,
+                                              sizeof p, &v2));
         ASSERT_STREQ(p, "/a/b");
         ASSERT_FALSE(v2);
         ASSERT_OK(memcg_path_from_proc_cgroup("3:cpu,memory:/x\n", p, sizeof p, &v2));
@@ -45,8 +47,11 @@ TEST(memcg_path_prefers_v1_memory_controller) {
         /* "memoryx" is not the memory controller */
         ASSERT_ERROR(memcg_path_from_proc_cgroup("4:memoryx:/a\n", p, sizeof p, &v2), ENOENT);
         ASSERT_ERROR(memcg_path_from_proc_cgroup("", p, sizeof p, &v2), ENOENT);
-        ASSERT_ERROR(memcg_path_from_proc_cgroup("0::/a-very-long-path-beyond-the-buffer-size-of-the-caller-0123456789\n",
-                                                 p, 16, &v2), EINVAL);
+        ASSERT_ERROR(
+                memcg_path_from_proc_cgroup(
+                        "0::/a-very-long-path-beyond-the-buffer-size-of-the-caller-0123456789\n", p,
+                        16, &v2),
+                EINVAL);
 }
 
 static void write_file(const char *dir, const char *name, const char *text) {
@@ -103,7 +108,8 @@ TEST(memcg_read_fake_trees) {
         ASSERT_U64_EQ(s.swapcached_bytes, 100 * 1024);
 
         /* v1 with memory.stat: the cgroup's own swapcached, not its descendants' total */
-        write_file(dir, "memory.stat", "cache 0\nswap 8192\nswapcached 8192\ntotal_swapcached 65536\n");
+        write_file(dir, "memory.stat",
+                   "cache 0\nswap 8192\nswapcached 8192\ntotal_swapcached 65536\n");
         ASSERT_OK(memcg_read(proc, cg, 42, &s));
         ASSERT_EQ(s.source, MEMCG_SOURCE_V1);
         ASSERT_FALSE(s.swapcached_is_system);
@@ -161,7 +167,7 @@ TEST(swap_setup_parse_and_decide) {
         ASSERT_TRUE(strstr(text, "/dev/zram0 (zram") != NULL);
 
         /* no swap at all */
-        s = (SwapSetup) {};
+        s = (SwapSetup){};
         ASSERT_OK(swap_setup_parse_swaps("Filename Type Size Used Priority\n", &s));
         ASSERT_FALSE(swap_setup_has_swap(&s));
         ASSERT_FALSE(swap_setup_pageout_frees_at_once(&s));

@@ -33,14 +33,15 @@ static void expect(const PageRegionVec *v, const R *r, size_t n) {
         }
 }
 
-#define FILL(v, ...) fill(v, (const R[]) { __VA_ARGS__ }, ELEMENTSOF(((const R[]) { __VA_ARGS__ })))
-#define EXPECT(v, ...) expect(v, (const R[]) { __VA_ARGS__ }, ELEMENTSOF(((const R[]) { __VA_ARGS__ })))
+#define FILL(v, ...) fill(v, (const R[]){ __VA_ARGS__ }, ELEMENTSOF(((const R[]){ __VA_ARGS__ })))
+#define EXPECT(v, ...) \
+        expect(v, (const R[]){ __VA_ARGS__ }, ELEMENTSOF(((const R[]){ __VA_ARGS__ })))
 
 TEST(append_merges_adjacent_equal) {
         _cleanup_(page_region_vec_done) PageRegionVec v = {};
 
         ASSERT_OK(page_region_vec_append(&v, 0, P, A));
-        ASSERT_OK(page_region_vec_append(&v, P, 2 * P, A));     /* joined */
+        ASSERT_OK(page_region_vec_append(&v, P, 2 * P, A)); /* joined */
         ASSERT_OK(page_region_vec_append(&v, 2 * P, 3 * P, S)); /* other categories */
         ASSERT_OK(page_region_vec_append(&v, 4 * P, 5 * P, S)); /* gap */
         EXPECT(&v, { 0, 2 * P, A }, { 2 * P, 3 * P, S }, { 4 * P, 5 * P, S });
@@ -73,7 +74,8 @@ TEST(overlay_cases) {
         FILL(&v, { 0, 2 * P, A }, { 4 * P, 6 * P, S });
         FILL(&add, { P, 5 * P, 0 });
         ASSERT_OK(page_region_vec_overlay(&v, &add, W | A));
-        EXPECT(&v, { 0, P, A }, { P, 4 * P, A | W }, { 4 * P, 5 * P, S | A | W }, { 5 * P, 6 * P, S });
+        EXPECT(&v, { 0, P, A }, { P, 4 * P, A | W }, { 4 * P, 5 * P, S | A | W },
+               { 5 * P, 6 * P, S });
 
         /* categories already there: pieces merge back */
         FILL(&v, { 0, 4 * P, A | W }, { 4 * P, 8 * P, A });

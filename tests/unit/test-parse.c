@@ -28,8 +28,8 @@ TEST(size_good) {
 
 TEST(size_bad) {
         static const char *const bad[] = {
-                "", "M", "-1", "-1M", " 1M", "1M ", "1 M", "1.M", ".5M", "1.5", "1Q", "1MM",
-                "0x10", "+5", "1e3", "16E", "1m", /* lower-case is not a size suffix */
+                "",    "M",  "-1",  "-1M",  " 1M", "1M ", "1 M", "1.M", ".5M",
+                "1.5", "1Q", "1MM", "0x10", "+5",  "1e3", "16E", "1m", /* lower-case is not a size suffix */
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 uint64_t v = 7;
@@ -72,8 +72,21 @@ TEST(duration_good) {
 
 TEST(duration_bad) {
         static const char *const bad[] = {
-                "", "s", "-1s", "10x", "10 s", "1h ", " 1h", "1h  2min", "10mins", "1.s", "1h 5",
-                "abc", "10s10", "99999999999999999999s", "213503982336d",
+                "",
+                "s",
+                "-1s",
+                "10x",
+                "10 s",
+                "1h ",
+                " 1h",
+                "1h  2min",
+                "10mins",
+                "1.s",
+                "1h 5",
+                "abc",
+                "10s10",
+                "99999999999999999999s",
+                "213503982336d",
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 uint64_t v = 7;

@@ -58,10 +58,10 @@ static void check_row(const Policy *p, const char *want_message, size_t i) {
 TEST(policy_validate_table) {
         static const Row rows[] = {
                 /* good */
-                { .psi_permyriad = 1000 },                                /* the defaults */
-                { .interval_usec = 10 * MS, .cold_age_usec = 10 * MS },   /* shortest, 1 cycle */
+                { .psi_permyriad = 1000 }, /* the defaults */
+                { .interval_usec = 10 * MS, .cold_age_usec = 10 * MS }, /* shortest, 1 cycle */
                 { .interval_usec = USEC_PER_DAY, .cold_age_usec = 126 * USEC_PER_DAY },
-                { .interval_usec = 500 * MS, .cold_age_usec = 63 * S },   /* exactly 126 cycles */
+                { .interval_usec = 500 * MS, .cold_age_usec = 63 * S }, /* exactly 126 cycles */
                 { .interval_usec = 500 * MS, .cold_age_usec = 62 * S + 1 }, /* 125 and a bit */
                 { .psi_permyriad = 0 },
                 { .psi_permyriad = 10000 },
@@ -74,7 +74,8 @@ TEST(policy_validate_table) {
                 { .interval_usec = 1, .message = "interval=1us: must be between 10ms and 1d" },
                 { .interval_usec = 10 * MS - 1,
                   .message = "interval=9ms 999us: must be between 10ms and 1d" },
-                { .interval_usec = USEC_PER_DAY + 1, .cold_age_usec = 2 * USEC_PER_DAY,
+                { .interval_usec = USEC_PER_DAY + 1,
+                  .cold_age_usec = 2 * USEC_PER_DAY,
                   .message = "interval=1d 1us: must be between 10ms and 1d" },
                 { .interval_usec = UINT64_MAX,
                   .message = "interval=infinity: must be between 10ms and 1d" },
@@ -82,33 +83,44 @@ TEST(policy_validate_table) {
                 /* the cold age: at least one interval, at most 126 */
                 { .cold_age_usec = 10 * S - 1,
                   .message = "cold-age=9s 999ms 999us: must be at least one interval (10s)" },
-                { .interval_usec = 500 * MS, .cold_age_usec = 499 * MS,
+                { .interval_usec = 500 * MS,
+                  .cold_age_usec = 499 * MS,
                   .message = "cold-age=499ms: must be at least one interval (500ms)" },
-                { .interval_usec = 500 * MS, .cold_age_usec = 63 * S + 1,
-                  .message = "cold-age=1min 3s 1us: must be at most 126 intervals of 500ms (is 127)" },
+                { .interval_usec = 500 * MS,
+                  .cold_age_usec = 63 * S + 1,
+                  .message =
+                          "cold-age=1min 3s 1us: must be at most 126 intervals of 500ms (is 127)" },
                 { .cold_age_usec = 1270 * S,
                   .message = "cold-age=21min 10s: must be at most 126 intervals of 10s (is 127)" },
                 /* 2^32 + 1 cycles: would read as 1 cycle if the count were truncated to 32 bits */
-                { .interval_usec = 10 * MS, .cold_age_usec = ((UINT64_C(1) << 32) + 1) * 10 * MS,
+                { .interval_usec = 10 * MS,
+                  .cold_age_usec = ((UINT64_C(1) << 32) + 1) * 10 * MS,
                   .message = "cold-age=497d 2h 27min 52s 970ms: must be at most 126 intervals of "
                              "10ms (is 4294967297)" },
                 /* near UINT64_MAX: rounding up must not wrap around to a small count */
-                { .interval_usec = USEC_PER_DAY, .cold_age_usec = UINT64_MAX,
-                  .message = "cold-age=infinity: must be at most 126 intervals of 1d (is 213503983)" },
+                { .interval_usec = USEC_PER_DAY,
+                  .cold_age_usec = UINT64_MAX,
+                  .message =
+                          "cold-age=infinity: must be at most 126 intervals of 1d (is 213503983)" },
 
                 /* the PSI limit */
                 { .psi_permyriad = 10001, .message = "psi-limit=100.01%: must be at most 100%" },
                 { .psi_permyriad = 123456, .message = "psi-limit=1234.56%: must be at most 100%" },
 
                 /* the re-arm period: at most the cold age in cycles */
-                { .interval_usec = 500 * MS, .cold_age_usec = 2 * S, .rearm_cycles = 5,
+                { .interval_usec = 500 * MS,
+                  .cold_age_usec = 2 * S,
+                  .rearm_cycles = 5,
                   .message = "rearm-period=5: must be at most the cold age in cycles (4)" },
                 { .rearm_cycles = 13,
                   .message = "rearm-period=13: must be at most the cold age in cycles (12)" },
-                { .interval_usec = 500 * MS, .cold_age_usec = 63 * S, .rearm_cycles = 127,
+                { .interval_usec = 500 * MS,
+                  .cold_age_usec = 63 * S,
+                  .rearm_cycles = 127,
                   .message = "rearm-period=127: must be at most the cold age in cycles (126)" },
                 { .rearm_cycles = UINT_MAX,
-                  .message = "rearm-period=4294967295: must be at most the cold age in cycles (12)" },
+                  .message =
+                          "rearm-period=4294967295: must be at most the cold age in cycles (12)" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
@@ -162,7 +174,8 @@ TEST(policy_validate_chunk) {
 
                 p.evict_chunk_bytes = bad[i];
                 snprintf(want, sizeof want,
-                         "evict-chunk=%" PRIu64 ": must be a non-zero multiple of the page size (%zu bytes)",
+                         "evict-chunk=%" PRIu64
+                         ": must be a non-zero multiple of the page size (%zu bytes)",
                          bad[i], ps);
                 check_row(&p, want, i);
         }
@@ -248,10 +261,10 @@ static unsigned rearm_of(uint64_t interval_usec, uint64_t cold_age_usec, unsigne
 
 TEST(policy_rearm_period_edges) {
         /* default: half the cold age in cycles, rounded down, at least 1 */
-        ASSERT_EQ(rearm_of(S, S, 0), 1);       /* 1 cycle */
-        ASSERT_EQ(rearm_of(S, 2 * S, 0), 1);   /* 2 */
-        ASSERT_EQ(rearm_of(S, 3 * S, 0), 1);   /* 3 */
-        ASSERT_EQ(rearm_of(S, 4 * S, 0), 2);   /* 4 */
+        ASSERT_EQ(rearm_of(S, S, 0), 1); /* 1 cycle */
+        ASSERT_EQ(rearm_of(S, 2 * S, 0), 1); /* 2 */
+        ASSERT_EQ(rearm_of(S, 3 * S, 0), 1); /* 3 */
+        ASSERT_EQ(rearm_of(S, 4 * S, 0), 2); /* 4 */
         ASSERT_EQ(rearm_of(S, 4 * S + 1, 0), 2); /* 5 (rounded up) */
         ASSERT_EQ(rearm_of(S, 126 * S, 0), 63);
         ASSERT_EQ(rearm_of(500 * MS, 2 * S, 0), 2); /* the integration tests' policy */

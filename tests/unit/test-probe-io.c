@@ -123,7 +123,7 @@ TEST(run_fake_proc) {
 
         ASSERT_TRUE(mkdtemp(root) != NULL);
         snprintf(dev, sizeof dev, "%s/no-such-userfaultfd", root);
-        paths = (ProbePaths) { .proc_root = root, .dev_userfaultfd = dev };
+        paths = (ProbePaths){ .proc_root = root, .dev_userfaultfd = dev };
         make_dir(root, "pressure");
         make_dir(root, "self");
         make_dir(root, "sys");

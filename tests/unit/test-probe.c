@@ -24,7 +24,7 @@
 
 /* A healthy host around a given kernel answer: swap, caps, PSI, everything but the uffd bits. */
 static ProbeInput host(uint64_t features, uint64_t ioctls, bool pagemap_scan) {
-        return (ProbeInput) {
+        return (ProbeInput){
                 .uffd_available = true,
                 .uffd_source = UFFD_SOURCE_DEV,
                 .features_offered = features,
@@ -96,7 +96,7 @@ TEST(decide_table) {
                 ProbeInput in;
                 Backend backend;
                 bool wp_async;
-                const char *rwp_reason;      /* substring, NULL when rwp is available */
+                const char *rwp_reason; /* substring, NULL when rwp is available */
                 const char *wp_async_reason; /* substring, NULL when wp-async is available */
         } t[] = {
                 { "6.18 (this machine)", host(K618_FEATURES, K618_IOCTLS, true), BACKEND_WP_ASYNC,
@@ -175,8 +175,9 @@ TEST(decide_cannot_see) {
         ProbeResult r;
 
         ASSERT_OK(probe_decide(&in, &r));
-        ASSERT_TRUE(has_cannot_see(&r, "reads of resident pages are invisible; reads are seen "
-                                       "only as refaults of evicted pages"));
+        ASSERT_TRUE(has_cannot_see(&r,
+                                   "reads of resident pages are invisible; reads are seen "
+                                   "only as refaults of evicted pages"));
         ASSERT_TRUE(has_cannot_see(&r, "no sync window"));
 
         in = host(K73_FEATURES, K73_IOCTLS, true);
@@ -222,8 +223,9 @@ TEST(decide_warnings) {
         in.unprivileged_userfaultfd = 0; /* only matters for rwp's sync window */
         ASSERT_OK(probe_decide(&in, &r));
         ASSERT_TRUE(has_warning(&r, "swap size unknown"));
-        ASSERT_TRUE(has_warning(&r, "process_madvise(MADV_PAGEOUT) unusable: kernel lacks "
-                                    "process_madvise"));
+        ASSERT_TRUE(has_warning(&r,
+                                "process_madvise(MADV_PAGEOUT) unusable: kernel lacks "
+                                "process_madvise"));
         ASSERT_TRUE(has_warning(&r, "no CAP_SYS_PTRACE"));
         ASSERT_TRUE(has_warning(&r, "UFFD_USER_MODE_ONLY"));
         ASSERT_FALSE(has_warning(&r, "vm.unprivileged_userfaultfd=0:"));
@@ -244,8 +246,9 @@ TEST(decide_warns_when_pageout_keeps_memory) {
         /* a plain swap file, zswap off: the written pages stay in the swap cache */
         in.swap_setup_known = true;
         in.swap_setup.n_devices = 1;
-        in.swap_setup.devices[0] = (SwapDevice) { .path = "/swapfile", .kind = SWAP_KIND_FILE,
-                                                  .size_bytes = UINT64_C(1) << 30 };
+        in.swap_setup.devices[0] = (SwapDevice){ .path = "/swapfile",
+                                                 .kind = SWAP_KIND_FILE,
+                                                 .size_bytes = UINT64_C(1) << 30 };
         in.swap_setup.zswap_present = true;
         ASSERT_OK(probe_decide(&in, &r));
         ASSERT_TRUE(has_warning(&r, "a page-out does not free memory at once"));

@@ -527,10 +527,10 @@ TEST(decode_bad_strings) {
                 { "a\nb", 3, "contains a control character" },
                 { "a\x7f", 2, "contains a control character" },
                 { "\xff", 1, "is not valid UTF-8" },
-                { "\xc3", 1, "is not valid UTF-8" },       /* truncated sequence */
+                { "\xc3", 1, "is not valid UTF-8" }, /* truncated sequence */
                 { "\xe0\x80\xaf", 3, "is not valid UTF-8" }, /* overlong */
                 { "\xf4\x90\x80\x80", 4, "is not valid UTF-8" }, /* above U+10FFFF */
-                { "\xed\xbf\xbf", 3, "is not valid UTF-8" },     /* surrogate */
+                { "\xed\xbf\xbf", 3, "is not valid UTF-8" }, /* surrogate */
                 { "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 65,
                   "is longer than 64 bytes" },
         };

@@ -56,8 +56,8 @@ TEST(psi_parse_bad) {
                 "garbage",
                 "some",
                 "some\n",
-                "some avg10=1.23",                                           /* keys missing */
-                "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",         /* no some line */
+                "some avg10=1.23", /* keys missing */
+                "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", /* no some line */
                 ("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n" /* two some lines */
                  "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
                 "some avg10=0.00 avg10=0.00 avg60=0.00 avg300=0.00 total=0",
@@ -87,10 +87,11 @@ TEST(psi_parse_bad) {
                 PsiStats st = { .some.avg10_permyriad = 77 };
                 int r = psi_parse(bad[i], &st);
                 if (r != -EINVAL)
-                        test_fail(__FILE__, __LINE__, "\"%s\": expected -EINVAL, got %d", bad[i], r);
+                        test_fail(__FILE__, __LINE__, "\"%s\": expected -EINVAL, got %d", bad[i],
+                                  r);
                 ASSERT_EQ(st.some.avg10_permyriad, 77); /* untouched */
         }
-        ASSERT_ERROR(psi_parse(NULL, &(PsiStats) {}), EINVAL);
+        ASSERT_ERROR(psi_parse(NULL, &(PsiStats){}), EINVAL);
 }
 
 TEST(psi_parse_huge_numbers) {
@@ -106,7 +107,8 @@ TEST(psi_parse_huge_numbers) {
                 PsiStats st;
                 int r = psi_parse(range[i], &st);
                 if (r != -ERANGE)
-                        test_fail(__FILE__, __LINE__, "\"%s\": expected -ERANGE, got %d", range[i], r);
+                        test_fail(__FILE__, __LINE__, "\"%s\": expected -ERANGE, got %d", range[i],
+                                  r);
         }
 }
 
@@ -203,13 +205,13 @@ TEST(read_virtual_file_limits) {
         snprintf(path, sizeof path, "%s/f", dir);
         ASSERT_OK(read_virtual_file(path, 8, &text));
         ASSERT_STREQ(text, "12345678");
-        ASSERT_ERROR(read_virtual_file(path, 7, &(char *) {NULL}), EFBIG);
+        ASSERT_ERROR(read_virtual_file(path, 7, &(char *){ NULL }), EFBIG);
 
         int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
         ASSERT_TRUE(fd >= 0);
         ASSERT_EQ(write(fd, "a\0b", 3), 3);
         close(fd);
-        ASSERT_ERROR(read_virtual_file(path, 100, &(char *) {NULL}), EBADMSG);
+        ASSERT_ERROR(read_virtual_file(path, 100, &(char *){ NULL }), EBADMSG);
 
         /* procfs files report st_size 0 */
         _cleanup_free_ char *stat = NULL;
@@ -263,9 +265,9 @@ TEST(cgroup_path_of_pid_fake_proc) {
         write_at(dir, "99/cgroup", "3:cpuset:/\n");
         ASSERT_OK(cgroup_path_of_pid(dir, 1234, &p));
         ASSERT_STREQ(p, "/system.slice/uffdtierd.service");
-        ASSERT_ERROR(cgroup_path_of_pid(dir, 99, &(char *) {NULL}), ENODATA);
-        ASSERT_ERROR(cgroup_path_of_pid(dir, 4321, &(char *) {NULL}), ESRCH);
-        ASSERT_ERROR(cgroup_path_of_pid(dir, 0, &(char *) {NULL}), EINVAL);
+        ASSERT_ERROR(cgroup_path_of_pid(dir, 99, &(char *){ NULL }), ENODATA);
+        ASSERT_ERROR(cgroup_path_of_pid(dir, 4321, &(char *){ NULL }), ESRCH);
+        ASSERT_ERROR(cgroup_path_of_pid(dir, 0, &(char *){ NULL }), EINVAL);
 
         _cleanup_free_ char *self = NULL;
         ASSERT_OK(cgroup_path_of_pid("/proc", getpid(), &self));

@@ -6,7 +6,7 @@
 #include "test.h"
 
 #define PS UINT64_C(4096)
-#define P(n) ((uint64_t) (n) * PS) /* address of page n */
+#define P(n) ((uint64_t) (n) *PS) /* address of page n */
 
 typedef struct ExpRange {
         uint64_t start, end; /* in pages */
@@ -17,8 +17,10 @@ typedef struct ExpRange {
         uint64_t split, src2;
 } ExpRange;
 
-#define R(start, end, tag, src) { (start), (end), (tag), (src), 0, 0 }
-#define R2(start, end, tag, src, split, src2) { (start), (end), (tag), (src), (split), (src2) }
+#define R(start, end, tag, src) \
+        { (start), (end), (tag), (src), 0, 0 }
+#define R2(start, end, tag, src, split, src2) \
+        { (start), (end), (tag), (src), (split), (src2) }
 
 /* Distinct state per original page, so moved/split state can be traced to its origin. */
 static uint8_t state_of(uint64_t page) {
@@ -51,9 +53,9 @@ static void check_layout(const RangeSet *s, const ExpRange *e, size_t n, bool ch
                         continue;
                 for (uint64_t p = 0; p < e[i].end - e[i].start; p++) {
                         uint64_t page = e[i].start + p;
-                        uint64_t src = e[i].split != 0 && page >= e[i].split ?
-                                               e[i].src2 + (page - e[i].split) :
-                                               e[i].src + p;
+                        uint64_t src = e[i].split != 0 && page >= e[i].split
+                                ? e[i].src2 + (page - e[i].split)
+                                : e[i].src + p;
                         if (tracked_range_get(r, p) != state_of(src))
                                 test_fail(__FILE__, line, "page %" PRIu64 ": state %u, expected %u",
                                           page, tracked_range_get(r, p), state_of(src));
@@ -88,20 +90,20 @@ TEST(add) {
                 uint32_t tag;
                 int err;
         } t[] = {
-                { P(0) + 1, P(5), 9, EINVAL },  /* unaligned start */
-                { P(0), P(5) - 1, 9, EINVAL },  /* unaligned end */
-                { P(5), P(5), 9, EINVAL },      /* empty */
-                { P(6), P(5), 9, EINVAL },      /* backwards */
-                { P(10), P(20), 9, EEXIST },    /* exact */
-                { P(5), P(11), 9, EEXIST },     /* overlaps the start */
-                { P(19), P(25), 9, EEXIST },    /* overlaps the end */
-                { P(12), P(13), 9, EEXIST },    /* inside */
-                { P(0), P(100), 9, EEXIST },    /* around both */
-                { P(25), P(31), 9, EEXIST },    /* into the second */
-                { P(20), P(25), 3, 0 },         /* touches [10,20) but another tag: separate */
-                { P(25), P(30), 3, 0 },         /* touches tag 3 and tag 2: merges left */
-                { P(40), P(45), 2, 0 },         /* touches [30,40) tag 2: merge */
-                { P(0), P(10), 1, 0 },          /* touches [10,20) tag 1: merge */
+                { P(0) + 1, P(5), 9, EINVAL }, /* unaligned start */
+                { P(0), P(5) - 1, 9, EINVAL }, /* unaligned end */
+                { P(5), P(5), 9, EINVAL }, /* empty */
+                { P(6), P(5), 9, EINVAL }, /* backwards */
+                { P(10), P(20), 9, EEXIST }, /* exact */
+                { P(5), P(11), 9, EEXIST }, /* overlaps the start */
+                { P(19), P(25), 9, EEXIST }, /* overlaps the end */
+                { P(12), P(13), 9, EEXIST }, /* inside */
+                { P(0), P(100), 9, EEXIST }, /* around both */
+                { P(25), P(31), 9, EEXIST }, /* into the second */
+                { P(20), P(25), 3, 0 }, /* touches [10,20) but another tag: separate */
+                { P(25), P(30), 3, 0 }, /* touches tag 3 and tag 2: merges left */
+                { P(40), P(45), 2, 0 }, /* touches [30,40) tag 2: merge */
+                { P(0), P(10), 1, 0 }, /* touches [10,20) tag 1: merge */
                 { P(100), P(101), 7, 0 },
                 { UINT64_MAX - PS + 1, 0, 7, EINVAL }, /* end wrapped */
         };
@@ -166,8 +168,12 @@ TEST(remove) {
                 ExpRange e[4];
                 size_t n;
         } t[] = {
-                { P(12), P(15), 0, 3,
-                  { R(10, 12, 1, 10), R(15, 20, 1, 15), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 4 },
+                { P(12),
+                  P(15),
+                  0,
+                  3,
+                  { R(10, 12, 1, 10), R(15, 20, 1, 15), R(20, 30, 2, 20), R(40, 50, 1, 40) },
+                  4 },
                 { P(10), P(12), 0, 2, { R(12, 20, 1, 12), R(20, 30, 2, 20), R(40, 50, 1, 40) }, 3 },
                 { P(45), P(50), 0, 5, { R(10, 20, 1, 10), R(20, 30, 2, 20), R(40, 45, 1, 40) }, 3 },
                 { P(18), P(22), 0, 4, { R(10, 18, 1, 10), R(22, 30, 2, 22), R(40, 50, 1, 40) }, 3 },
@@ -233,34 +239,61 @@ TEST(remap) {
                 size_t n;
         } t[] = {
                 /* whole range far away */
-                { P(10), P(100), P(10), 0,
-                  { R(30, 40, 2, 30), R(50, 60, 1, 50), R(100, 110, 1, 10) }, 3 },
+                { P(10),
+                  P(100),
+                  P(10),
+                  0,
+                  { R(30, 40, 2, 30), R(50, 60, 1, 50), R(100, 110, 1, 10) },
+                  3 },
                 /* part of a range */
-                { P(12), P(200), P(3), 0,
+                { P(12),
+                  P(200),
+                  P(3),
+                  0,
                   { R(10, 12, 1, 10), R(15, 20, 1, 15), R(30, 40, 2, 30), R(50, 60, 1, 50),
-                    R(200, 203, 1, 12) }, 5 },
+                    R(200, 203, 1, 12) },
+                  5 },
                 /* source wider than the range: untracked parts move as nothing */
-                { P(5), P(105), P(20), 0,
-                  { R(30, 40, 2, 30), R(50, 60, 1, 50), R(110, 120, 1, 10) }, 3 },
+                { P(5),
+                  P(105),
+                  P(20),
+                  0,
+                  { R(30, 40, 2, 30), R(50, 60, 1, 50), R(110, 120, 1, 10) },
+                  3 },
                 /* into the middle of another range: what was there is dropped */
-                { P(10), P(32), P(5), 0,
+                { P(10),
+                  P(32),
+                  P(5),
+                  0,
                   { R(15, 20, 1, 15), R(30, 32, 2, 30), R(32, 37, 1, 10), R(37, 40, 2, 37),
-                    R(50, 60, 1, 50) }, 5 },
+                    R(50, 60, 1, 50) },
+                  5 },
                 /* next to a same-tag range: merges, state preserved */
                 { P(50), P(20), P(10), 0, { R2(10, 30, 1, 10, 20, 50), R(30, 40, 2, 30) }, 2 },
                 /* between a range of another tag and one of the same tag: merges with that one */
                 { P(10), P(40), P(10), 0, { R(30, 40, 2, 30), R2(40, 60, 1, 10, 50, 50) }, 2 },
                 /* overlapping move up and down */
-                { P(10), P(15), P(10), 0,
-                  { R(15, 25, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
-                { P(10), P(5), P(10), 0,
-                  { R(5, 15, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
+                { P(10),
+                  P(15),
+                  P(10),
+                  0,
+                  { R(15, 25, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) },
+                  3 },
+                { P(10), P(5), P(10), 0, { R(5, 15, 1, 10), R(30, 40, 2, 30), R(50, 60, 1, 50) }, 3 },
                 /* over several ranges, landing on the last one */
-                { P(15), P(45), P(20), 0,
-                  { R(10, 15, 1, 10), R(35, 40, 2, 35), R(45, 50, 1, 15), R(60, 65, 2, 30) }, 4 },
+                { P(15),
+                  P(45),
+                  P(20),
+                  0,
+                  { R(10, 15, 1, 10), R(35, 40, 2, 35), R(45, 50, 1, 15), R(60, 65, 2, 30) },
+                  4 },
                 /* untracked source: destination is still dropped */
-                { P(70), P(35), P(10), 0,
-                  { R(10, 20, 1, 10), R(30, 35, 2, 30), R(50, 60, 1, 50) }, 3 },
+                { P(70),
+                  P(35),
+                  P(10),
+                  0,
+                  { R(10, 20, 1, 10), R(30, 35, 2, 30), R(50, 60, 1, 50) },
+                  3 },
                 /* no-op */
                 { P(10), P(10), P(10), 0, REMAP_UNCHANGED },
                 /* invalid */
@@ -328,8 +361,7 @@ static void check_refaults(const TrackedRange *r, const RefaultRun *want, size_t
                     k->until_cycle != want[i].until_cycle || k->count != want[i].count)
                         test_fail(__FILE__, line,
                                   "run %zu: [%" PRIu64 ", %" PRIu64 ") until %" PRIu64 " count %u",
-                                  i,
-                                  k->start / PS, k->end / PS, k->until_cycle, k->count);
+                                  i, k->start / PS, k->end / PS, k->until_cycle, k->count);
         }
 }
 
@@ -375,7 +407,8 @@ TEST(refault_runs_follow_pages) {
         ASSERT_OK(range_set_remap(&s, P(1000), P(11), P(6)));
         {
                 const RefaultRun m[] = {
-                        { P(12), P(14), 100, 1 }, { P(16), P(18), 200, 3 },
+                        { P(12), P(14), 100, 1 },
+                        { P(16), P(18), 200, 3 },
                 };
                 ASSERT_EQ(s.n_ranges, 1);
                 ASSERT_U64_EQ(s.ranges[0].start, P(11));
@@ -498,9 +531,9 @@ TEST(find) {
                 uint64_t addr;
                 int idx; /* -1: none */
         } t[] = {
-                { 0, -1 },        { P(10) - 1, -1 }, { P(10), 0 },  { P(15) + 17, 0 },
+                { 0, -1 },        { P(10) - 1, -1 }, { P(10), 0 },     { P(15) + 17, 0 },
                 { P(20) - 1, 0 }, { P(20), 1 },      { P(30) - 1, 1 }, { P(30), -1 },
-                { P(40), 2 },     { P(41) - 1, 2 },  { P(41), -1 }, { UINT64_MAX, -1 },
+                { P(40), 2 },     { P(41) - 1, 2 },  { P(41), -1 },    { UINT64_MAX, -1 },
         };
         RangeSet s;
 
@@ -532,13 +565,15 @@ TEST(run_vec_append_coalesces) {
 
         ASSERT_ERROR(run_vec_append(&v, 10, 10, 0), EINVAL);
         ASSERT_OK(run_vec_append(&v, 0, 10, 0));
-        ASSERT_OK(run_vec_append(&v, 10, 20, 0));              /* touches, same flags: one */
-        ASSERT_OK(run_vec_append(&v, 20, 30, ADDR_RUN_HUGE));  /* other flags: separate */
+        ASSERT_OK(run_vec_append(&v, 10, 20, 0)); /* touches, same flags: one */
+        ASSERT_OK(run_vec_append(&v, 20, 30, ADDR_RUN_HUGE)); /* other flags: separate */
         ASSERT_OK(run_vec_append(&v, 30, 40, ADDR_RUN_HUGE));
-        ASSERT_OK(run_vec_append(&v, 50, 60, ADDR_RUN_HUGE));  /* gap: separate */
+        ASSERT_OK(run_vec_append(&v, 50, 60, ADDR_RUN_HUGE)); /* gap: separate */
         {
                 const AddrRun want[] = {
-                        { 0, 20, 0 }, { 20, 40, ADDR_RUN_HUGE }, { 50, 60, ADDR_RUN_HUGE },
+                        { 0, 20, 0 },
+                        { 20, 40, ADDR_RUN_HUGE },
+                        { 50, 60, ADDR_RUN_HUGE },
                 };
                 check_runs(&v, want, ELEMENTSOF(want), __LINE__);
         }

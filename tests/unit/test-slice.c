@@ -14,7 +14,7 @@ TEST(budget) {
         slice_budget_take(&b, 4);
         ASSERT_FALSE(slice_budget_spent(&b, 1499));
         ASSERT_TRUE(slice_budget_spent(&b, 1500)); /* the time is up */
-        slice_budget_take(&b, 100);               /* saturates */
+        slice_budget_take(&b, 100); /* saturates */
         ASSERT_U64_EQ(b.pages_left, 0);
         ASSERT_TRUE(slice_budget_spent(&b, 1000)); /* the pages are used up */
 
@@ -41,14 +41,14 @@ TEST(next_window) {
         ASSERT_EQ(slice_next_window(&s, 0, MB(2), &w), 1);
         ASSERT_EQ(w.index, 0);
         ASSERT_U64_EQ(w.start, BASE + MB(1));
-        ASSERT_U64_EQ(w.end, BASE + MB(2));      /* to the window boundary */
+        ASSERT_U64_EQ(w.end, BASE + MB(2)); /* to the window boundary */
         ASSERT_EQ(slice_next_window(&s, w.end, MB(2), &w), 1);
         ASSERT_U64_EQ(w.start, BASE + MB(2));
         ASSERT_U64_EQ(w.end, BASE + MB(4));
         ASSERT_EQ(slice_next_window(&s, w.end, MB(2), &w), 1);
-        ASSERT_U64_EQ(w.end, BASE + MB(5));      /* to the range's end */
+        ASSERT_U64_EQ(w.end, BASE + MB(5)); /* to the range's end */
         ASSERT_EQ(slice_next_window(&s, w.end, MB(2), &w), 1);
-        ASSERT_EQ(w.index, 1);                   /* a gap: on to the next range */
+        ASSERT_EQ(w.index, 1); /* a gap: on to the next range */
         ASSERT_U64_EQ(w.start, BASE + MB(8));
         ASSERT_U64_EQ(w.end, BASE + MB(8) + PS);
         /* a cursor in the middle of a range (the part before was done, then the range changed) */
@@ -86,7 +86,7 @@ TEST(next_window_survives_changes) {
         cursor = w.end;
         walked += w.end - w.start;
         ASSERT_OK(range_set_remove(&s, BASE + MB(6), BASE + MB(10), NULL)); /* a hole ahead */
-        ASSERT_OK(range_set_add(&s, BASE - MB(4), BASE - MB(2), 1));       /* a range behind */
+        ASSERT_OK(range_set_add(&s, BASE - MB(4), BASE - MB(2), 1)); /* a range behind */
         while (slice_next_window(&s, cursor, MB(4), &w) == 1) {
                 ASSERT_TRUE(w.start >= cursor);
                 walked += w.end - w.start;
@@ -105,12 +105,12 @@ TEST(take_front) {
 
         ASSERT_EQ(slice_take_front(&v, MB(1), MB(1), &a), 1);
         ASSERT_U64_EQ(a.start, BASE + PS);
-        ASSERT_U64_EQ(a.end, BASE + MB(1));      /* cut at the boundary, within the budget */
+        ASSERT_U64_EQ(a.end, BASE + MB(1)); /* cut at the boundary, within the budget */
         ASSERT_EQ(slice_take_front(&v, MB(1) + 5, MB(1), &a), 1);
         ASSERT_U64_EQ(a.start, BASE + MB(1));
         ASSERT_U64_EQ(a.end, BASE + MB(2));
         ASSERT_EQ(slice_take_front(&v, MB(4), MB(1), &a), 1);
-        ASSERT_U64_EQ(a.end, BASE + MB(3));      /* the rest of the run, no more */
+        ASSERT_U64_EQ(a.end, BASE + MB(3)); /* the rest of the run, no more */
         ASSERT_EQ(slice_take_front(&v, 0, MB(1), &a), 1); /* at least one unit */
         ASSERT_U64_EQ(a.start, BASE + MB(8));
         ASSERT_U64_EQ(a.end, BASE + MB(9));

@@ -26,14 +26,14 @@
 #include "uffd.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#  define HAVE_LSAN 1
+#define HAVE_LSAN 1
 #elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define HAVE_LSAN 1
-#  endif
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
 #endif
 #ifdef HAVE_LSAN
-#  include <sanitizer/lsan_interface.h>
+#include <sanitizer/lsan_interface.h>
 #endif
 
 /* ---- the fake kernel ---- */
@@ -68,12 +68,12 @@ static const char *const op_names[_OP_MAX] = {
 typedef struct FakeCall {
         FakeOp op;
         int fd;
-        uint64_t start, len;         /* range ops; pagemap_scan: [start, start + len) */
-        bool protect, dontwake;      /* rwprotect, writeprotect */
-        uint64_t enable, disable;    /* set_mode */
-        uint64_t features;           /* api */
+        uint64_t start, len; /* range ops; pagemap_scan: [start, start + len) */
+        bool protect, dontwake; /* rwprotect, writeprotect */
+        uint64_t enable, disable; /* set_mode */
+        uint64_t features; /* api */
         uint64_t flags, category_mask, anyof_mask, return_mask; /* pagemap_scan */
-        size_t iov_first, n_iov;     /* pageout: fake.iovs[iov_first..+n_iov) */
+        size_t iov_first, n_iov; /* pageout: fake.iovs[iov_first..+n_iov) */
         int64_t ret;
 } FakeCall;
 
@@ -113,9 +113,10 @@ static FakeCall *fake_record(FakeOp op, int fd) {
         FakeCall *k;
 
         if (fake.n_calls >= FAKE_MAX_CALLS)
-                test_fail(__FILE__, __LINE__, "more than %d kernel calls: engine looping?", FAKE_MAX_CALLS);
+                test_fail(__FILE__, __LINE__, "more than %d kernel calls: engine looping?",
+                          FAKE_MAX_CALLS);
         k = &fake.calls[fake.n_calls++];
-        *k = (FakeCall) { .op = op, .fd = fd };
+        *k = (FakeCall){ .op = op, .fd = fd };
         return k;
 }
 
@@ -145,7 +146,7 @@ static void fake_region(bool wp, uint64_t start, uint64_t end, uint64_t categori
 
         if (*n >= FAKE_MAX_REGIONS)
                 test_fail(__FILE__, __LINE__, "too many canned regions");
-        v[(*n)++] = (struct page_region) { .start = start, .end = end, .categories = categories };
+        v[(*n)++] = (struct page_region){ .start = start, .end = end, .categories = categories };
 }
 
 static void fake_regions_clear(void) {
@@ -155,7 +156,7 @@ static void fake_regions_clear(void) {
 static void fake_msg_unmap(uint64_t start, uint64_t end) {
         if (fake.n_msgs >= FAKE_MAX_MSGS)
                 test_fail(__FILE__, __LINE__, "too many messages");
-        fake.msgs[fake.n_msgs++] = (struct uffd_msg) {
+        fake.msgs[fake.n_msgs++] = (struct uffd_msg){
                 .event = UFFD_EVENT_UNMAP,
                 .arg.remove = { .start = start, .end = end },
         };
@@ -164,7 +165,7 @@ static void fake_msg_unmap(uint64_t start, uint64_t end) {
 static void fake_msg_remap(uint64_t from, uint64_t to, uint64_t len) {
         if (fake.n_msgs >= FAKE_MAX_MSGS)
                 test_fail(__FILE__, __LINE__, "too many messages");
-        fake.msgs[fake.n_msgs++] = (struct uffd_msg) {
+        fake.msgs[fake.n_msgs++] = (struct uffd_msg){
                 .event = UFFD_EVENT_REMAP,
                 .arg.remap = { .from = from, .to = to, .len = len },
         };
@@ -186,7 +187,8 @@ static int fake_api(int uffd, uint64_t features, uint64_t *ret_features, uint64_
         return 0;
 }
 
-static int fake_register(int uffd, uint64_t start, uint64_t len, uint64_t mode, uint64_t *ret_ioctls) {
+static int fake_register(int uffd, uint64_t start, uint64_t len, uint64_t mode,
+                         uint64_t *ret_ioctls) {
         FakeCall *k = fake_record(OP_REGISTER, uffd);
         int r;
 
@@ -246,7 +248,8 @@ static int fake_wake(int uffd, uint64_t start, uint64_t len) {
  * category_anyof_mask, categories cut to return_mask), walking the whole range in one call. */
 static int fake_pagemap_scan(int pagemap_fd, struct pm_scan_arg *arg) {
         FakeCall *k = fake_record(OP_PAGEMAP_SCAN, pagemap_fd);
-        const struct page_region *src = (arg->flags & PM_SCAN_WP_MATCHING) ? fake.wp_regions : fake.regions;
+        const struct page_region *src = (arg->flags & PM_SCAN_WP_MATCHING) ? fake.wp_regions
+                                                                           : fake.regions;
         size_t n_src = (arg->flags & PM_SCAN_WP_MATCHING) ? fake.n_wp_regions : fake.n_regions;
         struct page_region *out = (struct page_region *) (uintptr_t) arg->vec;
         int64_t v;
@@ -277,8 +280,10 @@ static int fake_pagemap_scan(int pagemap_fd, struct pm_scan_arg *arg) {
                         continue;
                 if (n >= arg->vec_len)
                         test_fail(__FILE__, __LINE__, "canned regions overflow the scan buffer");
-                out[n++] = (struct page_region) {
-                        .start = s, .end = e, .categories = cats & arg->return_mask,
+                out[n++] = (struct page_region){
+                        .start = s,
+                        .end = e,
+                        .categories = cats & arg->return_mask,
                 };
         }
         arg->walk_end = arg->end;
@@ -364,12 +369,13 @@ static const FakeCall *fake_nth(FakeOp op, size_t from, size_t nth) {
 static void fake_dump(size_t from) {
         for (size_t i = from; i < fake.n_calls; i++) {
                 const FakeCall *k = &fake.calls[i];
-                fprintf(stderr, "    #%zu %s start=%#" PRIx64 " len=%#" PRIx64 " ret=%" PRId64 "\n", i,
-                        op_names[k->op], k->start, k->len, k->ret);
+                fprintf(stderr, "    #%zu %s start=%#" PRIx64 " len=%#" PRIx64 " ret=%" PRId64 "\n",
+                        i, op_names[k->op], k->start, k->len, k->ret);
         }
 }
 
-static void assert_ops_at(const char *file, int line, size_t from, const FakeOp *want, size_t n_want) {
+static void assert_ops_at(const char *file, int line, size_t from, const FakeOp *want,
+                          size_t n_want) {
         bool ok = fake.n_calls - from == n_want;
 
         for (size_t i = 0; ok && i < n_want; i++)
@@ -384,9 +390,9 @@ static void assert_ops_at(const char *file, int line, size_t from, const FakeOp 
         test_fail(file, line, "kernel calls since #%zu differ", from);
 }
 
-#define ASSERT_OPS(from, ...)                                                                    \
-        assert_ops_at(__FILE__, __LINE__, from, (const FakeOp[]) { __VA_ARGS__ },                \
-                      ELEMENTSOF(((const FakeOp[]) { __VA_ARGS__ })))
+#define ASSERT_OPS(from, ...)                                                    \
+        assert_ops_at(__FILE__, __LINE__, from, (const FakeOp[]){ __VA_ARGS__ }, \
+                      ELEMENTSOF(((const FakeOp[]){ __VA_ARGS__ })))
 
 /* ---- one manager, one client ---- */
 
@@ -403,7 +409,7 @@ typedef struct Env {
 static Env env;
 
 #define PS ((uint64_t) page_size())
-#define PG(i) (env.base + (uint64_t) (i) * PS)
+#define PG(i) (env.base + (uint64_t) (i) *PS)
 
 static void env_setup(Backend backend, size_t n_pages) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -411,7 +417,7 @@ static void env_setup(Backend backend, size_t n_pages) {
         int uffd, pidfd, pagemap_fd;
 
         memset(&fake, 0, sizeof fake);
-        env = (Env) {};
+        env = (Env){};
         ASSERT_OK(manager_new(&env.m));
         m = env.m;
         manager_set_backend(m, &fake_ops, backend, false);
@@ -424,7 +430,8 @@ static void env_setup(Backend backend, size_t n_pages) {
         ratelimit_init(&m->evict_rate, 0, 0, now_usec());
 
         env.mem_len = n_pages * page_size();
-        env.mem = mmap(NULL, env.mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        env.mem = mmap(NULL, env.mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                       0);
         ASSERT_TRUE(env.mem != MAP_FAILED);
         env.base = (uint64_t) (uintptr_t) env.mem;
 
@@ -437,8 +444,8 @@ static void env_setup(Backend backend, size_t n_pages) {
         env.fds[0] = uffd;
         env.fds[1] = pidfd;
         env.fds[2] = pagemap_fd;
-        if (manager_add_client(m, getpid(), getuid(), getgid(), false, "t", uffd, pidfd, pagemap_fd, &e,
-                               &env.client_id) < 0)
+        if (manager_add_client(m, getpid(), getuid(), getgid(), false, "t", uffd, pidfd, pagemap_fd,
+                               &e, &env.client_id) < 0)
                 test_fail(__FILE__, __LINE__, "manager_add_client: %s", e.message);
         env.c = manager_find_client(m, env.client_id);
         ASSERT_TRUE(env.c);
@@ -512,7 +519,7 @@ static void run_to_pending_eviction(void) {
 }
 
 static struct uffd_msg rwp_fault(uint64_t addr) {
-        return (struct uffd_msg) {
+        return (struct uffd_msg){
                 .event = UFFD_EVENT_PAGEFAULT,
                 .arg.pagefault = { .flags = UFFD_PAGEFAULT_FLAG_RWP, .address = addr },
         };
@@ -910,7 +917,8 @@ TEST(inject_wp_async_scan_uses_wp_matching_and_never_set_mode) {
 
         ASSERT_EQ(fake_count(OP_SET_MODE, 0), 0);
         ASSERT_EQ(fake_count(OP_RWPROTECT, 0), 0);
-        ASSERT_OPS(mark, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN, OP_PAGEOUT);
+        ASSERT_OPS(mark, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN, OP_PAGEMAP_SCAN,
+                   OP_PAGEOUT);
         for (size_t cycle = 0; cycle < 2; cycle++) {
                 const FakeCall *plain = fake_nth(OP_PAGEMAP_SCAN, mark, 2 * cycle);
                 const FakeCall *wp = fake_nth(OP_PAGEMAP_SCAN, mark, 2 * cycle + 1);
@@ -942,7 +950,8 @@ static size_t wp_scans_over(unsigned cycles, size_t from) {
                 ASSERT_OK(tracker_cycle_now(&env.c->tracker));
         size_t n = 0;
         for (size_t i = from; i < fake.n_calls; i++)
-                n += fake.calls[i].op == OP_PAGEMAP_SCAN && (fake.calls[i].flags & PM_SCAN_WP_MATCHING);
+                n += fake.calls[i].op == OP_PAGEMAP_SCAN &&
+                        (fake.calls[i].flags & PM_SCAN_WP_MATCHING);
         return n;
 }
 

@@ -114,7 +114,7 @@ TEST(user_mode_only) {
 
         m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         ASSERT_TRUE(m != MAP_FAILED);
-        reg = (struct uffdio_register) {
+        reg = (struct uffdio_register){
                 .range = { .start = (uintptr_t) m, .len = ps },
                 .mode = UFFDIO_REGISTER_MODE_MISSING,
         };

@@ -71,7 +71,7 @@ TEST(check_list_ok) {
         const VmaInfo v[] = {
                 { 0x10000, 0x20000, RW, ps, 0, 0, 0 },
                 { 0x20000, 0x30000, VMA_PERM_READ, ps, 0, 0, 0 }, /* read-only is fine */
-                { 0x30000, 0x40000, RW, 0, 0, 0, 0 },             /* page size unknown (maps) */
+                { 0x30000, 0x40000, RW, 0, 0, 0, 0 }, /* page size unknown (maps) */
                 { 0x50000, 0x60000, RW, ps, 0, 0, 0 },
         };
         char msg[256];
@@ -123,12 +123,12 @@ TEST(check_list_refusals) {
         const uint64_t ps = page_size();
         const VmaInfo v[] = {
                 { 0x10000, 0x20000, RW, ps, 0, 0, 0 },
-                { 0x20000, 0x30000, 0, ps, 0, 0, 0 },                         /* PROT_NONE */
-                { 0x30000, 0x40000, RW | VMA_PERM_SHARED, ps, 1234, 0, 1 },  /* shared (shmem) */
-                { 0x40000, 0x50000, RW, ps, 5678, 8, 3 },                     /* private file */
-                { 0x50000, 0x60000, RW, 2 * MIB, 999, 0, 16 },                /* hugetlb (private) */
+                { 0x20000, 0x30000, 0, ps, 0, 0, 0 }, /* PROT_NONE */
+                { 0x30000, 0x40000, RW | VMA_PERM_SHARED, ps, 1234, 0, 1 }, /* shared (shmem) */
+                { 0x40000, 0x50000, RW, ps, 5678, 8, 3 }, /* private file */
+                { 0x50000, 0x60000, RW, 2 * MIB, 999, 0, 16 }, /* hugetlb (private) */
                 { 0x60000, 0x70000, RW | VMA_PERM_SHARED, 2 * MIB, 999, 0, 16 },
-                { 0x70000, 0x80000, VMA_PERM_EXEC, ps, 0, 0, 0 },             /* exec-only: accessible */
+                { 0x70000, 0x80000, VMA_PERM_EXEC, ps, 0, 0, 0 }, /* exec-only: accessible */
         };
         char msg[256];
 
@@ -136,22 +136,30 @@ TEST(check_list_refusals) {
         /* clipped to the range: the VMA's own bounds (0x20000-0x30000) are not disclosed */
         ASSERT_STREQ(msg, "0x20000-0x28000 of the range is PROT_NONE, which cannot be registered");
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x34000, 0x38000, msg, sizeof msg), EOPNOTSUPP);
-        ASSERT_STREQ(msg, "0x34000-0x38000 of the range is a shared mapping, only private anonymous memory can be tiered");
+        ASSERT_STREQ(
+                msg,
+                "0x34000-0x38000 of the range is a shared mapping, only private anonymous memory can be tiered");
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x40000, 0x50000, msg, sizeof msg), EOPNOTSUPP);
-        ASSERT_STREQ(msg, "0x40000-0x50000 of the range is file-backed, only anonymous memory can be tiered");
+        ASSERT_STREQ(
+                msg,
+                "0x40000-0x50000 of the range is file-backed, only anonymous memory can be tiered");
         ASSERT_TRUE(strstr(msg, "5678") == NULL);
         /* hugetlb is named as such although it also has an inode (and is shared, below) */
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x50000, 0x51000, msg, sizeof msg), EOPNOTSUPP);
-        ASSERT_STREQ(msg, "0x50000-0x51000 of the range is hugetlb memory, which cannot be paged out");
+        ASSERT_STREQ(msg,
+                     "0x50000-0x51000 of the range is hugetlb memory, which cannot be paged out");
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x60000, 0x70000, msg, sizeof msg), EOPNOTSUPP);
         ASSERT_TRUE(strstr(msg, "hugetlb") != NULL);
         ASSERT_OK(check(v, ELEMENTSOF(v), 0x70000, 0x80000, msg, sizeof msg));
         /* the first problem in address order wins */
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x10000, 0x80000, msg, sizeof msg), EACCES);
         ASSERT_ERROR(check(v, ELEMENTSOF(v), 0x30000, 0x80000, msg, sizeof msg), EOPNOTSUPP);
-        ASSERT_STREQ(msg, "0x30000-0x40000 of the range is a shared mapping, only private anonymous memory can be tiered");
+        ASSERT_STREQ(
+                msg,
+                "0x30000-0x40000 of the range is a shared mapping, only private anonymous memory can be tiered");
         /* a bad VMA after a hole: the hole comes first */
-        const VmaInfo h[] = { { 0x10000, 0x20000, RW, ps, 0, 0, 0 }, { 0x30000, 0x40000, 0, ps, 0, 0, 0 } };
+        const VmaInfo h[] = { { 0x10000, 0x20000, RW, ps, 0, 0, 0 },
+                              { 0x30000, 0x40000, 0, ps, 0, 0, 0 } };
         ASSERT_ERROR(check(h, ELEMENTSOF(h), 0x10000, 0x40000, msg, sizeof msg), EFAULT);
 }
 
@@ -174,18 +182,21 @@ TEST(parse_maps_lines) {
         ASSERT_EQ(vma_parse_maps_line("10000-20000 ---p 00000000 00:00 0", &v, &name), 0);
         ASSERT_EQ(v.perms, 0);
 
-        n = vma_parse_maps_line("55d0c8a4e000-55d0c8a6f000 rw-p 00000000 00:00 0                          [heap]\n",
-                                &v, &name);
+        n = vma_parse_maps_line(
+                "55d0c8a4e000-55d0c8a6f000 rw-p 00000000 00:00 0                          [heap]\n",
+                &v, &name);
         ASSERT_EQ(n, 6);
         ASSERT_TRUE(strncmp(name, "[heap]", 6) == 0);
 
-        n = vma_parse_maps_line("7ffd3b5e0000-7ffd3b601000 rw-p 00000000 00:00 0                          [stack]\n",
-                                &v, &name);
+        n = vma_parse_maps_line(
+                "7ffd3b5e0000-7ffd3b601000 rw-p 00000000 00:00 0                          [stack]\n",
+                &v, &name);
         ASSERT_EQ(n, 7);
         ASSERT_TRUE(strncmp(name, "[stack]", 7) == 0);
 
         /* a file with spaces in its name, deleted, mapped shared and executable */
-        const char *del = "7f0a1d000000-7f0a1d200000 r-xs 00001000 fd:01 1311042                    /tmp/my file (1).bin (deleted)\n";
+        const char *del =
+                "7f0a1d000000-7f0a1d200000 r-xs 00001000 fd:01 1311042                    /tmp/my file (1).bin (deleted)\n";
         n = vma_parse_maps_line(del, &v, &name);
         ASSERT_EQ(n, (int) strlen("/tmp/my file (1).bin (deleted)"));
         ASSERT_TRUE(strncmp(name, "/tmp/my file (1).bin (deleted)", (size_t) n) == 0);
@@ -195,7 +206,9 @@ TEST(parse_maps_lines) {
         ASSERT_EQ(v.dev_minor, 1);
 
         /* MAP_SHARED|MAP_ANONYMOUS is a shmem file: "/dev/zero (deleted)", inode != 0 */
-        ASSERT_OK(vma_parse_maps_line("7f0a1e000000-7f0a1e100000 rw-s 00000000 00:01 2050 /dev/zero (deleted)", &v, NULL));
+        ASSERT_OK(vma_parse_maps_line(
+                "7f0a1e000000-7f0a1e100000 rw-s 00000000 00:01 2050 /dev/zero (deleted)", &v,
+                NULL));
         ASSERT_EQ(v.perms, RW | VMA_PERM_SHARED);
         ASSERT_U64_EQ(v.inode, 2050);
 
@@ -206,7 +219,8 @@ TEST(parse_maps_lines) {
         ASSERT_ERROR(vma_parse_maps_line("10000-20000 rw-q 00000000 00:00 0\n", &v, &name), EINVAL);
         ASSERT_ERROR(vma_parse_maps_line("10000-20000 rwp 00000000 00:00 0\n", &v, &name), EINVAL);
         ASSERT_ERROR(vma_parse_maps_line("10000-20000 rw-p 00000000 00:00\n", &v, &name), EINVAL);
-        ASSERT_ERROR(vma_parse_maps_line("10000-20000 rw-p 00000000 00:00 0x\n", &v, &name), EINVAL);
+        ASSERT_ERROR(vma_parse_maps_line("10000-20000 rw-p 00000000 00:00 0x\n", &v, &name),
+                     EINVAL);
 }
 
 static const char maps_fixture[] =
@@ -270,19 +284,25 @@ TEST(check_range_fake_proc_root) {
 
         ASSERT_OK(vma_check_range(root, 4242, 0x7f0000000000, 0x7f0000100000, 0, NULL, &e));
         ASSERT_OK(vma_check_range(root, 4242, 0x01000000, 0x01021000, 0, NULL, &e));
-        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f00000ff000, 0x7f0000102000, 0, NULL, &e), EACCES);
+        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f00000ff000, 0x7f0000102000, 0, NULL, &e),
+                     EACCES);
         ASSERT_EQ(sd_bus_error_get_errno(&e), EACCES);
-        ASSERT_STREQ(e.message, "0x7f0000100000-0x7f0000101000 of the range is PROT_NONE, which cannot be registered");
+        ASSERT_STREQ(
+                e.message,
+                "0x7f0000100000-0x7f0000101000 of the range is PROT_NONE, which cannot be registered");
         sd_bus_error_free(&e);
-        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000400000, 0x7f0000401000, 0, NULL, &e), EOPNOTSUPP);
+        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000400000, 0x7f0000401000, 0, NULL, &e),
+                     EOPNOTSUPP);
         /* no path, no inode in what the peer sees */
         ASSERT_TRUE(strstr(e.message, "/var") == NULL && strstr(e.message, "data file") == NULL);
         ASSERT_TRUE(strstr(e.message, "77") == NULL);
         sd_bus_error_free(&e);
-        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000200000, 0x7f0000300000, 0, NULL, &e), EFAULT);
+        ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000200000, 0x7f0000300000, 0, NULL, &e),
+                     EFAULT);
         sd_bus_error_free(&e);
         /* the process is gone */
-        ASSERT_ERROR(vma_check_range(root, 4243, 0x7f0000000000, 0x7f0000100000, 0, NULL, &e), ESRCH);
+        ASSERT_ERROR(vma_check_range(root, 4243, 0x7f0000000000, 0x7f0000100000, 0, NULL, &e),
+                     ESRCH);
         ASSERT_EQ(sd_bus_error_get_errno(&e), ESRCH);
 
         ASSERT_OK(unlink(path));
@@ -367,10 +387,14 @@ TEST(real_memory_both_readers) {
 
         /* the whole check on our own pid */
         ASSERT_OK(vma_check_range("/proc", getpid(), ptr_u64(p), ptr_u64(p) + 3 * ps, 0, NULL, &e));
-        ASSERT_OK(vma_check_range("/proc", getpid(), ptr_u64(p) + 4 * ps, ptr_u64(p) + 8 * ps, 0, NULL, &e));
-        ASSERT_ERROR(vma_check_range("/proc", getpid(), ptr_u64(p), ptr_u64(p) + 8 * ps, 0, NULL, &e), EACCES);
+        ASSERT_OK(vma_check_range("/proc", getpid(), ptr_u64(p) + 4 * ps, ptr_u64(p) + 8 * ps, 0,
+                                  NULL, &e));
+        ASSERT_ERROR(
+                vma_check_range("/proc", getpid(), ptr_u64(p), ptr_u64(p) + 8 * ps, 0, NULL, &e),
+                EACCES);
         sd_bus_error_free(&e);
-        ASSERT_ERROR(vma_check_range("/proc", getpid(), ptr_u64(p) + 4 * ps, ptr_u64(p) + 9 * ps, 0, NULL, &e),
+        ASSERT_ERROR(vma_check_range("/proc", getpid(), ptr_u64(p) + 4 * ps, ptr_u64(p) + 9 * ps, 0,
+                                     NULL, &e),
                      EFAULT);
         sd_bus_error_free(&e);
         munmap(p, 8 * ps);
@@ -385,7 +409,8 @@ TEST(real_memory_refusals) {
 
         sh = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         ASSERT_TRUE(sh != MAP_FAILED);
-        ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(sh), ptr_u64(sh) + 4 * ps, 0, NULL, &e), EOPNOTSUPP);
+        ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(sh), ptr_u64(sh) + 4 * ps, 0, NULL, &e),
+                     EOPNOTSUPP);
         ASSERT_TRUE(strstr(e.message, "shared") != NULL);
         sd_bus_error_free(&e);
 
@@ -394,19 +419,21 @@ TEST(real_memory_refusals) {
         ASSERT_OK(ftruncate(memfd, 4 * ps));
         file = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, 0);
         ASSERT_TRUE(file != MAP_FAILED);
-        ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(file), ptr_u64(file) + 4 * ps, 0, NULL, &e),
-                     EOPNOTSUPP);
+        ASSERT_ERROR(
+                vma_check_range("/proc", self, ptr_u64(file), ptr_u64(file) + 4 * ps, 0, NULL, &e),
+                EOPNOTSUPP);
         ASSERT_TRUE(strstr(e.message, "file-backed") != NULL);
         ASSERT_TRUE(strstr(e.message, "secret") == NULL);
         sd_bus_error_free(&e);
 
         /* hugetlb needs reserved huge pages; without them there is nothing to map */
-        huge = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
-                    -1, 0);
+        huge = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
         if (huge != MAP_FAILED) {
                 _cleanup_close_ int fd = open_self_maps();
                 _cleanup_(vma_vec_done) VmaVec q = {};
-                ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(huge), ptr_u64(huge) + 2 * MIB, 0, NULL, &e),
+                ASSERT_ERROR(vma_check_range("/proc", self, ptr_u64(huge), ptr_u64(huge) + 2 * MIB,
+                                             0, NULL, &e),
                              EOPNOTSUPP);
                 if (vma_query_range(fd, ptr_u64(huge), ptr_u64(huge) + 2 * MIB, &q) >= 0) {
                         ASSERT_EQ(q.n, 1);
@@ -439,7 +466,8 @@ static int fake_pagemap_scan(int fd, struct pm_scan_arg *arg) {
         fake_calls++;
         fake_arg = *arg;
         if (fake.ret > 0)
-                memcpy((void *) (uintptr_t) arg->vec, fake.regions, fake.ret * sizeof(struct page_region));
+                memcpy((void *) (uintptr_t) arg->vec, fake.regions,
+                       fake.ret * sizeof(struct page_region));
         arg->walk_end = fake.walk_end;
         return fake.ret;
 }
@@ -459,7 +487,8 @@ static int fake_registered(uint64_t mode, FakeScan s) {
 
 TEST(inject_registered_wp) {
         /* whole range */
-        ASSERT_EQ(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan) { 1, { { 0x100000, 0x110000, WPA } }, 0x110000 }),
+        ASSERT_EQ(fake_registered(UFFDIO_REGISTER_MODE_WP,
+                                  (FakeScan){ 1, { { 0x100000, 0x110000, WPA } }, 0x110000 }),
                   VMA_REGISTERED_ALL);
         ASSERT_EQ(fake_calls, 1);
         ASSERT_U64_EQ(fake_arg.start, 0x100000);
@@ -468,25 +497,38 @@ TEST(inject_registered_wp) {
         ASSERT_U64_EQ(fake_arg.category_inverted, 0);
         ASSERT_U64_EQ(fake_arg.flags, 0);
         /* split in two regions that still cover it */
-        ASSERT_EQ(fake_registered(UFFDIO_REGISTER_MODE_WP,
-                                  (FakeScan) { 2, { { 0x100000, 0x104000, WPA }, { 0x104000, 0x110000, WPA } }, 0x110000 }),
+        ASSERT_EQ(fake_registered(
+                          UFFDIO_REGISTER_MODE_WP,
+                          (FakeScan){ 2,
+                                      { { 0x100000, 0x104000, WPA }, { 0x104000, 0x110000, WPA } },
+                                      0x110000 }),
                   VMA_REGISTERED_ALL);
         /* a hole (another VMA or none) in the middle */
-        ASSERT_EQ(fake_registered(UFFDIO_REGISTER_MODE_WP,
-                                  (FakeScan) { 2, { { 0x100000, 0x104000, WPA }, { 0x105000, 0x110000, WPA } }, 0x110000 }),
+        ASSERT_EQ(fake_registered(
+                          UFFDIO_REGISTER_MODE_WP,
+                          (FakeScan){ 2,
+                                      { { 0x100000, 0x104000, WPA }, { 0x105000, 0x110000, WPA } },
+                                      0x110000 }),
                   VMA_REGISTERED_PART);
-        ASSERT_EQ(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan) { 0, {}, 0x110000 }), VMA_REGISTERED_NONE);
+        ASSERT_EQ(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan){ 0, {}, 0x110000 }),
+                  VMA_REGISTERED_NONE);
         /* errors come back unchanged */
-        ASSERT_ERROR(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan) { -ESRCH, {}, 0 }), ESRCH);
-        ASSERT_ERROR(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan) { -ENOTTY, {}, 0 }), ENOTTY);
-        ASSERT_ERROR(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan) { -EPERM, {}, 0 }), EPERM);
+        ASSERT_ERROR(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan){ -ESRCH, {}, 0 }), ESRCH);
+        ASSERT_ERROR(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan){ -ENOTTY, {}, 0 }),
+                     ENOTTY);
+        ASSERT_ERROR(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan){ -EPERM, {}, 0 }), EPERM);
         /* a kernel that makes no progress: -EIO, not a loop */
-        ASSERT_ERROR(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan) { 0, {}, 0x100000 }), EIO);
+        ASSERT_ERROR(fake_registered(UFFDIO_REGISTER_MODE_WP, (FakeScan){ 0, {}, 0x100000 }), EIO);
         /* bad input never reaches the kernel */
         fake_calls = 0;
-        ASSERT_ERROR(vma_range_is_registered(&fake_ops, 9, 0x100001, 0x110000, UFFDIO_REGISTER_MODE_WP), EINVAL);
-        ASSERT_ERROR(vma_range_is_registered(&fake_ops, 9, 0x110000, 0x110000, UFFDIO_REGISTER_MODE_WP), EINVAL);
-        ASSERT_ERROR(vma_range_is_registered(&fake_ops, 9, 0x100000, 0x110000, UFFDIO_REGISTER_MODE_MISSING),
+        ASSERT_ERROR(
+                vma_range_is_registered(&fake_ops, 9, 0x100001, 0x110000, UFFDIO_REGISTER_MODE_WP),
+                EINVAL);
+        ASSERT_ERROR(
+                vma_range_is_registered(&fake_ops, 9, 0x110000, 0x110000, UFFDIO_REGISTER_MODE_WP),
+                EINVAL);
+        ASSERT_ERROR(vma_range_is_registered(&fake_ops, 9, 0x100000, 0x110000,
+                                             UFFDIO_REGISTER_MODE_MISSING),
                      EINVAL);
         ASSERT_EQ(fake_calls, 0);
 }
@@ -495,20 +537,29 @@ TEST(inject_registered_rwp) {
         const uint64_t m = UFFDIO_REGISTER_MODE_RWP;
 
         /* every populated page accessed (unprotected RWP pages), the rest unpopulated */
-        ASSERT_EQ(fake_registered(m, (FakeScan) { 2, { { 0x100000, 0x102000, PR | AC }, { 0x108000, 0x109000, SW | AC } }, 0x110000 }),
+        ASSERT_EQ(fake_registered(m,
+                                  (FakeScan){ 2,
+                                              { { 0x100000, 0x102000, PR | AC },
+                                                { 0x108000, 0x109000, SW | AC } },
+                                              0x110000 }),
                   VMA_REGISTERED_ALL);
         ASSERT_U64_EQ(fake_arg.category_mask, 0);
         ASSERT_U64_EQ(fake_arg.category_anyof_mask, PR | SW);
         ASSERT_TRUE(fake_arg.return_mask & AC);
         /* a populated page without ACCESSED: not (all) ours */
-        ASSERT_EQ(fake_registered(m, (FakeScan) { 2, { { 0x100000, 0x102000, PR | AC }, { 0x102000, 0x103000, PR } }, 0x110000 }),
+        ASSERT_EQ(fake_registered(m,
+                                  (FakeScan){ 2,
+                                              { { 0x100000, 0x102000, PR | AC },
+                                                { 0x102000, 0x103000, PR } },
+                                              0x110000 }),
                   VMA_REGISTERED_PART);
-        ASSERT_EQ(fake_registered(m, (FakeScan) { 1, { { 0x100000, 0x110000, PR } }, 0x110000 }), VMA_REGISTERED_NONE);
+        ASSERT_EQ(fake_registered(m, (FakeScan){ 1, { { 0x100000, 0x110000, PR } }, 0x110000 }),
+                  VMA_REGISTERED_NONE);
         /* nothing populated: nothing to see */
-        ASSERT_ERROR(fake_registered(m, (FakeScan) { 0, {}, 0x110000 }), ENODATA);
+        ASSERT_ERROR(fake_registered(m, (FakeScan){ 0, {}, 0x110000 }), ENODATA);
         /* a kernel without PAGE_IS_ACCESSED rejects the category */
-        ASSERT_ERROR(fake_registered(m, (FakeScan) { -EINVAL, {}, 0 }), EINVAL);
-        ASSERT_ERROR(fake_registered(m, (FakeScan) { -ESRCH, {}, 0 }), ESRCH);
+        ASSERT_ERROR(fake_registered(m, (FakeScan){ -EINVAL, {}, 0 }), EINVAL);
+        ASSERT_ERROR(fake_registered(m, (FakeScan){ -ESRCH, {}, 0 }), ESRCH);
 }
 
 /* ---- the registration proof on the real kernel ---- */
@@ -557,11 +608,12 @@ TEST(real_registration_own_uffd) {
         p = mmap(NULL, len + ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         ASSERT_TRUE(p != MAP_FAILED);
         ASSERT_OK(munmap(p + len, ps)); /* a hole right after */
-        memset(p, 1, len / 2);          /* half populated: WPALLOWED must not care */
+        memset(p, 1, len / 2); /* half populated: WPALLOWED must not care */
 
         ASSERT_EQ(self_registered(pagemap_fd, p, len), VMA_REGISTERED_NONE);
         uffd = wp_uffd();
-        ASSERT_OK(kernel_ops_real.register_range(uffd, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP, NULL));
+        ASSERT_OK(kernel_ops_real.register_range(uffd, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP,
+                                                 NULL));
         ASSERT_EQ(self_registered(pagemap_fd, p, len), VMA_REGISTERED_ALL);
         /* protected or not, populated or not */
         ASSERT_OK(kernel_ops_real.writeprotect(uffd, ptr_u64(p), len, true));
@@ -579,10 +631,12 @@ TEST(real_registration_own_uffd) {
          * cannot fake the proof either */
         ASSERT_OK(uffd_open(UFFD_DEVICE_PATH, false, &other));
         ASSERT_OK(kernel_ops_real.api(other, 0, NULL, NULL));
-        ASSERT_OK(kernel_ops_real.register_range(other, ptr_u64(p), len, UFFDIO_REGISTER_MODE_MISSING, NULL));
+        ASSERT_OK(kernel_ops_real.register_range(other, ptr_u64(p), len,
+                                                 UFFDIO_REGISTER_MODE_MISSING, NULL));
         ASSERT_EQ(self_registered(pagemap_fd, p, len), VMA_REGISTERED_NONE);
         /* ... but our REGISTER then fails with EBUSY: the kernel refuses a second uffd */
-        ASSERT_ERROR(kernel_ops_real.register_range(uffd, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP, NULL),
+        ASSERT_ERROR(kernel_ops_real.register_range(uffd, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP,
+                                                    NULL),
                      EBUSY);
         munmap(p, len);
 }
@@ -590,8 +644,9 @@ TEST(real_registration_own_uffd) {
 static int send_fd(int sock, int fd) {
         char cbuf[CMSG_SPACE(sizeof(int))] = {}, byte = 'x';
         struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                             .msg_controllen = sizeof cbuf };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf
+        };
         struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
         c->cmsg_level = SOL_SOCKET;
@@ -604,8 +659,9 @@ static int send_fd(int sock, int fd) {
 static int recv_fd(int sock) {
         char cbuf[CMSG_SPACE(sizeof(int))] = {}, byte;
         struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                             .msg_controllen = sizeof cbuf };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf
+        };
         struct cmsghdr *c;
         int fd;
 
@@ -619,7 +675,8 @@ static int recv_fd(int sock) {
 }
 
 TEST(real_registration_foreign_uffd) {
-        _cleanup_close_ int foreign = -EBADF, own = -EBADF, pagemap_fd = -EBADF, child_pagemap = -EBADF;
+        _cleanup_close_ int foreign = -EBADF, own = -EBADF, pagemap_fd = -EBADF,
+                            child_pagemap = -EBADF;
         const size_t ps = page_size(), len = 64 * ps;
         int sp[2], status;
         char path[64], c = 0;
@@ -655,7 +712,8 @@ TEST(real_registration_foreign_uffd) {
          * registered. */
         ASSERT_OK(kernel_ops_real.api(foreign, wp_features(), NULL, NULL));
         ASSERT_EQ(self_registered(pagemap_fd, p, len), VMA_REGISTERED_NONE);
-        ASSERT_OK(kernel_ops_real.register_range(foreign, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP, NULL));
+        ASSERT_OK(kernel_ops_real.register_range(foreign, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP,
+                                                 NULL));
         ASSERT_EQ(self_registered(pagemap_fd, p, len), VMA_REGISTERED_NONE);
         snprintf(path, sizeof path, "/proc/%d/pagemap", (int) pid);
         child_pagemap = open(path, O_RDONLY | O_CLOEXEC);
@@ -665,7 +723,8 @@ TEST(real_registration_foreign_uffd) {
         /* Why the pre-check: with our range also registered on a uffd of our own, the proof
          * after REGISTER (through the foreign uffd) would pass. The pre-check sees it first. */
         own = wp_uffd();
-        ASSERT_OK(kernel_ops_real.register_range(own, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP, NULL));
+        ASSERT_OK(kernel_ops_real.register_range(own, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP,
+                                                 NULL));
         ASSERT_EQ(self_registered(pagemap_fd, p, len), VMA_REGISTERED_ALL);
 
         ASSERT_EQ(write(sp[0], &c, 1), 1);
@@ -700,19 +759,20 @@ TEST(real_registration_rwp) {
         memset(p, 1, len / 2);
         memset(q, 1, len);
 
-#define RWP_REG(a, l) vma_range_is_registered(&kernel_ops_real, pagemap_fd, ptr_u64(a), ptr_u64(a) + (l), rwp)
-        ASSERT_EQ(RWP_REG(q, len), VMA_REGISTERED_NONE);      /* populated, not registered */
+#define RWP_REG(a, l) \
+        vma_range_is_registered(&kernel_ops_real, pagemap_fd, ptr_u64(a), ptr_u64(a) + (l), rwp)
+        ASSERT_EQ(RWP_REG(q, len), VMA_REGISTERED_NONE); /* populated, not registered */
         ASSERT_EQ(RWP_REG(p, len), VMA_REGISTERED_NONE);
         ASSERT_ERROR(RWP_REG(p + len / 2, len / 2), ENODATA); /* nothing populated */
 
         ASSERT_OK(uffd_open(UFFD_DEVICE_PATH, false, &uffd));
         ASSERT_OK(kernel_ops_real.api(uffd, want, NULL, NULL));
         ASSERT_OK(kernel_ops_real.register_range(uffd, ptr_u64(p), len, rwp, NULL));
-        ASSERT_EQ(RWP_REG(p, len), VMA_REGISTERED_ALL);       /* every populated page ACCESSED */
+        ASSERT_EQ(RWP_REG(p, len), VMA_REGISTERED_ALL); /* every populated page ACCESSED */
         ASSERT_ERROR(RWP_REG(p + len / 2, len / 2), ENODATA); /* registered, but nothing to see */
         /* never WPALLOWED: the wp-async proof says "not registered" */
-        ASSERT_EQ(vma_range_is_registered(&kernel_ops_real, pagemap_fd, ptr_u64(p), ptr_u64(p) + len,
-                                          UFFDIO_REGISTER_MODE_WP),
+        ASSERT_EQ(vma_range_is_registered(&kernel_ops_real, pagemap_fd, ptr_u64(p),
+                                          ptr_u64(p) + len, UFFDIO_REGISTER_MODE_WP),
                   VMA_REGISTERED_NONE);
         /* once protected, the pages read as not accessed: the proof only works before arming */
         ASSERT_OK(kernel_ops_real.set_mode(uffd, UFFD_FEATURE_RWP_ASYNC, 0));

@@ -61,8 +61,8 @@ static int fail(const char *what) {
 }
 
 /* pages of [start, start+len) that PAGEMAP_SCAN reports as accessed; -1 on error */
-static long scan_accessed(int pagemap, char *start, size_t len, struct page_region *vec, size_t nvec,
-                          long *nregions) {
+static long scan_accessed(int pagemap, char *start, size_t len, struct page_region *vec,
+                          size_t nvec, long *nregions) {
         struct pm_scan_arg arg = {
                 .size = sizeof(arg),
                 .start = (uintptr_t) start,
@@ -90,7 +90,8 @@ static int exercise(void) {
         int uffd = uffd_new();
         if (uffd < 0)
                 return fail("userfaultfd");
-        struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC };
+        struct uffdio_api api = { .api = UFFD_API,
+                                  .features = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC };
         if (ioctl(uffd, UFFDIO_API, &api) < 0)
                 return fail("UFFDIO_API(RWP|RWP_ASYNC)");
 
@@ -108,7 +109,8 @@ static int exercise(void) {
         if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
                 return fail("UFFDIO_REGISTER(MODE_RWP)");
         if (!(reg.ioctls & UFFD_RANGE_IOCTL_RWPROTECT_BIT)) {
-                fprintf(stderr, "rwp-check: range ioctls 0x%llx lack RWPROTECT\n", (unsigned long long) reg.ioctls);
+                fprintf(stderr, "rwp-check: range ioctls 0x%llx lack RWPROTECT\n",
+                        (unsigned long long) reg.ioctls);
                 return 1;
         }
         /* whatever mode RWP_ASYNC negotiation starts in, make it async: accesses must not block */
@@ -129,7 +131,8 @@ static int exercise(void) {
         if (pages < 0)
                 return fail("PAGEMAP_SCAN(PAGE_IS_ACCESSED)");
         if (pages != 0) {
-                fprintf(stderr, "rwp-check: %ld pages accessed right after RWPROTECT, expected 0\n", pages);
+                fprintf(stderr, "rwp-check: %ld pages accessed right after RWPROTECT, expected 0\n",
+                        pages);
                 return 1;
         }
 
@@ -144,13 +147,16 @@ static int exercise(void) {
         pages = scan_accessed(pagemap, p, len, vec, NPAGES, &nregions);
         if (pages < 0)
                 return fail("PAGEMAP_SCAN(PAGE_IS_ACCESSED)");
-        bool ok = pages == 2 && nregions == 2 && vec[0].start == (uintptr_t) p + 3 * (uintptr_t) page_size &&
-                  vec[1].start == (uintptr_t) p + 9 * (uintptr_t) page_size;
+        bool ok = pages == 2 && nregions == 2 &&
+                vec[0].start == (uintptr_t) p + 3 * (uintptr_t) page_size &&
+                vec[1].start == (uintptr_t) p + 9 * (uintptr_t) page_size;
         if (!ok) {
-                fprintf(stderr, "rwp-check: after touching pages 3 and 9, the scan found %ld pages in %ld regions:",
+                fprintf(stderr,
+                        "rwp-check: after touching pages 3 and 9, the scan found %ld pages in %ld regions:",
                         pages, nregions);
                 for (long i = 0; i < nregions; i++)
-                        fprintf(stderr, " [%ld,%ld)", (long) ((vec[i].start - (uintptr_t) p) / page_size),
+                        fprintf(stderr, " [%ld,%ld)",
+                                (long) ((vec[i].start - (uintptr_t) p) / page_size),
                                 (long) ((vec[i].end - (uintptr_t) p) / page_size));
                 fputc('\n', stderr);
                 return 1;
@@ -173,8 +179,14 @@ static int exercise(void) {
 static long scan_regions(int pagemap, char *p, size_t len, uint64_t flags, uint64_t mask,
                          struct page_region *vec, size_t nvec) {
         struct pm_scan_arg arg = {
-                .size = sizeof(arg), .flags = flags, .start = (uintptr_t) p, .end = (uintptr_t) p + len,
-                .vec = (uintptr_t) vec, .vec_len = nvec, .category_mask = mask, .return_mask = 0x3ff,
+                .size = sizeof(arg),
+                .flags = flags,
+                .start = (uintptr_t) p,
+                .end = (uintptr_t) p + len,
+                .vec = (uintptr_t) vec,
+                .vec_len = nvec,
+                .category_mask = mask,
+                .return_mask = 0x3ff,
         };
         return ioctl(pagemap, PAGEMAP_SCAN, &arg);
 }
@@ -183,7 +195,8 @@ static void print_regions(const char *what, char *p, const struct page_region *v
         printf("registration: %s:", what);
         for (long i = 0; i < n; i++)
                 printf(" [%ld,%ld)=%#llx", (long) ((vec[i].start - (uintptr_t) p) / page_size),
-                       (long) ((vec[i].end - (uintptr_t) p) / page_size), (unsigned long long) vec[i].categories);
+                       (long) ((vec[i].end - (uintptr_t) p) / page_size),
+                       (unsigned long long) vec[i].categories);
         printf("%s\n", n == 0 ? " none" : "");
 }
 
@@ -197,7 +210,8 @@ static int registration(void) {
 
         /* 1. MODE_RWP, pages [0, NPAGES/2) populated */
         int uffd = uffd_new();
-        struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC };
+        struct uffdio_api api = { .api = UFFD_API,
+                                  .features = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC };
         if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0)
                 return fail("UFFDIO_API(RWP|RWP_ASYNC)");
         char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -205,7 +219,8 @@ static int registration(void) {
                 return fail("mmap");
         (void) madvise(p, len, MADV_NOHUGEPAGE);
         memset(p, 1, len / 2);
-        struct uffdio_register reg = { .range = { (uintptr_t) p, len }, .mode = UFFDIO_REGISTER_MODE_RWP };
+        struct uffdio_register reg = { .range = { (uintptr_t) p, len },
+                                       .mode = UFFDIO_REGISTER_MODE_RWP };
         if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
                 return fail("UFFDIO_REGISTER(MODE_RWP)");
         n = scan_regions(pagemap, p, len, 0, 0, vec, NPAGES);
@@ -219,15 +234,18 @@ static int registration(void) {
                 return 1;
         }
         n = scan_regions(pagemap, p, len, PM_SCAN_CHECK_WPASYNC, 0, vec, NPAGES);
-        printf("registration: MODE_RWP, PM_SCAN_CHECK_WPASYNC: %s\n", n < 0 ? strerror(errno) : "succeeded");
+        printf("registration: MODE_RWP, PM_SCAN_CHECK_WPASYNC: %s\n",
+               n < 0 ? strerror(errno) : "succeeded");
         if (n >= 0 || errno != EPERM) {
-                fprintf(stderr, "rwp-check: PM_SCAN_CHECK_WPASYNC on an RWP range did not fail with EPERM\n");
+                fprintf(stderr,
+                        "rwp-check: PM_SCAN_CHECK_WPASYNC on an RWP range did not fail with EPERM\n");
                 return 1;
         }
         n = scan_regions(pagemap, p, len, 0, PAGE_IS_ACCESSED, vec, NPAGES);
         print_regions("MODE_RWP before RWPROTECT, category_mask ACCESSED", p, vec, n);
         if (n != 1 || vec[0].start != (uintptr_t) p || vec[0].end != (uintptr_t) p + len / 2) {
-                fprintf(stderr, "rwp-check: before RWPROTECT, ACCESSED is not exactly the populated pages\n");
+                fprintf(stderr,
+                        "rwp-check: before RWPROTECT, ACCESSED is not exactly the populated pages\n");
                 return 1;
         }
         close(uffd);
@@ -235,8 +253,9 @@ static int registration(void) {
 
         /* 2. the complete proof for RWP: register MODE_WP on a uffd that has both, then RWP */
         uffd = uffd_new();
-        api = (struct uffdio_api) { .api = UFFD_API, .features = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC |
-                                                                 UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
+        api = (struct uffdio_api){ .api = UFFD_API,
+                                   .features = UFFD_FEATURE_RWP | UFFD_FEATURE_RWP_ASYNC |
+                                           UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
         if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0)
                 return fail("UFFDIO_API(RWP|RWP_ASYNC|WP_ASYNC|WP_UNPOPULATED)");
         p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -244,27 +263,32 @@ static int registration(void) {
                 return fail("mmap");
         (void) madvise(p, len, MADV_NOHUGEPAGE);
         memset(p, 1, len / 2);
-        reg = (struct uffdio_register) { .range = { (uintptr_t) p, len }, .mode = UFFDIO_REGISTER_MODE_WP };
+        reg = (struct uffdio_register){ .range = { (uintptr_t) p, len },
+                                        .mode = UFFDIO_REGISTER_MODE_WP };
         if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
                 return fail("UFFDIO_REGISTER(MODE_WP) on an RWP uffd");
         n = scan_regions(pagemap, p, len, 0, PAGE_IS_WPALLOWED, vec, NPAGES);
         print_regions("MODE_WP on an RWP+WP_ASYNC uffd, category_mask WPALLOWED", p, vec, n);
         /* split by the other categories (populated or not), but contiguous over the range */
-        bool whole = n >= 1 && vec[0].start == (uintptr_t) p && vec[n - 1].end == (uintptr_t) p + len;
+        bool whole = n >= 1 && vec[0].start == (uintptr_t) p &&
+                vec[n - 1].end == (uintptr_t) p + len;
         for (long i = 1; i < n; i++)
                 whole = whole && vec[i].start == vec[i - 1].end;
         if (!whole) {
-                fprintf(stderr, "rwp-check: MODE_WP range of an RWP+WP_ASYNC uffd is not WPALLOWED throughout\n");
+                fprintf(stderr,
+                        "rwp-check: MODE_WP range of an RWP+WP_ASYNC uffd is not WPALLOWED throughout\n");
                 return 1;
         }
         struct uffdio_range range = { (uintptr_t) p, len };
         if (ioctl(uffd, UFFDIO_UNREGISTER, &range) < 0)
                 return fail("UFFDIO_UNREGISTER");
-        reg = (struct uffdio_register) { .range = { (uintptr_t) p, len }, .mode = UFFDIO_REGISTER_MODE_RWP };
+        reg = (struct uffdio_register){ .range = { (uintptr_t) p, len },
+                                        .mode = UFFDIO_REGISTER_MODE_RWP };
         if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
                 return fail("UFFDIO_REGISTER(MODE_RWP) after MODE_WP");
         struct uffdio_set_mode mode = { .enable = UFFD_FEATURE_RWP_ASYNC };
-        struct uffdio_rwprotect rwp = { .range = { (uintptr_t) p, len }, .mode = UFFDIO_RWPROTECT_MODE_RWP };
+        struct uffdio_rwprotect rwp = { .range = { (uintptr_t) p, len },
+                                        .mode = UFFDIO_RWPROTECT_MODE_RWP };
         if (ioctl(uffd, UFFDIO_SET_MODE, &mode) < 0 || ioctl(uffd, UFFDIO_RWPROTECT, &rwp) < 0)
                 return fail("SET_MODE/RWPROTECT after re-registering");
         ((volatile char *) p)[2 * page_size] = 3;
@@ -272,7 +296,8 @@ static int registration(void) {
         print_regions("then MODE_RWP, protected, page 2 written: ACCESSED", p, vec, n);
         if (n != 1 || vec[0].start != (uintptr_t) p + 2 * (uintptr_t) page_size ||
             vec[0].end != (uintptr_t) p + 3 * (uintptr_t) page_size) {
-                fprintf(stderr, "rwp-check: RWP after a MODE_WP registration does not track page 2\n");
+                fprintf(stderr,
+                        "rwp-check: RWP after a MODE_WP registration does not track page 2\n");
                 return 1;
         }
         close(uffd);
