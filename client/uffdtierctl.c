@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ enum {
 
 static bool arg_json;
 static const char *arg_bus_address;
+static const char *arg_output; /* metrics --output=FILE */
 static const char *arg_verb_name;
 
 #define N_BUCKETS UFFDTIER_BUS_AGE_BUCKETS
@@ -914,16 +916,93 @@ static void prom_head(FILE *f, const char *name, const char *type, const char *h
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void prom_client_labels(FILE *f, const ClientInfo *c) {
-        fprintf(f, "{id=\"%" PRIu64 "\",pid=\"%" PRIu32 "\",name=", c->id, c->pid);
-        prom_label_value(f, c->name);
+/* The clients of one label set: series are labelled by name, cgroup and policy only (no id or
+ * pid: one series per process would grow without bound as processes come and go, and a pid tells
+ * a scraper more than it needs), so clients that share all three are added up. */
+typedef struct MetricGroup {
+        const ClientInfo *first; /* its labels */
+        unsigned n_clients;
+        ClientInfo sum; /* added up; the cgroup's usage and the p99 fault latency: the largest */
+} MetricGroup;
+
+static void prom_group_labels(FILE *f, const MetricGroup *g) {
+        fputs("{name=", f);
+        prom_label_value(f, g->first->name);
         fputs(",cgroup=", f);
-        prom_label_value(f, c->cgroup);
+        prom_label_value(f, g->first->cgroup);
         fputs(",policy=", f);
-        prom_label_value(f, c->policy);
+        prom_label_value(f, g->first->policy);
 }
 
-static int verb_metrics(sd_bus *bus, int argc, char **argv) {
+static const struct {
+        const char *name, *type, *help;
+        size_t offset;
+} client_metrics[] = {
+        { "uffdtier_client_tracked_bytes", "gauge", "Memory the clients handed over.",
+          offsetof(ClientInfo, tracked) },
+        { "uffdtier_client_resident_bytes", "gauge", "The clients' tracked memory in RAM.",
+          offsetof(ClientInfo, resident) },
+        { "uffdtier_client_swapped_bytes", "gauge", "The clients' tracked memory in swap.",
+          offsetof(ClientInfo, swapped) },
+        { "uffdtier_client_paged_out_bytes", "gauge", "Paged out by the daemon and still in swap.",
+          offsetof(ClientInfo, paged_out) },
+        { "uffdtier_client_freed_bytes", "gauge", "Of the paged-out memory, what left RAM.",
+          offsetof(ClientInfo, freed) },
+        { "uffdtier_client_memory_cgroup_usage_bytes", "gauge",
+          "The memory cgroup's usage (0: none); the clients share it.",
+          offsetof(ClientInfo, memcg_usage) },
+        { "uffdtier_client_hot_bytes", "gauge", "Accessed in the last cycle.",
+          offsetof(ClientInfo, hot) },
+        { "uffdtier_client_cold_bytes", "gauge", "Resident and unaccessed for the cold age.",
+          offsetof(ClientInfo, cold) },
+        { "uffdtier_client_evicted_bytes_total", "counter", "Memory paged out.",
+          offsetof(ClientInfo, evicted) },
+        { "uffdtier_client_refaulted_bytes_total", "counter", "Evicted memory accessed again.",
+          offsetof(ClientInfo, refaulted) },
+        { "uffdtier_client_faults_served_total", "counter", "Access faults resolved.",
+          offsetof(ClientInfo, faults) },
+        { "uffdtier_client_cycles_total", "counter", "Tracking cycles run.",
+          offsetof(ClientInfo, cycles) },
+};
+
+#define CLIENT_U64(c, off) (*(uint64_t *) ((char *) (c) + (off)))
+
+static MetricGroup *metric_groups(const ClientList *l, size_t *ret_n) {
+        MetricGroup *g = calloc(l->n + 1, sizeof *g);
+        size_t n = 0;
+
+        if (!g)
+                return NULL;
+        for (size_t i = 0; i < l->n; i++) {
+                const ClientInfo *c = &l->v[i];
+                size_t k = 0;
+
+                while (k < n &&
+                       !(streq(g[k].first->name, c->name) && streq(g[k].first->cgroup, c->cgroup) &&
+                         streq(g[k].first->policy, c->policy)))
+                        k++;
+                if (k == n)
+                        g[n++].first = c;
+                g[k].n_clients++;
+                for (size_t m = 0; m < ELEMENTSOF(client_metrics); m++) {
+                        uint64_t *v = &CLIENT_U64(&g[k].sum, client_metrics[m].offset);
+
+                        if (client_metrics[m].offset == offsetof(ClientInfo, memcg_usage))
+                                *v = MAX(*v, c->memcg_usage); /* one cgroup, read by each */
+                        else
+                                *v += CLIENT_U64(c, client_metrics[m].offset);
+                }
+                for (unsigned b = 0; b < N_BUCKETS; b++) {
+                        g[k].sum.wss[b] += c->wss[b];
+                        g[k].sum.age[b] += c->age[b];
+                }
+                g[k].sum.latency_p99_usec = MAX(g[k].sum.latency_p99_usec, c->latency_p99_usec);
+        }
+        *ret_n = n;
+        return g;
+}
+
+static void metrics_write(FILE *f, const ManagerInfo *m, const MetricGroup *g, size_t n_groups) {
         static const struct {
                 const char *name, *type, *help;
                 size_t offset;
@@ -963,39 +1042,133 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
                 { "uffdtier_faults_served_total", "counter", "Access faults the daemon resolved.",
                   offsetof(ManagerInfo, faults) },
         };
-        static const struct {
-                const char *name, *type, *help;
-                size_t offset;
-        } client_metrics[] = {
-                { "uffdtier_client_tracked_bytes", "gauge", "Memory the client handed over.",
-                  offsetof(ClientInfo, tracked) },
-                { "uffdtier_client_resident_bytes", "gauge", "The client's tracked memory in RAM.",
-                  offsetof(ClientInfo, resident) },
-                { "uffdtier_client_swapped_bytes", "gauge", "The client's tracked memory in swap.",
-                  offsetof(ClientInfo, swapped) },
-                { "uffdtier_client_paged_out_bytes", "gauge",
-                  "Paged out by the daemon and still in swap.", offsetof(ClientInfo, paged_out) },
-                { "uffdtier_client_freed_bytes", "gauge", "Of the paged-out memory, what left RAM.",
-                  offsetof(ClientInfo, freed) },
-                { "uffdtier_client_memory_cgroup_usage_bytes", "gauge",
-                  "The client's memory cgroup usage (0: none).",
-                  offsetof(ClientInfo, memcg_usage) },
-                { "uffdtier_client_hot_bytes", "gauge", "Accessed in the last cycle.",
-                  offsetof(ClientInfo, hot) },
-                { "uffdtier_client_cold_bytes", "gauge",
-                  "Resident and unaccessed for the cold age.", offsetof(ClientInfo, cold) },
-                { "uffdtier_client_evicted_bytes_total", "counter", "Memory paged out.",
-                  offsetof(ClientInfo, evicted) },
-                { "uffdtier_client_refaulted_bytes_total", "counter",
-                  "Evicted memory accessed again.", offsetof(ClientInfo, refaulted) },
-                { "uffdtier_client_faults_served_total", "counter", "Access faults resolved.",
-                  offsetof(ClientInfo, faults) },
-                { "uffdtier_client_cycles_total", "counter", "Tracking cycles run.",
-                  offsetof(ClientInfo, cycles) },
-        };
+        char lbl[16];
+
+        prom_head(f, "uffdtier_info", "gauge", "The running uffdtierd: version and backend.");
+        fprintf(f, "uffdtier_info{version=");
+        prom_label_value(f, m->version);
+        fprintf(f, ",backend=");
+        prom_label_value(f, m->backend);
+        fprintf(f, "} 1\n");
+        for (size_t i = 0; i < ELEMENTSOF(manager_metrics); i++) {
+                const void *v = (const char *) m + manager_metrics[i].offset;
+
+                prom_head(f, manager_metrics[i].name, manager_metrics[i].type,
+                          manager_metrics[i].help);
+                if (manager_metrics[i].offset == offsetof(ManagerInfo, paused) ||
+                    manager_metrics[i].offset == offsetof(ManagerInfo, monitor_only) ||
+                    manager_metrics[i].offset == offsetof(ManagerInfo, pageout_frees))
+                        fprintf(f, "%s %d\n", manager_metrics[i].name, *(const bool *) v);
+                else if (manager_metrics[i].offset == offsetof(ManagerInfo, n_clients))
+                        fprintf(f, "%s %" PRIu32 "\n", manager_metrics[i].name,
+                                *(const uint32_t *) v);
+                else if (manager_metrics[i].offset == offsetof(ManagerInfo, interval_usec))
+                        fprintf(f, "%s %g\n", manager_metrics[i].name,
+                                (double) *(const uint64_t *) v / 1e6);
+                else
+                        fprintf(f, "%s %" PRIu64 "\n", manager_metrics[i].name,
+                                *(const uint64_t *) v);
+        }
+        prom_head(f, "uffdtier_client_group_clients", "gauge",
+                  "Clients with this name, cgroup and policy (their uffdtier_client_* series are "
+                  "added up).");
+        for (size_t j = 0; j < n_groups; j++) {
+                fprintf(f, "uffdtier_client_group_clients");
+                prom_group_labels(f, &g[j]);
+                fprintf(f, "} %u\n", g[j].n_clients);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(client_metrics); i++) {
+                prom_head(f, client_metrics[i].name, client_metrics[i].type,
+                          client_metrics[i].help);
+                for (size_t j = 0; j < n_groups; j++) {
+                        fprintf(f, "%s", client_metrics[i].name);
+                        prom_group_labels(f, &g[j]);
+                        fprintf(f, "} %" PRIu64 "\n",
+                                CLIENT_U64(&g[j].sum, client_metrics[i].offset));
+                }
+        }
+        prom_head(f, "uffdtier_client_working_set_bytes", "gauge",
+                  "Memory accessed within the last window_cycles cycles.");
+        for (size_t j = 0; j < n_groups; j++)
+                for (unsigned b = 0; b < N_BUCKETS; b++) {
+                        fprintf(f, "uffdtier_client_working_set_bytes");
+                        prom_group_labels(f, &g[j]);
+                        fprintf(f, ",window_cycles=\"%u\"} %" PRIu64 "\n", 1U << b,
+                                g[j].sum.wss[b]);
+                }
+        prom_head(
+                f, "uffdtier_client_age_bytes", "gauge",
+                "Tracked memory by cycles since last accessed (age buckets 0, 1, 2-3, ..., 64-127).");
+        for (size_t j = 0; j < n_groups; j++)
+                for (unsigned b = 0; b < N_BUCKETS; b++) {
+                        bucket_label(lbl, sizeof lbl, b);
+                        fprintf(f, "uffdtier_client_age_bytes");
+                        prom_group_labels(f, &g[j]);
+                        fprintf(f, ",age=\"%s\"} %" PRIu64 "\n", lbl, g[j].sum.age[b]);
+                }
+        prom_head(f, "uffdtier_client_fault_latency_p99_seconds", "gauge",
+                  "99th percentile of the time to resolve an access fault (the largest of the "
+                  "clients').");
+        for (size_t j = 0; j < n_groups; j++) {
+                fprintf(f, "uffdtier_client_fault_latency_p99_seconds");
+                prom_group_labels(f, &g[j]);
+                fprintf(f, "} %g\n", (double) g[j].sum.latency_p99_usec / 1e6);
+        }
+}
+
+/* Replace PATH as a whole: a temporary file in its directory (a reader such as node_exporter's
+ * textfile collector, which reads *.prom only, never sees it), written and synced, then renamed
+ * over PATH. A reader sees the old file or the new one, never a part. */
+static int metrics_write_file(const char *path, const ManagerInfo *m, const MetricGroup *g,
+                              size_t n_groups) {
+        const char *base = strrchr(path, '/');
+        _cleanup_free_ char *tmp = NULL;
+        FILE *f = NULL;
+        int fd, r = 0;
+
+        base = base ? base + 1 : path;
+        if (!base[0]) {
+                fprintf(stderr, "--output=%s names a directory, not a file.\n", path);
+                return EXIT_USAGE;
+        }
+        if (asprintf(&tmp, "%.*s.%s.XXXXXX", (int) (base - path), path, base) < 0) {
+                tmp = NULL;
+                return fail_oom();
+        }
+        fd = mkstemp(tmp);
+        if (fd < 0) {
+                fprintf(stderr, "Cannot create a temporary file beside %s: %s\n", path,
+                        strerror(errno));
+                return EXIT_FAIL;
+        }
+        /* what the bus shows everyone: readable by the scraper's user */
+        if (fchmod(fd, 0644) < 0 || !(f = fdopen(fd, "w")))
+                r = -errno;
+        else {
+                metrics_write(f, m, g, n_groups);
+                if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0)
+                        r = -(errno ?: EIO);
+        }
+        if (f) {
+                if (fclose(f) != 0 && r == 0)
+                        r = -errno;
+        } else
+                (void) close(fd);
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                fprintf(stderr, "Cannot write %s: %s\n", path, strerror(-r));
+                return EXIT_FAIL;
+        }
+        return 0;
+}
+
+static int verb_metrics(sd_bus *bus, int argc, char **argv) {
         ManagerInfo m = {};
         ClientList l = {};
-        char lbl[16];
+        MetricGroup *g;
+        size_t n_groups = 0;
         int r;
 
         r = get_manager(bus, &m);
@@ -1005,68 +1178,17 @@ static int verb_metrics(sd_bus *bus, int argc, char **argv) {
                 manager_info_done(&m);
                 return r;
         }
-        prom_head(stdout, "uffdtier_info", "gauge", "The running uffdtierd: version and backend.");
-        printf("uffdtier_info{version=");
-        prom_label_value(stdout, m.version);
-        printf(",backend=");
-        prom_label_value(stdout, m.backend);
-        printf("} 1\n");
-        for (size_t i = 0; i < ELEMENTSOF(manager_metrics); i++) {
-                const void *v = (const char *) &m + manager_metrics[i].offset;
-
-                prom_head(stdout, manager_metrics[i].name, manager_metrics[i].type,
-                          manager_metrics[i].help);
-                if (manager_metrics[i].offset == offsetof(ManagerInfo, paused) ||
-                    manager_metrics[i].offset == offsetof(ManagerInfo, monitor_only) ||
-                    manager_metrics[i].offset == offsetof(ManagerInfo, pageout_frees))
-                        printf("%s %d\n", manager_metrics[i].name, *(const bool *) v);
-                else if (manager_metrics[i].offset == offsetof(ManagerInfo, n_clients))
-                        printf("%s %" PRIu32 "\n", manager_metrics[i].name, *(const uint32_t *) v);
-                else if (manager_metrics[i].offset == offsetof(ManagerInfo, interval_usec))
-                        printf("%s %g\n", manager_metrics[i].name,
-                               (double) *(const uint64_t *) v / 1e6);
-                else
-                        printf("%s %" PRIu64 "\n", manager_metrics[i].name, *(const uint64_t *) v);
-        }
-        for (size_t i = 0; i < ELEMENTSOF(client_metrics); i++) {
-                prom_head(stdout, client_metrics[i].name, client_metrics[i].type,
-                          client_metrics[i].help);
-                for (size_t j = 0; j < l.n; j++) {
-                        printf("%s", client_metrics[i].name);
-                        prom_client_labels(stdout, &l.v[j]);
-                        printf("} %" PRIu64 "\n",
-                               *(const uint64_t *) ((const char *) &l.v[j] +
-                                                    client_metrics[i].offset));
-                }
-        }
-        prom_head(stdout, "uffdtier_client_working_set_bytes", "gauge",
-                  "Memory accessed within the last window_cycles cycles.");
-        for (size_t j = 0; j < l.n; j++)
-                for (unsigned b = 0; b < N_BUCKETS; b++) {
-                        printf("uffdtier_client_working_set_bytes");
-                        prom_client_labels(stdout, &l.v[j]);
-                        printf(",window_cycles=\"%u\"} %" PRIu64 "\n", 1U << b, l.v[j].wss[b]);
-                }
-        prom_head(
-                stdout, "uffdtier_client_age_bytes", "gauge",
-                "Tracked memory by cycles since last accessed (age buckets 0, 1, 2-3, ..., 64-127).");
-        for (size_t j = 0; j < l.n; j++)
-                for (unsigned b = 0; b < N_BUCKETS; b++) {
-                        bucket_label(lbl, sizeof lbl, b);
-                        printf("uffdtier_client_age_bytes");
-                        prom_client_labels(stdout, &l.v[j]);
-                        printf(",age=\"%s\"} %" PRIu64 "\n", lbl, l.v[j].age[b]);
-                }
-        prom_head(stdout, "uffdtier_client_fault_latency_p99_seconds", "gauge",
-                  "99th percentile of the time to resolve an access fault.");
-        for (size_t j = 0; j < l.n; j++) {
-                printf("uffdtier_client_fault_latency_p99_seconds");
-                prom_client_labels(stdout, &l.v[j]);
-                printf("} %g\n", (double) l.v[j].latency_p99_usec / 1e6);
-        }
+        g = metric_groups(&l, &n_groups);
+        if (!g)
+                r = fail_oom();
+        else if (arg_output)
+                r = metrics_write_file(arg_output, &m, g, n_groups);
+        else
+                metrics_write(stdout, &m, g, n_groups);
+        free(g);
         client_list_done(&l);
         manager_info_done(&m);
-        return 0;
+        return r;
 }
 
 /* ---- command line ---- */
@@ -1090,6 +1212,8 @@ static void help(void) {
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
                "     --json              JSON output for status, list, show, histogram, evict\n"
+               "     --output=FILE       metrics: replace FILE atomically (temporary file and\n"
+               "                         rename) instead of printing\n"
                "     --bus-address=ADDR  Talk to the daemon on this bus (default: $%s, else the\n"
                "                         system bus)\n\n"
                "Exit status: 0 success, 1 failure, 2 bad usage or argument, 3 daemon not running or bus\n"
@@ -1115,13 +1239,15 @@ static int parse_argv(int argc, char **argv) {
         enum {
                 ARG_VERSION = 0x100,
                 ARG_JSON,
-                ARG_BUS_ADDRESS
+                ARG_BUS_ADDRESS,
+                ARG_OUTPUT,
         };
         static const struct option options[] = { { "help", no_argument, NULL, 'h' },
                                                  { "version", no_argument, NULL, ARG_VERSION },
                                                  { "json", no_argument, NULL, ARG_JSON },
                                                  { "bus-address", required_argument, NULL,
                                                    ARG_BUS_ADDRESS },
+                                                 { "output", required_argument, NULL, ARG_OUTPUT },
                                                  {} };
         int c;
 
@@ -1138,6 +1264,13 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_BUS_ADDRESS:
                         arg_bus_address = optarg;
+                        break;
+                case ARG_OUTPUT:
+                        if (!optarg[0]) {
+                                fprintf(stderr, "--output= needs a file name.\n");
+                                return -EINVAL;
+                        }
+                        arg_output = optarg;
                         break;
                 default:
                         fprintf(stderr, "See uffdtierctl --help.\n");
@@ -1163,6 +1296,10 @@ int main(int argc, char **argv) {
                 fprintf(stderr,
                         "Unknown command \"%s\". See uffdtierctl --help for the commands.\n",
                         arg_verb_name);
+                return EXIT_USAGE;
+        }
+        if (arg_output && !streq(verb->name, "metrics")) {
+                fprintf(stderr, "--output= is for \"metrics\" only. See uffdtierctl --help.\n");
                 return EXIT_USAGE;
         }
         if (n == 0) { /* no verb: status */

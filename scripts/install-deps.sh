@@ -35,6 +35,9 @@ build_pkgs=(
         # the systemd suite: a Debian 12 container with a real systemd (no recommends: they pull
         # libnss-mymachines, which edits the host's /etc/nsswitch.conf)
         systemd-container debootstrap
+        # metrics for fleets (test-metrics.sh): node_exporter serves the textfile, promtool (in
+        # prometheus) checks it, curl scrapes; the Kubernetes manifests' lint (conf/kubernetes)
+        prometheus-node-exporter prometheus curl yamllint
 )
 vm_pkgs=(
         qemu-system-x86 "busybox-static|busybox" cpio xz-utils debian-archive-keyring
@@ -80,6 +83,14 @@ for i in "${!missing[@]}"; do
         if [ "${missing[i]}" = dbus-daemon ] && ! apt-cache show dbus-daemon >/dev/null 2>&1; then missing[i]=dbus; fi
 done
 
+# Installing is not starting: prometheus and prometheus-node-exporter would start their services
+# (listening on every address) where nothing says not to. A policy-rc.d of our own says so while
+# apt runs, if the machine has none.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ] && [ $check_only = 0 ]; then
+        "${SUDO[@]}" sh -c "printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy"
+        trap '"${SUDO[@]}" rm -f '$policy EXIT
+fi
 install() { apt_get install -y --no-install-recommends "${missing[@]}"; }
 if ! install; then
         [ $updated = 0 ] || exit 1

@@ -257,7 +257,7 @@ bad=$(grep -v '^# \(HELP\|TYPE\) ' "$WORK/metrics.txt" | grep -Ev '^[a-zA-Z_:][a
 for m in $(grep -v '^#' "$WORK/metrics.txt" | sed 's/[{ ].*//' | sort -u); do
         [ "$(grep -c "^# TYPE $m " "$WORK/metrics.txt")" = 1 ] || fail "metric $m has not exactly one TYPE line"
 done
-labels="id=\"$ID\",pid=\"$pid\",name=\"bus-test\",cgroup=\"$cg\",policy=\"default\""
+labels="name=\"bus-test\",cgroup=\"$cg\",policy=\"default\""
 expect_eq "metrics client resident" "$(grep -F "uffdtier_client_resident_bytes{$labels}" "$WORK/metrics.txt" | awk '{print $2}')" \
         "$(cprop "$ID" ResidentBytes)"
 expect_eq "metrics client evicted" "$(grep -F "uffdtier_client_evicted_bytes_total{$labels}" "$WORK/metrics.txt" | awk '{print $2}')" "$q"

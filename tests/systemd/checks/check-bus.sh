@@ -96,7 +96,7 @@ done
 [ "$(jq .Manager.NClients /tmp/status.json)" = 2 ] || fail "status --json: Manager.NClients is not 2"
 uffdtierctl metrics >/tmp/metrics.txt || fail "uffdtierctl metrics failed"
 for id in wa wb; do
-        v=$(grep "^uffdtier_client_tracked_bytes{.*pid=\"${WPID[$id]}\"" /tmp/metrics.txt | awk '{print $2}')
+        v=$(grep "^uffdtier_client_tracked_bytes{name=\"$id\"," /tmp/metrics.txt | awk '{print $2}')
         [ "$v" = "${CLEN[$id]}" ] || fail "metrics: $id's uffdtier_client_tracked_bytes is '$v', not ${CLEN[$id]}"
 done
 total=$(busctl --json=short get-property org.uffdtier1 /org/uffdtier1 org.uffdtier1.Manager TrackedBytes | jq .data)
