@@ -79,7 +79,7 @@ else
         echo "==> dbus-daemon is not installed: the demo runs without the bus (no uffdtierctl status)"
 fi
 
-echo "==> starting uffdtierd (scan every 1s, cold after 5s, evict up to 128 MiB/s; the defaults are 10s, 120s, 64 MiB/s)"
+echo "==> starting uffdtierd (scan every 1s, cold after 5s, evict up to 128 MiB/s; the defaults are 10s, 120s, paced by cost and pressure)"
 ./build/daemon/uffdtierd --socket="$work/handoff.sock" --interval=1s --cold-age=5s --rate=128M \
         --stats-interval=10s >"$work/daemon.log" 2>&1 &
 daemon=$!

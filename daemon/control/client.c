@@ -929,6 +929,7 @@ int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply)
         COUNTER("fault_latency_max_usec", k->fault_latency_max_usec);
         COUNTER("fault_latency_p99_usec", tracker_fault_latency_p99_usec(k));
         COUNTER("evictions_skipped_psi", k->evictions_skipped_psi);
+        COUNTER("evict_paced_usec", k->evict_paced_usec);
         COUNTER("monitor_only", monitor_only);
         COUNTER("user_mode_only", c->user_mode_only);
         COUNTER("last_error", (uint64_t) k->last_error);

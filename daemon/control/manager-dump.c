@@ -73,6 +73,7 @@ static int dump_client(const Client *c, json_t **ret) {
         U64("faults_served", k->faults_served);
         U64("cycles", k->cycles);
         U64("evictions_skipped_psi", k->evictions_skipped_psi);
+        U64("evict_paced_usec", k->evict_paced_usec);
         U64("last_cycle_usec", k->last_cycle_usec);
         U64("last_sync_window_usec", k->last_sync_window_usec);
         U64("max_sync_window_usec", k->max_sync_window_usec);

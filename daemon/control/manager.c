@@ -127,6 +127,7 @@ void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, boo
                         .monitor_only = m->monitor_only,
                         .reclaim = true,
                         .evict_rate = &m->evict_rate,
+                        .evict_pace = &m->evict_pace,
                         .proc_root = m->proc_root,
                         .cgroup_root = m->cgroup_root,
                         .paused = &m->paused,
@@ -844,6 +845,8 @@ int manager_startup(Manager *m) {
                 log_notice("dry run: classifying only, never evicting");
         ratelimit_init(&m->evict_rate, m->policy.rate_bytes_per_sec,
                        MAX(m->policy.rate_bytes_per_sec, m->policy.evict_chunk_bytes), now_usec());
+        pace_init(&m->evict_pace, PACE_TARGET_MEMORY_DEFAULT_PERMYRIAD,
+                  PACE_TARGET_CPU_DEFAULT_PERMYRIAD);
 
         manager_set_backend(m, m->kops, m->backend, m->monitor_only);
 

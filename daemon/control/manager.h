@@ -15,6 +15,7 @@
 #include "handoff.h"
 #include "limit.h"
 #include "list.h"
+#include "pace.h"
 #include "policy.h"
 #include "probe.h"
 #include "swap-setup.h"
@@ -79,6 +80,7 @@ typedef struct Manager {
         uint64_t fd_limit; /* RLIMIT_NOFILE in force, 0 = unknown */
 
         RateLimit evict_rate; /* all clients share the eviction bandwidth */
+        Pace evict_pace; /* and its pace by cost and pressure */
         ClientEnv client_env; /* what every client and tracker share (points into here) */
 
         char *proc_root; /* "/proc", a field so tests can point elsewhere */

@@ -26,7 +26,8 @@ typedef struct Policy {
 
 #define POLICY_INTERVAL_DEFAULT_USEC (10ULL * 1000000ULL)
 #define POLICY_COLD_AGE_DEFAULT_USEC (120ULL * 1000000ULL)
-#define POLICY_RATE_DEFAULT_BYTES_PER_SEC (64ULL << 20)
+/* No fixed cap: eviction is paced by its cost and by pressure (pace.h); a rate caps it besides. */
+#define POLICY_RATE_DEFAULT_BYTES_PER_SEC 0ULL
 #define POLICY_PSI_LIMIT_DEFAULT_PERMYRIAD 1000U /* 10.00% */
 #define POLICY_EVICT_CHUNK_DEFAULT_BYTES (4ULL << 20)
 /* Page ages are kept in 7 bits (see classify.h): the cold age must fit. */

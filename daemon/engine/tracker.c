@@ -394,6 +394,21 @@ static int evict_with_client_authority(Tracker *t, const struct iovec *iov, size
         return r;
 }
 
+/* The pace's pressure sample (pace.h): the system's PSI, since the CPU eviction takes is the
+ * whole machine's and one thread pages out for every client. */
+static void pace_read_pressure(Tracker *t, uint64_t now) {
+        uint64_t stall[_PACE_SOURCE_MAX] = { PACE_STALL_UNKNOWN, PACE_STALL_UNKNOWN };
+        PsiStats psi;
+
+        if (!pace_sample_due(t->env->evict_pace, now))
+                return;
+        if (psi_read_system(t->env->proc_root, &psi) >= 0)
+                stall[PACE_SOURCE_MEMORY] = psi.some.total_usec;
+        if (psi_read_system_cpu(t->env->proc_root, &psi) >= 0)
+                stall[PACE_SOURCE_CPU] = psi.some.total_usec;
+        pace_sample(t->env->evict_pace, now, stall);
+}
+
 /* One bounded batch of MADV_PAGEOUT, then back to the event loop so faults and other clients
  * are served between batches. Returns 1 when more is left, 0 when done, -ESRCH if gone. */
 static int evict_step(Tracker *t) {
@@ -421,6 +436,17 @@ static int evict_step(Tracker *t) {
         if ((t->evict_runs.runs[0].flags & ADDR_RUN_HUGE) && chunk >= EVICT_HUGE_BYTES)
                 budget = MAX(budget, EVICT_HUGE_BYTES);
         max_iov = (size_t) MIN((uint64_t) ELEMENTSOF(iov), MAX(budget / page_size(), UINT64_C(1)));
+        if (t->env->evict_pace) {
+                uint64_t wait;
+
+                pace_read_pressure(t, now);
+                wait = pace_delay_usec(t->env->evict_pace, now);
+                if (wait > 0) {
+                        t->counters.evict_paced_usec += wait;
+                        evict_schedule(t, wait);
+                        return 1;
+                }
+        }
         if (t->policy->rate_bytes_per_sec > 0) {
                 budget = ALIGN_DOWN(ratelimit_take(t->env->evict_rate, now, budget),
                                     (uint64_t) page_size());
@@ -450,6 +476,8 @@ static int evict_step(Tracker *t) {
                 return 0;
         }
         r = evict_with_client_authority(t, iov, n_iov, &done, done_per_iov);
+        if (t->env->evict_pace)
+                pace_batch_done(t->env->evict_pace, now, now_usec() - now);
         if (now_usec() - now > 4 * TRACKER_SLICE_USEC)
                 log_debug("client %" PRIu64 ": MADV_PAGEOUT of %zu iovecs, %" PRIu64
                           " bytes took %" PRIu64 " µs",

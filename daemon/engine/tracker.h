@@ -22,6 +22,7 @@
 #include "classify.h"
 #include "evict.h"
 #include "macro.h"
+#include "pace.h"
 #include "memcg.h"
 #include "policy.h"
 #include "probe.h"
@@ -69,6 +70,7 @@ typedef struct TrackerCounters {
         uint64_t faults_served;
         uint64_t cycles;
         uint64_t evictions_skipped_psi;
+        uint64_t evict_paced_usec; /* its batches waited this long for the pace (pace.h) */
         /* durations */
         uint64_t last_cycle_usec; /* scan to the end of eviction */
         uint64_t last_cycle_slices; /* event-loop turns the last cycle's scan took */
@@ -90,6 +92,7 @@ typedef struct TrackerEnv {
         bool monitor_only; /* no swap: classify, never evict */
         bool reclaim; /* after a page-out, reclaim it from a cgroup-v2 client's cgroup */
         RateLimit *evict_rate; /* all clients share the eviction bandwidth */
+        Pace *evict_pace; /* and the pace (pace.h): one thread pages out for all */
         const char *proc_root; /* for the system's PSI */
         const char *cgroup_root;
         const bool *paused; /* the owner's switch: while true nothing is evicted; may be NULL */

@@ -202,14 +202,22 @@ int psi_read_cgroup(const char *cgroup_root, const char *cgroup_path, PsiStats *
         return psi_read_file(path, ret);
 }
 
-int psi_read_system(const char *proc_root, PsiStats *ret) {
+static int read_system(const char *proc_root, const char *resource, PsiStats *ret) {
         _cleanup_free_ char *path = NULL;
 
         if (!proc_root)
                 return -EINVAL;
-        if (asprintf(&path, "%s/pressure/memory", proc_root) < 0) {
+        if (asprintf(&path, "%s/pressure/%s", proc_root, resource) < 0) {
                 path = NULL;
                 return -ENOMEM;
         }
         return psi_read_file(path, ret);
+}
+
+int psi_read_system(const char *proc_root, PsiStats *ret) {
+        return read_system(proc_root, "memory", ret);
+}
+
+int psi_read_system_cpu(const char *proc_root, PsiStats *ret) {
+        return read_system(proc_root, "cpu", ret);
 }

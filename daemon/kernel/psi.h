@@ -39,3 +39,5 @@ int psi_read_file(const char *path, PsiStats *ret);
 int psi_read_cgroup(const char *cgroup_root, const char *cgroup_path, PsiStats *ret);
 /* <proc_root>/pressure/memory. */
 int psi_read_system(const char *proc_root, PsiStats *ret);
+/* <proc_root>/pressure/cpu: tasks that waited for a CPU (eviction's pace, pace.h). */
+int psi_read_system_cpu(const char *proc_root, PsiStats *ret);

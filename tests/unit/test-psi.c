@@ -164,6 +164,7 @@ TEST(psi_read_fake_tree) {
         write_at(dir, "cg/a.slice/b c.scope/memory.pressure", pressure_a);
         write_at(dir, "cg/bad/memory.pressure", "nonsense\n");
         write_at(dir, "proc/pressure/memory", pressure_a);
+        write_at(dir, "proc/pressure/cpu", pressure_root);
         snprintf(cgroot, sizeof cgroot, "%s/cg", dir);
         snprintf(procroot, sizeof procroot, "%s/proc", dir);
 
@@ -174,6 +175,8 @@ TEST(psi_read_fake_tree) {
         ASSERT_U64_EQ(st.some.total_usec, 7);
         ASSERT_OK(psi_read_system(procroot, &st));
         ASSERT_EQ(st.some.avg300_permyriad, 75);
+        ASSERT_OK(psi_read_system_cpu(procroot, &st));
+        ASSERT_U64_EQ(st.some.total_usec, 7);
 
         ASSERT_ERROR(psi_read_cgroup(cgroot, "/bad", &st), EINVAL);
         ASSERT_ERROR(psi_read_cgroup(cgroot, "/missing", &st), ENOENT);
