@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bus-names.h"
+#include "bus-props.h"
 #include "config.h"
 #include "macro.h"
 #include "parse.h"
@@ -36,114 +37,35 @@ static const char *arg_verb_name;
 
 #define N_BUCKETS UFFDTIER_BUS_AGE_BUCKETS
 
-/* ---- properties, read from GetAll() by table ---- */
-
-typedef enum PropType {
-        PROP_STR,
-        PROP_U64,
-        PROP_U32,
-        PROP_I32,
-        PROP_BOOL,
-        PROP_STRV,
-        PROP_BUCKETS, /* "at" of N_BUCKETS entries */
-} PropType;
+/* ---- properties, read from GetAll() by the daemon's own table (bus-props.h) ---- */
 
 typedef struct Prop {
-        const char *name;
-        PropType type;
-        size_t offset;
+        const BusProp *d;
+        size_t offset; /* in ManagerInfo or ClientInfo */
 } Prop;
 
+#define FIELD_STR(id) char *id;
+#define FIELD_U64(id) uint64_t id;
+#define FIELD_U32(id) uint32_t id;
+#define FIELD_I32(id) int32_t id;
+#define FIELD_BOOL(id) bool id;
+#define FIELD_STRV(id) char **id;
+#define FIELD_BUCKETS(id) uint64_t id[N_BUCKETS];
+#define FIELD(id, name, type, ...) FIELD_##type(id)
+
 typedef struct ManagerInfo {
-        char *version, *backend, *monitor_only_reason, *swap_setup, *swap_remedy;
-        char **cannot_see, **kernel_features;
-        bool paused, monitor_only, pageout_frees;
-        uint64_t interval_usec, cold_age_usec;
-        uint32_t n_clients;
-        uint64_t tracked, resident, swapped, paged_out, freed, hot, cold, evicted, refaulted,
-                faults;
-        uint64_t wss[N_BUCKETS];
+        UFFDTIER_MANAGER_PROPERTIES(FIELD)
 } ManagerInfo;
 
-#define M(name, type, field) \
-        { name, type, offsetof(ManagerInfo, field) }
-static const Prop manager_props[] = { M("Version", PROP_STR, version),
-                                      M("Backend", PROP_STR, backend),
-                                      M("CannotSee", PROP_STRV, cannot_see),
-                                      M("KernelFeatures", PROP_STRV, kernel_features),
-                                      M("Paused", PROP_BOOL, paused),
-                                      M("MonitorOnly", PROP_BOOL, monitor_only),
-                                      M("MonitorOnlyReason", PROP_STR, monitor_only_reason),
-                                      M("ScanIntervalUSec", PROP_U64, interval_usec),
-                                      M("ColdAgeUSec", PROP_U64, cold_age_usec),
-                                      M("NClients", PROP_U32, n_clients),
-                                      M("SwapSetup", PROP_STR, swap_setup),
-                                      M("PageOutFreesMemory", PROP_BOOL, pageout_frees),
-                                      M("SwapRemedy", PROP_STR, swap_remedy),
-                                      M("TrackedBytes", PROP_U64, tracked),
-                                      M("ResidentBytes", PROP_U64, resident),
-                                      M("SwappedBytes", PROP_U64, swapped),
-                                      M("PagedOutBytes", PROP_U64, paged_out),
-                                      M("FreedBytes", PROP_U64, freed),
-                                      M("HotBytes", PROP_U64, hot),
-                                      M("ColdBytes", PROP_U64, cold),
-                                      M("EvictedBytes", PROP_U64, evicted),
-                                      M("RefaultedBytes", PROP_U64, refaulted),
-                                      M("FaultsServed", PROP_U64, faults),
-                                      M("WorkingSetBytes", PROP_BUCKETS, wss),
-                                      {} };
-#undef M
-
 typedef struct ClientInfo {
-        uint64_t id, parent_id;
-        uint32_t pid, uid;
-        char *name, *cgroup, *unit, *policy, *last_error, *memory_source, *psi_source;
-        bool user_mode_only;
-        uint64_t paged_out, freed, memcg_usage, swapcached, reclaimed;
-        uint64_t tracked, resident, swapped, hot, cold, huge, evicted, refaulted, faults, cycles;
-        uint64_t skipped_psi, last_cycle_usec, latency_max_usec, latency_p99_usec;
-        int32_t last_errno;
-        uint64_t wss[N_BUCKETS], age[N_BUCKETS];
+        UFFDTIER_CLIENT_PROPERTIES(FIELD)
 } ClientInfo;
 
-#define C(name, type, field) \
-        { name, type, offsetof(ClientInfo, field) }
-static const Prop client_props[] = { C("Id", PROP_U64, id),
-                                     C("ParentId", PROP_U64, parent_id),
-                                     C("Pid", PROP_U32, pid),
-                                     C("Uid", PROP_U32, uid),
-                                     C("Name", PROP_STR, name),
-                                     C("CGroup", PROP_STR, cgroup),
-                                     C("Unit", PROP_STR, unit),
-                                     C("UserModeOnly", PROP_BOOL, user_mode_only),
-                                     C("Policy", PROP_STR, policy),
-                                     C("TrackedBytes", PROP_U64, tracked),
-                                     C("ResidentBytes", PROP_U64, resident),
-                                     C("SwappedBytes", PROP_U64, swapped),
-                                     C("PagedOutBytes", PROP_U64, paged_out),
-                                     C("FreedBytes", PROP_U64, freed),
-                                     C("MemoryCGroupUsageBytes", PROP_U64, memcg_usage),
-                                     C("SwapCachedBytes", PROP_U64, swapcached),
-                                     C("ReclaimedBytes", PROP_U64, reclaimed),
-                                     C("MemorySource", PROP_STR, memory_source),
-                                     C("PsiSource", PROP_STR, psi_source),
-                                     C("HotBytes", PROP_U64, hot),
-                                     C("ColdBytes", PROP_U64, cold),
-                                     C("HugeBytes", PROP_U64, huge),
-                                     C("EvictedBytes", PROP_U64, evicted),
-                                     C("RefaultedBytes", PROP_U64, refaulted),
-                                     C("FaultsServed", PROP_U64, faults),
-                                     C("Cycles", PROP_U64, cycles),
-                                     C("EvictionsSkippedPSI", PROP_U64, skipped_psi),
-                                     C("LastCycleUSec", PROP_U64, last_cycle_usec),
-                                     C("FaultLatencyMaxUSec", PROP_U64, latency_max_usec),
-                                     C("FaultLatencyP99USec", PROP_U64, latency_p99_usec),
-                                     C("LastError", PROP_STR, last_error),
-                                     C("LastErrno", PROP_I32, last_errno),
-                                     C("WorkingSetBytes", PROP_BUCKETS, wss),
-                                     C("AgeHistogramBytes", PROP_BUCKETS, age),
-                                     {} };
-#undef C
+#define MANAGER_PROP(id, ...) \
+        { &uffdtier_manager_props[MANAGER_PROP_##id], offsetof(ManagerInfo, id) },
+#define CLIENT_PROP(id, ...) { &uffdtier_client_props[CLIENT_PROP_##id], offsetof(ClientInfo, id) },
+static const Prop manager_props[] = { UFFDTIER_MANAGER_PROPERTIES(MANAGER_PROP){} };
+static const Prop client_props[] = { UFFDTIER_CLIENT_PROPERTIES(CLIENT_PROP){} };
 
 static void strv_free(char **l) {
         for (char **p = l; p && *p; p++)
@@ -152,11 +74,11 @@ static void strv_free(char **l) {
 }
 
 static void props_done(const Prop *table, void *dest) {
-        for (const Prop *p = table; p->name; p++) {
+        for (const Prop *p = table; p->d; p++) {
                 void *f = (char *) dest + p->offset;
-                if (p->type == PROP_STR)
+                if (p->d->type == BUS_TYPE_STR)
                         free(*(char **) f);
-                else if (p->type == PROP_STRV)
+                else if (p->d->type == BUS_TYPE_STRV)
                         strv_free(*(char ***) f);
         }
 }
@@ -198,43 +120,39 @@ static int read_strv(sd_bus_message *m, char ***ret) {
 }
 
 static int read_prop(sd_bus_message *m, const Prop *p, void *dest) {
-        static const char *const sig[] = {
-                [PROP_STR] = "s",  [PROP_U64] = "t",   [PROP_U32] = "u",      [PROP_I32] = "i",
-                [PROP_BOOL] = "b", [PROP_STRV] = "as", [PROP_BUCKETS] = "at",
-        };
         void *f = (char *) dest + p->offset;
         const char *s;
         const void *v;
         size_t n;
         int b, r;
 
-        r = sd_bus_message_enter_container(m, 'v', sig[p->type]);
+        r = sd_bus_message_enter_container(m, 'v', bus_type_signature[p->d->type]);
         if (r < 0)
                 return r;
-        switch (p->type) {
-        case PROP_STR:
+        switch (p->d->type) {
+        case BUS_TYPE_STR:
                 r = sd_bus_message_read(m, "s", &s);
                 if (r >= 0 && !(*(char **) f = strdup(s)))
                         r = -ENOMEM;
                 break;
-        case PROP_U64:
+        case BUS_TYPE_U64:
                 r = sd_bus_message_read(m, "t", f);
                 break;
-        case PROP_U32:
+        case BUS_TYPE_U32:
                 r = sd_bus_message_read(m, "u", f);
                 break;
-        case PROP_I32:
+        case BUS_TYPE_I32:
                 r = sd_bus_message_read(m, "i", f);
                 break;
-        case PROP_BOOL:
+        case BUS_TYPE_BOOL:
                 r = sd_bus_message_read(m, "b", &b);
                 if (r >= 0)
                         *(bool *) f = b;
                 break;
-        case PROP_STRV:
+        case BUS_TYPE_STRV:
                 r = read_strv(m, f);
                 break;
-        case PROP_BUCKETS:
+        case BUS_TYPE_BUCKETS:
                 r = sd_bus_message_read_array(m, 't', &v, &n);
                 if (r >= 0)
                         memcpy(f, v, MIN(n, N_BUCKETS * sizeof(uint64_t)));
@@ -258,9 +176,9 @@ static int read_all_props(sd_bus_message *m, const Prop *table, void *dest) {
                 r = sd_bus_message_read(m, "s", &name);
                 if (r < 0)
                         return r;
-                while (p->name && !streq(p->name, name))
+                while (p->d && !streq(p->d->name, name))
                         p++;
-                r = p->name ? read_prop(m, p, dest) : sd_bus_message_skip(m, "v");
+                r = p->d ? read_prop(m, p, dest) : sd_bus_message_skip(m, "v");
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(m);
@@ -525,29 +443,29 @@ static void json_str(FILE *f, const char *s) {
 /* One object of the table's properties, keyed by their D-Bus names. */
 static void json_props(FILE *f, const Prop *table, const void *src, const char *indent) {
         fputs("{", f);
-        for (const Prop *p = table; p->name; p++) {
+        for (const Prop *p = table; p->d; p++) {
                 const void *v = (const char *) src + p->offset;
 
                 fprintf(f, "%s\n%s  ", p == table ? "" : ",", indent);
-                json_str(f, p->name);
+                json_str(f, p->d->name);
                 fputs(": ", f);
-                switch (p->type) {
-                case PROP_STR:
+                switch (p->d->type) {
+                case BUS_TYPE_STR:
                         json_str(f, *(char *const *) v);
                         break;
-                case PROP_U64:
+                case BUS_TYPE_U64:
                         fprintf(f, "%" PRIu64, *(const uint64_t *) v);
                         break;
-                case PROP_U32:
+                case BUS_TYPE_U32:
                         fprintf(f, "%" PRIu32, *(const uint32_t *) v);
                         break;
-                case PROP_I32:
+                case BUS_TYPE_I32:
                         fprintf(f, "%" PRIi32, *(const int32_t *) v);
                         break;
-                case PROP_BOOL:
+                case BUS_TYPE_BOOL:
                         fputs(*(const bool *) v ? "true" : "false", f);
                         break;
-                case PROP_STRV: {
+                case BUS_TYPE_STRV: {
                         char *const *l = *(char **const *) v;
                         fputs("[", f);
                         for (size_t i = 0; l && l[i]; i++) {
@@ -557,7 +475,7 @@ static void json_props(FILE *f, const Prop *table, const void *src, const char *
                         fputs("]", f);
                         break;
                 }
-                case PROP_BUCKETS:
+                case BUS_TYPE_BUCKETS:
                         fputs("[", f);
                         for (size_t i = 0; i < N_BUCKETS; i++)
                                 fprintf(f, "%s%" PRIu64, i ? ", " : "", ((const uint64_t *) v)[i]);
@@ -570,31 +488,31 @@ static void json_props(FILE *f, const Prop *table, const void *src, const char *
 
 /* systemctl show style: Key=Value, one a line. */
 static void show_props(FILE *f, const Prop *table, const void *src) {
-        for (const Prop *p = table; p->name; p++) {
+        for (const Prop *p = table; p->d; p++) {
                 const void *v = (const char *) src + p->offset;
 
-                printf("%s=", p->name);
-                switch (p->type) {
-                case PROP_STR:
+                printf("%s=", p->d->name);
+                switch (p->d->type) {
+                case BUS_TYPE_STR:
                         fputs(*(char *const *) v ?: "", f);
                         break;
-                case PROP_U64:
+                case BUS_TYPE_U64:
                         fprintf(f, "%" PRIu64, *(const uint64_t *) v);
                         break;
-                case PROP_U32:
+                case BUS_TYPE_U32:
                         fprintf(f, "%" PRIu32, *(const uint32_t *) v);
                         break;
-                case PROP_I32:
+                case BUS_TYPE_I32:
                         fprintf(f, "%" PRIi32, *(const int32_t *) v);
                         break;
-                case PROP_BOOL:
+                case BUS_TYPE_BOOL:
                         fputs(*(const bool *) v ? "yes" : "no", f);
                         break;
-                case PROP_STRV:
+                case BUS_TYPE_STRV:
                         for (char *const *l = *(char **const *) v; l && *l; l++)
                                 fprintf(f, "%s%s", l == *(char **const *) v ? "" : " ", *l);
                         break;
-                case PROP_BUCKETS:
+                case BUS_TYPE_BUCKETS:
                         for (size_t i = 0; i < N_BUCKETS; i++)
                                 fprintf(f, "%s%" PRIu64, i ? " " : "", ((const uint64_t *) v)[i]);
                         break;
@@ -934,38 +852,22 @@ static void prom_group_labels(FILE *f, const MetricGroup *g) {
         prom_label_value(f, g->first->policy);
 }
 
-static const struct {
-        const char *name, *type, *help;
-        size_t offset;
-} client_metrics[] = {
-        { "uffdtier_client_tracked_bytes", "gauge", "Memory the clients handed over.",
-          offsetof(ClientInfo, tracked) },
-        { "uffdtier_client_resident_bytes", "gauge", "The clients' tracked memory in RAM.",
-          offsetof(ClientInfo, resident) },
-        { "uffdtier_client_swapped_bytes", "gauge", "The clients' tracked memory in swap.",
-          offsetof(ClientInfo, swapped) },
-        { "uffdtier_client_paged_out_bytes", "gauge", "Paged out by the daemon and still in swap.",
-          offsetof(ClientInfo, paged_out) },
-        { "uffdtier_client_freed_bytes", "gauge", "Of the paged-out memory, what left RAM.",
-          offsetof(ClientInfo, freed) },
-        { "uffdtier_client_memory_cgroup_usage_bytes", "gauge",
-          "The memory cgroup's usage (0: none); the clients share it.",
-          offsetof(ClientInfo, memcg_usage) },
-        { "uffdtier_client_hot_bytes", "gauge", "Accessed in the last cycle.",
-          offsetof(ClientInfo, hot) },
-        { "uffdtier_client_cold_bytes", "gauge", "Resident and unaccessed for the cold age.",
-          offsetof(ClientInfo, cold) },
-        { "uffdtier_client_evicted_bytes_total", "counter", "Memory paged out.",
-          offsetof(ClientInfo, evicted) },
-        { "uffdtier_client_refaulted_bytes_total", "counter", "Evicted memory accessed again.",
-          offsetof(ClientInfo, refaulted) },
-        { "uffdtier_client_faults_served_total", "counter", "Access faults resolved.",
-          offsetof(ClientInfo, faults) },
-        { "uffdtier_client_cycles_total", "counter", "Tracking cycles run.",
-          offsetof(ClientInfo, cycles) },
-};
+#define FIELD_OF(c, p) ((char *) (c) + (p)->offset)
 
-#define CLIENT_U64(c, off) (*(uint64_t *) ((char *) (c) + (off)))
+/* The value of a group: the clients' added up, or for a figure they share (METRIC_SHARED: their
+ * cgroup's) and for a percentile (METRIC_SECONDS) the largest. */
+static void metric_add(const Prop *p, ClientInfo *sum, const ClientInfo *c) {
+        uint64_t *to = (uint64_t *) FIELD_OF(sum, p);
+        const uint64_t *from = (const uint64_t *) FIELD_OF(c, p);
+
+        if (p->d->type == BUS_TYPE_BUCKETS)
+                for (unsigned b = 0; b < N_BUCKETS; b++)
+                        to[b] += from[b];
+        else if (p->d->metric == METRIC_SHARED || p->d->metric == METRIC_SECONDS)
+                *to = MAX(*to, *from);
+        else
+                *to += *from;
+}
 
 static MetricGroup *metric_groups(const ClientList *l, size_t *ret_n) {
         MetricGroup *g = calloc(l->n + 1, sizeof *g);
@@ -984,64 +886,30 @@ static MetricGroup *metric_groups(const ClientList *l, size_t *ret_n) {
                 if (k == n)
                         g[n++].first = c;
                 g[k].n_clients++;
-                for (size_t m = 0; m < ELEMENTSOF(client_metrics); m++) {
-                        uint64_t *v = &CLIENT_U64(&g[k].sum, client_metrics[m].offset);
-
-                        if (client_metrics[m].offset == offsetof(ClientInfo, memcg_usage))
-                                *v = MAX(*v, c->memcg_usage); /* one cgroup, read by each */
-                        else
-                                *v += CLIENT_U64(c, client_metrics[m].offset);
-                }
-                for (unsigned b = 0; b < N_BUCKETS; b++) {
-                        g[k].sum.wss[b] += c->wss[b];
-                        g[k].sum.age[b] += c->age[b];
-                }
-                g[k].sum.latency_p99_usec = MAX(g[k].sum.latency_p99_usec, c->latency_p99_usec);
+                for (const Prop *p = client_props; p->d; p++)
+                        if (p->d->metric != METRIC_NONE)
+                                metric_add(p, &g[k].sum, c);
         }
         *ret_n = n;
         return g;
 }
 
+static void prom_value(FILE *f, const BusProp *d, const void *v) {
+        if (d->metric == METRIC_SECONDS)
+                fprintf(f, "%g\n", (double) *(const uint64_t *) v / 1e6);
+        else if (d->type == BUS_TYPE_BOOL)
+                fprintf(f, "%d\n", *(const bool *) v);
+        else if (d->type == BUS_TYPE_U32)
+                fprintf(f, "%" PRIu32 "\n", *(const uint32_t *) v);
+        else
+                fprintf(f, "%" PRIu64 "\n", *(const uint64_t *) v);
+}
+
+static void prom_head_of(FILE *f, const BusProp *d) {
+        prom_head(f, d->metric_name, d->metric == METRIC_COUNTER ? "counter" : "gauge", d->help);
+}
+
 static void metrics_write(FILE *f, const ManagerInfo *m, const MetricGroup *g, size_t n_groups) {
-        static const struct {
-                const char *name, *type, *help;
-                size_t offset;
-        } manager_metrics[] = {
-                { "uffdtier_paused", "gauge", "1 while eviction is paused.",
-                  offsetof(ManagerInfo, paused) },
-                { "uffdtier_monitor_only", "gauge",
-                  "1 while the daemon only classifies and never evicts.",
-                  offsetof(ManagerInfo, monitor_only) },
-                { "uffdtier_clients", "gauge", "Clients tracked now.",
-                  offsetof(ManagerInfo, n_clients) },
-                { "uffdtier_scan_interval_seconds", "gauge", "Time between two cycles of a client.",
-                  offsetof(ManagerInfo, interval_usec) },
-                { "uffdtier_tracked_bytes", "gauge", "Memory handed over by all clients.",
-                  offsetof(ManagerInfo, tracked) },
-                { "uffdtier_resident_bytes", "gauge", "Tracked memory in RAM.",
-                  offsetof(ManagerInfo, resident) },
-                { "uffdtier_swapped_bytes", "gauge", "Tracked memory in swap.",
-                  offsetof(ManagerInfo, swapped) },
-                { "uffdtier_paged_out_bytes", "gauge", "Paged out by the daemon and still in swap.",
-                  offsetof(ManagerInfo, paged_out) },
-                { "uffdtier_freed_bytes", "gauge",
-                  "Of the paged-out memory, what left RAM (not held in the swap cache).",
-                  offsetof(ManagerInfo, freed) },
-                { "uffdtier_pageout_frees_memory", "gauge",
-                  "1 when a page-out frees memory at once (zswap, zram).",
-                  offsetof(ManagerInfo, pageout_frees) },
-                { "uffdtier_hot_bytes", "gauge", "Tracked memory accessed in the last cycle.",
-                  offsetof(ManagerInfo, hot) },
-                { "uffdtier_cold_bytes", "gauge", "Resident memory unaccessed for the cold age.",
-                  offsetof(ManagerInfo, cold) },
-                { "uffdtier_evicted_bytes_total", "counter",
-                  "Memory paged out, including clients that are gone.",
-                  offsetof(ManagerInfo, evicted) },
-                { "uffdtier_refaulted_bytes_total", "counter",
-                  "Evicted memory that was accessed again.", offsetof(ManagerInfo, refaulted) },
-                { "uffdtier_faults_served_total", "counter", "Access faults the daemon resolved.",
-                  offsetof(ManagerInfo, faults) },
-        };
         char lbl[16];
 
         prom_head(f, "uffdtier_info", "gauge", "The running uffdtierd: version and backend.");
@@ -1050,24 +918,12 @@ static void metrics_write(FILE *f, const ManagerInfo *m, const MetricGroup *g, s
         fprintf(f, ",backend=");
         prom_label_value(f, m->backend);
         fprintf(f, "} 1\n");
-        for (size_t i = 0; i < ELEMENTSOF(manager_metrics); i++) {
-                const void *v = (const char *) m + manager_metrics[i].offset;
-
-                prom_head(f, manager_metrics[i].name, manager_metrics[i].type,
-                          manager_metrics[i].help);
-                if (manager_metrics[i].offset == offsetof(ManagerInfo, paused) ||
-                    manager_metrics[i].offset == offsetof(ManagerInfo, monitor_only) ||
-                    manager_metrics[i].offset == offsetof(ManagerInfo, pageout_frees))
-                        fprintf(f, "%s %d\n", manager_metrics[i].name, *(const bool *) v);
-                else if (manager_metrics[i].offset == offsetof(ManagerInfo, n_clients))
-                        fprintf(f, "%s %" PRIu32 "\n", manager_metrics[i].name,
-                                *(const uint32_t *) v);
-                else if (manager_metrics[i].offset == offsetof(ManagerInfo, interval_usec))
-                        fprintf(f, "%s %g\n", manager_metrics[i].name,
-                                (double) *(const uint64_t *) v / 1e6);
-                else
-                        fprintf(f, "%s %" PRIu64 "\n", manager_metrics[i].name,
-                                *(const uint64_t *) v);
+        for (const Prop *p = manager_props; p->d; p++) {
+                if (p->d->metric == METRIC_NONE)
+                        continue;
+                prom_head_of(f, p->d);
+                fprintf(f, "%s ", p->d->metric_name);
+                prom_value(f, p->d, (const char *) m + p->offset);
         }
         prom_head(f, "uffdtier_client_group_clients", "gauge",
                   "Clients with this name, cgroup and policy (their uffdtier_client_* series are "
@@ -1077,42 +933,32 @@ static void metrics_write(FILE *f, const ManagerInfo *m, const MetricGroup *g, s
                 prom_group_labels(f, &g[j]);
                 fprintf(f, "} %u\n", g[j].n_clients);
         }
-        for (size_t i = 0; i < ELEMENTSOF(client_metrics); i++) {
-                prom_head(f, client_metrics[i].name, client_metrics[i].type,
-                          client_metrics[i].help);
+        for (const Prop *p = client_props; p->d; p++) {
+                if (p->d->metric == METRIC_NONE)
+                        continue;
+                prom_head_of(f, p->d);
                 for (size_t j = 0; j < n_groups; j++) {
-                        fprintf(f, "%s", client_metrics[i].name);
-                        prom_group_labels(f, &g[j]);
-                        fprintf(f, "} %" PRIu64 "\n",
-                                CLIENT_U64(&g[j].sum, client_metrics[i].offset));
+                        const void *v = FIELD_OF(&g[j].sum, p);
+
+                        if (p->d->type != BUS_TYPE_BUCKETS) {
+                                fprintf(f, "%s", p->d->metric_name);
+                                prom_group_labels(f, &g[j]);
+                                fprintf(f, "} ");
+                                prom_value(f, p->d, v);
+                                continue;
+                        }
+                        for (unsigned b = 0; b < N_BUCKETS; b++) {
+                                if (p->d->metric == METRIC_WINDOW)
+                                        snprintf(lbl, sizeof lbl, "%u", 1U << b);
+                                else
+                                        bucket_label(lbl, sizeof lbl, b);
+                                fprintf(f, "%s", p->d->metric_name);
+                                prom_group_labels(f, &g[j]);
+                                fprintf(f, ",%s=\"%s\"} %" PRIu64 "\n",
+                                        p->d->metric == METRIC_WINDOW ? "window_cycles" : "age",
+                                        lbl, ((const uint64_t *) v)[b]);
+                        }
                 }
-        }
-        prom_head(f, "uffdtier_client_working_set_bytes", "gauge",
-                  "Memory accessed within the last window_cycles cycles.");
-        for (size_t j = 0; j < n_groups; j++)
-                for (unsigned b = 0; b < N_BUCKETS; b++) {
-                        fprintf(f, "uffdtier_client_working_set_bytes");
-                        prom_group_labels(f, &g[j]);
-                        fprintf(f, ",window_cycles=\"%u\"} %" PRIu64 "\n", 1U << b,
-                                g[j].sum.wss[b]);
-                }
-        prom_head(
-                f, "uffdtier_client_age_bytes", "gauge",
-                "Tracked memory by cycles since last accessed (age buckets 0, 1, 2-3, ..., 64-127).");
-        for (size_t j = 0; j < n_groups; j++)
-                for (unsigned b = 0; b < N_BUCKETS; b++) {
-                        bucket_label(lbl, sizeof lbl, b);
-                        fprintf(f, "uffdtier_client_age_bytes");
-                        prom_group_labels(f, &g[j]);
-                        fprintf(f, ",age=\"%s\"} %" PRIu64 "\n", lbl, g[j].sum.age[b]);
-                }
-        prom_head(f, "uffdtier_client_fault_latency_p99_seconds", "gauge",
-                  "99th percentile of the time to resolve an access fault (the largest of the "
-                  "clients').");
-        for (size_t j = 0; j < n_groups; j++) {
-                fprintf(f, "uffdtier_client_fault_latency_p99_seconds");
-                prom_group_labels(f, &g[j]);
-                fprintf(f, "} %g\n", (double) g[j].sum.latency_p99_usec / 1e6);
         }
 }
 

@@ -25,10 +25,5 @@ int client_bus_path(uint64_t id, char **ret);
 /* The inverse: -EINVAL unless path is the prefix, "/" and a decimal id without leading zeros. */
 int client_bus_path_to_id(const char *path, uint64_t *ret_id);
 
-/* The systemd unit a cgroup path names ("/system.slice/foo.service" -> "foo.service"): the
- * last component when it ends in .service or .scope, else "". Pure; the result points into
- * path (or is a static ""). */
-const char *client_bus_unit_of_cgroup(const char *cgroup_path);
-
 /* PropertiesChanged for the client's counters (the tick calls it for clients that changed). */
 int client_bus_emit_changed(sd_bus *bus, const Client *c);

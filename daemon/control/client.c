@@ -897,60 +897,6 @@ int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_
         return client_run_job(c, j, ret_error);
 }
 
-int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply) {
-        const TrackerCounters *k = &c->tracker.counters;
-        int r;
-
-        r = proto_message_set_backend(reply, backend_to_string(c->env->tracker.backend));
-#define COUNTER(name, value) \
-        if (r >= 0)          \
-        r = proto_message_add_counter(reply, name, value)
-        COUNTER("tracked_bytes", range_set_bytes(&c->ranges));
-        COUNTER("resident_bytes", k->resident_bytes);
-        COUNTER("swapped_bytes", k->swapped_bytes);
-        COUNTER("out_bytes", k->out_bytes);
-        COUNTER("freed_bytes", k->freed_bytes);
-        COUNTER("memory_source", (uint64_t) k->memory_source); /* memcg.h MemcgSource */
-        COUNTER("memcg_usage_bytes", k->memcg_usage_bytes);
-        COUNTER("swapcached_bytes", k->swapcached_bytes);
-        COUNTER("reclaimed_bytes", k->reclaimed_bytes);
-        COUNTER("psi_source", (uint64_t) k->psi_source); /* tracker.h TrackerPsiSource */
-        COUNTER("hot_bytes", k->hot_bytes);
-        COUNTER("cold_bytes", k->cold_bytes);
-        COUNTER("huge_bytes", k->huge_bytes);
-        COUNTER("evicted_bytes", k->evicted_bytes);
-        COUNTER("refaulted_bytes", k->refaulted_bytes);
-        COUNTER("faults_served", k->faults_served);
-        COUNTER("cycles", k->cycles);
-        COUNTER("last_cycle_usec", k->last_cycle_usec);
-        COUNTER("last_sync_window_usec", k->last_sync_window_usec);
-        COUNTER("last_cycle_slices", k->last_cycle_slices);
-        COUNTER("max_slice_usec", k->max_slice_usec);
-        COUNTER("fault_latency_max_usec", k->fault_latency_max_usec);
-        COUNTER("fault_latency_p99_usec", tracker_fault_latency_p99_usec(k));
-        COUNTER("evictions_skipped_psi", k->evictions_skipped_psi);
-        COUNTER("evict_paced_usec", k->evict_paced_usec);
-        COUNTER("monitor_only", monitor_only);
-        COUNTER("user_mode_only", c->user_mode_only);
-        COUNTER("last_error", (uint64_t) k->last_error);
-#undef COUNTER
-        /* As many ranges as fit in one packet (1024 long-named ranges would not); the
-         * tracked_bytes counter still covers them all. */
-        for (size_t i = 0; r >= 0 && i < c->ranges.n_ranges; i++) {
-                const TrackedRange *t = &c->ranges.ranges[i];
-                if (i >= PROTO_RANGE_INFOS_MAX ||
-                    proto_message_encoded_size(reply) + PROTO_NAME_MAX_BYTES + 64 >
-                            PROTO_MESSAGE_MAX_BYTES) {
-                        r = proto_message_add_counter(reply, "ranges_omitted",
-                                                      c->ranges.n_ranges - i);
-                        break;
-                }
-                r = proto_message_add_range_info(reply, t->start, t->end - t->start,
-                                                 client_tag_name(c, t->tag));
-        }
-        return r;
-}
-
 /* ---- events ---- */
 
 /* MADV_DONTNEED / MADV_REMOVE: the range stays mapped and registered, its pages are gone. */
@@ -1073,6 +1019,10 @@ const char *client_policy_name(const Client *c) {
 
 const Policy *client_policy(const Client *c) {
         return c->tracker.policy;
+}
+
+bool client_monitor_only(const Client *c) {
+        return c->env->tracker.monitor_only || (c->tracker.policy && c->tracker.policy->dry_run);
 }
 
 const TrackerCounters *client_counters(const Client *c) {

@@ -135,9 +135,6 @@ int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_
  * called from inside itself (never re-entered). */
 int client_process_events(Client *c);
 
-/* The status reply's counters and ranges (as many as fit in one message). */
-int client_status_reply(const Client *c, bool monitor_only, ProtoMessage *reply);
-
 void client_set_policy(Client *c, const Policy *policy);
 /* Records the cgroup the process is in now (NULL: unknown); returns true when it changed.
  * Its PSI is read from there from the next cycle on. */
@@ -150,6 +147,8 @@ const char *client_policy_name(const Client *c);
 /* The policy the client runs under (NULL only before the client is set up). */
 const Policy *client_policy(const Client *c);
 const TrackerCounters *client_counters(const Client *c);
+/* Classifies but never evicts: the daemon monitors only, or the client's policy is a dry run. */
+bool client_monitor_only(const Client *c);
 uint64_t client_tracked_bytes(const Client *c);
 /* tracker_evict_now() on the client's tracker. */
 int client_evict_now(Client *c, uint64_t max_bytes, uint64_t *ret_queued);

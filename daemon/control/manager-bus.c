@@ -7,11 +7,11 @@
 #include "bus-error.h"
 #include "bus-names.h"
 #include "client-bus.h"
-#include "config.h"
 #include "log.h"
 #include "macro.h"
 #include "manager-bus.h"
 #include "manager-dump.h"
+#include "manager-props.h"
 
 /* What the bus last told about one client, to send only what changed, once per tick. */
 typedef struct ClientBusState {
@@ -21,17 +21,9 @@ typedef struct ClientBusState {
         TrackerCounters counters; /* the Policy property is sent along whenever these change */
 } ClientBusState;
 
-/* The Manager object's changing properties as last announced. */
+/* The Manager object's changing properties as last announced (prop_value_fingerprint()). */
 typedef struct ManagerSnapshot {
-        bool paused;
-        bool monitor_only;
-        const char *monitor_only_reason;
-        uint64_t interval_usec;
-        uint64_t cold_age_usec;
-        unsigned n_clients;
-        bool pageout_frees;
-        char swap_text[SWAP_SETUP_DESCRIBE_MAX];
-        ManagerTotals totals;
+        uint64_t fingerprint[_MANAGER_PROP_N_BUS];
 } ManagerSnapshot;
 
 struct ManagerBus {
@@ -63,102 +55,24 @@ static int check_root(sd_bus_message *msg, const char *method, sd_bus_error *ret
 
 /* ---- properties ---- */
 
-static int property_get_const(sd_bus *bus, const char *path, const char *interface,
-                              const char *property, sd_bus_message *reply, void *userdata,
-                              sd_bus_error *ret_error) {
-        ManagerBus *b = userdata;
-        Manager *m = b->manager;
-        int r;
-
-        if (streq(property, "Version"))
-                return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
-        if (streq(property, "Backend"))
-                return sd_bus_message_append(reply, "s", backend_to_string(m->backend) ?: "none");
-        r = sd_bus_message_open_container(reply, 'a', "s");
-        if (r < 0)
-                return r;
-        if (streq(property, "CannotSee")) {
-                for (size_t i = 0; r >= 0 && i < m->probe_result.n_cannot_see; i++)
-                        r = sd_bus_message_append(reply, "s", m->probe_result.cannot_see[i]);
-        } else /* KernelFeatures: the UFFD_FEATURE_* bits UFFDIO_API offered */
-                for (unsigned i = 0; r >= 0 && i < 64; i++) {
-                        const char *name;
-
-                        if (!(m->probe.features_offered & (1ULL << i)))
-                                continue;
-                        name = probe_feature_to_string(1ULL << i);
-                        if (name)
-                                r = sd_bus_message_append(reply, "s", name);
-                }
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(reply);
-}
-
-static int property_get_state(sd_bus *bus, const char *path, const char *interface,
-                              const char *property, sd_bus_message *reply, void *userdata,
-                              sd_bus_error *ret_error) {
-        ManagerBus *b = userdata;
-        Manager *m = b->manager;
-
-        if (streq(property, "Paused"))
-                return sd_bus_message_append(reply, "b", (int) m->paused);
-        if (streq(property, "MonitorOnly"))
-                return sd_bus_message_append(reply, "b", (int) manager_monitor_only(m));
-        if (streq(property, "MonitorOnlyReason"))
-                return sd_bus_message_append(reply, "s", manager_monitor_only_reason(m));
-        if (streq(property, "ScanIntervalUSec"))
-                return sd_bus_message_append(reply, "t", m->policy.interval_usec);
-        if (streq(property, "ColdAgeUSec"))
-                return sd_bus_message_append(reply, "t", m->policy.cold_age_usec);
-        if (streq(property, "NClients"))
-                return sd_bus_message_append(reply, "u", m->n_clients);
-        if (streq(property, "SwapSetup")) {
-                char text[SWAP_SETUP_DESCRIBE_MAX];
-
-                swap_setup_describe(manager_swap_setup(m), text, sizeof text);
-                return sd_bus_message_append(reply, "s", text);
-        }
-        if (streq(property, "PageOutFreesMemory"))
-                return sd_bus_message_append(
-                        reply, "b", (int) swap_setup_pageout_frees_at_once(manager_swap_setup(m)));
-        if (streq(property, "SwapRemedy"))
-                return sd_bus_message_append(reply, "s",
-                                             swap_setup_remedy(manager_swap_setup(m)) ?: "");
-        return -EINVAL;
-}
-
-static int property_get_total(sd_bus *bus, const char *path, const char *interface,
-                              const char *property, sd_bus_message *reply, void *userdata,
-                              sd_bus_error *ret_error) {
-        ManagerBus *b = userdata;
+static int manager_bus_append(sd_bus_message *reply, unsigned idx, ManagerBus *b) {
         ManagerTotals t;
+        PropValue v;
 
         manager_get_totals(b->manager, &t);
-        if (streq(property, "WorkingSetBytes"))
-                return sd_bus_message_append_array(reply, 't', t.wss_bytes, sizeof t.wss_bytes);
-        if (streq(property, "TrackedBytes"))
-                return sd_bus_message_append(reply, "t", t.tracked_bytes);
-        if (streq(property, "ResidentBytes"))
-                return sd_bus_message_append(reply, "t", t.resident_bytes);
-        if (streq(property, "SwappedBytes"))
-                return sd_bus_message_append(reply, "t", t.swapped_bytes);
-        if (streq(property, "PagedOutBytes"))
-                return sd_bus_message_append(reply, "t", t.out_bytes);
-        if (streq(property, "FreedBytes"))
-                return sd_bus_message_append(reply, "t", t.freed_bytes);
-        if (streq(property, "HotBytes"))
-                return sd_bus_message_append(reply, "t", t.hot_bytes);
-        if (streq(property, "ColdBytes"))
-                return sd_bus_message_append(reply, "t", t.cold_bytes);
-        if (streq(property, "EvictedBytes"))
-                return sd_bus_message_append(reply, "t", t.evicted_bytes);
-        if (streq(property, "RefaultedBytes"))
-                return sd_bus_message_append(reply, "t", t.refaulted_bytes);
-        if (streq(property, "FaultsServed"))
-                return sd_bus_message_append(reply, "t", t.faults_served);
-        return -EINVAL;
+        manager_prop_get(b->manager, &t, idx, &v);
+        return prop_value_append(reply, uffdtier_manager_props[idx].type, &v);
 }
+
+/* One getter per property, so none has to find out by name which one it is. */
+#define GETTER(id, ...)                                                                           \
+        static int property_get_##id(sd_bus *bus, const char *path, const char *interface,        \
+                                     const char *property, sd_bus_message *reply, void *userdata, \
+                                     sd_bus_error *ret_error) {                                   \
+                return manager_bus_append(reply, MANAGER_PROP_##id, userdata);                    \
+        }
+UFFDTIER_MANAGER_PROPERTIES(GETTER)
+#undef GETTER
 
 /* ---- methods ---- */
 
@@ -272,25 +186,15 @@ static int method_evict_now(sd_bus_message *msg, void *userdata, sd_bus_error *r
         return sd_bus_reply_method_return(msg, "t", queued);
 }
 
-#define STATE(name, sig) \
-        SD_BUS_PROPERTY(name, sig, property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
-#define TOTAL(name, sig) \
-        SD_BUS_PROPERTY(name, sig, property_get_total, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define VTABLE_FLAGS(flags)                                     \
+        ((flags) &BUS_PROP_CONST ? SD_BUS_VTABLE_PROPERTY_CONST \
+                                 : SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define PROPERTY(id, name, type, flags, ...) \
+        SD_BUS_PROPERTY(name, BUS_SIG_##type, property_get_##id, 0, VTABLE_FLAGS(flags)),
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Backend", "s", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("CannotSee", "as", property_get_const, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("KernelFeatures", "as", property_get_const, 0,
-                        SD_BUS_VTABLE_PROPERTY_CONST),
-        STATE("Paused", "b"), STATE("MonitorOnly", "b"), STATE("MonitorOnlyReason", "s"),
-        STATE("ScanIntervalUSec", "t"), STATE("ColdAgeUSec", "t"), STATE("NClients", "u"),
-        STATE("SwapSetup", "s"), STATE("PageOutFreesMemory", "b"), STATE("SwapRemedy", "s"),
-        TOTAL("TrackedBytes", "t"), TOTAL("ResidentBytes", "t"), TOTAL("SwappedBytes", "t"),
-        TOTAL("PagedOutBytes", "t"), TOTAL("FreedBytes", "t"), TOTAL("HotBytes", "t"),
-        TOTAL("ColdBytes", "t"), TOTAL("EvictedBytes", "t"), TOTAL("RefaultedBytes", "t"),
-        TOTAL("FaultsServed", "t"), TOTAL("WorkingSetBytes", "at"),
+        UFFDTIER_MANAGER_PROPERTIES(PROPERTY)
 
         /* reading is open to everyone; the other three check the caller (check_root) */
         SD_BUS_METHOD_WITH_NAMES("ListClients", "", SD_BUS_PARAM(),
@@ -381,58 +285,29 @@ static void hook_evicted(void *u, const Client *c, uint64_t bytes) {
 }
 
 static void manager_snapshot(Manager *m, ManagerSnapshot *ret) {
-        const SwapSetup *swap = manager_swap_setup(m);
+        ManagerTotals t;
 
-        *ret = (ManagerSnapshot){
-                .paused = m->paused,
-                .monitor_only = manager_monitor_only(m),
-                .monitor_only_reason = manager_monitor_only_reason(m),
-                .interval_usec = m->policy.interval_usec,
-                .cold_age_usec = m->policy.cold_age_usec,
-                .n_clients = m->n_clients,
-                .pageout_frees = swap_setup_pageout_frees_at_once(swap),
-        };
-        swap_setup_describe(swap, ret->swap_text, sizeof ret->swap_text);
-        manager_get_totals(m, &ret->totals);
+        manager_get_totals(m, &t);
+        for (unsigned i = 0; i < _MANAGER_PROP_N_BUS; i++) {
+                PropValue v;
+
+                if (!(uffdtier_manager_props[i].flags & BUS_PROP_CHANGE))
+                        continue;
+                manager_prop_get(m, &t, i, &v);
+                ret->fingerprint[i] = prop_value_fingerprint(uffdtier_manager_props[i].type, &v);
+        }
 }
 
 static void emit_manager_changed(ManagerBus *b) {
-        ManagerSnapshot now;
-        const char *names[32];
+        ManagerSnapshot now = {};
+        const char *names[_MANAGER_PROP_N_BUS + 1];
         size_t n = 0;
         int r;
 
         manager_snapshot(b->manager, &now);
-#define CHANGED(field, name)            \
-        if (now.field != b->last.field) \
-        names[n++] = name
-        CHANGED(paused, "Paused");
-        CHANGED(monitor_only, "MonitorOnly");
-        if (!streq(now.monitor_only_reason, b->last.monitor_only_reason))
-                names[n++] = "MonitorOnlyReason";
-        CHANGED(interval_usec, "ScanIntervalUSec");
-        CHANGED(cold_age_usec, "ColdAgeUSec");
-        CHANGED(n_clients, "NClients");
-        if (now.pageout_frees != b->last.pageout_frees) {
-                names[n++] = "PageOutFreesMemory";
-                names[n++] = "SwapRemedy";
-        }
-        if (!streq(now.swap_text, b->last.swap_text))
-                names[n++] = "SwapSetup";
-        CHANGED(totals.tracked_bytes, "TrackedBytes");
-        CHANGED(totals.resident_bytes, "ResidentBytes");
-        CHANGED(totals.swapped_bytes, "SwappedBytes");
-        CHANGED(totals.out_bytes, "PagedOutBytes");
-        CHANGED(totals.freed_bytes, "FreedBytes");
-        CHANGED(totals.hot_bytes, "HotBytes");
-        CHANGED(totals.cold_bytes, "ColdBytes");
-        CHANGED(totals.evicted_bytes, "EvictedBytes");
-        CHANGED(totals.refaulted_bytes, "RefaultedBytes");
-        CHANGED(totals.faults_served, "FaultsServed");
-#undef CHANGED
-        if (memcmp(now.totals.wss_bytes, b->last.totals.wss_bytes, sizeof now.totals.wss_bytes) !=
-            0)
-                names[n++] = "WorkingSetBytes";
+        for (unsigned i = 0; i < _MANAGER_PROP_N_BUS; i++)
+                if (now.fingerprint[i] != b->last.fingerprint[i])
+                        names[n++] = uffdtier_manager_props[i].name;
         names[n] = NULL;
         b->last = now;
         if (n == 0)
@@ -515,7 +390,6 @@ int manager_bus_new(Manager *m, const char *address, sd_bus_error *ret_error, Ma
         if (!b)
                 return -ENOMEM;
         b->manager = m;
-        b->last.monitor_only_reason = "";
 
         r = bus_connect(address, &b->bus);
         if (r < 0)

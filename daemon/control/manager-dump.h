@@ -7,4 +7,4 @@
 #include "manager.h"
 
 /* A NUL-terminated JSON object, to be freed with free(). -ENOMEM. */
-int manager_dump_json(const Manager *m, char **ret);
+int manager_dump_json(Manager *m, char **ret);

@@ -17,6 +17,7 @@
 
 #include "cgroup.h"
 #include "client.h"
+#include "client-props.h"
 #include "conf.h"
 #include "config.h"
 #include "creds.h"
@@ -578,7 +579,7 @@ static int hook_status(void *userdata, uint64_t id, ProtoMessage *reply, sd_bus_
 
         if (r < 0)
                 return r;
-        r = client_status_reply(c, m->monitor_only || c->tracker.policy->dry_run, reply);
+        r = client_status_reply(c, reply);
         if (r < 0)
                 return sd_bus_error_set_errnof(ret_error, -r, "cannot build the status reply");
         return 0;
@@ -955,6 +956,10 @@ int manager_set_paused(Manager *m, bool paused) {
                    paused ? "paused: classifying only, no client evicts until resumed"
                           : "resumed: evicting again");
         return 1;
+}
+
+const Policy *manager_policy(const Manager *m) {
+        return &m->policy;
 }
 
 bool manager_monitor_only(const Manager *m) {

@@ -145,6 +145,8 @@ const char *manager_monitor_only_reason(const Manager *m);
 /* The swap set-up as of at most a second ago (zswap can be switched and swap added at any time). */
 const SwapSetup *manager_swap_setup(Manager *m);
 void manager_get_totals(const Manager *m, ManagerTotals *ret);
+/* The default policy: what a client whose cgroup matches no policy.d file runs under. */
+const Policy *manager_policy(const Manager *m);
 /* Start the client's cycle now and evict up to max_bytes (0: all) of its cold pages.
  * ret_queued: bytes queued for eviction. */
 int manager_evict_now(Manager *m, uint64_t id, uint64_t max_bytes, sd_bus_error *ret_error,
