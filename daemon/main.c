@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "conf.h"
 #include "config.h"
 #include "log.h"
 #include "macro.h"
@@ -27,68 +29,65 @@
 #define UNDER_ASAN 0
 #endif
 
+#define HELP_COLUMN 29
+
+static void help_line(const char *option, const char *arg, const char *text) {
+        int n = option ? printf("     --%s%s%s", option, arg ? "=" : "", arg ?: "") : 0;
+
+        for (const char *l = text; l;) {
+                const char *nl = strchr(l, '\n');
+
+                printf("%*s%.*s\n", MAX(HELP_COLUMN - n, 1), "",
+                       nl ? (int) (nl - l) : (int) strlen(l), l);
+                n = 0;
+                l = nl ? nl + 1 : NULL;
+        }
+}
+
 static void help(void) {
+        const char *arg, *text, *section, *key;
+
         printf("uffdtierd [OPTIONS...]\n\n"
                "Tiers the memory of cooperating processes: tracks which pages they access through\n"
                "their userfaultfd and pages out the cold ones.\n\n"
-               "  -h --help                  Show this help\n"
-               "     --version               Show the version\n"
-               "     --probe                 Print what this kernel offers and which backend runs, then exit\n"
-               "     --json                  With --probe: print JSON\n"
-               "     --config=PATH           Configuration file (default %s);\n"
-               "                             policies are read from policy.d/ next to it\n"
-               "     --socket=PATH           Handoff socket (default %s)\n"
-               "     --log-level=LEVEL       err, warning, notice, info, debug (default info)\n"
-               "     --backend=NAME          Force rwp or wp-async (default: the best the kernel has)\n"
-               "     --interval=DURATION     Scan interval (default 10s)\n"
-               "     --cold-age=DURATION     Unaccessed this long means cold (default 120s)\n"
-               "     --rate=SIZE             Eviction rate cap per second (default 0: none, paced by\n"
-               "                             cost and pressure alone)\n"
-               "     --floor=SIZE            Keep at least this much of each client resident (default 0)\n"
-               "     --psi-limit=PERCENT     Back off above this memory pressure, some avg10 (default 10%%)\n"
-               "     --rearm-period=N        Re-arm each page every N cycles (default cold age / 2)\n"
-               "     --arm-level-max=N       Re-arm a chunk that stays hot at most every period << N\n"
-               "                             cycles (default 3, 0 = fixed schedule)\n"
-               "     --dry-run               Monitor only, whatever the policies say: classify, never evict\n"
-               "     --stats-interval=DUR    Log every client's counters this often (default 60s)\n"
-               "     --max-clients-per-uid=N --max-ranges=N --max-bytes=SIZE --conn-rate=N\n"
-               "                             Limits on what one client or uid may use\n"
-               "     --max-connections=N     Open handoff connections, all uids (default 1024; a uid\n"
-               "                             may hold a quarter, 16 are kept for root)\n"
-               "     --no-mlock              Do not lock the daemon's memory\n"
-               "     --bus-address=ADDRESS   Serve the D-Bus API on this bus (default: $" UFFDTIER_BUS_ADDRESS_ENV
-               ",\n"
-               "                             else the system bus if there is one)\n"
-               "     --no-bus                Do not serve the D-Bus API\n"
-               "Options override the configuration file (see uffdtierd.conf(5)); SIGHUP reloads it.\n",
-               SYSCONFDIR "/uffdtierd/uffdtierd.conf", UFFDTIER_SOCKET_DEFAULT);
+               "  -h --help                  Show this help\n");
+        help_line("version", NULL, "Show the version");
+        help_line("probe", NULL, "Print what this kernel offers and which backend runs, then exit");
+        help_line("json", NULL, "With --probe: print JSON");
+        help_line("config", "PATH",
+                  "Configuration file (default " SYSCONFDIR "/uffdtierd/uffdtierd.conf);\n"
+                  "policies are read from policy.d/ next to it");
+        help_line("backend", "NAME", "Force rwp or wp-async (default: the best the kernel has)");
+        help_line("dry-run", NULL,
+                  "Monitor only, whatever the policies say: classify, never evict");
+        help_line("no-mlock", NULL, "Do not lock the daemon's memory");
+        help_line("bus-address", "ADDRESS",
+                  "Serve the D-Bus API on this bus (default: $" UFFDTIER_BUS_ADDRESS_ENV ",\n"
+                  "else the system bus if there is one)");
+        help_line("no-bus", NULL, "Do not serve the D-Bus API");
+        printf("\nSettings of the configuration file (see uffdtierd.conf(5)), which they override:\n");
+        for (size_t i = 0; config_option_name(i); i++) {
+                char where[64];
+
+                config_option_help(i, &arg, &text, &section, &key);
+                help_line(config_option_name(i), arg, text);
+                snprintf(where, sizeof where, "(%s= in [%s])", key, section);
+                help_line(NULL, NULL, where);
+        }
+        printf("\nSIGHUP reloads the configuration; the options stay in force.\n");
 }
 
 enum {
         ARG_VERSION = 0x100,
         ARG_PROBE,
         ARG_JSON,
-        ARG_SOCKET,
-        ARG_LOG_LEVEL,
         ARG_BACKEND,
-        ARG_INTERVAL,
-        ARG_COLD_AGE,
-        ARG_RATE,
-        ARG_FLOOR,
-        ARG_PSI_LIMIT,
-        ARG_REARM_PERIOD,
-        ARG_ARM_LEVEL_MAX,
         ARG_DRY_RUN,
-        ARG_STATS_INTERVAL,
-        ARG_MAX_CLIENTS,
-        ARG_MAX_RANGES,
-        ARG_MAX_BYTES,
-        ARG_CONN_RATE,
-        ARG_MAX_CONNECTIONS,
         ARG_NO_MLOCK,
         ARG_BUS_ADDRESS,
         ARG_NO_BUS,
         ARG_CONFIG,
+        ARG_SETTING, /* + the index of a configuration key's option (conf.h) */
 };
 
 typedef struct Args {
@@ -97,52 +96,34 @@ typedef struct Args {
         const char *bus_address; /* NULL: the system bus, if any */
 } Args;
 
-static int bad_value(const char *opt, const char *value, int r) {
-        log_error("invalid value for --%s: \"%s\" (%s)", opt, value,
-                  r == -ERANGE ? "out of range" : "malformed");
+static int bad_value(const char *opt, const char *value) {
+        log_error("invalid value for --%s: \"%s\"", opt, value);
         return -EINVAL;
 }
 
-static int parse_uint_arg(const char *opt, const char *v, unsigned max, unsigned *ret) {
-        uint64_t u;
-        int r = parse_u64(v, &u);
-        if (r < 0 || u > max)
-                return bad_value(opt, v, r < 0 ? r : -ERANGE);
-        *ret = (unsigned) u;
-        return 0;
-}
-
 static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
-        static const struct option options[] = {
+        static const struct option own[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "probe", no_argument, NULL, ARG_PROBE },
                 { "json", no_argument, NULL, ARG_JSON },
-                { "socket", required_argument, NULL, ARG_SOCKET },
-                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "backend", required_argument, NULL, ARG_BACKEND },
-                { "interval", required_argument, NULL, ARG_INTERVAL },
-                { "cold-age", required_argument, NULL, ARG_COLD_AGE },
-                { "rate", required_argument, NULL, ARG_RATE },
-                { "floor", required_argument, NULL, ARG_FLOOR },
-                { "psi-limit", required_argument, NULL, ARG_PSI_LIMIT },
-                { "rearm-period", required_argument, NULL, ARG_REARM_PERIOD },
-                { "arm-level-max", required_argument, NULL, ARG_ARM_LEVEL_MAX },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
-                { "stats-interval", required_argument, NULL, ARG_STATS_INTERVAL },
-                { "max-clients-per-uid", required_argument, NULL, ARG_MAX_CLIENTS },
-                { "max-ranges", required_argument, NULL, ARG_MAX_RANGES },
-                { "max-bytes", required_argument, NULL, ARG_MAX_BYTES },
-                { "conn-rate", required_argument, NULL, ARG_CONN_RATE },
-                { "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
                 { "no-mlock", no_argument, NULL, ARG_NO_MLOCK },
                 { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 { "config", required_argument, NULL, ARG_CONFIG },
-                {}
         };
-        ConfOverrides *o = &m->overrides;
+        struct option options[ELEMENTSOF(own) + 32] = {};
+        size_t n = ELEMENTSOF(own);
         int c, r;
+
+        memcpy(options, own, sizeof own);
+        for (size_t i = 0; config_option_name(i); i++) {
+                assert(n + 1 < ELEMENTSOF(options));
+                options[n++] = (struct option){ config_option_name(i), required_argument, NULL,
+                                                ARG_SETTING + (int) i };
+        }
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -158,127 +139,49 @@ static int parse_argv(int argc, char **argv, Manager *m, Args *a) {
                 case ARG_JSON:
                         a->json = true;
                         break;
-                case ARG_SOCKET:
-                        if (optarg[0] != '/')
-                                return bad_value("socket", optarg, -EINVAL);
-                        o->socket_path = optarg; /* argv outlives the manager */
-                        break;
                 case ARG_CONFIG:
                         if (optarg[0] == '\0')
-                                return bad_value("config", optarg, -EINVAL);
+                                return bad_value("config", optarg);
                         free(m->config_path);
                         if (!(m->config_path = strdup(optarg)))
                                 return log_oom();
                         m->config_required = true;
                         break;
-                case ARG_LOG_LEVEL:
-                        r = log_level_from_string(optarg);
-                        if (r < 0)
-                                return bad_value("log-level", optarg, r);
-                        log_set_max_level(r);
-                        o->log_level = r;
-                        break;
                 case ARG_BACKEND:
-                        if (streq(optarg, "rwp"))
-                                m->backend = BACKEND_RWP;
-                        else if (streq(optarg, "wp-async"))
-                                m->backend = BACKEND_WP_ASYNC;
-                        else
-                                return bad_value("backend", optarg, -EINVAL);
-                        break;
-                case ARG_INTERVAL:
-                        if ((r = parse_duration(optarg, &o->policy.interval_usec)) < 0)
-                                return bad_value("interval", optarg, r);
-                        o->policy_set |= CONF_POLICY_SCAN_INTERVAL;
-                        break;
-                case ARG_COLD_AGE:
-                        if ((r = parse_duration(optarg, &o->policy.cold_age_usec)) < 0)
-                                return bad_value("cold-age", optarg, r);
-                        o->policy_set |= CONF_POLICY_COLD_AGE;
-                        break;
-                case ARG_RATE:
-                        if ((r = parse_size(optarg, &o->policy.rate_bytes_per_sec)) < 0)
-                                return bad_value("rate", optarg, r);
-                        o->policy_set |= CONF_POLICY_RATE;
-                        break;
-                case ARG_FLOOR:
-                        if ((r = parse_size(optarg, &o->policy.floor_bytes)) < 0)
-                                return bad_value("floor", optarg, r);
-                        o->policy_set |= CONF_POLICY_FLOOR;
-                        break;
-                case ARG_PSI_LIMIT:
-                        if ((r = parse_percent(optarg, &o->policy.psi_limit_permyriad)) < 0)
-                                return bad_value("psi-limit", optarg, r);
-                        o->policy_set |= CONF_POLICY_PSI_LIMIT;
-                        break;
-                case ARG_REARM_PERIOD:
-                        if ((r = parse_uint_arg("rearm-period", optarg, POLICY_COLD_AGE_MAX_CYCLES,
-                                                &o->policy.rearm_period_cycles)) < 0)
-                                return r;
-                        o->policy_set |= CONF_POLICY_REARM_PERIOD;
-                        break;
-                case ARG_ARM_LEVEL_MAX:
-                        if ((r = parse_uint_arg("arm-level-max", optarg, ARM_LEVEL_MAX_LIMIT,
-                                                &o->policy.arm_level_max)) < 0)
-                                return r;
-                        o->policy_set |= CONF_POLICY_ARM_LEVEL_MAX;
+                        r = backend_from_string(optarg);
+                        if (r < 0 || r == BACKEND_NONE)
+                                return bad_value("backend", optarg);
+                        m->backend = r;
                         break;
                 case ARG_DRY_RUN:
-                        o->dry_run_all = true;
-                        break;
-                case ARG_STATS_INTERVAL:
-                        if ((r = parse_duration(optarg, &o->stats_interval_usec)) < 0 ||
-                            o->stats_interval_usec == 0)
-                                return bad_value("stats-interval", optarg, r < 0 ? r : -ERANGE);
-                        break;
-                case ARG_MAX_CLIENTS:
-                        if ((r = parse_uint_arg("max-clients-per-uid", optarg, 1U << 20,
-                                                &o->limits.clients_per_uid)) < 0)
-                                return r;
-                        o->limits_set |= CONF_LIMIT_CLIENTS_PER_UID;
-                        break;
-                case ARG_MAX_RANGES:
-                        if ((r = parse_uint_arg("max-ranges", optarg, 1U << 20,
-                                                &o->limits.ranges_per_client)) < 0)
-                                return r;
-                        o->limits_set |= CONF_LIMIT_RANGES;
-                        break;
-                case ARG_MAX_BYTES:
-                        if ((r = parse_size(optarg, &o->limits.bytes_per_client)) < 0)
-                                return bad_value("max-bytes", optarg, r);
-                        o->limits_set |= CONF_LIMIT_BYTES;
-                        break;
-                case ARG_CONN_RATE:
-                        if ((r = parse_uint_arg("conn-rate", optarg, 1U << 20,
-                                                &o->limits.connections_per_sec)) < 0)
-                                return r;
-                        o->limits_set |= CONF_LIMIT_CONNECTIONS_PER_SEC; /* the burst follows */
-                        break;
-                case ARG_MAX_CONNECTIONS:
-                        if ((r = parse_uint_arg("max-connections", optarg, 1U << 20,
-                                                &o->limits.connections_total)) < 0)
-                                return r;
-                        o->limits_set |= CONF_LIMIT_CONNECTIONS_TOTAL;
-                        if (o->limits.connections_total < 1) {
-                                log_error("--max-connections must be at least 1");
-                                return -EINVAL;
-                        }
+                        m->overrides.dry_run_all = true;
                         break;
                 case ARG_NO_MLOCK:
                         a->mlock = false;
                         break;
                 case ARG_BUS_ADDRESS:
                         if (!optarg[0])
-                                return bad_value("bus-address", optarg, -EINVAL);
+                                return bad_value("bus-address", optarg);
                         a->bus_address = optarg;
                         break;
                 case ARG_NO_BUS:
                         a->no_bus = true;
                         break;
-                case '?':
-                        return -EINVAL;
                 default:
-                        return -EINVAL;
+                        if (c >= ARG_SETTING && config_option_name(c - ARG_SETTING)) {
+                                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+                                r = config_option_parse(&m->overrides, c - ARG_SETTING, optarg, &e);
+                                if (r < 0) {
+                                        log_error("%s", e.message ?: strerror(-r));
+                                        return -EINVAL;
+                                }
+                                /* the level counts from here on, before the file is read */
+                                if (m->overrides.config.config_set & CONF_DAEMON_LOG_LEVEL)
+                                        log_set_max_level(m->overrides.config.log_level);
+                                break;
+                        }
+                        return -EINVAL; /* getopt said why */
                 }
         }
         if (optind < argc) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "arm-schedule.h"
 #include "conf.h"
 #include "config.h"
 #include "fileio.h"
@@ -22,13 +23,16 @@
 #define CONF_POLICY_FILES_MAX 4096U
 #define CONF_MATCH_PER_POLICY_MAX 256U
 #define CONF_POLICY_NAME_MAX 64U
-#define CONF_UINT_MAX (1U << 20) /* the same bound as the command line */
+#define CONF_UINT_MAX (1U << 20) /* a count no machine gets near */
 #define CONF_MESSAGE_MAX 512
 
 typedef struct ConfParser ConfParser;
 
+typedef struct ConfKey ConfKey;
+
 /* Parses value into the field at target; -EINVAL/-ERANGE, or a reason of its own. */
-typedef int (*ConfParseFn)(ConfParser *p, const char *value, void *target, const char **ret_reason);
+typedef int (*ConfParseFn)(ConfParser *p, const ConfKey *key, const char *value, void *target,
+                           const char **ret_reason);
 
 typedef enum ConfTarget {
         TARGET_CONFIG, /* offset into Config */
@@ -36,15 +40,22 @@ typedef enum ConfTarget {
         TARGET_RULE, /* offset into the PolicyRule (policy files only) */
 } ConfTarget;
 
-typedef struct ConfKey {
+/* One setting: its key in the file, its option on the command line (both parsed here, by the
+ * same function with the same bounds), where it goes and which bit says it was given. */
+struct ConfKey {
         const char *name;
+        const char *option; /* --OPTION=VALUE, or NULL: the file only */
+        const char *arg, *help; /* for uffdtierd --help */
         ConfParseFn parse;
         ConfTarget target;
-        size_t offset;
+        size_t offset, size;
         uint64_t bit; /* for the set masks */
+        unsigned min, max; /* parse_uint_field's bounds */
+        const char *unit; /* of max, for the message */
+        bool string; /* a char * the Config owns */
         bool repeatable; /* Match= */
         bool policy_file_only; /* Name=, Match= */
-} ConfKey;
+};
 
 typedef struct ConfSection {
         const char *name;
@@ -98,38 +109,35 @@ _printf_(4, 5) static int conf_fail(ConfParser *p, unsigned line, int error, con
 
 /* ---- value parsers ---- */
 
-static int parse_duration_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_duration_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                                const char **why) {
         return parse_duration(v, t);
 }
 
-static int parse_size_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_size_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                            const char **why) {
         return parse_size(v, t);
 }
 
-static int parse_percent_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_percent_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                               const char **why) {
         return parse_percent(v, t);
 }
 
-static int parse_uint_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_uint_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                            const char **why) {
         uint64_t u;
         int r = parse_u64(v, &u);
 
         if (r < 0)
                 return r;
-        if (u > CONF_UINT_MAX)
-                return -ERANGE;
-        *(unsigned *) t = (unsigned) u;
-        return 0;
-}
-
-static int parse_rearm_field(ConfParser *p, const char *v, void *t, const char **why) {
-        uint64_t u;
-        int r = parse_u64(v, &u);
-
-        if (r < 0)
-                return r;
-        if (u > POLICY_COLD_AGE_MAX_CYCLES) {
-                snprintf(p->why, sizeof p->why, "at most %u cycles", POLICY_COLD_AGE_MAX_CYCLES);
+        if (u > key->max || u < key->min) {
+                if (u < key->min)
+                        snprintf(p->why, sizeof p->why, "at least %u", key->min);
+                else if (key->unit)
+                        snprintf(p->why, sizeof p->why, "at most %u %s", key->max, key->unit);
+                else
+                        return -ERANGE;
                 *why = p->why;
                 return -ERANGE;
         }
@@ -137,7 +145,8 @@ static int parse_rearm_field(ConfParser *p, const char *v, void *t, const char *
         return 0;
 }
 
-static int parse_mode_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_mode_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                            const char **why) {
         if (streq(v, "evict"))
                 *(bool *) t = false;
         else if (streq(v, "monitor"))
@@ -149,7 +158,8 @@ static int parse_mode_field(ConfParser *p, const char *v, void *t, const char **
         return 0;
 }
 
-static int parse_socket_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_socket_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                              const char **why) {
         char **s = t, *copy;
 
         if (v[0] != '/') {
@@ -168,7 +178,8 @@ static int parse_socket_field(ConfParser *p, const char *v, void *t, const char 
         return 0;
 }
 
-static int parse_log_level_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_log_level_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                                 const char **why) {
         int r = log_level_from_string(v);
 
         if (r < 0) {
@@ -179,7 +190,8 @@ static int parse_log_level_field(ConfParser *p, const char *v, void *t, const ch
         return 0;
 }
 
-static int parse_stats_interval_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_stats_interval_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                                      const char **why) {
         int r = parse_duration(v, t);
 
         if (r >= 0 && *(uint64_t *) t == 0) {
@@ -198,7 +210,8 @@ static bool policy_name_valid(const char *s) {
                 n;
 }
 
-static int parse_name_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_name_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                            const char **why) {
         char **s = t, *copy;
 
         if (!policy_name_valid(v)) {
@@ -220,7 +233,8 @@ static int parse_name_field(ConfParser *p, const char *v, void *t, const char **
         return 0;
 }
 
-static int parse_match_field(ConfParser *p, const char *v, void *t, const char **why) {
+static int parse_match_field(ConfParser *p, const ConfKey *key, const char *v, void *t,
+                             const char **why) {
         PolicyRule *rule = &p->rule;
         char **a, *copy;
         int r = policy_match_check(v, why);
@@ -248,25 +262,79 @@ static int parse_match_field(ConfParser *p, const char *v, void *t, const char *
 
 /* ---- one table per section ---- */
 
-#define KEY(n, fn, tgt, off, b) \
-        { .name = (n), .parse = (fn), .target = (tgt), .offset = (off), .bit = (b) }
+#define FIELD(type, member) .offset = offsetof(type, member), .size = sizeof(((type *) 0)->member)
+#define UINT(lo, hi) .parse = parse_uint_field, .min = (lo), .max = (hi)
 
 static const ConfKey daemon_keys[] = {
-        KEY("Socket", parse_socket_field, TARGET_CONFIG, offsetof(Config, socket_path), 0),
-        KEY("LogLevel", parse_log_level_field, TARGET_CONFIG, offsetof(Config, log_level), 0),
-        KEY("StatsInterval", parse_stats_interval_field, TARGET_CONFIG,
-            offsetof(Config, stats_interval_usec), 0),
+        { .name = "Socket",
+          .option = "socket",
+          .arg = "PATH",
+          .help = "Handoff socket (default " UFFDTIER_SOCKET_DEFAULT ")",
+          .parse = parse_socket_field,
+          .target = TARGET_CONFIG,
+          FIELD(Config, socket_path),
+          .bit = CONF_DAEMON_SOCKET,
+          .string = true },
+        { .name = "LogLevel",
+          .option = "log-level",
+          .arg = "LEVEL",
+          .help = "err, warning, notice, info, debug (default info)",
+          .parse = parse_log_level_field,
+          .target = TARGET_CONFIG,
+          FIELD(Config, log_level),
+          .bit = CONF_DAEMON_LOG_LEVEL },
+        { .name = "StatsInterval",
+          .option = "stats-interval",
+          .arg = "DUR",
+          .help = "Log every client's counters this often (default 60s)",
+          .parse = parse_stats_interval_field,
+          .target = TARGET_CONFIG,
+          FIELD(Config, stats_interval_usec),
+          .bit = CONF_DAEMON_STATS_INTERVAL },
 };
 
 static const ConfKey limits_keys[] = {
-        KEY("MaxClientsPerUid", parse_uint_field, TARGET_CONFIG,
-            offsetof(Config, limits.clients_per_uid), CONF_LIMIT_CLIENTS_PER_UID),
-        KEY("MaxRanges", parse_uint_field, TARGET_CONFIG,
-            offsetof(Config, limits.ranges_per_client), CONF_LIMIT_RANGES),
-        KEY("MaxBytes", parse_size_field, TARGET_CONFIG, offsetof(Config, limits.bytes_per_client),
-            CONF_LIMIT_BYTES),
-        KEY("ConnectionsPerSec", parse_uint_field, TARGET_CONFIG,
-            offsetof(Config, limits.connections_per_sec), CONF_LIMIT_CONNECTIONS_PER_SEC),
+        { .name = "MaxClientsPerUid",
+          .option = "max-clients-per-uid",
+          .arg = "N",
+          .help = "Clients one uid may have (default 64)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.clients_per_uid),
+          .bit = CONF_LIMIT_CLIENTS_PER_UID },
+        { .name = "MaxRanges",
+          .option = "max-ranges",
+          .arg = "N",
+          .help = "Tracked ranges per client (default 1024)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.ranges_per_client),
+          .bit = CONF_LIMIT_RANGES },
+        { .name = "MaxBytes",
+          .option = "max-bytes",
+          .arg = "SIZE",
+          .help = "Tracked bytes per client (default 1T)",
+          .parse = parse_size_field,
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.bytes_per_client),
+          .bit = CONF_LIMIT_BYTES },
+        { .name = "ConnectionsPerSec",
+          .option = "conn-rate",
+          .arg = "N",
+          .help = "Handoff connections per second per uid (default 200, 0 = no limit)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.connections_per_sec),
+          .bit = CONF_LIMIT_CONNECTIONS_PER_SEC },
+        { .name = "MaxConnections",
+          .option = "max-connections",
+          .arg = "N",
+          .help = "Open handoff connections, all uids (default 1024; a uid may hold\n"
+                  "a quarter, 16 are kept for root)",
+          UINT(1, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.connections_total),
+          .bit = CONF_LIMIT_CONNECTIONS_TOTAL },
 };
 
 static const ConfKey policy_keys[] = {
@@ -280,19 +348,70 @@ static const ConfKey policy_keys[] = {
           .target = TARGET_RULE,
           .repeatable = true,
           .policy_file_only = true },
-        KEY("ScanInterval", parse_duration_field, TARGET_POLICY, offsetof(Policy, interval_usec),
-            CONF_POLICY_SCAN_INTERVAL),
-        KEY("ColdAge", parse_duration_field, TARGET_POLICY, offsetof(Policy, cold_age_usec),
-            CONF_POLICY_COLD_AGE),
-        KEY("Rate", parse_size_field, TARGET_POLICY, offsetof(Policy, rate_bytes_per_sec),
-            CONF_POLICY_RATE),
-        KEY("Floor", parse_size_field, TARGET_POLICY, offsetof(Policy, floor_bytes),
-            CONF_POLICY_FLOOR),
-        KEY("PSILimit", parse_percent_field, TARGET_POLICY, offsetof(Policy, psi_limit_permyriad),
-            CONF_POLICY_PSI_LIMIT),
-        KEY("RearmPeriod", parse_rearm_field, TARGET_POLICY, offsetof(Policy, rearm_period_cycles),
-            CONF_POLICY_REARM_PERIOD),
-        KEY("Mode", parse_mode_field, TARGET_POLICY, offsetof(Policy, dry_run), CONF_POLICY_MODE),
+        { .name = "ScanInterval",
+          .option = "interval",
+          .arg = "DURATION",
+          .help = "Scan interval (default 10s)",
+          .parse = parse_duration_field,
+          .target = TARGET_POLICY,
+          FIELD(Policy, interval_usec),
+          .bit = CONF_POLICY_SCAN_INTERVAL },
+        { .name = "ColdAge",
+          .option = "cold-age",
+          .arg = "DURATION",
+          .help = "Unaccessed this long means cold (default 120s)",
+          .parse = parse_duration_field,
+          .target = TARGET_POLICY,
+          FIELD(Policy, cold_age_usec),
+          .bit = CONF_POLICY_COLD_AGE },
+        { .name = "Rate",
+          .option = "rate",
+          .arg = "SIZE",
+          .help = "Eviction rate cap per second (default 0: none, paced by cost\n"
+                  "and pressure alone)",
+          .parse = parse_size_field,
+          .target = TARGET_POLICY,
+          FIELD(Policy, rate_bytes_per_sec),
+          .bit = CONF_POLICY_RATE },
+        { .name = "Floor",
+          .option = "floor",
+          .arg = "SIZE",
+          .help = "Keep at least this much of each client resident (default 0)",
+          .parse = parse_size_field,
+          .target = TARGET_POLICY,
+          FIELD(Policy, floor_bytes),
+          .bit = CONF_POLICY_FLOOR },
+        { .name = "PSILimit",
+          .option = "psi-limit",
+          .arg = "PERCENT",
+          .help = "Back off above this memory pressure, some avg10 (default 10%)",
+          .parse = parse_percent_field,
+          .target = TARGET_POLICY,
+          FIELD(Policy, psi_limit_permyriad),
+          .bit = CONF_POLICY_PSI_LIMIT },
+        { .name = "RearmPeriod",
+          .option = "rearm-period",
+          .arg = "N",
+          .help = "Re-arm each page every N cycles (default cold age / 2)",
+          UINT(0, POLICY_COLD_AGE_MAX_CYCLES),
+          .unit = "cycles",
+          .target = TARGET_POLICY,
+          FIELD(Policy, rearm_period_cycles),
+          .bit = CONF_POLICY_REARM_PERIOD },
+        { .name = "ArmLevelMax",
+          .option = "arm-level-max",
+          .arg = "N",
+          .help = "Re-arm a chunk that stays hot at most every period << N cycles\n"
+                  "(default 3, 0 = fixed schedule)",
+          UINT(0, ARM_LEVEL_MAX_LIMIT),
+          .target = TARGET_POLICY,
+          FIELD(Policy, arm_level_max),
+          .bit = CONF_POLICY_ARM_LEVEL_MAX },
+        { .name = "Mode",
+          .parse = parse_mode_field,
+          .target = TARGET_POLICY,
+          FIELD(Policy, dry_run),
+          .bit = CONF_POLICY_MODE },
 };
 
 static const ConfSection sections[] = {
@@ -379,7 +498,7 @@ static int conf_handle(ConfParser *p, const char *section, const char *name, con
                 break;
         }
         target = (uint8_t *) base + key->offset;
-        r = key->parse(p, value, target, &why);
+        r = key->parse(p, key, value, target, &why);
         if (r == -ENOMEM)
                 return conf_fail(p, p->line, ENOMEM, "%s:%u: out of memory", p->file, p->line);
         if (r < 0)
@@ -392,7 +511,7 @@ static int conf_handle(ConfParser *p, const char *section, const char *name, con
         if (key->target == TARGET_POLICY)
                 *p->policy_set |= key->bit;
         else if (key->target == TARGET_CONFIG)
-                p->config->limits_set |= key->bit;
+                p->config->config_set |= key->bit;
         return 0;
 }
 
@@ -561,36 +680,31 @@ int config_parse_text(Config *c, ConfFileKind kind, const char *file, const char
 
 /* ---- after the last file ---- */
 
-static void policy_apply(Policy *dst, const Policy *src, uint64_t mask) {
-        if (mask & CONF_POLICY_SCAN_INTERVAL)
-                dst->interval_usec = src->interval_usec;
-        if (mask & CONF_POLICY_COLD_AGE)
-                dst->cold_age_usec = src->cold_age_usec;
-        if (mask & CONF_POLICY_RATE)
-                dst->rate_bytes_per_sec = src->rate_bytes_per_sec;
-        if (mask & CONF_POLICY_FLOOR)
-                dst->floor_bytes = src->floor_bytes;
-        if (mask & CONF_POLICY_PSI_LIMIT)
-                dst->psi_limit_permyriad = src->psi_limit_permyriad;
-        if (mask & CONF_POLICY_ARM_LEVEL_MAX)
-                dst->arm_level_max = src->arm_level_max;
-        if (mask & CONF_POLICY_REARM_PERIOD)
-                dst->rearm_period_cycles = src->rearm_period_cycles;
-        if (mask & CONF_POLICY_MODE)
-                dst->dry_run = src->dry_run;
+/* Copies the fields of the keys named by mask from src to dst (a Policy, or a Config). */
+static int keys_apply(const ConfKey *keys, size_t n_keys, void *dst, const void *src,
+                      uint64_t mask) {
+        for (size_t i = 0; i < n_keys; i++) {
+                const ConfKey *k = &keys[i];
+                void *to = (uint8_t *) dst + k->offset;
+                const void *from = (const uint8_t *) src + k->offset;
+
+                if (!(k->bit & mask) || k->target == TARGET_RULE)
+                        continue;
+                if (k->string) {
+                        char *copy = strdup(*(char *const *) from);
+
+                        if (!copy)
+                                return -ENOMEM;
+                        free(*(char **) to);
+                        *(char **) to = copy;
+                } else
+                        memcpy(to, from, k->size);
+        }
+        return 0;
 }
 
-static void limits_apply(Limits *dst, const Limits *src, uint64_t mask) {
-        if (mask & CONF_LIMIT_CLIENTS_PER_UID)
-                dst->clients_per_uid = src->clients_per_uid;
-        if (mask & CONF_LIMIT_RANGES)
-                dst->ranges_per_client = src->ranges_per_client;
-        if (mask & CONF_LIMIT_BYTES)
-                dst->bytes_per_client = src->bytes_per_client;
-        if (mask & CONF_LIMIT_CONNECTIONS_PER_SEC)
-                dst->connections_per_sec = src->connections_per_sec;
-        if (mask & CONF_LIMIT_CONNECTIONS_TOTAL)
-                dst->connections_total = src->connections_total;
+static void policy_apply(Policy *dst, const Policy *src, uint64_t mask) {
+        (void) keys_apply(policy_keys, ELEMENTSOF(policy_keys), dst, src, mask);
 }
 
 int config_finalize(Config *c, const ConfOverrides *o, sd_bus_error *ret_error) {
@@ -599,25 +713,18 @@ int config_finalize(Config *c, const ConfOverrides *o, sd_bus_error *ret_error) 
         int r;
 
         if (o) {
+                uint64_t mask = o->config.config_set;
+
                 policy_apply(d, &o->policy, o->policy_set);
                 if (o->dry_run_all)
                         d->dry_run = true;
-                if (o->socket_path) {
-                        char *s = strdup(o->socket_path);
-                        if (!s)
-                                return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
-                        free(c->socket_path);
-                        c->socket_path = s;
-                }
-                if (o->log_level >= 0)
-                        c->log_level = o->log_level;
-                if (o->stats_interval_usec > 0)
-                        c->stats_interval_usec = o->stats_interval_usec;
-                limits_apply(&c->limits, &o->limits, o->limits_set);
-                c->limits_set |= o->limits_set;
+                if (keys_apply(daemon_keys, ELEMENTSOF(daemon_keys), c, &o->config, mask) < 0 ||
+                    keys_apply(limits_keys, ELEMENTSOF(limits_keys), c, &o->config, mask) < 0)
+                        return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
+                c->config_set |= mask;
         }
-        /* as --conn-rate: the burst follows the rate */
-        if (c->limits_set & CONF_LIMIT_CONNECTIONS_PER_SEC)
+        /* the burst follows the rate */
+        if (c->config_set & CONF_LIMIT_CONNECTIONS_PER_SEC)
                 c->limits.connections_burst = MAX(c->limits.connections_per_sec, 1U);
 
         d->name = NULL;
@@ -645,6 +752,71 @@ int config_finalize(Config *c, const ConfOverrides *o, sd_bus_error *ret_error) 
                 rule->policy = p;
         }
         return 0;
+}
+
+/* ---- the command line: the same keys ---- */
+
+static const ConfKey *option_key(size_t i, const char **ret_section) {
+        for (size_t si = 0; si < ELEMENTSOF(sections); si++)
+                for (size_t ki = 0; ki < sections[si].n_keys; ki++)
+                        if (sections[si].keys[ki].option && i-- == 0) {
+                                if (ret_section)
+                                        *ret_section = sections[si].name;
+                                return &sections[si].keys[ki];
+                        }
+        return NULL;
+}
+
+const char *config_option_name(size_t i) {
+        const ConfKey *k = option_key(i, NULL);
+
+        return k ? k->option : NULL;
+}
+
+void config_option_help(size_t i, const char **ret_arg, const char **ret_help,
+                        const char **ret_section, const char **ret_key) {
+        const ConfKey *k = option_key(i, ret_section);
+
+        *ret_arg = k->arg;
+        *ret_help = k->help;
+        *ret_key = k->name;
+}
+
+int config_option_parse(ConfOverrides *o, size_t i, const char *value, sd_bus_error *ret_error) {
+        const ConfKey *k = option_key(i, NULL);
+        ConfParser p = {
+                .config = &o->config,
+                .kind = CONF_FILE_MAIN,
+                .file = "command line",
+                .policy = &o->policy,
+                .policy_set = &o->policy_set,
+        };
+        const char *why = NULL;
+        void *base;
+        int r;
+
+        if (!k)
+                return -EINVAL;
+        base = k->target == TARGET_POLICY ? (void *) &o->policy : (void *) &o->config;
+        r = k->parse(&p, k, value, (uint8_t *) base + k->offset, &why);
+        if (r == -ENOMEM)
+                return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
+        if (r < 0)
+                return sd_bus_error_set_errnof(
+                        ret_error, EINVAL, "invalid value for --%s: \"%s\" (%s)", k->option, value,
+                        why                    ? why
+                                : r == -ERANGE ? "out of range"
+                                               : "malformed");
+        if (k->target == TARGET_POLICY)
+                o->policy_set |= k->bit;
+        else
+                o->config.config_set |= k->bit;
+        return 0;
+}
+
+void conf_overrides_done(ConfOverrides *o) {
+        free(o->config.socket_path);
+        o->config.socket_path = NULL;
 }
 
 /* ---- objects and the files on disk ---- */

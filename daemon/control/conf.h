@@ -28,31 +28,20 @@ enum {
         CONF_POLICY_PSI_LIMIT = 1U << 4,
         CONF_POLICY_REARM_PERIOD = 1U << 5,
         CONF_POLICY_MODE = 1U << 6,
-        CONF_POLICY_ARM_LEVEL_MAX = 1U << 7, /* command line only (--arm-level-max) */
+        CONF_POLICY_ARM_LEVEL_MAX = 1U << 7,
 };
-/* Bits of Config.limits_set / ConfOverrides.limits_set. */
+/* Bits of Config.config_set / ConfOverrides.config_set: which [Daemon] and [Limits] keys were
+ * given. */
 enum {
         CONF_LIMIT_CLIENTS_PER_UID = 1U << 0,
         CONF_LIMIT_RANGES = 1U << 1,
         CONF_LIMIT_BYTES = 1U << 2,
         CONF_LIMIT_CONNECTIONS_PER_SEC = 1U << 3,
-        CONF_LIMIT_CONNECTIONS_TOTAL = 1U << 4, /* command line only (--max-connections) */
+        CONF_LIMIT_CONNECTIONS_TOTAL = 1U << 4,
+        CONF_DAEMON_SOCKET = 1U << 8,
+        CONF_DAEMON_LOG_LEVEL = 1U << 9,
+        CONF_DAEMON_STATS_INTERVAL = 1U << 10,
 };
-
-/* What the command line said; it wins over the files, also across reloads. */
-typedef struct ConfOverrides {
-        Policy policy; /* the fields named by policy_set; for the default policy */
-        uint64_t policy_set;
-        bool dry_run_all; /* --dry-run: every policy monitors only */
-        const char *socket_path; /* NULL: not given */
-        int log_level; /* -1: not given */
-        uint64_t stats_interval_usec; /* 0: not given */
-        Limits limits; /* the fields named by limits_set */
-        uint64_t limits_set;
-} ConfOverrides;
-
-#define CONF_OVERRIDES_INIT \
-        { .log_level = -1 }
 
 #define CONF_STATS_INTERVAL_DEFAULT_USEC (60ULL * 1000000ULL)
 
@@ -62,10 +51,36 @@ typedef struct Config {
         int log_level; /* -1: not set anywhere, leave it */
         uint64_t stats_interval_usec;
         Limits limits;
-        uint64_t limits_set;
+        uint64_t config_set;
         PolicySet policies; /* default_policy.name is NULL */
         unsigned default_policy_line; /* of [Policy] in the main file, 0 if absent */
 } Config;
+
+/* What the command line said; it wins over the files, also across reloads. Filled by
+ * config_option_parse() from the same key table as the files. */
+typedef struct ConfOverrides {
+        Config config; /* the [Daemon] and [Limits] fields named by config_set */
+        uint64_t config_set;
+        Policy policy; /* the fields named by policy_set; for the default policy */
+        uint64_t policy_set;
+        bool dry_run_all; /* --dry-run: every policy monitors only */
+} ConfOverrides;
+
+#define CONF_OVERRIDES_INIT \
+        { .config.log_level = -1 }
+
+void conf_overrides_done(ConfOverrides *o);
+
+/* The keys the command line sets too, as --OPTION=VALUE: the i-th option's name (without the
+ * dashes), NULL past the last. */
+const char *config_option_name(size_t i);
+/* For --help: the i-th option's value name and help text (lines split by \n), and the file key
+ * it sets. */
+void config_option_help(size_t i, const char **ret_arg, const char **ret_help,
+                        const char **ret_section, const char **ret_key);
+/* Parses the i-th option's value into o with the key's own parser and bounds; -EINVAL with
+ * "invalid value for --OPTION: ..." in ret_error. */
+int config_option_parse(ConfOverrides *o, size_t i, const char *value, sd_bus_error *ret_error);
 
 typedef enum ConfFileKind {
         CONF_FILE_MAIN, /* uffdtierd.conf */

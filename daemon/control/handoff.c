@@ -809,6 +809,10 @@ int handoff_new(sd_event *event, const Limits *limits, const char *socket_path,
         return 0;
 }
 
+void handoff_set_limits(Handoff *h, const Limits *limits) {
+        h->limits = limits;
+}
+
 unsigned handoff_n_conns(const Handoff *h) {
         return h->n_conns;
 }

@@ -97,6 +97,8 @@ Handoff *handoff_free(Handoff *h);
 /* Takes the listening socket from systemd (sd_listen_fds) or creates socket_path. */
 int handoff_listen(Handoff *h);
 unsigned handoff_n_conns(const Handoff *h);
+/* The limits to apply from now on (a reload); the owner keeps them alive. */
+void handoff_set_limits(Handoff *h, const Limits *limits);
 /* The answer to the request of client_id's connection that its hook left pending (-errno plus
  * error, or >= 0); reading the connection resumes. Nothing happens when no request of
  * client_id is pending (its connection is gone, or it never asked). */

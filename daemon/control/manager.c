@@ -29,7 +29,6 @@
 #include "vma.h"
 #include "policy-match.h"
 
-#define MANAGER_STATS_INTERVAL_DEFAULT_USEC CONF_STATS_INTERVAL_DEFAULT_USEC
 #define MANAGER_CONFIG_PATH_DEFAULT SYSCONFDIR "/uffdtierd/uffdtierd.conf"
 /* A forked child is not in its parent's children list until fork() returns, which it does only
  * after we have read the FORK event: look for it a little later, for a while. */
@@ -58,15 +57,13 @@ int manager_new(Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->kops = &kernel_ops_real;
-        policy_init(&m->policy);
-        m->limits = limits_default();
-        m->stats_interval_usec = MANAGER_STATS_INTERVAL_DEFAULT_USEC;
-        m->socket_path = strdup(UFFDTIER_SOCKET_DEFAULT);
         m->proc_root = strdup("/proc");
         m->cgroup_root = strdup("/sys/fs/cgroup");
         m->config_path = strdup(MANAGER_CONFIG_PATH_DEFAULT);
         m->overrides = (ConfOverrides) CONF_OVERRIDES_INIT;
-        if (!m->socket_path || !m->proc_root || !m->cgroup_root || !m->config_path) {
+        /* the built-in defaults until manager_startup() reads the files */
+        r = config_new(&m->config);
+        if (r < 0 || !m->proc_root || !m->cgroup_root || !m->config_path) {
                 manager_free(m);
                 return -ENOMEM;
         }
@@ -107,11 +104,11 @@ Manager *manager_free(Manager *m) {
         m->stats_timer = sd_event_source_disable_unref(m->stats_timer);
         m->tick_timer = sd_event_source_disable_unref(m->tick_timer);
         sd_event_unref(m->event);
-        free(m->socket_path);
         free(m->proc_root);
         free(m->cgroup_root);
         config_free(m->config);
         free(m->config_path);
+        conf_overrides_done(&m->overrides);
         free(m);
         return NULL;
 }
@@ -133,7 +130,7 @@ void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, boo
                         .cgroup_root = m->cgroup_root,
                         .paused = &m->paused,
                 },
-                .limits = &m->limits,
+                .limits = &m->config->limits,
         };
 }
 
@@ -246,7 +243,7 @@ static const Policy *manager_policy_for(Manager *m, pid_t pid, char **ret_cgroup
                 i = policy_match_best(m->config->policies.rules, m->config->policies.n_rules, cg);
         if (ret_cgroup)
                 *ret_cgroup = TAKE_PTR(cg);
-        return i >= 0 ? &m->config->policies.rules[i].policy : &m->policy;
+        return i >= 0 ? &m->config->policies.rules[i].policy : manager_policy(m);
 }
 
 static void log_client_policy(const Client *c, const Policy *p, const char *cgroup,
@@ -291,14 +288,14 @@ int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mo
                         ret_error, EOPNOTSUPP,
                         "this kernel offers no tracking backend (see uffdtierd --probe)");
         }
-        if (manager_count_clients_of_uid(m, uid) >= m->limits.clients_per_uid) {
+        if (manager_count_clients_of_uid(m, uid) >= m->config->limits.clients_per_uid) {
                 safe_close(uffd);
                 safe_close(pidfd);
                 safe_close(pagemap_fd);
                 return sd_bus_error_set_errnof(
                         ret_error, EUSERS,
                         "limit reached: at most %u clients per uid (clients_per_uid)",
-                        m->limits.clients_per_uid);
+                        m->config->limits.clients_per_uid);
         }
         policy = manager_policy_for(m, pid, &cgroup);
         who.cgroup_path = cgroup;
@@ -372,11 +369,11 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         int r;
 
         /* A child is a client of its parent's uid, and counts against its limits. */
-        if (manager_count_clients_of_uid(m, parent->uid) >= m->limits.clients_per_uid) {
+        if (manager_count_clients_of_uid(m, parent->uid) >= m->config->limits.clients_per_uid) {
                 log_notice("client %" PRIu64
                            ": forked child %d not adopted: uid %u has %u clients (clients_per_uid)",
                            parent->id, (int) child, (unsigned) parent->uid,
-                           m->limits.clients_per_uid);
+                           m->config->limits.clients_per_uid);
                 return -EUSERS;
         }
         pidfd = (int) syscall(__NR_pidfd_open, child, 0);
@@ -649,7 +646,7 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         if (m->n_clients > 0)
                 manager_log_stats(m);
-        (void) sd_event_source_set_time(s, usec + m->stats_interval_usec);
+        (void) sd_event_source_set_time(s, usec + m->config->stats_interval_usec);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
         return 0;
 }
@@ -659,38 +656,31 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* Takes c. Every pointer into the old configuration is replaced before it is freed. */
 static void manager_apply_config(Manager *m, Config *c, bool startup) {
         Config *old = m->config;
-        uint64_t old_rate = m->policy.rate_bytes_per_sec, old_stats = m->stats_interval_usec;
         unsigned n = 0;
         Client *cl;
 
-        /* in place: every client without a policy.d match points at m->policy */
-        m->policy = c->policies.default_policy;
-        m->limits = c->limits;
+        m->config = c;
+        m->client_env.limits = &c->limits;
+        if (m->handoff)
+                handoff_set_limits(m->handoff, &c->limits);
         if (c->log_level >= 0)
                 log_set_max_level(c->log_level);
         else if (!startup)
                 log_set_max_level(LOG_INFO); /* LogLevel= removed from the file */
-        m->stats_interval_usec = c->stats_interval_usec;
-        if (startup) {
-                char *s = strdup(c->socket_path);
-                if (s) {
-                        free(m->socket_path);
-                        m->socket_path = s;
-                }
-        } else if (!streq(c->socket_path, m->socket_path))
+        if (!startup && m->handoff && !streq(c->socket_path, m->handoff->socket_path))
                 log_notice("Socket=%s takes effect at the next start (listening on %s)",
-                           c->socket_path, m->socket_path);
-        m->config = c;
+                           c->socket_path, m->handoff->socket_path);
         if (!startup) {
+                const Policy *d = manager_policy(m);
+
                 /* the shared eviction bucket is sized from the default policy's Rate= */
-                if (m->policy.rate_bytes_per_sec != old_rate)
-                        ratelimit_init(
-                                &m->evict_rate, m->policy.rate_bytes_per_sec,
-                                MAX(m->policy.rate_bytes_per_sec, m->policy.evict_chunk_bytes),
-                                now_usec());
-                if (m->stats_timer && m->stats_interval_usec != old_stats)
+                if (d->rate_bytes_per_sec != old->policies.default_policy.rate_bytes_per_sec)
+                        ratelimit_init(&m->evict_rate, d->rate_bytes_per_sec,
+                                       MAX(d->rate_bytes_per_sec, d->evict_chunk_bytes),
+                                       now_usec());
+                if (m->stats_timer && c->stats_interval_usec != old->stats_interval_usec)
                         (void) sd_event_source_set_time_relative(m->stats_timer,
-                                                                 m->stats_interval_usec);
+                                                                 c->stats_interval_usec);
                 LIST_FOREACH (clients, cl, m->clients) {
                         _cleanup_free_ char *cgroup = NULL;
                         const Policy *before = cl->tracker.policy,
@@ -713,7 +703,7 @@ static void manager_apply_config(Manager *m, Config *c, bool startup) {
                 }
                 /* queued clients are stopped, but still hold a pointer */
                 LIST_FOREACH (gc, cl, m->gc_queue)
-                        client_set_policy(cl, &m->policy);
+                        client_set_policy(cl, manager_policy(m));
                 log_info("configuration reloaded%s%s: %zu policies, %u clients re-resolved",
                          c->path ? " from " : " (no file)", c->path ? c->path : "",
                          c->policies.n_rules, n);
@@ -797,10 +787,6 @@ int manager_startup(Manager *m) {
                 log_debug("policy %s from %s", c->policies.rules[i].name,
                           c->policies.rules[i].file);
 
-        r = policy_validate(&m->policy, &e);
-        if (r < 0)
-                return log_error_errno(r, "invalid policy: %s", e.message);
-
         r = probe_run(&probe_paths_default, &m->probe);
         if (r < 0)
                 return log_error_errno(r, "kernel feature probe failed: %m");
@@ -842,17 +828,19 @@ int manager_startup(Manager *m) {
                         "no swap configured: MADV_PAGEOUT cannot evict anonymous memory, running in monitor-only mode");
                 m->monitor_only = true;
         }
-        if (m->policy.dry_run)
+        if (manager_policy(m)->dry_run)
                 log_notice("dry run: classifying only, never evicting");
-        ratelimit_init(&m->evict_rate, m->policy.rate_bytes_per_sec,
-                       MAX(m->policy.rate_bytes_per_sec, m->policy.evict_chunk_bytes), now_usec());
+        ratelimit_init(
+                &m->evict_rate, manager_policy(m)->rate_bytes_per_sec,
+                MAX(manager_policy(m)->rate_bytes_per_sec, manager_policy(m)->evict_chunk_bytes),
+                now_usec());
         pace_init(&m->evict_pace, PACE_TARGET_MEMORY_DEFAULT_PERMYRIAD,
                   PACE_TARGET_CPU_DEFAULT_PERMYRIAD);
 
         manager_set_backend(m, m->kops, m->backend, m->monitor_only);
 
-        r = handoff_new(m->event, &m->limits, m->socket_path, m->proc_root, &manager_handoff_hooks,
-                        m, &m->handoff);
+        r = handoff_new(m->event, &m->config->limits, m->config->socket_path, m->proc_root,
+                        &manager_handoff_hooks, m, &m->handoff);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the handoff socket: %m");
         m->fd_limit = manager_raise_fd_limit();
@@ -882,7 +870,7 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "cannot watch signals: %m");
 
         r = sd_event_add_time_relative(m->event, &m->stats_timer, CLOCK_MONOTONIC,
-                                       m->stats_interval_usec, 0, on_stats_timer, m);
+                                       m->config->stats_interval_usec, 0, on_stats_timer, m);
         if (r < 0)
                 return log_error_errno(r, "cannot add stats timer: %m");
 
@@ -921,7 +909,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
          * since the tick is what bounds the rate of the bus's change signals */
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         (void) sd_event_source_set_time(
-                s, MAX(now, usec) + MAX(m->policy.interval_usec, MANAGER_TICK_MIN_USEC));
+                s, MAX(now, usec) + MAX(manager_policy(m)->interval_usec, MANAGER_TICK_MIN_USEC));
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
         return 0;
 }
@@ -938,7 +926,7 @@ int manager_set_hooks(Manager *m, const ManagerHooks *hooks, void *userdata) {
         if (m->tick_timer)
                 return 0;
         r = sd_event_add_time_relative(m->event, &m->tick_timer, CLOCK_MONOTONIC,
-                                       MAX(m->policy.interval_usec, MANAGER_TICK_MIN_USEC),
+                                       MAX(manager_policy(m)->interval_usec, MANAGER_TICK_MIN_USEC),
                                        10 * USEC_PER_MSEC, on_tick, m);
         if (r < 0)
                 return r;
@@ -959,11 +947,11 @@ int manager_set_paused(Manager *m, bool paused) {
 }
 
 const Policy *manager_policy(const Manager *m) {
-        return &m->policy;
+        return &m->config->policies.default_policy;
 }
 
 bool manager_monitor_only(const Manager *m) {
-        return m->monitor_only || m->policy.dry_run;
+        return m->monitor_only || manager_policy(m)->dry_run;
 }
 
 const char *manager_monitor_only_reason(const Manager *m) {
@@ -971,7 +959,7 @@ const char *manager_monitor_only_reason(const Manager *m) {
                 return "no swap configured: MADV_PAGEOUT cannot evict anonymous memory";
         if (m->monitor_only)
                 return "monitor-only mode";
-        if (m->policy.dry_run)
+        if (manager_policy(m)->dry_run)
                 return "dry run: classifying only, never evicting";
         return "";
 }

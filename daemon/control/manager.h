@@ -65,10 +65,6 @@ typedef struct Manager {
         Backend backend;
         bool monitor_only; /* no swap, or --dry-run: classify, never evict */
 
-        Policy policy;
-        Limits limits;
-
-        char *socket_path;
         Handoff *handoff;
 
         Client *clients;
@@ -87,7 +83,6 @@ typedef struct Manager {
         char *cgroup_root; /* unified hierarchy mount */
 
         sd_event_source *stats_timer;
-        uint64_t stats_interval_usec;
 
         /* totals over clients that are gone, so the daemon's figures don't drop */
         uint64_t gone_evicted_bytes;
@@ -151,8 +146,6 @@ const Policy *manager_policy(const Manager *m);
  * ret_queued: bytes queued for eviction. */
 int manager_evict_now(Manager *m, uint64_t id, uint64_t max_bytes, sd_bus_error *ret_error,
                       uint64_t *ret_queued);
-/* Re-read the configuration and apply it (conf.c). */
-int manager_reload(Manager *m, sd_bus_error *ret_error);
 
 static inline void manager_freep(Manager **m) {
         if (*m)

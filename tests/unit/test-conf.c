@@ -60,6 +60,7 @@ TEST(main_file_every_key) {
                         "MaxRanges=10\n"
                         "MaxBytes=2G\n"
                         "ConnectionsPerSec=7\n"
+                        "MaxConnections=99\n"
                         "[Policy]\n"
                         "ScanInterval=5s\n"
                         "ColdAge=1min\n"
@@ -67,6 +68,7 @@ TEST(main_file_every_key) {
                         "Floor=1G\n"
                         "PSILimit=12.5%\n"
                         "RearmPeriod=4\n"
+                        "ArmLevelMax=2\n"
                         "Mode=monitor   ; an inline comment\n",
                         NULL));
         ASSERT_OK(config_finalize(c, NULL, NULL));
@@ -78,14 +80,16 @@ TEST(main_file_every_key) {
         ASSERT_U64_EQ(c->limits.bytes_per_client, 2ULL << 30);
         ASSERT_EQ(c->limits.connections_per_sec, 7);
         ASSERT_EQ(c->limits.connections_burst, 7); /* follows the rate, as --conn-rate */
+        ASSERT_EQ(c->limits.connections_total, 99);
         ASSERT_U64_EQ(p->interval_usec, 5 * USEC_PER_SEC);
         ASSERT_U64_EQ(p->cold_age_usec, 60 * USEC_PER_SEC);
         ASSERT_U64_EQ(p->rate_bytes_per_sec, 16ULL << 20);
         ASSERT_U64_EQ(p->floor_bytes, 1ULL << 30);
         ASSERT_EQ(p->psi_limit_permyriad, 1250);
         ASSERT_EQ(p->rearm_period_cycles, 4);
+        ASSERT_EQ(p->arm_level_max, 2);
         ASSERT_TRUE(p->dry_run);
-        ASSERT_EQ(c->default_policy_line, 13);
+        ASSERT_EQ(c->default_policy_line, 14);
 }
 
 TEST(policy_file_inherits_and_names) {
@@ -161,6 +165,10 @@ TEST(bad_files) {
                   "f.conf:2: invalid MaxRanges= value \"-1\": malformed" },
                 { CONF_FILE_MAIN, "[Limits]\nMaxRanges=99999999\n",
                   "f.conf:2: invalid MaxRanges= value \"99999999\": out of range" },
+                { CONF_FILE_MAIN, "[Limits]\nMaxConnections=0\n",
+                  "f.conf:2: invalid MaxConnections= value \"0\": at least 1" },
+                { CONF_FILE_MAIN, "[Policy]\nArmLevelMax=7\n",
+                  "f.conf:2: invalid ArmLevelMax= value \"7\": out of range" },
                 { CONF_FILE_MAIN, "[Policy]\nColdAge=1min\n\n[Policy]\nColdAge=2min\n",
                   "f.conf:5: ColdAge= already set on line 2" },
                 { CONF_FILE_MAIN, "[Daemon]\nno equals sign\n",
@@ -247,6 +255,15 @@ TEST(duplicate_name_and_validation) {
         sd_bus_error_free(&e);
 }
 
+static size_t option_index(const char *name) {
+        size_t i = 0;
+
+        while (config_option_name(i) && !streq(config_option_name(i), name))
+                i++;
+        ASSERT_TRUE(config_option_name(i) != NULL);
+        return i;
+}
+
 TEST(command_line_overrides) {
         _cleanup_(config_freep) Config *c = new_config();
         ConfOverrides o = CONF_OVERRIDES_INIT;
@@ -261,12 +278,12 @@ TEST(command_line_overrides) {
         ASSERT_OK(parse(c, CONF_FILE_POLICY, "p/inherit.conf", "[Policy]\nMatch=/i\n", NULL));
         o.policy.cold_age_usec = 30 * USEC_PER_SEC;
         o.policy_set = CONF_POLICY_COLD_AGE;
-        o.socket_path = "/from/argv";
-        o.log_level = LOG_ERR;
-        o.limits.ranges_per_client = 9;
-        o.limits_set = CONF_LIMIT_RANGES;
+        ASSERT_OK(config_option_parse(&o, option_index("socket"), "/from/argv", NULL));
+        ASSERT_OK(config_option_parse(&o, option_index("log-level"), "err", NULL));
+        ASSERT_OK(config_option_parse(&o, option_index("max-ranges"), "9", NULL));
         o.dry_run_all = true;
         ASSERT_OK(config_finalize(c, &o, NULL));
+        conf_overrides_done(&o);
 
         ASSERT_STREQ(c->socket_path, "/from/argv");
         ASSERT_EQ(c->log_level, LOG_ERR);
@@ -282,6 +299,48 @@ TEST(command_line_overrides) {
         /* --dry-run is for every policy */
         ASSERT_TRUE(c->policies.rules[0].policy.dry_run);
         ASSERT_TRUE(c->policies.rules[1].policy.dry_run);
+}
+
+/* The command line parses with the file's own parsers and bounds. */
+TEST(command_line_options) {
+        static const struct {
+                const char *option, *value, *message;
+        } bad[] = {
+                { "interval", "fast", "invalid value for --interval: \"fast\" (malformed)" },
+                { "rearm-period", "127",
+                  "invalid value for --rearm-period: \"127\" (at most 126 cycles)" },
+                { "arm-level-max", "7", "invalid value for --arm-level-max: \"7\" (out of range)" },
+                { "max-connections", "0",
+                  "invalid value for --max-connections: \"0\" (at least 1)" },
+                { "socket", "relative",
+                  "invalid value for --socket: \"relative\" (not an absolute path)" },
+                { "stats-interval", "0",
+                  "invalid value for --stats-interval: \"0\" (must be more than 0)" },
+        };
+        ConfOverrides o = CONF_OVERRIDES_INIT;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+                ASSERT_EQ(config_option_parse(&o, option_index(bad[i].option), bad[i].value, &e),
+                          -EINVAL);
+                ASSERT_STREQ(e.message, bad[i].message);
+        }
+        ASSERT_U64_EQ(o.policy_set, 0);
+        ASSERT_U64_EQ(o.config.config_set, 0);
+        ASSERT_OK(config_option_parse(&o, option_index("arm-level-max"), "0", NULL));
+        ASSERT_OK(config_option_parse(&o, option_index("max-connections"), "5", NULL));
+        ASSERT_U64_EQ(o.policy_set, CONF_POLICY_ARM_LEVEL_MAX);
+        ASSERT_U64_EQ(o.config.config_set, CONF_LIMIT_CONNECTIONS_TOTAL);
+        ASSERT_EQ(o.config.limits.connections_total, 5);
+        /* every option is a file key's too */
+        for (size_t i = 0; config_option_name(i); i++) {
+                const char *arg, *help, *section, *key;
+
+                config_option_help(i, &arg, &help, &section, &key);
+                ASSERT_TRUE(arg && help && section && key);
+        }
+        conf_overrides_done(&o);
 }
 
 /* ---- files on disk ---- */

@@ -421,12 +421,13 @@ static void env_setup(Backend backend, size_t n_pages) {
         ASSERT_OK(manager_new(&env.m));
         m = env.m;
         manager_set_backend(m, &fake_ops, backend, false);
-        m->policy.interval_usec = 1 * USEC_PER_SEC;
-        m->policy.cold_age_usec = 2 * USEC_PER_SEC; /* 2 cycles; re-arm period 1: all due */
-        m->policy.rate_bytes_per_sec = 0;
-        m->policy.floor_bytes = 0;
+        m->config->policies.default_policy.interval_usec = 1 * USEC_PER_SEC;
+        m->config->policies.default_policy.cold_age_usec = 2 *
+                USEC_PER_SEC; /* 2 cycles; re-arm period 1: all due */
+        m->config->policies.default_policy.rate_bytes_per_sec = 0;
+        m->config->policies.default_policy.floor_bytes = 0;
         /* the host's memory pressure must not decide whether these tests evict */
-        m->policy.psi_limit_permyriad = 10000;
+        m->config->policies.default_policy.psi_limit_permyriad = 10000;
         ratelimit_init(&m->evict_rate, 0, 0, now_usec());
 
         env.mem_len = n_pages * page_size();
@@ -959,7 +960,8 @@ TEST(inject_wp_async_hot_chunk_is_rearmed_less_often) {
         size_t mark, n;
 
         env_setup(BACKEND_WP_ASYNC, 16);
-        env.m->policy.dry_run = true; /* the cycles here must not wait for an eviction */
+        env.m->config->policies.default_policy.dry_run =
+                true; /* the cycles here must not wait for an eviction */
         env_track(0, 16);
         fake_regions_clear();
         fake_region(false, PG(0), PG(16), PAGE_IS_PRESENT | PAGE_IS_WRITTEN);
@@ -986,7 +988,7 @@ TEST(inject_wp_async_fixed_schedule_with_arm_level_max_0) {
         size_t mark;
 
         env_setup(BACKEND_WP_ASYNC, 16);
-        env.m->policy.arm_level_max = 0;
+        env.m->config->policies.default_policy.arm_level_max = 0;
         env_track(0, 16);
         fake_regions_clear();
         fake_region(false, PG(0), PG(16), PAGE_IS_PRESENT | PAGE_IS_WRITTEN);
