@@ -614,7 +614,8 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                 printf("\nCGroup %s%s%s%s:\n", l.v[i].cgroup[0] ? l.v[i].cgroup : "(unknown)",
                        l.v[i].unit[0] ? " (" : "", l.v[i].unit, l.v[i].unit[0] ? ")" : "");
                 /* where "freed" and the pressure back-off read from: the first client's view */
-                printf("  memory from %s, pressure from %s\n", l.v[i].memory_source,
+                printf("  memory from %s%s, pressure from %s\n", l.v[i].memory_source,
+                       l.v[i].memory_shared ? " (shared with other processes)" : "",
                        l.v[i].psi_source);
                 printf("  %6s %8s %-16s %9s %9s %9s %9s %8s  %s\n", "ID", "PID", "NAME", "RESIDENT",
                        "EVICTED", "FREED", "WORKSET", "REFAULT", "POLICY");

@@ -130,6 +130,8 @@ typedef struct BusProp {
           METRIC_NONE, NULL, NULL, VAL_U64(k->reclaimed_bytes)) \
         X(memory_source, "MemorySource", STR, BUS_PROP_CHANGE, "memory_source", "memory_source", \
           METRIC_NONE, NULL, NULL, VAL_ENUM(k->memory_source, memcg_source_to_string)) \
+        X(memory_shared, "MemoryShared", BOOL, BUS_PROP_CHANGE, "memory_shared", "memory_shared", \
+          METRIC_NONE, NULL, NULL, VAL_BOOL(k->memory_shared)) \
         X(psi_source, "PsiSource", STR, BUS_PROP_CHANGE, "psi_source", "psi_source", METRIC_NONE, \
           NULL, NULL, VAL_ENUM(k->psi_source, tracker_psi_source_to_string)) \
         X(hot, "HotBytes", U64, BUS_PROP_CHANGE, "hot_bytes", "hot_bytes", METRIC_GAUGE, \

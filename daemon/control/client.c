@@ -70,8 +70,13 @@ static int on_uffd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 client_gone(c);
                 return 0;
         }
-        if (client_process_events(c) == -ESRCH)
+        if (client_process_events(c) == -ESRCH) {
+                /* before the pidfd: an exiting process has no address space a while before its
+                 * pidfd turns readable (the teardown of its memory comes first) */
+                log_info("client %" PRIu64 " (pid %d): its address space is gone (exit or exec)",
+                         c->id, (int) c->pid);
                 client_gone(c);
+        }
         return 0;
 }
 

@@ -279,6 +279,8 @@ static void cycle_schedule_next(Tracker *t) {
         (void) sd_event_source_set_enabled(t->cycle_timer, SD_EVENT_ONESHOT);
 }
 
+static void memory_reclaim(Tracker *t);
+
 /* Leave the window: back to async (rwp) and re-arm what is due. Returns -ESRCH if gone. */
 static int cycle_finish(Tracker *t) {
         _cleanup_(run_vec_done) RunVec due = {};
@@ -321,6 +323,8 @@ static int cycle_finish(Tracker *t) {
                                                    &due, t->policy->arm_level_max);
         }
         run_vec_clear(&t->evict_runs);
+        if (!t->sync) /* (a window that would not close: at the next cycle's end) */
+                memory_reclaim(t);
         t->in_cycle = false;
         t->counters.cycles++;
         t->counters.last_cycle_usec = now_usec() - t->cycle_start_usec;
@@ -608,37 +612,71 @@ static bool psi_over_limit(Tracker *t) {
 }
 
 /* Memory that left RAM: what we paged out and is still in swap, less what the swap cache
- * holds. The swap cache figure is the client's cgroup's (v2) or, where nothing finer exists,
- * the whole system's, which makes the figure a lower bound. Then, on cgroup v2, ask the
- * kernel to reclaim what the last cycles paged out: written-back swap-cache pages sit at the
- * tail of the inactive list and go first. */
-static void account_freed(Tracker *t, uint64_t out_bytes) {
+ * holds. The swap cache figure is the client's cgroup's (v2, v1) or, where nothing finer exists,
+ * the whole system's, which makes the figure a lower bound; so does a cgroup shared with other
+ * processes (memory_shared says so). */
+static void memory_account(Tracker *t, const MemcgStat *st) {
+        uint64_t out = t->counters.out_bytes;
+        uint64_t cached = st->swapcached_known ? MIN(st->swapcached_bytes, out) : out;
+
+        t->counters.memory_source = st->source;
+        t->counters.memory_shared = st->shared;
+        t->counters.memcg_usage_bytes = st->usage_known ? st->usage_bytes : 0;
+        t->counters.swapcached_bytes = st->swapcached_known ? st->swapcached_bytes : 0;
+        t->counters.freed_bytes = out - cached;
+}
+
+/* After a scan: out_bytes as the scan found it, the cgroup as it is now. */
+static void memory_read(Tracker *t, uint64_t out_bytes) {
         MemcgStat st;
-        uint64_t cached;
 
         t->counters.out_bytes = out_bytes;
         if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, &st) < 0) {
                 t->counters.memory_source = MEMCG_SOURCE_NONE;
+                t->counters.memory_shared = false;
                 t->counters.freed_bytes = 0;
                 return;
         }
-        t->counters.memory_source = st.source;
-        t->counters.memcg_usage_bytes = st.usage_known ? st.usage_bytes : 0;
-        t->counters.swapcached_bytes = st.swapcached_known ? st.swapcached_bytes : 0;
-        cached = st.swapcached_known ? MIN(st.swapcached_bytes, out_bytes) : out_bytes;
-        t->counters.freed_bytes = out_bytes - cached;
+        memory_account(t, &st);
+}
 
-        if (t->env->reclaim && st.source == MEMCG_SOURCE_V2 && st.swapcached_known &&
-            st.swapcached_bytes > 0 && t->reclaim_pending_bytes > 0) {
-                uint64_t want = MIN(t->reclaim_pending_bytes, st.swapcached_bytes);
-                int r = memcg_reclaim(t->env->cgroup_root, st.path, want);
-                if (r < 0 && r != -EAGAIN)
-                        tracker_set_error(t, r, "memory.reclaim of %" PRIu64 " bytes in %s failed",
-                                          want, st.path);
-                else
-                        t->counters.reclaimed_bytes += want;
-                t->reclaim_pending_bytes = 0;
+/* Right after the cycle's last eviction batch, outside the rwp sync window (a reclaim can take
+ * long, and no fault may wait on it): on cgroup v2, ask memory.reclaim for what this cycle paged
+ * out, bounded by what the cgroup's swap cache holds (written-back swap-cache pages sit at the
+ * tail of the inactive list and go first). What counts as reclaimed is what left the swap cache
+ * between a reading before and one after (a partial reclaim is partial), never more than was
+ * asked; freed_bytes is then recomputed from the reading after (against out_bytes as the scan
+ * found it: this cycle's page-outs count from the next scan on, so freed never exceeds out). */
+static void memory_reclaim(Tracker *t) {
+        uint64_t pending = t->reclaim_pending_bytes, want, left;
+        MemcgStat before, after;
+        int r;
+
+        t->reclaim_pending_bytes = 0;
+        if (pending == 0)
+                return;
+        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, &before) < 0)
+                return;
+        memory_account(t, &before);
+        if (!t->env->reclaim || before.source != MEMCG_SOURCE_V2 || !before.swapcached_known ||
+            before.swapcached_is_system || before.swapcached_bytes == 0)
+                return;
+        want = MIN(pending, before.swapcached_bytes);
+        r = memcg_reclaim(t->env->cgroup_root, before.path, want);
+        if (r < 0 && r != -EAGAIN) {
+                tracker_set_error(t, r, "memory.reclaim of %" PRIu64 " bytes in %s failed", want,
+                                  before.path);
+                return;
         }
+        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, &after) < 0 ||
+            after.source != MEMCG_SOURCE_V2 || !streq(after.path, before.path) ||
+            !after.swapcached_known)
+                return;
+        left = before.swapcached_bytes > after.swapcached_bytes
+                ? before.swapcached_bytes - after.swapcached_bytes
+                : 0;
+        t->counters.reclaimed_bytes += MIN(left, want);
+        memory_account(t, &after);
 }
 
 /* Scan the window [start, end) of range for the backend into `out` (sorted regions with the
@@ -816,7 +854,7 @@ static int scan_done(Tracker *t) {
         t->counters.tracked_bytes = res->tracked_bytes;
         t->counters.resident_bytes = res->resident_bytes;
         t->counters.swapped_bytes = res->swapped_bytes;
-        account_freed(t, res->out_bytes);
+        memory_read(t, res->out_bytes);
         t->counters.hot_bytes = res->hot_bytes;
         t->counters.cold_bytes = res->cold_bytes;
         t->counters.huge_bytes = res->huge_bytes;

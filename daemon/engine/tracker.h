@@ -55,9 +55,10 @@ typedef struct TrackerCounters {
          * about 0, see swap-setup.h). */
         uint64_t freed_bytes;
         MemcgSource memory_source;
+        bool memory_shared; /* the source counts other processes too (MemcgStat.shared) */
         uint64_t memcg_usage_bytes; /* the client's memory cgroup, when it has one */
         uint64_t swapcached_bytes; /* the cgroup's, or the system's (memory_source) */
-        uint64_t reclaimed_bytes; /* asked of cgroup v2 memory.reclaim, cumulative */
+        uint64_t reclaimed_bytes; /* left the swap cache on our memory.reclaim, cumulative */
         TrackerPsiSource psi_source; /* where the last pressure reading came from */
         uint64_t hot_bytes;
         uint64_t cold_bytes;

@@ -96,6 +96,45 @@ int memcg_path_from_proc_cgroup(const char *text, char *ret_path, size_t size, b
         return 0;
 }
 
+int memcg_procs_has_other(const char *text, pid_t pid) {
+        for (const char *p = text; p && *p;) {
+                char *end;
+                long x;
+
+                if (*p == '\n') {
+                        p++;
+                        continue;
+                }
+                errno = 0;
+                x = strtol(p, &end, 10);
+                if (end == p || errno != 0 || x <= 0 || x > INT_MAX || (*end != '\n' && *end))
+                        return -EINVAL;
+                if ((pid_t) x != pid)
+                        return 1;
+                p = end;
+        }
+        return 0;
+}
+
+/* Whether the cgroup directory dir holds processes other than pid, or cgroups below it (whose
+ * usage its own includes). Unreadable, or too many processes to list: shared. */
+static bool cgroup_dir_shared(const char *dir, pid_t pid) {
+        _cleanup_free_ char *procs = NULL, *stat = NULL;
+        char path[PATH_MAX + 300];
+        uint64_t n;
+
+        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+        if (read_virtual_file(path, MEMCG_FILE_MAX_BYTES, &procs) < 0 ||
+            memcg_procs_has_other(procs, pid) != 0)
+                return true;
+        /* v2 only (v1 has no cgroup.stat: its hierarchical usage is not looked into) */
+        snprintf(path, sizeof path, "%s/cgroup.stat", dir);
+        if (read_virtual_file(path, MEMCG_FILE_MAX_BYTES, &stat) >= 0 &&
+            memcg_stat_value(stat, "nr_descendants", &n) >= 0 && n > 0)
+                return true;
+        return false;
+}
+
 static int read_u64_file(const char *path, uint64_t *ret) {
         _cleanup_free_ char *t = NULL;
         unsigned long long x;
@@ -141,6 +180,9 @@ int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgS
                         if (read_u64_file(path, &s.usage_bytes) >= 0) {
                                 _cleanup_free_ char *st = NULL;
 
+                                snprintf(path, sizeof path, "%s%s", cgroup_root,
+                                         streq(s.path, "/") ? "" : s.path);
+                                s.shared = cgroup_dir_shared(path, pid);
                                 s.source = MEMCG_SOURCE_V2;
                                 s.usage_known = true;
                                 snprintf(path, sizeof path, "%s%s/memory.stat", cgroup_root,
@@ -155,6 +197,9 @@ int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgS
                         if (read_u64_file(path, &s.usage_bytes) >= 0) {
                                 _cleanup_free_ char *st = NULL;
 
+                                snprintf(path, sizeof path, "%s/memory%s", cgroup_root,
+                                         streq(s.path, "/") ? "" : s.path);
+                                s.shared = cgroup_dir_shared(path, pid);
                                 s.source = MEMCG_SOURCE_V1;
                                 s.usage_known = true;
                                 /* v1 memory.stat has the cgroup's own swapcached too (total_swapcached
@@ -171,6 +216,8 @@ int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgS
                 s.path[0] = '\0';
         if (!s.swapcached_known)
                 read_system_swapcached(proc_root, &s);
+        if (s.source == MEMCG_SOURCE_SYSTEM || s.swapcached_is_system)
+                s.shared = true;
         *ret = s;
         return 0;
 }

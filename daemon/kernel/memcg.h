@@ -28,6 +28,10 @@ typedef struct MemcgStat {
         bool swapcached_known;
         bool swapcached_is_system; /* the figure is the whole system's SwapCached */
         uint64_t swapcached_bytes;
+        /* The figures count more than pid's memory: other processes in its cgroup, cgroups
+         * below it (a cgroup's usage includes its descendants'), or the whole system. Then
+         * freed and reclaimed figures are the cgroup's, not the client's alone. */
+        bool shared;
 } MemcgStat;
 
 /* The value of `key` ("swapcached", "anon", ...) in a memory.stat or meminfo-like text of
@@ -36,6 +40,9 @@ int memcg_stat_value(const char *text, const char *key, uint64_t *ret);
 /* From /proc/PID/cgroup text: the v1 memory controller's path ("N:memory:/a/b", preferred, since
  * a hybrid host accounts memory there) or else the unified "0::/a/b". *ret_v2 says which. */
 int memcg_path_from_proc_cgroup(const char *text, char *ret_path, size_t size, bool *ret_v2);
+/* From a cgroup.procs text (one pid a line): 1 when it lists a process other than pid, 0 when
+ * not, -EINVAL on a line that is not a pid. */
+int memcg_procs_has_other(const char *text, pid_t pid);
 /* Reads pid's memory cgroup under cgroup_root ("/sys/fs/cgroup": v2 files at
  * <root><path>/memory.current, v1 at <root>/memory<path>/memory.usage_in_bytes). Falls back to
  * MEMCG_SOURCE_SYSTEM. */

@@ -82,7 +82,12 @@ round() { # NAME
         FREED=$(status_value "$id" freed_bytes)
         echo "$id: cgroup usage $u0 -> $u1 (fell $FALL), daemon: evicted $evicted out $OUT freed $FREED" \
              "source $(status_value "$id" memory_source) swapcached $(status_value "$id" swapcached_bytes)" \
-             "reclaimed $(status_value "$id" reclaimed_bytes)"
+             "reclaimed $(status_value "$id" reclaimed_bytes) shared $(status_value "$id" memory_shared)"
+        RECLAIMED=$(status_value "$id" reclaimed_bytes)
+        # the client is alone in its cgroup: the figures are its own
+        [ "$(status_value "$id" memory_shared)" = 0 ] || fail "$id: the daemon says the client's own cgroup is shared"
+        evicted=$(status_value "$id" evicted_bytes)
+        [ "$RECLAIMED" -le "$evicted" ] || fail "$id: $RECLAIMED bytes counted as reclaimed, more than the $evicted paged out"
         [ "$OUT" -ge $((cold * 90 / 100)) ] || fail "$id: only $OUT bytes counted as out, expected ~$cold"
         client_cmd "$id" verify || fail "$id: data corrupted: $REPLY_TEXT"
         client_stop "$id"
@@ -127,6 +132,8 @@ if [ "$CG_VERSION" = 2 ] && [ -e "$CG_DIR/memory.reclaim" ]; then
         echo "cgroup v2 with memory.reclaim: the daemon reclaims what it paged out"
         grep -q zram /proc/swaps && echo "note: zram is among the swap devices: (b) is not about plain swap alone"
         check_freed plain
+        # what left the swap cache on the daemon's memory.reclaim, as read before and after it
+        [ "$RECLAIMED" -ge $((FALL / 2)) ] || fail "plain: the cgroup fell by $FALL but the daemon counts only $RECLAIMED reclaimed"
 else
         echo "cgroup v1, plain swap: the pages stay in the swap cache; the daemon must not call them freed"
         [ "$FREED" -le $((OUT / 10)) ] || fail "plain: the daemon says $FREED of $OUT bytes freed, but the cgroup fell by only $FALL"

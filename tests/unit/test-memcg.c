@@ -54,6 +54,17 @@ TEST(memcg_path_prefers_v1_memory_controller) {
                 EINVAL);
 }
 
+TEST(memcg_procs_has_other) {
+        ASSERT_EQ(memcg_procs_has_other("", 42), 0);
+        ASSERT_EQ(memcg_procs_has_other("42\n", 42), 0);
+        ASSERT_EQ(memcg_procs_has_other("42", 42), 0);
+        ASSERT_EQ(memcg_procs_has_other("42\n420\n", 42), 1);
+        ASSERT_EQ(memcg_procs_has_other("4\n42\n", 42), 1);
+        ASSERT_ERROR(memcg_procs_has_other("42x\n", 42), EINVAL);
+        ASSERT_ERROR(memcg_procs_has_other("-1\n", 42), EINVAL);
+        ASSERT_ERROR(memcg_procs_has_other("99999999999\n", 42), EINVAL);
+}
+
 static void write_file(const char *dir, const char *name, const char *text) {
         char path[512];
         FILE *f;
@@ -94,6 +105,18 @@ TEST(memcg_read_fake_trees) {
         ASSERT_U64_EQ(s.usage_bytes, 1048576);
         ASSERT_U64_EQ(s.swapcached_bytes, 4096);
         ASSERT_FALSE(s.swapcached_is_system);
+        ASSERT_TRUE(s.shared); /* no cgroup.procs to say otherwise */
+        write_file(dir, "cgroup.procs", "42\n");
+        write_file(dir, "cgroup.stat", "nr_descendants 0\nnr_dying_descendants 3\n");
+        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_FALSE(s.shared);
+        write_file(dir, "cgroup.stat", "nr_descendants 1\nnr_dying_descendants 0\n");
+        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_TRUE(s.shared); /* a cgroup below: its usage is counted here too */
+        write_file(dir, "cgroup.stat", "nr_descendants 0\n");
+        write_file(dir, "cgroup.procs", "42\n4242\n");
+        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_TRUE(s.shared);
 
         /* v1 without a memory.stat: usage from the memory controller, swap cache from the system */
         snprintf(dir, sizeof dir, "%s/42", proc);
@@ -105,6 +128,7 @@ TEST(memcg_read_fake_trees) {
         ASSERT_EQ(s.source, MEMCG_SOURCE_V1);
         ASSERT_U64_EQ(s.usage_bytes, 777);
         ASSERT_TRUE(s.swapcached_is_system);
+        ASSERT_TRUE(s.shared); /* the system's swap cache */
         ASSERT_U64_EQ(s.swapcached_bytes, 100 * 1024);
 
         /* v1 with memory.stat: the cgroup's own swapcached, not its descendants' total */
@@ -114,6 +138,10 @@ TEST(memcg_read_fake_trees) {
         ASSERT_EQ(s.source, MEMCG_SOURCE_V1);
         ASSERT_FALSE(s.swapcached_is_system);
         ASSERT_U64_EQ(s.swapcached_bytes, 8192);
+        ASSERT_TRUE(s.shared);
+        write_file(dir, "cgroup.procs", "42\n");
+        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_FALSE(s.shared);
 
         /* no memory cgroup files: the system only */
         snprintf(dir, sizeof dir, "%s/42", proc);
@@ -121,6 +149,7 @@ TEST(memcg_read_fake_trees) {
         ASSERT_OK(memcg_read(proc, cg, 42, &s));
         ASSERT_EQ(s.source, MEMCG_SOURCE_SYSTEM);
         ASSERT_STREQ(s.path, "");
+        ASSERT_TRUE(s.shared);
 
         /* a process that is gone */
         ASSERT_ERROR(memcg_read(proc, cg, 43, &s), ESRCH);
