@@ -333,7 +333,11 @@ fi
 grep -q "Freed: $(hsize "$freed") of $(hsize "$out") paged out" "$WORK/status2.txt" ||
         fail "status does not show freed $(hsize "$freed") of $(hsize "$out"): $(cat "$WORK/status2.txt")"
 grep -q "Swap: " "$WORK/status2.txt" || fail "status lacks the swap set-up"
-grep -q "memory from $src, pressure from $(cprop "$ID" PsiSource)" "$WORK/status2.txt" ||
+shared=$(cprop "$ID" MemoryShared)
+case $shared in true) shared_text=" (shared with other processes)" ;; false) shared_text= ;; *) fail "MemoryShared: '$shared'" ;; esac
+# the client runs in the test's own cgroup, beside this shell: its figures are not its own alone
+[ "$src" != system ] || [ "$shared" = true ] || fail "MemoryShared is false with the system's figures"
+grep -qF "memory from $src$shared_text, pressure from $(cprop "$ID" PsiSource)" "$WORK/status2.txt" ||
         fail "status does not say where memory and pressure are read from: $(cat "$WORK/status2.txt")"
 "$CTL" metrics >"$WORK/metrics2.txt" || fail "uffdtierctl metrics failed"
 expect_eq "metrics freed" "$(awk '$1 == "uffdtier_freed_bytes" {print $2}' "$WORK/metrics2.txt")" "$freed"
@@ -341,7 +345,7 @@ expect_eq "metrics client paged out" "$(grep -F "uffdtier_client_paged_out_bytes
 bc --json=short call "${MGR[@]}" Dump | jq -r '.data[0]' >"$WORK/dump2.json" || fail "Dump failed"
 jq -e --argjson id "$ID" --argjson out "$out" --argjson frees "$frees" '
         .swap.pageout_frees_at_once == $frees and (.swap.devices | length) >= 1 and .totals.paged_out_bytes == $out and
-        (.clients[] | select(.id == $id) | .paged_out_bytes == $out and (.memory_source | length) > 0)' \
+        (.clients[] | select(.id == $id) | .paged_out_bytes == $out and (.memory_source | length) > 0 and (.memory_shared | type) == "boolean")' \
         "$WORK/dump2.json" >/dev/null || fail "Dump's swap and freed figures: $(jq -c '{swap, totals}' "$WORK/dump2.json")"
 
 # -- a client that goes away while its object is read
