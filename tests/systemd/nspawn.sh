@@ -37,7 +37,11 @@
 CT_CACHE_DIR=${UFFDTIER_TEST_CACHE:-/var/cache/uffdtier-tests}
 CT_RUN_PARENT=${UFFDTIER_TEST_RUNDIR:-/var/tmp}
 CT_SUITE=bookworm
-CT_MIRROR=${UFFDTIER_TEST_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror for debootstrap: $UFFDTIER_TEST_MIRROR, else the Debian archive in this
+# machine's own apt sources (tests/apt-sources.sh), fetched through apt's proxy if it has one.
+CT_MIRROR=${UFFDTIER_TEST_MIRROR:-}
+# shellcheck source=../apt-sources.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../apt-sources.sh"
 # What the installed project needs at run time, and jq for the checks' JSON.
 CT_PACKAGES=systemd,systemd-sysv,dbus,libinih1,libjansson4,libcgroup2,jq
 # Bump when ct_customize changes: it is part of the cache key.
@@ -86,6 +90,14 @@ ct_customize() { # ROOT: offline changes for a quick, quiet boot
 ct_rootfs() {
         local key tmp lock t0=$SECONDS
         ct_remove_stale
+        if [ -z "$CT_MIRROR" ]; then
+                apt_debian_mirror || skip "$APT_SOURCES_WHY: set UFFDTIER_TEST_MIRROR to a Debian mirror"
+                CT_MIRROR=$APT_DEBIAN_MIRROR
+        fi
+        case $CT_MIRROR in
+        http://* | https://* | ftp://* | file://*) ;;
+        *) skip "debootstrap cannot fetch from $CT_MIRROR: set UFFDTIER_TEST_MIRROR to an http(s) Debian mirror" ;;
+        esac
         key=$(printf '%s\n' "$CT_RECIPE" "$CT_SUITE" "$CT_MIRROR" "$CT_PACKAGES" | sha256sum | cut -c1-12)
         CT_ROOTFS=$CT_CACHE_DIR/rootfs-$CT_SUITE-$key
         mkdir -p "$CT_CACHE_DIR"
@@ -96,8 +108,8 @@ ct_rootfs() {
                 rm -rf "$tmp"
                 cleanup_push "rm -rf '$tmp'"
                 ct_log "building $CT_ROOTFS (debootstrap $CT_SUITE: $CT_PACKAGES), once"
-                if ! debootstrap --variant=minbase --include="$CT_PACKAGES" "$CT_SUITE" "$tmp" \
-                        "$CT_MIRROR" >"$CT_CACHE_DIR/debootstrap-$key.log" 2>&1; then
+                if ! (apt_proxy_env && debootstrap --variant=minbase --include="$CT_PACKAGES" \
+                        "$CT_SUITE" "$tmp" "$CT_MIRROR") >"$CT_CACHE_DIR/debootstrap-$key.log" 2>&1; then
                         tail -5 "$CT_CACHE_DIR/debootstrap-$key.log" >&2
                         rm -rf "$tmp"
                         exec {lock}>&-

@@ -11,7 +11,7 @@
 # them only then.
 #
 # Needs root, systemd-nspawn and debootstrap (the rootfs is built once, from $UFFDTIER_TEST_MIRROR
-# or deb.debian.org, and cached in /var/cache/uffdtier-tests). Leaves nothing behind: the
+# or the Debian archive in this machine's apt sources, and cached in /var/cache/uffdtier-tests). Leaves nothing behind: the
 # container, its overlay, its cgroups and the staging tree are removed by cleanups that also run
 # on failure and on SIGTERM/SIGINT; after a SIGKILL the container powers off by itself and the next
 # run removes the rest.

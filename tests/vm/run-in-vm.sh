@@ -49,7 +49,9 @@
 #   UFFDTIER_VM_CACHE    cache directory (default /var/cache/uffdtier-vm for root, else
 #                        ${XDG_CACHE_HOME:-~/.cache}/uffdtier-vm)
 #   UFFDTIER_VM_REFRESH  set to 1 to look for a newer kernel package even when one is cached
-#   UFFDTIER_VM_MIRROR   Debian mirror (default http://deb.debian.org/debian)
+#   UFFDTIER_VM_MIRROR   Debian mirror (default: the Debian archive in this machine's own apt
+#                        sources, tests/apt-sources.sh; apt-get reads the machine's apt.conf, so
+#                        its Acquire::http::Proxy applies)
 #   UFFDTIER_VM_APPEND   extra kernel command line arguments
 #   UFFDTIER_VM_TCG_THREAD  "single" (default) or "multi" (faster, see above)
 #   TMPDIR               where the per-run work directory goes (default /var/tmp)
@@ -63,7 +65,9 @@ if [ "$(id -u)" = 0 ]; then
 else
         CACHE=${UFFDTIER_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uffdtier-vm}
 fi
-MIRROR=${UFFDTIER_VM_MIRROR:-http://deb.debian.org/debian}
+MIRROR=${UFFDTIER_VM_MIRROR:-} # found in the apt sources when a kernel is to be fetched
+# shellcheck source=../apt-sources.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../apt-sources.sh"
 MIN_MAJOR=7 MIN_MINOR=3
 KMODS=(zram) # modules to load in the guest (dependencies are resolved from the .ko files)
 MEM=1024 SWAP=512 DISK_SWAP=0 CPUS=2 TMO=300
@@ -254,6 +258,11 @@ prepare_kernel() {
         flock 9
         rm -rf "$CACHE"/kernels/.new.* # left by an interrupted run (we hold the lock)
         if [ ! -e "$CACHE/kernels/current/vmlinuz" ] || [ "${UFFDTIER_VM_REFRESH:-0}" = 1 ]; then
+                if [ -z "$MIRROR" ]; then
+                        apt_debian_mirror ||
+                                unavailable "$APT_SOURCES_WHY: set UFFDTIER_VM_MIRROR to a Debian mirror"
+                        MIRROR=$APT_DEBIAN_MIRROR
+                fi
                 apt_setup
                 local log=$APT_DIR/update.log pick pname pver
                 # apt-get update exits 0 when an index could not be fetched: look at what it said
