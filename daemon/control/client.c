@@ -975,8 +975,21 @@ static int client_read_once(Client *c) {
         }
         for (ssize_t i = 0; i < n; i++) {
                 int r = client_handle_msg(c, &msgs[i]);
-                if (r == -ESRCH)
+                if (r == -ESRCH) {
+                        /* The rest of the batch is not applied, but a FORK among it brought a
+                         * descriptor into our table: nobody would read that child's uffd, and its
+                         * faults and munmap calls would wait on it for ever. Closing it releases
+                         * the child (untracked). */
+                        for (ssize_t j = i + 1; j < n; j++)
+                                if (msgs[j].event == UFFD_EVENT_FORK) {
+                                        log_info(
+                                                "client %" PRIu64
+                                                ": gone with a fork event unread, releasing the child's userfaultfd",
+                                                c->id);
+                                        safe_close((int) msgs[j].arg.fork.ufd);
+                                }
                         return r;
+                }
         }
         return (int) n;
 }

@@ -221,7 +221,13 @@ static int fault_resolve(Tracker *t, uint64_t addr, uint64_t flags, uint64_t sin
         if (r == -EAGAIN || r == -ESRCH)
                 return r;
         if (r < 0) {
-                tracker_set_error(t, r, "cannot resolve fault at 0x%" PRIx64, addr);
+                /* Whatever went wrong, the faulting thread must not sleep on: wake it (an rwp
+                 * page still protected faults again, and the kernel delivers a fresh message). */
+                tracker_set_error(t, r, "cannot resolve fault at 0x%" PRIx64 ", waking the thread",
+                                  addr);
+                if (t->env->backend == BACKEND_RWP && (flags & UFFD_PAGEFAULT_FLAG_RWP) &&
+                    k->wake(t->target.uffd, addr, page_size()) == -ESRCH)
+                        return -ESRCH;
                 return r;
         }
 

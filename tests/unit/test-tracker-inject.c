@@ -878,6 +878,48 @@ TEST(inject_esrch_on_fault_rwprotect_reports_gone) {
         env_teardown();
 }
 
+TEST(inject_einval_on_fault_rwprotect_still_wakes) {
+        struct uffd_msg msg;
+        size_t mark;
+
+        env_setup(BACKEND_RWP, 16);
+        env_track(0, 16);
+        mark = fake.n_calls;
+        /* an error the engine has no answer for: the thread must not sleep on */
+        fake_inject(OP_RWPROTECT, -EINVAL);
+        msg = rwp_fault(PG(5));
+        (void) tracker_handle_fault(&env.c->tracker, &msg);
+        ASSERT_OPS(mark, OP_RWPROTECT, OP_WAKE);
+        ASSERT_U64_EQ(fake_nth(OP_WAKE, mark, 0)->start, PG(5));
+        ASSERT_EQ(env.c->tracker.counters.last_error, EINVAL);
+        ASSERT_EQ(env.c->tracker.n_deferred, 0);
+        ASSERT_TRUE(env_client_alive());
+        env_teardown();
+}
+
+TEST(inject_esrch_mid_batch_closes_the_fork_descriptors_left_unread) {
+        int child_uffd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        size_t mark;
+
+        ASSERT_OK(child_uffd);
+        env_setup(BACKEND_RWP, 16);
+        env_track(0, 16);
+        mark = fake.n_calls;
+        /* a fault whose resolution finds the process gone, then a FORK of the same read */
+        fake_inject(OP_RWPROTECT, -ESRCH);
+        fake.msgs[fake.n_msgs++] = rwp_fault(PG(2));
+        fake.msgs[fake.n_msgs++] = (struct uffd_msg){
+                .event = UFFD_EVENT_FORK,
+                .arg.fork = { .ufd = (uint32_t) child_uffd },
+        };
+        ASSERT_ERROR(client_process_events(env.c), ESRCH);
+        ASSERT_OPS(mark, OP_READ_MSGS, OP_RWPROTECT);
+        /* no pending fork was parked for it, and its descriptor is not ours any more */
+        ASSERT_TRUE(env.m->pending_forks == NULL);
+        assert_fd_closed(child_uffd);
+        env_teardown();
+}
+
 TEST(inject_eagain_on_rearm_reads_events_and_retries) {
         size_t mark;
 
