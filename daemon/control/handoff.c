@@ -41,7 +41,7 @@ struct Conn {
         bool pending; /* a request answered later (HANDOFF_PENDING): reading paused */
         uint32_t pending_seq;
         unsigned n_requests;
-        unsigned n_errors;
+        unsigned n_protocol_errors; /* requests no correct client sends: malformed, out of turn */
         LIST_FIELDS(Conn, conns);
 };
 
@@ -86,24 +86,43 @@ static int conn_reply(Conn *c, uint32_t seq, int error, const char *text) {
 
         proto_message_init(&reply, PROTO_REPLY, seq);
         if (error != 0) {
-                c->n_errors++;
-                log_info("pid %d (uid %u): request refused: %s", (int) c->peer.pid,
-                         (unsigned) c->peer.uid, text);
+                /* what a client can make the daemon say again and again: rate-limited */
+                log_ratelimited(&c->handoff->log_refusals, LOG_INFO,
+                                "pid %d (uid %u): request refused: %s", (int) c->peer.pid,
+                                (unsigned) c->peer.uid, text);
                 if (proto_message_set_error(&reply, error < 0 ? -error : error, text) < 0)
                         return -ENOMEM;
         }
         return conn_send(c, &reply);
 }
 
-static int conn_replyf(Conn *c, uint32_t seq, int error, const char *fmt, ...) _printf_(4, 5);
-static int conn_replyf(Conn *c, uint32_t seq, int error, const char *fmt, ...) {
+/* A request no correct client sends (a malformed message, a request out of turn, wrong
+ * descriptors): answered like any refusal, and counted; after limits->protocol_errors_max of
+ * them the connection is closed (a client it had handed over is released), so that a client
+ * cannot keep the daemon decoding and logging garbage for ever. */
+static int conn_protocol_error(Conn *c, uint32_t seq, int error, const char *fmt, ...)
+        _printf_(4, 5);
+static int conn_protocol_error(Conn *c, uint32_t seq, int error, const char *fmt, ...) {
+        const Limits *l = c->handoff->limits;
         char text[PROTO_TEXT_MAX_BYTES];
         va_list ap;
+        int r;
 
         va_start(ap, fmt);
         vsnprintf(text, sizeof text, fmt, ap);
         va_end(ap);
-        return conn_reply(c, seq, error, text);
+        r = conn_reply(c, seq, error, text);
+        c->n_protocol_errors++;
+        if (l->protocol_errors_max > 0 && c->n_protocol_errors >= l->protocol_errors_max &&
+            !c->dead) {
+                log_ratelimited(&c->handoff->log_protocol, LOG_NOTICE,
+                                "pid %d (uid %u): %u malformed or out-of-turn requests "
+                                "(protocol_errors_max=%u): disconnecting",
+                                (int) c->peer.pid, (unsigned) c->peer.uid, c->n_protocol_errors,
+                                l->protocol_errors_max);
+                conn_close(c);
+        }
+        return r;
 }
 
 /* The one place a refusal from the owner (-errno plus an sd_bus_error) becomes a REPLY. The
@@ -217,16 +236,16 @@ static int handle_hello(Conn *c, const ProtoMessage *req, int *fds, size_t n_fds
         int r;
 
         if (c->hello_done)
-                return conn_reply(c, req->seq, EALREADY,
-                                  "HELLO was already done on this connection");
+                return conn_protocol_error(c, req->seq, EALREADY,
+                                           "HELLO was already done on this connection");
         if (n_fds != PROTO_HELLO_N_FDS || surplus > 0)
-                return conn_replyf(
+                return conn_protocol_error(
                         c, req->seq, EBADF,
                         "HELLO needs exactly %d descriptors (userfaultfd, pidfd, pagemap), got %zu",
                         PROTO_HELLO_N_FDS, n_fds + surplus);
         r = verify_hello_fds(c, fds, err, sizeof err);
         if (r < 0)
-                return conn_reply(c, req->seq, r, err);
+                return conn_protocol_error(c, req->seq, r, "%s", err);
 
         r = h->hooks->hello(h->userdata, &c->peer, req, fds, &e, &id);
         if (r >= 0) {
@@ -265,8 +284,8 @@ static int handle_request(Conn *c, const ProtoMessage *req) {
                         return conn_send(c, &reply);
                 break;
         default:
-                return conn_replyf(c, req->seq, EPROTO, "unexpected %s",
-                                   proto_type_to_string(req->type));
+                return conn_protocol_error(c, req->seq, EPROTO, "unexpected %s",
+                                           proto_type_to_string(req->type));
         }
         return conn_reply_result(c, req->seq, r, &e);
 }
@@ -282,8 +301,8 @@ static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t
         r = proto_decode(buf, len, reason, sizeof reason, &req);
         if (r < 0) {
                 (void) proto_peek_header(buf, len, &hdr); /* answer with its seq if we can */
-                (void) conn_replyf(c, hdr.seq, r, "bad message: %s",
-                                   reason[0] ? reason : strerror(-r));
+                (void) conn_protocol_error(c, hdr.seq, r, "bad message: %s",
+                                           reason[0] ? reason : strerror(-r));
                 return;
         }
         if (req.type == PROTO_HELLO) {
@@ -291,13 +310,13 @@ static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t
                 return;
         }
         if (n_fds > 0 || surplus > 0) {
-                (void) conn_replyf(c, req.seq, EBADF, "%s carries no descriptors, got %zu",
-                                   proto_type_to_string(req.type), n_fds + surplus);
+                (void) conn_protocol_error(c, req.seq, EBADF, "%s carries no descriptors, got %zu",
+                                           proto_type_to_string(req.type), n_fds + surplus);
                 return;
         }
         if (!proto_type_is_request(req.type)) {
-                (void) conn_replyf(c, req.seq, EPROTO, "%s is not a request",
-                                   proto_type_to_string(req.type));
+                (void) conn_protocol_error(c, req.seq, EPROTO, "%s is not a request",
+                                           proto_type_to_string(req.type));
                 return;
         }
         if (req.type == PROTO_BYE) {
@@ -307,8 +326,8 @@ static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t
                 return;
         }
         if (!c->hello_done) {
-                (void) conn_replyf(c, req.seq, EPROTO, "send HELLO before %s",
-                                   proto_type_to_string(req.type));
+                (void) conn_protocol_error(c, req.seq, EPROTO, "send HELLO before %s",
+                                           proto_type_to_string(req.type));
                 return;
         }
         (void) handle_request(c, &req);
@@ -336,22 +355,24 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         switch (r) {
         case -EBADMSG:
                 c->n_requests++;
-                (void) conn_replyf(
+                (void) conn_protocol_error(
                         c, 0, EBADMSG,
                         "bad message: an empty packet (a message has at least its %d-byte header)",
                         PROTO_HEADER_BYTES);
                 return 0;
         case -EMSGSIZE:
                 c->n_requests++;
-                (void) conn_replyf(c, 0, EMSGSIZE,
-                                   "message larger than %d bytes (limit PROTO_MESSAGE_MAX_BYTES)",
-                                   PROTO_MESSAGE_MAX_BYTES);
+                (void) conn_protocol_error(
+                        c, 0, EMSGSIZE,
+                        "message larger than %d bytes (limit PROTO_MESSAGE_MAX_BYTES)",
+                        PROTO_MESSAGE_MAX_BYTES);
                 return 0;
         case -ETOOMANYREFS:
                 c->n_requests++;
-                (void) conn_replyf(c, 0, EMSGSIZE,
-                                   "more than %d descriptors in one packet (limit PROTO_FDS_MAX)",
-                                   PROTO_FDS_MAX);
+                (void) conn_protocol_error(
+                        c, 0, EMSGSIZE,
+                        "more than %d descriptors in one packet (limit PROTO_FDS_MAX)",
+                        PROTO_FDS_MAX);
                 return 0;
         case -EMFILE:
                 log_warning_errno(r, "pid %d: cannot receive its descriptors: %m",

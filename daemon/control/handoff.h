@@ -87,7 +87,7 @@ typedef struct Handoff {
 
         uint64_t fd_limit; /* RLIMIT_NOFILE soft limit (raised at start), 0 = unknown */
         sd_event_source *resume_timer; /* listening paused after EMFILE */
-        LogRatelimit log_fds, log_conns;
+        LogRatelimit log_fds, log_conns, log_refusals, log_protocol;
 } Handoff;
 
 int handoff_new(sd_event *event, const Limits *limits, const char *socket_path,

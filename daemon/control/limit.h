@@ -13,6 +13,7 @@ typedef struct Limits {
         unsigned connections_per_sec; /* per uid, token bucket */
         unsigned connections_burst;
         unsigned connections_total; /* open handoff connections, all uids */
+        unsigned protocol_errors_max; /* malformed requests on one connection before it is closed */
 } Limits;
 
 #define LIMIT_CLIENTS_PER_UID_DEFAULT 64U
@@ -21,6 +22,7 @@ typedef struct Limits {
 #define LIMIT_CONNECTIONS_PER_SEC_DEFAULT 200U
 #define LIMIT_CONNECTIONS_BURST_DEFAULT 2000U
 #define LIMIT_CONNECTIONS_TOTAL_DEFAULT 1024U
+#define LIMIT_PROTOCOL_ERRORS_MAX_DEFAULT 16U
 
 static inline Limits limits_default(void) {
         return (Limits){
@@ -30,5 +32,6 @@ static inline Limits limits_default(void) {
                 .connections_per_sec = LIMIT_CONNECTIONS_PER_SEC_DEFAULT,
                 .connections_burst = LIMIT_CONNECTIONS_BURST_DEFAULT,
                 .connections_total = LIMIT_CONNECTIONS_TOTAL_DEFAULT,
+                .protocol_errors_max = LIMIT_PROTOCOL_ERRORS_MAX_DEFAULT,
         };
 }

@@ -15,6 +15,8 @@
  *   raw-empty                    an empty packet, then HELLO and STATUS on the same connection
  *   raw-many-fds [N]             a STATUS with N descriptors (PROTO_FDS_MAX + 1 by default)
  *   raw-flood-status N           HELLO, then N STATUS requests without reading the replies
+ *   raw-garbage-repeat N         N garbage packets on one connection, each reply read: "OK N
+ *                                answered" or "ERR ECONNRESET closed after K replies"
  *   raw-hello-negotiated-uffd | raw-hello-foreign-pidfd | raw-double-hello | raw-track-unaligned
  *   raw-hello-foreign-uffd [OFF LEN]   HELLO with a forked child's uffd, then TRACK (OFF LEN: that
  *                                part of our mapping; prints "CHILD registered=B verify=ok|bad")
@@ -640,6 +642,50 @@ static int cmd_raw_garbage(void) {
                 b[i] = (uint8_t) mix(arg.seed + i);
         b[0] = 'X'; /* never the magic by accident */
         return raw_send_report(b, sizeof b, NULL, 0);
+}
+
+static int cmd_raw_garbage_repeat(const char *s) {
+        _cleanup_close_ int fd = raw_connect();
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        uint64_t n, replies = 0;
+        uint8_t b[64];
+
+        if (!s || parse_u64(s, &n) < 0 || n == 0)
+                return err(EINVAL, "usage: raw-garbage-repeat N");
+        if (fd < 0)
+                return err(fd, "connect: %s", strerror(-fd));
+        for (size_t i = 0; i < sizeof b; i++)
+                b[i] = (uint8_t) mix(arg.seed + i);
+        b[0] = 'X';
+        for (uint64_t i = 0; i < n; i++) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                size_t len;
+                int r;
+
+                r = proto_send(fd, b, sizeof b, NULL, 0);
+                if (r == -EPIPE || r == -ECONNRESET)
+                        break;
+                if (r < 0)
+                        return err(r, "send %" PRIu64 ": %s", i, strerror(-r));
+                if (poll(&pfd, 1, RAW_REPLY_TIMEOUT_MS) == 0)
+                        return err(ETIMEDOUT, "no reply to garbage packet %" PRIu64, i);
+                r = proto_recv(fd, buf, sizeof buf, &len, NULL, 0, NULL);
+                if (r == -ECONNRESET || (r >= 0 && len == 0))
+                        break;
+                if (r < 0)
+                        return err(r, "receive: %s", strerror(-r));
+                replies++;
+        }
+        if (replies == n) {
+                /* the last reply may have come just before the hang-up */
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                uint8_t x;
+
+                if (poll(&pfd, 1, RAW_REPLY_TIMEOUT_MS) > 0 && recv(fd, &x, 1, MSG_DONTWAIT) <= 0)
+                        return err(ECONNRESET, "closed after %" PRIu64 " replies", replies);
+                return ok("%" PRIu64 " answered", replies);
+        }
+        return err(ECONNRESET, "closed after %" PRIu64 " replies", replies);
 }
 
 static int cmd_raw_truncated(void) {
@@ -1589,6 +1635,8 @@ static bool run_command(char **w) {
                 cmd_track_churn(w[1]);
         else if (streq(c, "cycles"))
                 cmd_cycles(w[1]);
+        else if (streq(c, "raw-garbage-repeat"))
+                cmd_raw_garbage_repeat(w[1]);
         else if (streq(c, "track-special"))
                 cmd_track_special(w[1]);
         else if (streq(c, "raw-hello-negotiated-uffd"))

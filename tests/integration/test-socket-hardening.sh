@@ -13,6 +13,8 @@
 #            socket, logged once, while another client is served throughout
 #   uidrate  the per-uid connection rate table forgets idle uids (20 uids connect, the table
 #            shrinks back to the one uid still connecting)
+#   errors   an unprivileged client sending garbage on one connection is disconnected after
+#            protocol_errors_max (16) malformed requests, and its refusals are logged rate-limited
 # Usage: test-socket-hardening.sh BUILD_DIR [SECTION...]   (default: every section, in this order)
 set -u
 BUILD=${1:?usage: $0 BUILD_DIR [SECTION...]}
@@ -24,7 +26,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 need_root
 need_uffd
 need_backend
-SECTIONS=${*:-dir symlink file empty fds backlog uidrate}
+SECTIONS=${*:-dir symlink file empty fds backlog uidrate errors}
 BIND_RACE=$BUILD/tests/helpers/bind-race.so
 # start-up includes the kernel probe: generous, for a slow machine
 START_S=30
@@ -260,6 +262,24 @@ section_uidrate() {
         n=$(sed -n 's/.*(\([0-9]*\) uids in the connection rate table).*/\1/p' <<<"$out")
         [ "$n" = 1 ] || fail "after 20 idle uids the connection rate table has ${n:-?} entries, expected 1: $out"
         echo "ok: 20 idle uids forgotten: $out"
+}
+
+section_errors() {
+        local out=$WORK/errors.out before after
+        shared_daemon
+        before=$(grep -c "request refused" "$DAEMON_LOG")
+        setpriv --reuid=65534 --regid=65534 --clear-groups \
+                "$TIER_CLIENT" --socket "$SOCK" --no-connect --size 64K <<<"raw-garbage-repeat 40" >"$out" 2>&1
+        grep -q "^ERR ECONNRESET closed after 16 replies" "$out" ||
+                fail "40 garbage packets on one connection: expected a disconnect after 16, got: $(grep '^OK\|^ERR' "$out")"
+        grep -q "uid 65534): 16 malformed or out-of-turn requests (protocol_errors_max=16): disconnecting" "$DAEMON_LOG" ||
+                fail "the disconnection is not logged with its limit"
+        after=$(grep -c "request refused" "$DAEMON_LOG")
+        # LOG_RATELIMIT_BURST (5) lines per 10 s window, whatever the client sends
+        [ $((after - before)) -le 5 ] || fail "$((after - before)) refusals of one client logged in a row, expected at most 5"
+        echo "ok: $(grep '^ERR' "$out"); $((after - before)) of its 16 refusals logged"
+        client_cmd raw raw-garbage
+        grep -q "^ERR EBADMSG" <<<"$REPLY_TEXT" || fail "a new connection is not served after the disconnect: $REPLY_TEXT"
 }
 
 for s in $SECTIONS; do
