@@ -36,6 +36,9 @@
 #define FORK_RESOLVE_TRIES 400
 /* How much of the first range an rwp fork child must prove registered (unprotected first). */
 #define FORK_PROOF_MAX_BYTES (64ULL << 20)
+/* Children not yet clients tried per look, newest first (a client forking faster than its
+ * children are adopted leaves several). */
+#define FORK_CANDIDATES_MAX 16
 /* Descriptors kept free when adopting a fork child (the handoff keeps its own headroom). */
 #define MANAGER_FD_HEADROOM 32U
 
@@ -323,9 +326,13 @@ static void client_hook_evicted(void *userdata, Client *c, uint64_t bytes) {
 
 /* ---- fork: the child's uffd becomes a client of its own ---- */
 
-static int find_new_child(Manager *m, const Client *parent, pid_t *ret) {
+/* The children of parent that are no client yet, highest pid first, at most max of them. Two
+ * quick forks leave two such children: which of them a uffd belongs to, only the proof through
+ * that uffd tells (adopt_fork). */
+static int find_new_children(Manager *m, const Client *parent, pid_t *ret, size_t max,
+                             size_t *ret_n) {
         char path[PATH_MAX];
-        int best = -1;
+        size_t n = 0;
 
         /* /proc/PID/task/TID/children lists the children of that thread; a fork from any
          * thread of the client counts, so look at every task. */
@@ -347,17 +354,27 @@ static int find_new_child(Manager *m, const Client *parent, pid_t *ret) {
                 while (fscanf(f, "%d", &pid) == 1) {
                         Client *c;
                         bool known = false;
+                        size_t at;
+
                         LIST_FOREACH (clients, c, m->clients)
                                 if (c->pid == pid)
                                         known = true;
-                        if (!known && pid > best)
-                                best = pid;
+                        if (known || pid <= 0)
+                                continue;
+                        /* insert sorted, highest first; the lowest drops off a full list */
+                        for (at = 0; at < n && ret[at] > pid; at++)
+                                ;
+                        if (at < n && ret[at] == pid)
+                                continue;
+                        if (at >= max)
+                                continue;
+                        memmove(ret + at + 1, ret + at, (MIN(n + 1, max) - at - 1) * sizeof *ret);
+                        ret[at] = pid;
+                        n = MIN(n + 1, max);
                 }
         }
-        if (best < 0)
-                return -ESRCH;
-        *ret = best;
-        return 0;
+        *ret_n = n;
+        return n > 0 ? 0 : -ESRCH;
 }
 
 static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t child) {
@@ -378,7 +395,7 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         }
         pidfd = (int) syscall(__NR_pidfd_open, child, 0);
         if (pidfd < 0)
-                return negative_errno();
+                return errno == ESRCH ? -ENXIO : negative_errno(); /* that one is gone */
         if (m->fd_limit > 0 && (uint64_t) pidfd + MANAGER_FD_HEADROOM >= m->fd_limit) {
                 log_warning(
                         "client %" PRIu64
@@ -396,11 +413,22 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
                         return r;
                 snprintf(path, sizeof path, "%s/%d/pagemap", m->proc_root, (int) child);
                 pagemap = open(path, O_RDONLY | O_CLOEXEC);
+                if (pagemap < 0 && (errno == EACCES || errno == EPERM)) {
+                        /* not this fork's child, whatever else it is: the next candidate */
+                        log_notice_errno(
+                                errno,
+                                "client %" PRIu64
+                                ": cannot adopt forked child %d, not the client's to read: %m",
+                                parent->id, (int) child);
+                        return -ENXIO;
+                }
                 if (pagemap < 0)
-                        return negative_errno();
+                        return errno == ENOENT ? -ENXIO : negative_errno();
         }
         /* The guess must be right: the child's uffd carries the parent's registrations, so the
-         * child's own pagemap must show them (rwp: where pages are populated). */
+         * child's own pagemap must show them (rwp: where pages are populated), and a change
+         * made through that uffd must show in this child's pagemap, not in a sibling's (two
+         * quick forks: both children carry the registrations). -ENXIO: not this child. */
         if (parent->ranges.n_ranges > 0) {
                 const TrackedRange *t0 = &parent->ranges.ranges[0];
                 uint64_t mode = tracker_backend_register_mode(m->backend);
@@ -426,12 +454,24 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
                 }
                 r = vma_range_is_registered(m->kops, pagemap, t0->start, end, mode);
                 if (r != VMA_REGISTERED_ALL && r != -ENODATA) {
-                        log_notice(
-                                "client %" PRIu64
-                                ": child %d does not carry the parent's registrations, not adopting it",
-                                parent->id, (int) child);
-                        return -ESRCH;
+                        log_debug("client %" PRIu64
+                                  ": child %d does not carry the parent's registrations",
+                                  parent->id, (int) child);
+                        return -ENXIO;
                 }
+                /* Both children of two quick forks pass that (and an rwp child that touched
+                 * its memory reads accessed anyway): flip one page through the uffd and watch
+                 * it here. */
+                r = vma_uffd_pairs(m->kops, pf->uffd, pagemap, t0->start,
+                                   MIN(t0->end, t0->start + FORK_PROOF_MAX_BYTES), mode);
+                if (r == 0) {
+                        log_debug("client %" PRIu64
+                                  ": child %d is not the one behind this fork's userfaultfd",
+                                  parent->id, (int) child);
+                        return -ENXIO;
+                }
+                if (r < 0 && r != -ENODATA)
+                        return r;
         }
         if (parent->name && asprintf(&name, "%s (child)", parent->name) < 0)
                 name = NULL;
@@ -466,7 +506,8 @@ static int on_fork_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         PendingFork *pf = userdata;
         Manager *m = pf->manager;
         Client *parent = manager_find_client(m, pf->parent_id);
-        pid_t child;
+        pid_t children[FORK_CANDIDATES_MAX];
+        size_t n = 0;
         int r;
 
         if (!parent) {
@@ -477,12 +518,21 @@ static int on_fork_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 pending_fork_free(m, pf);
                 return 0;
         }
-        r = find_new_child(m, parent, &child);
-        if (r >= 0) {
-                r = adopt_fork(m, pf, parent, child);
-                if (r < 0)
+        r = find_new_children(m, parent, children, ELEMENTSOF(children), &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = adopt_fork(m, pf, parent, children[i]);
+                if (r == -ENXIO) { /* a sibling's: try the next one */
+                        r = 0;
+                        continue;
+                }
+                if (r == -ESRCH)
+                        /* the uffd's own address space: its child exec'd or exited */
+                        log_info("client %" PRIu64
+                                 ": the child of a fork is gone, releasing its userfaultfd",
+                                 parent->id);
+                else if (r < 0)
                         log_warning_errno(r, "client %" PRIu64 ": cannot adopt forked child %d: %m",
-                                          parent->id, (int) child);
+                                          parent->id, (int) children[i]);
                 pending_fork_free(m, pf);
                 return 0;
         }

@@ -339,3 +339,68 @@ int vma_range_is_registered(const KernelOps *ops, int pagemap_fd, uint64_t start
                 return VMA_REGISTERED_NONE;
         return seen >= total ? VMA_REGISTERED_ALL : VMA_REGISTERED_PART;
 }
+
+/* Whether page p reads as seen through the registration of mode: WRITTEN (wp-async: the uffd-wp
+ * bit clear) or ACCESSED (rwp: not protected). 1 seen, 0 not, -ENXIO not populated any more. */
+static int page_seen(const KernelOps *ops, int pagemap_fd, uint64_t p, uint64_t mode) {
+        _cleanup_(page_region_vec_done) PageRegionVec v = {};
+        uint64_t seen = mode == UFFDIO_REGISTER_MODE_RWP ? PAGE_IS_ACCESSED : PAGE_IS_WRITTEN;
+        int r;
+
+        r = pagemap_scan_range(ops, pagemap_fd, p, p + page_size(), 0, 0,
+                               PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                               PAGE_IS_PRESENT | PAGE_IS_SWAPPED | seen, 0, &v);
+        if (r < 0)
+                return r;
+        if (v.n == 0)
+                return -ENXIO;
+        return !!(v.regions[0].categories & seen);
+}
+
+static int uffd_protect(const KernelOps *ops, int uffd, uint64_t p, uint64_t mode, bool protect) {
+        if (mode == UFFDIO_REGISTER_MODE_RWP)
+                return ops->rwprotect(uffd, p, page_size(), protect, false);
+        return ops->writeprotect(uffd, p, page_size(), protect);
+}
+
+int vma_uffd_pairs(const KernelOps *ops, int uffd, int pagemap_fd, uint64_t start, uint64_t end,
+                   uint64_t mode) {
+        _cleanup_(page_region_vec_done) PageRegionVec v = {};
+        bool rwp = mode == UFFDIO_REGISTER_MODE_RWP;
+        uint64_t p;
+        int r;
+
+        if (start >= end || !IS_ALIGNED(start, page_size()) || !IS_ALIGNED(end, page_size()) ||
+            (mode != UFFDIO_REGISTER_MODE_WP && !rwp))
+                return -EINVAL;
+        /* a present page: in wp-async ranges SWAPPED also means a PTE marker (pagemap.h) */
+        r = pagemap_scan_range(ops, pagemap_fd, start, end, 0, PAGE_IS_PRESENT, 0, PAGE_IS_PRESENT,
+                               1, &v);
+        if (r < 0)
+                return r;
+        if (v.n == 0)
+                return -ENODATA;
+        p = v.regions[0].start;
+
+        /* Two changes in opposite directions, each seen here: the process itself can make a
+         * page read as seen (by touching it) or not (by dropping it), but not both on cue. */
+        for (int step = 0; step < 2; step++) {
+                /* wp-async: unprotect, then protect; rwp: protect, then unprotect (the page
+                 * ends unprotected, as the rest of the proof left it) */
+                bool protect = rwp ? step == 0 : step == 1;
+
+                r = uffd_protect(ops, uffd, p, mode, protect);
+                if (r == -ENOENT) /* nothing registered there in that uffd's address space */
+                        return 0;
+                if (r < 0)
+                        return r;
+                r = page_seen(ops, pagemap_fd, p, mode);
+                if (r == -ENXIO)
+                        return 0;
+                if (r < 0)
+                        return r;
+                if (r == protect) /* seen while protected, or not seen while unprotected */
+                        return 0;
+        }
+        return 1;
+}

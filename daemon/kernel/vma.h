@@ -135,3 +135,18 @@ enum {
  * see above), and whatever else the ioctl returns. */
 int vma_range_is_registered(const KernelOps *ops, int pagemap_fd, uint64_t start, uint64_t end,
                             uint64_t register_mode);
+
+/* Whether the userfaultfd uffd (registered in mode: MODE_WP wp-async, or MODE_RWP) acts on the
+ * address space whose pagemap is open on pagemap_fd, in [start, end): a present page there is
+ * changed through uffd twice, in opposite directions, and each change must show in that pagemap
+ * (wp-async: unprotected, it reads PAGE_IS_WRITTEN; protected again, it does not. rwp: protected,
+ * it reads as not ACCESSED; unprotected again, it does). PAGE_IS_WPALLOWED cannot tell, nor can
+ * ACCESSED alone: two children forked from one client both carry its registrations, and a child
+ * that touched its memory reads accessed; only a change made through the uffd and seen in one
+ * pagemap pairs them. wp-async leaves the page protected (seen as not written: it may turn cold
+ * a cycle early), rwp unprotected (hot). 1: paired; 0: not (the uffd acts on another mm, or the
+ * page changed under the check); -ENODATA: no present page in the range to try on; -EINVAL;
+ * -errno from the kernel (-ESRCH: the uffd's or the pagemap's mm is gone; -EAGAIN: an event of
+ * that uffd is pending). */
+int vma_uffd_pairs(const KernelOps *ops, int uffd, int pagemap_fd, uint64_t start, uint64_t end,
+                   uint64_t mode);

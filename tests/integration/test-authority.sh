@@ -196,6 +196,9 @@ f2=${BASH_REMATCH[1]}
 wait_for $T grep -qE "client $c2id: (cannot adopt forked child $s2|child $s2 does not carry|forked child $s2 not adopted)|\(pid $s2\): forked from" "$DAEMON_LOG" ||
         fail "c2: the daemon did not decide about the fork"
 grep -q "(pid $s2): forked from" "$DAEMON_LOG" && fail "c2: the daemon adopted the setuid child $s2 as a client"
+# the guess is not the end: the next candidate, proven through the fork's own uffd, is the child
+wait_for $T grep -q "(pid $f2): forked from client $c2id" "$DAEMON_LOG" ||
+        fail "c2: the fork child $f2 was not adopted past the setuid child $s2"
 daemon_has_pagemap_of "$s2" && fail "c2: the daemon holds /proc/$s2/pagemap of the setuid child"
 echo "c2: $(grep -E "client $c2id: (cannot adopt|child $s2)" "$DAEMON_LOG" | tail -1 | sed 's/^.*client /client /')"
 c2pid=${CPID[c2]}

@@ -597,6 +597,75 @@ static int self_registered(int pagemap_fd, const uint8_t *p, size_t len) {
                                        UFFDIO_REGISTER_MODE_WP);
 }
 
+/* ---- pairing a uffd with a process: two address spaces of one page each ---- */
+
+static struct {
+        bool wp[2], rwp[2]; /* the page's protection in mm 0 and mm 1 */
+        bool present;
+        int enoent;
+} pair;
+
+/* uffd 20 + k and pagemap fd 30 + k act on mm k */
+static int pair_writeprotect(int uffd, uint64_t start, uint64_t len, bool protect) {
+        if (pair.enoent)
+                return -ENOENT;
+        pair.wp[uffd - 20] = protect;
+        return 0;
+}
+
+static int pair_rwprotect(int uffd, uint64_t start, uint64_t len, bool protect, bool dontwake) {
+        if (pair.enoent)
+                return -ENOENT;
+        pair.rwp[uffd - 20] = protect;
+        return 0;
+}
+
+static int pair_pagemap_scan(int fd, struct pm_scan_arg *arg) {
+        int k = fd - 30;
+        uint64_t cat = PAGE_IS_PRESENT | (pair.wp[k] ? 0 : PAGE_IS_WRITTEN) |
+                (pair.rwp[k] ? 0 : PAGE_IS_ACCESSED);
+        struct page_region *vec = (struct page_region *) (uintptr_t) arg->vec;
+
+        arg->walk_end = arg->end;
+        if (!pair.present || arg->start > 0x100000 || arg->end <= 0x100000)
+                return 0;
+        vec[0] = (struct page_region){ 0x100000, 0x100000 + page_size(), cat & arg->return_mask };
+        return 1;
+}
+
+static const KernelOps pair_ops = {
+        .writeprotect = pair_writeprotect,
+        .rwprotect = pair_rwprotect,
+        .pagemap_scan = pair_pagemap_scan,
+};
+
+TEST(inject_uffd_pairs) {
+        const uint64_t wp = UFFDIO_REGISTER_MODE_WP, rwp = UFFDIO_REGISTER_MODE_RWP;
+        const uint64_t a = 0x100000, b = 0x110000;
+
+        pair = (typeof(pair)){ .present = true };
+        /* each uffd pairs with its own address space only, whatever state the pages are in */
+        ASSERT_EQ(vma_uffd_pairs(&pair_ops, 20, 30, a, b, wp), 1);
+        ASSERT_TRUE(pair.wp[0]); /* left protected */
+        ASSERT_EQ(vma_uffd_pairs(&pair_ops, 21, 30, a, b, wp), 0);
+        pair.wp[0] = false; /* the process wrote the page */
+        ASSERT_EQ(vma_uffd_pairs(&pair_ops, 21, 30, a, b, wp), 0);
+        ASSERT_EQ(vma_uffd_pairs(&pair_ops, 21, 31, a, b, wp), 1);
+        /* rwp: a page the sibling touched reads accessed, unprotected or not through our uffd */
+        ASSERT_EQ(vma_uffd_pairs(&pair_ops, 20, 30, a, b, rwp), 1);
+        ASSERT_FALSE(pair.rwp[0]); /* left unprotected */
+        ASSERT_EQ(vma_uffd_pairs(&pair_ops, 21, 30, a, b, rwp), 0);
+        ASSERT_EQ(vma_uffd_pairs(&pair_ops, 20, 31, a, b, rwp), 0);
+        /* nothing registered through that uffd there; no page to try; bad input */
+        pair.enoent = 1;
+        ASSERT_EQ(vma_uffd_pairs(&pair_ops, 20, 30, a, b, wp), 0);
+        pair.enoent = 0;
+        pair.present = false;
+        ASSERT_ERROR(vma_uffd_pairs(&pair_ops, 20, 30, a, b, wp), ENODATA);
+        ASSERT_ERROR(vma_uffd_pairs(&pair_ops, 20, 30, a + 1, b, wp), EINVAL);
+        ASSERT_ERROR(vma_uffd_pairs(&pair_ops, 20, 30, a, b, UFFDIO_REGISTER_MODE_MISSING), EINVAL);
+}
+
 TEST(real_registration_own_uffd) {
         _cleanup_close_ int uffd = -EBADF, other = -EBADF, pagemap_fd = -EBADF;
         const size_t ps = page_size(), len = 64 * ps;
@@ -720,12 +789,35 @@ TEST(real_registration_foreign_uffd) {
         ASSERT_TRUE(child_pagemap >= 0);
         ASSERT_EQ(self_registered(child_pagemap, p, len), VMA_REGISTERED_ALL);
 
+        /* Pairing: a change through the child's uffd shows in the child's pagemap only */
+        ASSERT_EQ(vma_uffd_pairs(&kernel_ops_real, foreign, child_pagemap, ptr_u64(p),
+                                 ptr_u64(p) + len, UFFDIO_REGISTER_MODE_WP),
+                  1);
+        ASSERT_EQ(vma_uffd_pairs(&kernel_ops_real, foreign, pagemap_fd, ptr_u64(p),
+                                 ptr_u64(p) + len, UFFDIO_REGISTER_MODE_WP),
+                  0);
+
         /* Why the pre-check: with our range also registered on a uffd of our own, the proof
          * after REGISTER (through the foreign uffd) would pass. The pre-check sees it first. */
         own = wp_uffd();
         ASSERT_OK(kernel_ops_real.register_range(own, ptr_u64(p), len, UFFDIO_REGISTER_MODE_WP,
                                                  NULL));
         ASSERT_EQ(self_registered(pagemap_fd, p, len), VMA_REGISTERED_ALL);
+        /* now both address spaces carry a registration at p, as two forked siblings do: the
+         * pagemaps cannot tell the uffds apart, the pairing can */
+        ASSERT_EQ(self_registered(child_pagemap, p, len), VMA_REGISTERED_ALL);
+        ASSERT_EQ(vma_uffd_pairs(&kernel_ops_real, own, pagemap_fd, ptr_u64(p), ptr_u64(p) + len,
+                                 UFFDIO_REGISTER_MODE_WP),
+                  1);
+        ASSERT_EQ(vma_uffd_pairs(&kernel_ops_real, own, child_pagemap, ptr_u64(p), ptr_u64(p) + len,
+                                 UFFDIO_REGISTER_MODE_WP),
+                  0);
+        ASSERT_EQ(vma_uffd_pairs(&kernel_ops_real, foreign, pagemap_fd, ptr_u64(p),
+                                 ptr_u64(p) + len, UFFDIO_REGISTER_MODE_WP),
+                  0);
+        ASSERT_EQ(vma_uffd_pairs(&kernel_ops_real, foreign, child_pagemap, ptr_u64(p),
+                                 ptr_u64(p) + len, UFFDIO_REGISTER_MODE_WP),
+                  1);
 
         ASSERT_EQ(write(sp[0], &c, 1), 1);
         ASSERT_EQ(waitpid(pid, &status, 0), pid);
