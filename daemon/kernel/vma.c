@@ -197,6 +197,11 @@ fail:
 }
 
 int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out) {
+        return vma_read_maps_range_max(maps, start, end, 0, out);
+}
+
+int vma_read_maps_range_max(FILE *maps, uint64_t start, uint64_t end, size_t max_vmas,
+                            VmaVec *out) {
         _cleanup_free_ char *line = NULL;
         size_t saved_n = out->n, allocated = 0;
         ssize_t l;
@@ -218,6 +223,8 @@ int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out) {
                         goto fail;
                 if (v.end >= end)
                         return 0; /* covers the end: no need to read the next line */
+                if (max_vmas > 0 && out->n - saved_n >= max_vmas)
+                        return 0; /* the bound: the caller checks up to here */
         }
         if (ferror(maps)) {
                 r = errno > 0 ? -errno : -EIO;
@@ -264,20 +271,20 @@ int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t e
         }
 
         r = vma_query_range_max(fd, start, end, max_vmas, &v);
-        /* the VMAs stopped short of end: check up to where they were read */
-        if (r >= 0 && max_vmas > 0 && v.n == max_vmas && v.vmas[v.n - 1].end < end)
-                end = MAX(v.vmas[v.n - 1].end, start + page_size());
         if (r == -ENOTTY || r == -EINVAL) {
                 /* No PROCMAP_QUERY (before 6.11, or not a proc file): stream the maps file, which
-                 * is still cheap (no page table walk). */
+                 * is still cheap (no page table walk), under the same bound. */
                 _cleanup_fclose_ FILE *f = fdopen(fd, "re");
                 if (!f)
                         r = -errno;
                 else {
                         TAKE_FD(fd);
-                        r = vma_read_maps_range(f, start, end, &v);
+                        r = vma_read_maps_range_max(f, start, end, max_vmas, &v);
                 }
         }
+        /* the VMAs stopped short of end: check up to where they were read */
+        if (r >= 0 && max_vmas > 0 && v.n == max_vmas && v.vmas[v.n - 1].end < end)
+                end = MAX(v.vmas[v.n - 1].end, start + page_size());
         if (r < 0) {
                 r = r == -ENOENT ? -ESRCH : r;
                 return sd_bus_error_set_errnof(ret_error, -r,

@@ -85,6 +85,8 @@ int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vm
  * up to the first VMA at or beyond end. -EINVAL on a malformed line, -EIO on a read error. On
  * failure out is as before. */
 int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out);
+/* The same, stopping after max_vmas VMAs (0: no limit), as vma_query_range_max(). */
+int vma_read_maps_range_max(FILE *maps, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out);
 
 /* I/O. vma_check_list() on the VMAs of PROC_ROOT/PID/maps that overlap [start, end), taken with
  * vma_query_range() or, when the kernel lacks PROCMAP_QUERY or the file is not a real proc file (a
@@ -92,7 +94,7 @@ int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out);
  * or -ESRCH (the process is gone), -EIO/-ENOMEM/-errno (cannot read its map), always with a
  * message in ret_error. Refusals are logged at debug level with the offending VMAs' bounds,
  * permissions, page size, device and inode. max_vmas (0: no limit) bounds the work of one call
- * (PROCMAP_QUERY only; the maps fallback reads the whole range): when the range has more VMAs,
+ * (PROCMAP_QUERY and the maps fallback alike): when the range has more VMAs,
  * only [start, the end of the max_vmas-th) is checked, and *ret_end (may be NULL) says where the
  * check stopped (end when it covered the whole range). */
 int vma_check_range(const char *proc_root, pid_t pid, uint64_t start, uint64_t end, size_t max_vmas,

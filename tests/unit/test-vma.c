@@ -300,6 +300,34 @@ TEST(check_range_fake_proc_root) {
         ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000200000, 0x7f0000300000, 0, NULL, &e),
                      EFAULT);
         sd_bus_error_free(&e);
+        /* the per-piece VMA bound holds in the fallback too: the check ends where the last VMA
+         * read ends, and what lies beyond is not read */
+        {
+                uint64_t checked = 0;
+                _cleanup_(vma_vec_done) VmaVec v = {};
+
+                ASSERT_OK(vma_check_range(root, 4242, 0x7f0000000000, 0x7f0000100000, 1, &checked,
+                                          &e));
+                ASSERT_U64_EQ(checked, 0x7f0000100000);
+                /* PROT_NONE is the 2nd VMA of this range: with a bound of 1 it is not reached */
+                ASSERT_OK(vma_check_range(root, 4242, 0x7f0000000000, 0x7f0000200000, 1, &checked,
+                                          &e));
+                ASSERT_U64_EQ(checked, 0x7f0000100000);
+                ASSERT_ERROR(vma_check_range(root, 4242, 0x7f0000000000, 0x7f0000200000, 2,
+                                             &checked, &e),
+                             EACCES);
+                sd_bus_error_free(&e);
+                ASSERT_OK(read_fixture(maps_fixture, 0x400000, 0x7f0000400000, &v));
+                ASSERT_EQ(v.n, 7);
+                vma_vec_done(&v);
+                {
+                        _cleanup_fclose_ FILE *mf = fmemopen((void *) maps_fixture,
+                                                             strlen(maps_fixture), "r");
+                        ASSERT_OK(vma_read_maps_range_max(mf, 0x400000, 0x7f0000400000, 3, &v));
+                        ASSERT_EQ(v.n, 3);
+                        ASSERT_U64_EQ(v.vmas[2].end, 0x01021000);
+                }
+        }
         /* the process is gone */
         ASSERT_ERROR(vma_check_range(root, 4243, 0x7f0000000000, 0x7f0000100000, 0, NULL, &e),
                      ESRCH);
