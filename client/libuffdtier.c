@@ -24,7 +24,7 @@
 
 /* How long a request waits for the daemon. The daemon answers from its event loop, so anything
  * close to this means it is stuck or gone; long enough not to fire on a loaded machine. */
-#define REQUEST_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define REQUEST_TIMEOUT_USEC PROTO_REPLY_TIMEOUT_USEC
 /* BYE is a courtesy: do not hold up a program's exit for it. */
 #define BYE_TIMEOUT_USEC (1 * USEC_PER_SEC)
 /* Pause between connect() attempts while the daemon's listen backlog is full. */
@@ -128,11 +128,18 @@ static int request(struct uffdtier *h, ProtoMessage *req, int *fds, size_t n_fds
                 r = proto_recv(h->fd, h->buf, sizeof h->buf, &len, NULL, 0, NULL);
                 if (r == -EAGAIN) {
                         r = wait_fd(h->fd, POLLIN, deadline);
-                        if (r == -ETIMEDOUT)
+                        if (r == -ETIMEDOUT) {
+                                /* Whatever the daemon did with the request, the session's state
+                                 * is unknown now: hang up, so that the daemon lets go of all of
+                                 * it (a reply that comes later could not be matched either).
+                                 * uffdtier_reconnect() starts afresh. */
+                                h->fd = safe_close(h->fd);
+                                h->broken = true;
                                 return set_error(h, r,
                                                  "uffdtierd did not answer the %s request within "
-                                                 "%" PRIu64 " s.",
+                                                 "%" PRIu64 " s; disconnected.",
                                                  what, (uint64_t) (timeout_usec / USEC_PER_SEC));
+                        }
                         if (r < 0)
                                 return set_error(h, r, "Cannot wait for uffdtierd: %s",
                                                  strerror(-r));

@@ -38,6 +38,13 @@
 #define PROTO_COUNTER_NAME_MAX_BYTES 64
 
 /* HELLO carries exactly this many descriptors, in the order of ProtoHelloFd. */
+/* How long a client waits for a reply (libuffdtier): anything close means the daemon is stuck or
+ * gone. The daemon answers a TRACK within PROTO_TRACK_DEADLINE_USEC, its work done or undone
+ * (a refusal with nothing registered), so a TRACK never ends in a timeout on the client's side
+ * and a range on the daemon's. */
+#define PROTO_REPLY_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define PROTO_TRACK_DEADLINE_USEC (PROTO_REPLY_TIMEOUT_USEC / 2)
+
 #define PROTO_HELLO_N_FDS 3
 /* At most this many descriptors are accepted with any packet; more arrive as MSG_CTRUNC. */
 #define PROTO_FDS_MAX 16

@@ -451,6 +451,7 @@ struct TrackJob {
         bool untrack;
         RunVec unreg;
         int error; /* a refusal met on the way, answered when the pieces are done */
+        uint64_t deadline_usec; /* TRACK: undone and refused when not done by then */
         sd_bus_error error_text;
 };
 
@@ -707,6 +708,23 @@ static int track_job_step(Client *c, TrackJob *j, SliceBudget *b, sd_bus_error *
                         goto fail;
                 slice_budget_take(b, (piece_end - j->pos) / page_size());
                 j->pos = piece_end;
+                /* (past the deadline with all of it done: the commit is cheap, answer yes) */
+                if (now_usec() >= j->deadline_usec && !(j->pos == end && j->i + 1 == j->n_ranges)) {
+                        /* The client gives up waiting at PROTO_REPLY_TIMEOUT_USEC: answer well
+                         * before, with nothing left registered. */
+                        r = sd_bus_error_set_errnof(
+                                ret_error, ETIMEDOUT,
+                                "the daemon could not register the request within %" PRIu64
+                                " s (it had got to 0x%" PRIx64 " of range %zu of %zu, "
+                                "0x%" PRIx64 "+0x%" PRIx64
+                                "; the machine is busy, or the range has very many VMAs): nothing "
+                                "is tracked; try again, or in smaller pieces",
+                                (uint64_t) ((c->env->track_deadline_usec
+                                                     ?: PROTO_TRACK_DEADLINE_USEC) /
+                                            USEC_PER_SEC),
+                                j->pos, j->i + 1, j->n_ranges, start, len);
+                        goto fail;
+                }
                 if (j->pos < end)
                         continue;
                 j->begun = false; /* the commit undoes its own range on failure */
@@ -857,6 +875,7 @@ static int track_job_new(Client *c, const ProtoRange *ranges, size_t n_ranges, b
                 return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
         j->untrack = untrack;
         j->n_ranges = n_ranges;
+        j->deadline_usec = now_usec() + (c->env->track_deadline_usec ?: PROTO_TRACK_DEADLINE_USEC);
         if (n_ranges > 0) {
                 j->ranges = reallocarray(NULL, n_ranges, sizeof *ranges);
                 if (!j->ranges) {

@@ -46,6 +46,7 @@ typedef struct ClientHooks {
 typedef struct ClientEnv {
         TrackerEnv tracker;
         const Limits *limits;
+        uint64_t track_deadline_usec; /* 0: PROTO_TRACK_DEADLINE_USEC (tests shorten it) */
 } ClientEnv;
 
 /* What a TRACK request said about its ranges; TrackedRange.tag indexes this. */

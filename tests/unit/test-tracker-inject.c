@@ -82,6 +82,7 @@ typedef struct FakeCall {
 #define FAKE_MAX_REGIONS 32
 #define FAKE_MAX_MSGS 16
 #define FAKE_MAX_IOVS 512
+#define FAKE_REG_PAGES (UINT64_C(160) << 10) /* 640 MiB of 4 KiB pages */
 /* Queued as an injected result: "nothing injected for this call", behave like a kernel that
  * succeeds. Lets a test fail the second call of an op and not the first. */
 #define FAKE_PASS INT64_MIN
@@ -107,7 +108,27 @@ static struct {
         bool mm_gone;
         struct iovec iovs[FAKE_MAX_IOVS];
         size_t n_iovs;
+        /* What register/unregister did to the test's mapping, page by page: the registration
+         * proof (PAGE_IS_WPALLOWED scans) reads it. */
+        uint64_t reg_base;
+        uint8_t registered[FAKE_REG_PAGES];
 } fake;
+
+static void fake_mark_registered(uint64_t start, uint64_t len, bool on) {
+        uint64_t ps = page_size();
+
+        for (uint64_t a = start; a < start + len; a += ps)
+                if (a >= fake.reg_base && (a - fake.reg_base) / ps < FAKE_REG_PAGES)
+                        fake.registered[(a - fake.reg_base) / ps] = on;
+}
+
+static size_t fake_registered_pages(void) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < FAKE_REG_PAGES; i++)
+                n += fake.registered[i];
+        return n;
+}
 
 static FakeCall *fake_record(FakeOp op, int fd) {
         FakeCall *k;
@@ -198,6 +219,8 @@ static int fake_register(int uffd, uint64_t start, uint64_t len, uint64_t mode,
         r = (int) fake_result(k, 0);
         if (r >= 0 && ret_ioctls)
                 *ret_ioctls = UINT64_MAX;
+        if (r >= 0)
+                fake_mark_registered(start, len, true);
         return r;
 }
 
@@ -206,6 +229,7 @@ static int fake_unregister(int uffd, uint64_t start, uint64_t len) {
 
         k->start = start;
         k->len = len;
+        fake_mark_registered(start, len, false);
         return (int) fake_result(k, 0);
 }
 
@@ -267,6 +291,22 @@ static int fake_pagemap_scan(int pagemap_fd, struct pm_scan_arg *arg) {
                 return (int) v;
         }
 
+        if (arg->category_mask == PAGE_IS_WPALLOWED) {
+                /* the registration proof: the registered pages, in runs */
+                uint64_t ps = page_size();
+                for (uint64_t a = arg->start; a < arg->end; a += ps) {
+                        uint64_t i = (a - fake.reg_base) / ps;
+                        if (a < fake.reg_base || i >= FAKE_REG_PAGES || !fake.registered[i])
+                                continue;
+                        if (n > 0 && out[n - 1].end == a)
+                                out[n - 1].end = a + ps;
+                        else if (n < arg->vec_len)
+                                out[n++] = (struct page_region){ a, a + ps, PAGE_IS_WPALLOWED };
+                }
+                arg->walk_end = arg->end;
+                k->ret = (int64_t) n;
+                return (int) n;
+        }
         for (size_t i = 0; i < n_src; i++) {
                 uint64_t s = MAX((uint64_t) src[i].start, (uint64_t) arg->start);
                 uint64_t e = MIN((uint64_t) src[i].end, (uint64_t) arg->end);
@@ -435,6 +475,7 @@ static void env_setup(Backend backend, size_t n_pages) {
                        0);
         ASSERT_TRUE(env.mem != MAP_FAILED);
         env.base = (uint64_t) (uintptr_t) env.mem;
+        fake.reg_base = env.base;
 
         uffd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         pidfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -917,6 +958,30 @@ TEST(inject_esrch_mid_batch_closes_the_fork_descriptors_left_unread) {
         /* no pending fork was parked for it, and its descriptor is not ours any more */
         ASSERT_TRUE(env.m->pending_forks == NULL);
         assert_fd_closed(child_uffd);
+        env_teardown();
+}
+
+/* A TRACK not done by its deadline (PROTO_TRACK_DEADLINE_USEC, shortened here) is refused with
+ * nothing left registered, never left half-done while the client gives up waiting. */
+TEST(track_past_its_deadline_is_refused_and_undone) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        const size_t n_pages = (size_t) ((UINT64_C(600) << 20) / PS);
+        ProtoRange big, small;
+
+        env_setup(BACKEND_WP_ASYNC, n_pages);
+        env.m->client_env.track_deadline_usec = 1;
+        big = (ProtoRange){ .start = env.base, .len = n_pages * PS };
+        ASSERT_ERROR(client_track(env.c, &big, 1, "big", NULL, 0, &e), ETIMEDOUT);
+        ASSERT_TRUE(strstr(e.message, "nothing is tracked") != NULL);
+        ASSERT_TRUE(fake_count(OP_REGISTER, 0) >= 1);
+        ASSERT_EQ(fake_registered_pages(), 0);
+        ASSERT_U64_EQ(range_set_bytes(&env.c->ranges), 0);
+        sd_bus_error_free(&e);
+        /* one piece, done at once: the deadline does not refuse finished work */
+        small = (ProtoRange){ .start = env.base, .len = 16 * PS };
+        ASSERT_OK(client_track(env.c, &small, 1, "small", NULL, 0, &e));
+        ASSERT_U64_EQ(range_set_bytes(&env.c->ranges), 16 * PS);
+        ASSERT_EQ(fake_registered_pages(), 16);
         env_teardown();
 }
 
