@@ -637,7 +637,8 @@ static void memory_read(Tracker *t, uint64_t out_bytes) {
         MemcgStat st;
 
         t->counters.out_bytes = out_bytes;
-        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, &st) < 0) {
+        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, t->target.pidfd,
+                       &st) < 0) {
                 t->counters.memory_source = MEMCG_SOURCE_NONE;
                 t->counters.memory_shared = false;
                 t->counters.freed_bytes = 0;
@@ -661,7 +662,8 @@ static void memory_reclaim(Tracker *t) {
         t->reclaim_pending_bytes = 0;
         if (pending == 0)
                 return;
-        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, &before) < 0)
+        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, t->target.pidfd,
+                       &before) < 0)
                 return;
         memory_account(t, &before);
         if (!t->env->reclaim || before.source != MEMCG_SOURCE_V2 || !before.swapcached_known ||
@@ -674,7 +676,8 @@ static void memory_reclaim(Tracker *t) {
                                   before.path);
                 return;
         }
-        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, &after) < 0 ||
+        if (memcg_read(t->env->proc_root, t->env->cgroup_root, t->target.pid, t->target.pidfd,
+                       &after) < 0 ||
             after.source != MEMCG_SOURCE_V2 || !streq(after.path, before.path) ||
             !after.swapcached_known)
                 return;

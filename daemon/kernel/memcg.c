@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -161,7 +162,21 @@ static void read_system_swapcached(const char *proc_root, MemcgStat *s) {
         }
 }
 
-int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgStat *ret) {
+/* 1 while the pidfd's process lives (its pidfd turns readable when it exits), 0 when not. */
+static int pidfd_alive(int pidfd) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        int r;
+
+        do
+                r = poll(&p, 1, 0);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return negative_errno();
+        return r == 0;
+}
+
+int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, int pidfd,
+               MemcgStat *ret) {
         MemcgStat s = { .source = MEMCG_SOURCE_SYSTEM };
         _cleanup_free_ char *t = NULL;
         char path[PATH_MAX + 300];
@@ -172,6 +187,13 @@ int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgS
         r = read_virtual_file(path, MEMCG_FILE_MAX_BYTES, &t);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
+        if (pidfd >= 0) {
+                r = pidfd_alive(pidfd);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -ESRCH; /* gone: what was read may be another process's */
+        }
         if (memcg_path_from_proc_cgroup(t, s.path, sizeof s.path, &v2) >= 0 &&
             !strstr(s.path, "/..")) {
                 if (v2) {

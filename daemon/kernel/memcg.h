@@ -46,7 +46,11 @@ int memcg_procs_has_other(const char *text, pid_t pid);
 /* Reads pid's memory cgroup under cgroup_root ("/sys/fs/cgroup": v2 files at
  * <root><path>/memory.current, v1 at <root>/memory<path>/memory.usage_in_bytes). Falls back to
  * MEMCG_SOURCE_SYSTEM. */
-int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, MemcgStat *ret);
+/* pidfd (or -EBADF): the process pid must be; /proc/PID/cgroup is read by number, so the read
+ * is taken only when the pidfd says the process is still alive after it (else the number may
+ * have been reused meanwhile): -ESRCH otherwise. */
+int memcg_read(const char *proc_root, const char *cgroup_root, pid_t pid, int pidfd,
+               MemcgStat *ret);
 const char *memcg_source_to_string(MemcgSource s);
 /* Writes `bytes` to <cgroup_root><path>/memory.reclaim (cgroup v2, Linux 5.19+): the kernel
  * reclaims about that much from the cgroup. -EAGAIN when it could not reclaim it all. */

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "macro.h"
 #include "memcg.h"
@@ -100,7 +103,7 @@ TEST(memcg_read_fake_trees) {
         mkdir_p(dir);
         write_file(dir, "memory.current", "1048576\n");
         write_file(dir, "memory.stat", "anon 1\nswapcached 4096\n");
-        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_OK(memcg_read(proc, cg, 42, -EBADF, &s));
         ASSERT_EQ(s.source, MEMCG_SOURCE_V2);
         ASSERT_U64_EQ(s.usage_bytes, 1048576);
         ASSERT_U64_EQ(s.swapcached_bytes, 4096);
@@ -108,14 +111,14 @@ TEST(memcg_read_fake_trees) {
         ASSERT_TRUE(s.shared); /* no cgroup.procs to say otherwise */
         write_file(dir, "cgroup.procs", "42\n");
         write_file(dir, "cgroup.stat", "nr_descendants 0\nnr_dying_descendants 3\n");
-        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_OK(memcg_read(proc, cg, 42, -EBADF, &s));
         ASSERT_FALSE(s.shared);
         write_file(dir, "cgroup.stat", "nr_descendants 1\nnr_dying_descendants 0\n");
-        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_OK(memcg_read(proc, cg, 42, -EBADF, &s));
         ASSERT_TRUE(s.shared); /* a cgroup below: its usage is counted here too */
         write_file(dir, "cgroup.stat", "nr_descendants 0\n");
         write_file(dir, "cgroup.procs", "42\n4242\n");
-        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_OK(memcg_read(proc, cg, 42, -EBADF, &s));
         ASSERT_TRUE(s.shared);
 
         /* v1 without a memory.stat: usage from the memory controller, swap cache from the system */
@@ -124,7 +127,7 @@ TEST(memcg_read_fake_trees) {
         snprintf(dir, sizeof dir, "%s/memory/m", cg);
         mkdir_p(dir);
         write_file(dir, "memory.usage_in_bytes", "777\n");
-        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_OK(memcg_read(proc, cg, 42, -EBADF, &s));
         ASSERT_EQ(s.source, MEMCG_SOURCE_V1);
         ASSERT_U64_EQ(s.usage_bytes, 777);
         ASSERT_TRUE(s.swapcached_is_system);
@@ -134,25 +137,44 @@ TEST(memcg_read_fake_trees) {
         /* v1 with memory.stat: the cgroup's own swapcached, not its descendants' total */
         write_file(dir, "memory.stat",
                    "cache 0\nswap 8192\nswapcached 8192\ntotal_swapcached 65536\n");
-        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_OK(memcg_read(proc, cg, 42, -EBADF, &s));
         ASSERT_EQ(s.source, MEMCG_SOURCE_V1);
         ASSERT_FALSE(s.swapcached_is_system);
         ASSERT_U64_EQ(s.swapcached_bytes, 8192);
         ASSERT_TRUE(s.shared);
         write_file(dir, "cgroup.procs", "42\n");
-        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_OK(memcg_read(proc, cg, 42, -EBADF, &s));
         ASSERT_FALSE(s.shared);
 
         /* no memory cgroup files: the system only */
         snprintf(dir, sizeof dir, "%s/42", proc);
         write_file(dir, "cgroup", "4:memory:/gone\n");
-        ASSERT_OK(memcg_read(proc, cg, 42, &s));
+        ASSERT_OK(memcg_read(proc, cg, 42, -EBADF, &s));
         ASSERT_EQ(s.source, MEMCG_SOURCE_SYSTEM);
         ASSERT_STREQ(s.path, "");
         ASSERT_TRUE(s.shared);
 
         /* a process that is gone */
-        ASSERT_ERROR(memcg_read(proc, cg, 43, &s), ESRCH);
+        ASSERT_ERROR(memcg_read(proc, cg, 43, -EBADF, &s), ESRCH);
+        /* pinned through a pidfd: the same reading is taken while the process lives, and not
+         * once it has exited (pid 42's entry may be another process's by then) */
+        {
+                pid_t child = fork();
+                int pidfd, status;
+
+                ASSERT_TRUE(child >= 0);
+                if (child == 0) {
+                        pause();
+                        _exit(0);
+                }
+                pidfd = (int) syscall(SYS_pidfd_open, child, 0);
+                ASSERT_OK(pidfd);
+                ASSERT_OK(memcg_read(proc, cg, 42, pidfd, &s));
+                ASSERT_OK(kill(child, SIGKILL));
+                ASSERT_EQ(waitpid(child, &status, 0), child);
+                ASSERT_ERROR(memcg_read(proc, cg, 42, pidfd, &s), ESRCH);
+                close(pidfd);
+        }
 
         snprintf(dir, sizeof dir, "rm -rf '%s'", root);
         ASSERT_OK(system(dir));
