@@ -4,6 +4,7 @@
 /* Everything a client or a uid controls is bounded; refusals name the limit. Owned by the
  * Manager, read by the handoff socket (connections) and by each Client (ranges, bytes). */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct Limits {
@@ -14,6 +15,8 @@ typedef struct Limits {
         unsigned connections_burst;
         unsigned connections_total; /* open handoff connections, all uids */
         unsigned protocol_errors_max; /* malformed requests on one connection before it is closed */
+        unsigned clients_total; /* clients of all uids (a user with subordinate uids has several
+                                 * uids' worth of clients_per_uid); the last few for root */
 } Limits;
 
 #define LIMIT_CLIENTS_PER_UID_DEFAULT 64U
@@ -23,6 +26,15 @@ typedef struct Limits {
 #define LIMIT_CONNECTIONS_BURST_DEFAULT 2000U
 #define LIMIT_CONNECTIONS_TOTAL_DEFAULT 1024U
 #define LIMIT_PROTOCOL_ERRORS_MAX_DEFAULT 16U
+#define LIMIT_CLIENTS_TOTAL_DEFAULT 1024U
+/* Of clients_total (and connections_total), kept for root. */
+#define LIMIT_ROOT_RESERVE 16U
+
+/* Whether one more client of uid fits under clients_total (n: the clients now). */
+static inline bool limits_client_total_ok(const Limits *l, unsigned n, unsigned uid) {
+        unsigned reserve = l->clients_total > LIMIT_ROOT_RESERVE ? LIMIT_ROOT_RESERVE : 0;
+        return n < (uid == 0 ? l->clients_total : l->clients_total - reserve);
+}
 
 static inline Limits limits_default(void) {
         return (Limits){
@@ -33,5 +45,6 @@ static inline Limits limits_default(void) {
                 .connections_burst = LIMIT_CONNECTIONS_BURST_DEFAULT,
                 .connections_total = LIMIT_CONNECTIONS_TOTAL_DEFAULT,
                 .protocol_errors_max = LIMIT_PROTOCOL_ERRORS_MAX_DEFAULT,
+                .clients_total = LIMIT_CLIENTS_TOTAL_DEFAULT,
         };
 }

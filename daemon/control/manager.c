@@ -300,6 +300,15 @@ int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mo
                         "limit reached: at most %u clients per uid (clients_per_uid)",
                         m->config->limits.clients_per_uid);
         }
+        if (!limits_client_total_ok(&m->config->limits, m->n_clients, (unsigned) uid)) {
+                safe_close(uffd);
+                safe_close(pidfd);
+                safe_close(pagemap_fd);
+                return sd_bus_error_set_errnof(
+                        ret_error, EUSERS,
+                        "limit reached: at most %u clients in all (clients_total, %u kept for root)",
+                        m->config->limits.clients_total, LIMIT_ROOT_RESERVE);
+        }
         policy = manager_policy_for(m, pid, &cgroup);
         who.cgroup_path = cgroup;
         r = client_new(&m->client_env, policy, &manager_client_hooks, m, &who, uffd, pidfd,
@@ -391,6 +400,12 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
                            ": forked child %d not adopted: uid %u has %u clients (clients_per_uid)",
                            parent->id, (int) child, (unsigned) parent->uid,
                            m->config->limits.clients_per_uid);
+                return -EUSERS;
+        }
+        if (!limits_client_total_ok(&m->config->limits, m->n_clients, (unsigned) parent->uid)) {
+                log_notice("client %" PRIu64
+                           ": forked child %d not adopted: %u clients in all (clients_total)",
+                           parent->id, (int) child, m->n_clients);
                 return -EUSERS;
         }
         pidfd = (int) syscall(__NR_pidfd_open, child, 0);
