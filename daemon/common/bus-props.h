@@ -106,6 +106,18 @@ typedef struct BusProp {
           NULL, VAL_U64(p->floor_bytes)) \
         X(policy_psi_limit, "PolicyPsiLimitPermyriad", U32, BUS_PROP_CHANGE, NULL, NULL, \
           METRIC_NONE, NULL, NULL, VAL_U64(p->psi_limit_permyriad)) \
+        X(policy_refault_target, "PolicyRefaultTargetPermyriad", U32, BUS_PROP_CHANGE, NULL, NULL, \
+          METRIC_NONE, NULL, NULL, VAL_U64(p->refault_target_permyriad)) \
+        X(policy_cold_age_min, "PolicyColdAgeMinUSec", U64, BUS_PROP_CHANGE, NULL, NULL, \
+          METRIC_NONE, NULL, NULL, VAL_U64(policy_cold_age_min_usec(p))) \
+        X(policy_cold_age_max, "PolicyColdAgeMaxUSec", U64, BUS_PROP_CHANGE, NULL, NULL, \
+          METRIC_NONE, NULL, NULL, VAL_U64(policy_cold_age_max_usec(p))) \
+        X(cold_age_usec, "ColdAgeUSec", U64, BUS_PROP_CHANGE, "cold_age_usec", "cold_age_usec", \
+          METRIC_SECONDS, "uffdtier_client_cold_age_seconds", \
+          "The cold age in force, the policy's or as tuned (the largest of the clients').", \
+          VAL_U64(k->cold_age_usec)) \
+        X(refault_rate_ppm, "RefaultRatePPM", U64, BUS_PROP_CHANGE, "refault_rate_ppm", \
+          "refault_rate_ppm", METRIC_NONE, NULL, NULL, VAL_U64(k->refault_rate_ppm)) \
         X(tracked, "TrackedBytes", U64, BUS_PROP_CHANGE, "tracked_bytes", "tracked_bytes", \
           METRIC_GAUGE, "uffdtier_client_tracked_bytes", "Memory the clients handed over.", \
           VAL_U64(client_tracked_bytes(c))) \
@@ -259,6 +271,8 @@ typedef struct BusProp {
 #define UFFDTIER_MANAGER_VALUES(X) \
         X(rate, NULL, U64, 0, "policy.rate_bytes_per_sec", NULL, METRIC_NONE, NULL, NULL, \
           VAL_U64(manager_policy(m)->rate_bytes_per_sec)) \
+        X(refault_target, NULL, U64, 0, "policy.refault_target_permyriad", NULL, METRIC_NONE, NULL, \
+          NULL, VAL_U64(manager_policy(m)->refault_target_permyriad)) \
         X(floor, NULL, U64, 0, "policy.floor_bytes", NULL, METRIC_NONE, NULL, NULL, \
           VAL_U64(manager_policy(m)->floor_bytes)) \
         X(psi_limit, NULL, U64, 0, "policy.psi_limit_permyriad", NULL, METRIC_NONE, NULL, NULL, \

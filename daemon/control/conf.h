@@ -29,6 +29,9 @@ enum {
         CONF_POLICY_REARM_PERIOD = 1U << 5,
         CONF_POLICY_MODE = 1U << 6,
         CONF_POLICY_ARM_LEVEL_MAX = 1U << 7,
+        CONF_POLICY_REFAULT_TARGET = 1U << 8,
+        CONF_POLICY_COLD_AGE_MIN = 1U << 9,
+        CONF_POLICY_COLD_AGE_MAX = 1U << 10,
 };
 /* Bits of Config.config_set / ConfOverrides.config_set: which [Daemon] and [Limits] keys were
  * given. */

@@ -38,6 +38,27 @@ unsigned policy_cold_age_cycles(const Policy *p) {
         return (unsigned) MIN(cold_age_cycles_u64(p), (uint64_t) UINT_MAX);
 }
 
+unsigned policy_rearm_period_for(const Policy *p, unsigned cold_age_cycles) {
+        if (p->rearm_period_cycles > 0)
+                return MIN(p->rearm_period_cycles, MAX(cold_age_cycles, 1U));
+        return classify_rearm_period_default(cold_age_cycles);
+}
+
+uint64_t policy_cold_age_min_usec(const Policy *p) {
+        return p->cold_age_min_usec > 0 ? p->cold_age_min_usec : p->interval_usec;
+}
+
+uint64_t policy_cold_age_max_usec(const Policy *p) {
+        uint64_t top = p->interval_usec * POLICY_COLD_AGE_MAX_CYCLES;
+
+        return p->cold_age_max_usec > 0 ? MIN(p->cold_age_max_usec, top) : top;
+}
+
+void policy_cold_age_bounds(const Policy *p, uint64_t *ret_min_usec, uint64_t *ret_max_usec) {
+        *ret_min_usec = policy_cold_age_min_usec(p);
+        *ret_max_usec = policy_cold_age_max_usec(p);
+}
+
 unsigned policy_rearm_period(const Policy *p) {
         if (p->rearm_period_cycles > 0)
                 return p->rearm_period_cycles;
@@ -69,6 +90,27 @@ int policy_validate(const Policy *p, sd_bus_error *ret_error) {
                         "(is %" PRIu64 ")",
                         format_duration(a, sizeof a, p->cold_age_usec), POLICY_COLD_AGE_MAX_CYCLES,
                         format_duration(b, sizeof b, p->interval_usec), cycles);
+        if (p->refault_target_permyriad > 10000)
+                return sd_bus_error_set_errnof(
+                        ret_error, EINVAL, "refault-target=%u.%02u%%: must be at most 100%%",
+                        p->refault_target_permyriad / 100, p->refault_target_permyriad % 100);
+        if (p->cold_age_min_usec > 0 && p->cold_age_min_usec < p->interval_usec)
+                return sd_bus_error_set_errnof(
+                        ret_error, EINVAL, "cold-age-min=%s: must be at least one interval (%s)",
+                        format_duration(a, sizeof a, p->cold_age_min_usec),
+                        format_duration(b, sizeof b, p->interval_usec));
+        if (p->cold_age_max_usec > 0 &&
+            p->cold_age_max_usec / p->interval_usec > POLICY_COLD_AGE_MAX_CYCLES)
+                return sd_bus_error_set_errnof(
+                        ret_error, EINVAL, "cold-age-max=%s: must be at most %u intervals of %s",
+                        format_duration(a, sizeof a, p->cold_age_max_usec),
+                        POLICY_COLD_AGE_MAX_CYCLES, format_duration(b, sizeof b, p->interval_usec));
+        if (p->cold_age_min_usec > 0 && p->cold_age_max_usec > 0 &&
+            p->cold_age_min_usec > p->cold_age_max_usec)
+                return sd_bus_error_set_errnof(ret_error, EINVAL,
+                                               "cold-age-min=%s: must be at most cold-age-max (%s)",
+                                               format_duration(a, sizeof a, p->cold_age_min_usec),
+                                               format_duration(b, sizeof b, p->cold_age_max_usec));
         if (p->psi_limit_permyriad > 10000)
                 return sd_bus_error_set_errnof(
                         ret_error, EINVAL, "psi-limit=%u.%02u%%: must be at most 100%%",

@@ -12,7 +12,13 @@
 
 typedef struct Policy {
         uint64_t interval_usec; /* one tracking cycle */
-        uint64_t cold_age_usec; /* unaccessed this long -> cold */
+        uint64_t cold_age_usec; /* unaccessed this long -> cold (the start, when tuned) */
+        /* Tune the cold age per client to at most this share of its working set refaulted per
+         * minute (coldage.h); 0: the cold age is fixed. Between the bounds (0: one interval,
+         * POLICY_COLD_AGE_MAX_CYCLES intervals). */
+        unsigned refault_target_permyriad;
+        uint64_t cold_age_min_usec;
+        uint64_t cold_age_max_usec;
         uint64_t rate_bytes_per_sec; /* eviction rate limit per daemon, 0 = unlimited */
         uint64_t floor_bytes; /* never evict a client below this many resident bytes */
         unsigned psi_limit_permyriad; /* back off while the cgroup's memory "some avg10" is above */
@@ -43,6 +49,14 @@ void policy_init(Policy *p);
 unsigned policy_cold_age_cycles(const Policy *p);
 /* rearm_period_cycles, or when 0 the default: half the cold age in cycles, at least 1. */
 unsigned policy_rearm_period(const Policy *p);
+/* The same for a cold age in force other than the policy's (a tuned one, coldage.h); an explicit
+ * rearm_period_cycles is capped at its cycles. */
+unsigned policy_rearm_period_for(const Policy *p, unsigned cold_age_cycles);
+/* The bounds the cold age is tuned within (coldage.h), their defaults filled in. */
+void policy_cold_age_bounds(const Policy *p, uint64_t *ret_min_usec, uint64_t *ret_max_usec);
+uint64_t policy_cold_age_min_usec(const Policy *p);
+uint64_t policy_cold_age_max_usec(const Policy *p);
 /* 0 if consistent, else -EINVAL with ret_error (may be NULL) set to a message naming the option
- * (interval, cold-age, psi-limit, evict-chunk, rearm-period) and its value. */
+ * (interval, cold-age, cold-age-min, cold-age-max, refault-target, psi-limit, evict-chunk,
+ * rearm-period) and its value. */
 int policy_validate(const Policy *p, sd_bus_error *ret_error);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pagemap.h"
+#include "parse.h"
 #include "psi.h"
 #include "tracker.h"
 
@@ -42,6 +43,35 @@
                 _r_;                                                            \
         })
 
+static void cold_age_bounds(const Policy *p, ColdAgeBounds *ret) {
+        *ret = (ColdAgeBounds){
+                .target_permyriad = p->refault_target_permyriad,
+                .interval_usec = p->interval_usec,
+        };
+        policy_cold_age_bounds(p, &ret->min_usec, &ret->max_usec);
+}
+
+static void cold_age_start(Tracker *t) {
+        ColdAgeBounds b;
+
+        cold_age_bounds(t->policy, &b);
+        coldage_init(&t->cold_age, &b, t->policy->cold_age_usec, now_usec());
+        t->counters.cold_age_usec = t->cold_age.cold_age_usec;
+        t->counters.refault_rate_ppm = 0;
+}
+
+/* The cold age in force, in whole cycles (as policy_cold_age_cycles()). */
+static unsigned cold_age_cycles(const Tracker *t) {
+        Policy p = *t->policy;
+
+        p.cold_age_usec = t->cold_age.cold_age_usec;
+        return policy_cold_age_cycles(&p);
+}
+
+static unsigned rearm_period(const Tracker *t) {
+        return policy_rearm_period_for(t->policy, cold_age_cycles(t));
+}
+
 void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
                   const TrackerHooks *hooks, void *userdata, const TrackerTarget *target) {
         *t = (Tracker){
@@ -51,6 +81,7 @@ void tracker_init(Tracker *t, const TrackerEnv *env, const Policy *policy,
                 .userdata = userdata,
                 .target = *target,
         };
+        cold_age_start(t);
 }
 
 void tracker_done(Tracker *t) {
@@ -64,7 +95,15 @@ void tracker_done(Tracker *t) {
 }
 
 void tracker_set_policy(Tracker *t, const Policy *policy) {
+        const Policy *old = t->policy;
+
         t->policy = policy;
+        if (old->cold_age_usec != policy->cold_age_usec ||
+            old->refault_target_permyriad != policy->refault_target_permyriad ||
+            old->cold_age_min_usec != policy->cold_age_min_usec ||
+            old->cold_age_max_usec != policy->cold_age_max_usec ||
+            old->interval_usec != policy->interval_usec)
+                cold_age_start(t);
 }
 
 void tracker_set_cgroup_path(Tracker *t, const char *path) {
@@ -290,7 +329,7 @@ static void memory_reclaim(Tracker *t);
 /* Leave the window: back to async (rwp) and re-arm what is due. Returns -ESRCH if gone. */
 static int cycle_finish(Tracker *t) {
         _cleanup_(run_vec_done) RunVec due = {};
-        unsigned period = policy_rearm_period(t->policy);
+        unsigned period = rearm_period(t);
         uint64_t now;
         int r;
 
@@ -717,7 +756,7 @@ static int scan_window(Tracker *t, const TrackedRange *range, uint64_t start, ui
         view = *range;
         view.start = start;
         view.end = end;
-        r = arm_schedule_due(&t->arm_levels, &view, t->cycle, policy_rearm_period(t->policy), due);
+        r = arm_schedule_due(&t->arm_levels, &view, t->cycle, rearm_period(t), due);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < due->n_runs; i++) {
@@ -748,9 +787,9 @@ static int cycle_begin(Tracker *t) {
         t->cycle++;
         t->scan.params = (ClassifyParams){
                 .cycle = t->cycle,
-                .cold_age_cycles = policy_cold_age_cycles(t->policy),
+                .cold_age_cycles = cold_age_cycles(t),
                 .seen_mask = seen_mask(t->env->backend),
-                .rearm_period = policy_rearm_period(t->policy),
+                .rearm_period = rearm_period(t),
         };
         t->scan.res = (ClassifyResult){};
         t->scan.cursor = 0;
@@ -852,6 +891,27 @@ static int scan_step(Tracker *t, SliceBudget *b) {
         }
 }
 
+/* The refault target (coldage.h): the cycle's refaults against the working set, what stays
+ * resident. Takes effect from the next cycle. */
+static void cold_age_tune(Tracker *t, const ClassifyResult *res) {
+        char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX];
+        uint64_t before = t->cold_age.cold_age_usec;
+        ColdAgeBounds bounds;
+
+        cold_age_bounds(t->policy, &bounds);
+        if (coldage_cycle(&t->cold_age, &bounds, now_usec(), res->refaulted_bytes,
+                          res->resident_bytes) > 0)
+                log_info("client %" PRIu64 " (pid %d): refaults at %" PRIu64 ".%04" PRIu64
+                         " %% of the working set per minute (target %u.%02u %%): cold age %s -> %s",
+                         t->target.id, (int) t->target.pid, t->cold_age.rate_ppm / 10000,
+                         t->cold_age.rate_ppm % 10000, t->policy->refault_target_permyriad / 100,
+                         t->policy->refault_target_permyriad % 100,
+                         format_duration(a, sizeof a, before),
+                         format_duration(b, sizeof b, t->cold_age.cold_age_usec));
+        t->counters.cold_age_usec = t->cold_age.cold_age_usec;
+        t->counters.refault_rate_ppm = t->cold_age.rate_ppm;
+}
+
 /* The scan is over: the cycle's figures, then eviction (in batches from its timer) or the end
  * of the cycle. -ESRCH when the process is gone. */
 static int scan_done(Tracker *t) {
@@ -871,6 +931,7 @@ static int scan_done(Tracker *t) {
         memcpy(t->counters.wss_bytes, res->wss_bytes, sizeof res->wss_bytes);
         memcpy(t->counters.age_histogram_bytes, res->age_histogram_bytes,
                sizeof res->age_histogram_bytes);
+        cold_age_tune(t, res);
 
         evict = !t->env->monitor_only && !t->policy->dry_run && !tracker_paused(t) &&
                 t->evict_runs.n_runs > 0;

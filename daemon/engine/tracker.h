@@ -20,6 +20,7 @@
 
 #include "arm-schedule.h"
 #include "classify.h"
+#include "coldage.h"
 #include "evict.h"
 #include "macro.h"
 #include "pace.h"
@@ -72,6 +73,9 @@ typedef struct TrackerCounters {
         uint64_t cycles;
         uint64_t evictions_skipped_psi;
         uint64_t evict_paced_usec; /* its batches waited this long for the pace (pace.h) */
+        uint64_t cold_age_usec; /* in force: the policy's, or as tuned (coldage.h) */
+        uint64_t refault_rate_ppm; /* the last tuning period's, per million of the working set
+                                    * per minute; 0 while the cold age is fixed */
         /* durations */
         uint64_t last_cycle_usec; /* scan to the end of eviction */
         uint64_t last_cycle_slices; /* event-loop turns the last cycle's scan took */
@@ -185,6 +189,7 @@ typedef struct Tracker {
         } scan;
         RunVec arm_queue; /* parts of newly tracked ranges still to arm */
         ArmLevels arm_levels; /* adaptive re-arming (arm-schedule.h) */
+        ColdAge cold_age; /* the cold age in force, tuned to the policy's refault target */
         TrackerCounters counters;
         uint64_t evict_now_bytes; /* tracker_evict_now(): this cycle's cap; 0 = a normal cycle */
         uint64_t evict_batch_bytes; /* the next batch's size, adapted to its cost (0: not yet) */
@@ -201,7 +206,9 @@ uint64_t tracker_backend_register_mode(Backend b);
 int tracker_start(Tracker *t);
 /* No more timers; idempotent. */
 void tracker_stop(Tracker *t);
-/* Switch to another policy (per-cgroup policies, reload); takes effect from the next cycle. */
+/* Switch to another policy (per-cgroup policies, reload); takes effect from the next cycle. A
+ * tuned cold age starts again from the policy's ColdAge when the policy's cold age, its bounds,
+ * its refault target or its interval differ. */
 void tracker_set_policy(Tracker *t, const Policy *policy);
 /* The owner moved the target's cgroup path (the process changed cgroup); path is the owner's. */
 void tracker_set_cgroup_path(Tracker *t, const char *path);

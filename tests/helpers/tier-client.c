@@ -6,6 +6,7 @@
  * "ERR <ERRNO-NAME> <message>" (status prints its data lines first). Commands:
  *
  *   touch-hot | read-hot | read-all | verify | status | fork | sleep MS | exit
+ *   hot-at OFF                   the hot part (same size) from OFF on: a hot set that moves
  *   reconnect                    uffdtier_reconnect(): a new session, the ranges handed over again
  *   mremap NEWSIZE | munmap OFF LEN | madv-dontneed OFF LEN
  *   track OFF LEN [NAME [LABEL...]] | untrack OFF LEN
@@ -106,7 +107,8 @@ static struct uffdtier *handle;
 static uint8_t *base;
 static size_t n_pages; /* slots from base */
 static int64_t *content; /* per slot: content page index, CONTENT_ZERO or CONTENT_UNMAPPED */
-static size_t n_hot_pages; /* slots [0, n_hot_pages) are the hot part */
+static size_t n_hot_pages; /* slots [hot_first, hot_first + n_hot_pages) are the hot part */
+static size_t hot_first; /* 0 until hot-at moves it */
 static size_t ps, words_per_page;
 static pid_t children[CHILDREN_MAX];
 static size_t n_children;
@@ -221,7 +223,7 @@ static int parse_offset_len(const char *o, const char *l, size_t *ret_first, siz
 static int cmd_touch_hot(void) {
         size_t n = 0;
 
-        for (size_t i = 0; i < MIN(n_hot_pages, n_pages); i++) {
+        for (size_t i = hot_first; i < MIN(hot_first + n_hot_pages, n_pages); i++) {
                 if (content[i] == CONTENT_UNMAPPED)
                         continue;
                 fill_slot(i, content[i] == CONTENT_ZERO ? (int64_t) i : content[i]);
@@ -230,11 +232,24 @@ static int cmd_touch_hot(void) {
         return ok("touched %zu pages", n);
 }
 
-static int cmd_read(size_t limit) {
+/* Moves the hot part (its size unchanged) to start OFF bytes into the mapping: a workload whose
+ * hot set changes. */
+static int cmd_hot_at(const char *o) {
+        uint64_t off;
+
+        if (!o || parse_size(o, &off) < 0 || off % ps != 0)
+                return err(EINVAL, "usage: hot-at OFFSET (page aligned)");
+        if (off / ps >= n_pages)
+                return err(ERANGE, "offset past the mapping");
+        hot_first = off / ps;
+        return ok("hot part at page %zu", hot_first);
+}
+
+static int cmd_read(size_t first, size_t limit) {
         volatile uint64_t sink = 0;
         size_t n = 0;
 
-        for (size_t i = 0; i < MIN(limit, n_pages); i++) {
+        for (size_t i = first; i < MIN(first + limit, n_pages); i++) {
                 const volatile uint64_t *p = slot(i);
 
                 if (content[i] == CONTENT_UNMAPPED)
@@ -1592,9 +1607,11 @@ static bool run_command(char **w) {
         if (streq(c, "touch-hot"))
                 cmd_touch_hot();
         else if (streq(c, "read-hot"))
-                cmd_read(n_hot_pages);
+                cmd_read(hot_first, n_hot_pages);
         else if (streq(c, "read-all"))
-                cmd_read(n_pages);
+                cmd_read(0, n_pages);
+        else if (streq(c, "hot-at"))
+                cmd_hot_at(w[1]);
         else if (streq(c, "verify"))
                 cmd_verify();
         else if (streq(c, "status"))

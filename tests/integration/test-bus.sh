@@ -185,6 +185,11 @@ expect_eq TrackedBytes "$(cprop "$ID" TrackedBytes)" "$len"
 expect_eq LastError "$(cprop "$ID" LastError)" ""
 expect_eq LastErrno "$(cprop "$ID" LastErrno)" 0
 expect_eq Cycles "$(cprop "$ID" Cycles)" 0
+# a fixed cold age (no refault target): the policy's, and no rate measured
+expect_eq ColdAgeUSec "$(cprop "$ID" ColdAgeUSec)" 3600000000
+expect_eq RefaultRatePPM "$(cprop "$ID" RefaultRatePPM)" 0
+expect_eq PolicyRefaultTargetPermyriad "$(cprop "$ID" PolicyRefaultTargetPermyriad)" 0
+expect_eq PolicyColdAgeMaxUSec "$(cprop "$ID" PolicyColdAgeMaxUSec)" $((126 * 3600000000))
 for p in UserModeOnly ResidentBytes SwappedBytes HotBytes ColdBytes HugeBytes EvictedBytes RefaultedBytes \
         FaultsServed EvictionsSkippedPSI LastCycleUSec FaultLatencyMaxUSec FaultLatencyP99USec; do
         v=$(cprop "$ID" $p) || fail "cannot read $p"
@@ -245,6 +250,9 @@ expect_eq "list --json" "$("$CTL" list --json | jq -c "map(.Id)")" "[$ID]"
 "$CTL" show "$ID" >"$WORK/show.txt" || fail "uffdtierctl show $ID failed"
 grep -qx "Pid=$pid" "$WORK/show.txt" || fail "show lacks Pid=$pid: $(cat "$WORK/show.txt")"
 grep -qx "EvictedBytes=$q" "$WORK/show.txt" || fail "show lacks EvictedBytes=$q"
+for l in ColdAgeUSec=3600000000 RefaultRatePPM=0 PolicyRefaultTargetPermyriad=0; do
+        grep -qx "$l" "$WORK/show.txt" || fail "show lacks $l: $(cat "$WORK/show.txt")"
+done
 expect_eq "show PID" "$("$CTL" show "$pid" | grep '^Id=')" "Id=$ID"
 expect_eq "show --json" "$("$CTL" show --json "$ID" | jq -c '[.Id, .Pid, .EvictedBytes]')" "[$ID,$pid,$q]"
 "$CTL" histogram "$ID" >"$WORK/hist.txt" || fail "uffdtierctl histogram failed"

@@ -64,6 +64,9 @@ TEST(main_file_every_key) {
                         "[Policy]\n"
                         "ScanInterval=5s\n"
                         "ColdAge=1min\n"
+                        "RefaultTarget=0.2%\n"
+                        "ColdAgeMin=10s\n"
+                        "ColdAgeMax=5min\n"
                         "Rate=16M\n"
                         "Floor=1G\n"
                         "PSILimit=12.5%\n"
@@ -84,6 +87,9 @@ TEST(main_file_every_key) {
         ASSERT_U64_EQ(p->interval_usec, 5 * USEC_PER_SEC);
         ASSERT_U64_EQ(p->cold_age_usec, 60 * USEC_PER_SEC);
         ASSERT_U64_EQ(p->rate_bytes_per_sec, 16ULL << 20);
+        ASSERT_EQ(p->refault_target_permyriad, 20);
+        ASSERT_U64_EQ(p->cold_age_min_usec, 10 * USEC_PER_SEC);
+        ASSERT_U64_EQ(p->cold_age_max_usec, 5 * USEC_PER_MINUTE);
         ASSERT_U64_EQ(p->floor_bytes, 1ULL << 30);
         ASSERT_EQ(p->psi_limit_permyriad, 1250);
         ASSERT_EQ(p->rearm_period_cycles, 4);

@@ -275,3 +275,46 @@ TEST(policy_rearm_period_edges) {
         ASSERT_EQ(rearm_of(S, 4 * S, 126), 126);
         ASSERT_EQ(rearm_of(S, 4 * S, UINT_MAX), UINT_MAX);
 }
+
+/* The tuned cold age's bounds (coldage.h): defaults filled in, and checked against the interval
+ * and each other. */
+TEST(policy_cold_age_bounds) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        uint64_t lo, hi;
+        Policy p;
+
+        policy_init(&p);
+        policy_cold_age_bounds(&p, &lo, &hi);
+        ASSERT_U64_EQ(lo, p.interval_usec);
+        ASSERT_U64_EQ(hi, 126 * p.interval_usec);
+        p.cold_age_min_usec = 30 * S;
+        p.cold_age_max_usec = 10 * 3600 * S; /* past 126 intervals of 10 s */
+        policy_cold_age_bounds(&p, &lo, &hi);
+        ASSERT_U64_EQ(lo, 30 * S);
+        ASSERT_U64_EQ(hi, 1260 * S);
+        ASSERT_ERROR(policy_validate(&p, &e), EINVAL);
+        ASSERT_STREQ(e.message, "cold-age-max=10h: must be at most 126 intervals of 10s");
+        sd_bus_error_free(&e);
+        p.cold_age_max_usec = 20 * S;
+        ASSERT_ERROR(policy_validate(&p, &e), EINVAL);
+        ASSERT_STREQ(e.message, "cold-age-min=30s: must be at most cold-age-max (20s)");
+        sd_bus_error_free(&e);
+        p.cold_age_max_usec = 0;
+        p.cold_age_min_usec = 1 * S;
+        ASSERT_ERROR(policy_validate(&p, &e), EINVAL);
+        ASSERT_STREQ(e.message, "cold-age-min=1s: must be at least one interval (10s)");
+        sd_bus_error_free(&e);
+        p.cold_age_min_usec = 0;
+        p.refault_target_permyriad = 10001;
+        ASSERT_ERROR(policy_validate(&p, &e), EINVAL);
+        ASSERT_STREQ(e.message, "refault-target=100.01%: must be at most 100%");
+        sd_bus_error_free(&e);
+        p.refault_target_permyriad = 20;
+        ASSERT_OK(policy_validate(&p, NULL));
+        /* a fixed rearm period is capped by a tuned cold age's cycles */
+        p.rearm_period_cycles = 6;
+        ASSERT_EQ(policy_rearm_period_for(&p, 4), 4);
+        ASSERT_EQ(policy_rearm_period_for(&p, 12), 6);
+        p.rearm_period_cycles = 0;
+        ASSERT_EQ(policy_rearm_period_for(&p, 12), 6);
+}
