@@ -38,6 +38,8 @@ build_pkgs=(
         # metrics for fleets (test-metrics.sh): node_exporter serves the textfile, promtool (in
         # prometheus) checks it, curl scrapes; the Kubernetes manifests' lint (conf/kubernetes)
         prometheus-node-exporter prometheus curl yamllint
+        # a real server tiered by uffdtier-run, with its own load tool (tests/bench/run-redis.sh)
+        redis-server redis-tools
 )
 vm_pkgs=(
         qemu-system-x86 "busybox-static|busybox" cpio xz-utils debian-archive-keyring
