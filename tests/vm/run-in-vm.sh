@@ -54,6 +54,11 @@
 #                        its Acquire::http::Proxy applies)
 #   UFFDTIER_VM_APPEND   extra kernel command line arguments
 #   UFFDTIER_VM_TCG_THREAD  "single" (default) or "multi" (faster, see above)
+#   UFFDTIER_VM_QEMU_WRAPPER  a command qemu runs under (words split on blanks), e.g.
+#                        "uffdtier-run --socket=PATH --": the host tiers the guest's RAM
+#   UFFDTIER_VM_CONTROL  PATH of a pair of FIFOs PATH.in and PATH.out (made by the caller): the
+#                        guest's second serial port, /dev/ttyS1 (what is written to PATH.in the
+#                        guest reads there)
 #   TMPDIR               where the per-run work directory goes (default /var/tmp)
 
 set -euo pipefail
@@ -451,10 +456,17 @@ if [ "$DISK_SWAP" -gt 0 ]; then
         DISK_ARGS=(-drive "file=$W/swap.img,if=none,id=swap,format=raw,cache=unsafe"
                 -device "nvme,drive=swap,serial=uffdtier-swap")
 fi
+CONTROL_ARGS=()
+if [ -n "${UFFDTIER_VM_CONTROL:-}" ]; then
+        [ -p "$UFFDTIER_VM_CONTROL.in" ] && [ -p "$UFFDTIER_VM_CONTROL.out" ] ||
+                die "UFFDTIER_VM_CONTROL: $UFFDTIER_VM_CONTROL.in and .out must be FIFOs"
+        CONTROL_ARGS=(-serial "pipe:$UFFDTIER_VM_CONTROL")
+fi
+read -r -a QEMU_WRAPPER <<<"${UFFDTIER_VM_QEMU_WRAPPER:-}"
 APPEND="console=ttyS0 quiet loglevel=4 panic=-1 transparent_hugepage=madvise rdinit=/init ${UFFDTIER_VM_APPEND:-}"
-timeout -k 5 "$TMO" qemu-system-x86_64 -nodefaults -no-user-config -no-reboot \
+timeout -k 5 "$TMO" ${QEMU_WRAPPER[@]+"${QEMU_WRAPPER[@]}"} qemu-system-x86_64 -nodefaults -no-user-config -no-reboot \
         -machine pc -accel "tcg,thread=${UFFDTIER_VM_TCG_THREAD:-single}" -cpu max -smp "$CPUS" -m "$MEM" \
-        -display none -serial "file:$W/console" \
+        -display none -serial "file:$W/console" ${CONTROL_ARGS[@]+"${CONTROL_ARGS[@]}"} \
         -kernel "$KDIR/vmlinuz" -initrd "$W/initrd" -append "$APPEND" ${DISK_ARGS[@]+"${DISK_ARGS[@]}"} \
         </dev/null >"$W/qemu.log" 2>&1 &
 QEMU_PID=$!
