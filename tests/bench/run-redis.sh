@@ -37,7 +37,7 @@
 # --zswap=on|off sets /sys/module/zswap/parameters/enabled for the run and restores it afterwards.
 #
 # Environment (defaults in brackets): REDIS_KEYS [262144] REDIS_VALUE_SIZE [4090]
-#   REDIS_HOT_KEYS [REDIS_KEYS/10] REDIS_SET_KEYS [REDIS_KEYS/100] REDIS_GETS [2000000]
+#   REDIS_HOT_KEYS [REDIS_KEYS/10] REDIS_SET_KEYS [REDIS_KEYS/100] REDIS_GETS [1000000]
 #   REDIS_WARMUP [45] REDIS_REGIMES [untracked lru daemon] REDIS_INTERVAL [1s]
 #   REDIS_COLD_AGE [10s] REDIS_LIMIT_FACTOR [1.25] REDIS_DAEMON_ARGS [none] REDIS_SEED [1]
 # Needs root, redis-server and redis-tools (scripts/install-deps.sh). About 4 minutes per regime.
@@ -72,16 +72,17 @@ KEYS=${REDIS_KEYS:-262144}
 VSIZE=${REDIS_VALUE_SIZE:-4090}
 HOT=${REDIS_HOT_KEYS:-$((KEYS / 10))}
 SETKEYS=${REDIS_SET_KEYS:-$((KEYS / 100))}
-GETS=${REDIS_GETS:-2000000}
+GETS=${REDIS_GETS:-1000000}
 WARMUP=${REDIS_WARMUP:-45}
 REGIMES=${REDIS_REGIMES:-untracked lru daemon}
 INTERVAL=${REDIS_INTERVAL:-1s}
 COLD_AGE=${REDIS_COLD_AGE:-10s}
 FACTOR=${REDIS_LIMIT_FACTOR:-1.25}
 SEED=${REDIS_SEED:-1}
+ROUNDS=${REDIS_ROUNDS:-2}
 read -r -a DAEMON_EXTRA <<<"${REDIS_DAEMON_ARGS:-}"
 SET_BATCH=20000
-for v in KEYS VSIZE HOT SETKEYS GETS WARMUP SEED; do
+for v in KEYS VSIZE HOT SETKEYS GETS WARMUP SEED ROUNDS; do
         [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || { echo "$0: $v must be a positive integer" >&2; exit 2; }
 done
 [ "$HOT" -le "$KEYS" ] || { echo "$0: REDIS_HOT_KEYS is more than REDIS_KEYS" >&2; exit 2; }
@@ -285,13 +286,13 @@ start_daemon() { # NAME
         exit 1
 }
 
-start_redis() { # REGIME
+start_redis() { # REGIME RUN
         local i pre=()
         [ "$1" = daemon ] && pre=("$LAUNCHER" --socket="$WORK/handoff.sock" --name=redis --)
         (echo "$BASHPID" >"$CG_DIR/cgroup.procs" && exec ${pre[@]+"${pre[@]}"} redis-server \
                 --port "$PORT" --bind 127.0.0.1 --protected-mode yes --save "" --appendonly no \
                 --dir "$WORK" --daemonize no --logfile "" --maxmemory 0) \
-                >"$OUT/redis-$1.log" 2>&1 </dev/null &
+                >"$OUT/redis-$2.log" 2>&1 </dev/null &
         REDIS_PID=$!
         for ((i = 0; i < 200; i++)); do
                 if [ "$(redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null)" = PONG ]; then
@@ -305,7 +306,7 @@ start_redis() { # REGIME
                 sleep 0.1
         done
         echo "$0: redis-server did not start:" >&2
-        cat "$OUT/redis-$1.log" >&2
+        cat "$OUT/redis-$2.log" >&2
         exit 1
 }
 
@@ -354,22 +355,22 @@ set_figures() { # FILE -> "rps p50 p99 batches"
 
 declare -A R_GET_RPS R_GET_P50 R_GET_P99 R_SET R_USAGE R_LOADED R_LIMIT R_DCPU R_KCPU R_SYS R_DUR \
         R_LOST R_CHANGED R_ZSWAP R_ZSWAPPED R_USED R_EVICTED R_OOM
-run_one() { # REGIME
-        local regime=$1 t0 t1 d0 d1 k0 k1 s0 s1 loaded other limit sampler rc z0 zd0
-        CG_DIR=$CG_PARENT/uffdtier-redis-$$-$regime
+run_one() { # REGIME RUN (RUN: the name of this run, regime-round)
+        local regime=$1 run=$2 t0 t1 d0 d1 k0 k1 s0 s1 loaded other limit sampler rc z0 zd0
+        CG_DIR=$CG_PARENT/uffdtier-redis-$$-$run
         z0=$(awk '/^Zswap:/ { print $2 * 1024 }' /proc/meminfo)
         zd0=$(awk '/^Zswapped:/ { print $2 * 1024 }' /proc/meminfo)
         mkdir "$CG_DIR" || { echo "$0: cannot create $CG_DIR" >&2; exit 1; }
-        [ "$regime" = daemon ] && start_daemon "$regime"
-        start_redis "$regime"
+        [ "$regime" = daemon ] && start_daemon "$run"
+        start_redis "$regime" "$run"
 
         echo "   fill: $KEYS values" >&2
-        "$DATA" load --port="$PORT" --keys="$KEYS" --size="$VSIZE" --seed="$SEED" >"$OUT/$regime.load" ||
-                { echo "$0: the fill failed ($regime)" >&2; exit 1; }
+        "$DATA" load --port="$PORT" --keys="$KEYS" --size="$VSIZE" --seed="$SEED" >"$OUT/$run.load" ||
+                { echo "$0: the fill failed ($run)" >&2; exit 1; }
         loaded=$(cg_usage)
-        R_LOADED[$regime]=$loaded
-        R_USED[$regime]=$(redis-cli -h 127.0.0.1 -p "$PORT" info memory | tr -d '\r' | sed -n 's/^used_memory://p')
-        R_LIMIT[$regime]=
+        R_LOADED[$run]=$loaded
+        R_USED[$run]=$(redis-cli -h 127.0.0.1 -p "$PORT" info memory | tr -d '\r' | sed -n 's/^used_memory://p')
+        R_LIMIT[$run]=
         if [ "$regime" = lru ]; then
                 # what redis holds besides its values: the dict, keys, buffers, its code and libraries
                 other=$((loaded - KEYS * VPAGES * PAGE))
@@ -378,7 +379,7 @@ run_one() { # REGIME
                         'BEGIN { printf "%d", int((h * f + o) / 4096) * 4096 }')
                 echo "   limit: $((limit >> 20)) MiB ($FACTOR x $((HOT_BYTES >> 20)) MiB hot + $((other >> 20)) MiB besides the values)" >&2
                 set_limit "$limit"
-                R_LIMIT[$regime]=$limit
+                R_LIMIT[$run]=$limit
         fi
 
         echo "   warm-up: ${WARMUP} s of the load" >&2
@@ -388,14 +389,14 @@ run_one() { # REGIME
         done
 
         echo "   measured: $GETS GETs" >&2
-        (while :; do echo "$(date +%s.%N) $(cg_usage)"; sleep 1; done) >"$OUT/$regime.usage" &
+        (while :; do echo "$(date +%s.%N) $(cg_usage)"; sleep 1; done) >"$OUT/$run.usage" &
         sampler=$!
         d0=0
         [ -n "$DAEMON_PID" ] && d0=$(cpu_ticks "$DAEMON_PID")
         k0=$(cpu_ticks $KSWAPD)
         s0=$(sys_ticks "$REDIS_PID")
         t0=$(date +%s.%N)
-        run_load "$GETS" "$OUT/$regime"
+        run_load "$GETS" "$OUT/$run"
         t1=$(date +%s.%N)
         d1=0
         [ -n "$DAEMON_PID" ] && d1=$(cpu_ticks "$DAEMON_PID")
@@ -404,83 +405,132 @@ run_one() { # REGIME
         kill "$sampler"
         wait "$sampler" 2>/dev/null
         # what this run added to zswap (other programs' pages may be there already)
-        R_ZSWAP[$regime]=$(awk -v z="$z0" '/^Zswap:/ { print $2 * 1024 - z }' /proc/meminfo)
-        R_ZSWAPPED[$regime]=$(awk -v z="$zd0" '/^Zswapped:/ { print $2 * 1024 - z }' /proc/meminfo)
-        R_DUR[$regime]=$(calc "$t1 - $t0")
-        R_DCPU[$regime]=$(calc "($d1 - $d0) / $HZ")
-        R_KCPU[$regime]=$(calc "($k1 - $k0) / $HZ")
-        R_SYS[$regime]=$(calc "($s1 - $s0) / $HZ")
-        R_USAGE[$regime]=$(awk '{ s += $2; n++ } END { printf "%.0f", n ? s / n : -1 }' "$OUT/$regime.usage")
-        R_GET_RPS[$regime]=$(csv_field "$OUT/$regime.get" 2)
-        R_GET_P50[$regime]=$(csv_field "$OUT/$regime.get" 5)
-        R_GET_P99[$regime]=$(csv_field "$OUT/$regime.get" 7)
-        R_SET[$regime]=$(set_figures "$OUT/$regime.set")
-        R_EVICTED[$regime]=
+        R_ZSWAP[$run]=$(awk -v z="$z0" '/^Zswap:/ { print $2 * 1024 - z }' /proc/meminfo)
+        R_ZSWAPPED[$run]=$(awk -v z="$zd0" '/^Zswapped:/ { print $2 * 1024 - z }' /proc/meminfo)
+        R_DUR[$run]=$(calc "$t1 - $t0")
+        R_DCPU[$run]=$(calc "($d1 - $d0) / $HZ")
+        R_KCPU[$run]=$(calc "($k1 - $k0) / $HZ")
+        R_SYS[$run]=$(calc "($s1 - $s0) / $HZ")
+        R_USAGE[$run]=$(awk '{ s += $2; n++ } END { printf "%.0f", n ? s / n : -1 }' "$OUT/$run.usage")
+        R_GET_RPS[$run]=$(csv_field "$OUT/$run.get" 2)
+        R_GET_P50[$run]=$(csv_field "$OUT/$run.get" 5)
+        R_GET_P99[$run]=$(csv_field "$OUT/$run.get" 7)
+        R_SET[$run]=$(set_figures "$OUT/$run.set")
+        R_EVICTED[$run]=
         if [ -n "$DAEMON_PID" ]; then
-                R_EVICTED[$regime]=$(grep ' redis: ' "$OUT/daemon-$regime.log" | tail -n 1 | sed 's/.*: tracked/tracked/')
+                R_EVICTED[$run]=$(grep ' redis: ' "$OUT/daemon-$run.log" | tail -n 1 | sed 's/.*: tracked/tracked/')
         fi
 
         echo "   read-back: every value" >&2
         "$DATA" verify --port="$PORT" --keys="$KEYS" --size="$VSIZE" --seed="$SEED" \
-                >"$OUT/$regime.verify" 2>"$OUT/$regime.verify.err"
+                >"$OUT/$run.verify" 2>"$OUT/$run.verify.err"
         rc=$?
-        [ "$rc" = 0 ] || [ "$rc" = 3 ] || { echo "$0: the read-back failed ($regime):" >&2; cat "$OUT/$regime.verify.err" >&2; exit 1; }
-        R_LOST[$regime]=$(sed -n 's/^lost=//p' "$OUT/$regime.verify")
-        R_CHANGED[$regime]=$(sed -n 's/^changed=//p' "$OUT/$regime.verify")
-        kill -0 "$REDIS_PID" 2>/dev/null || { echo "$0: redis died ($regime)" >&2; exit 1; }
-        R_OOM[$regime]=$(awk '$1 == "oom_kill" { print $2 }' "$CG_DIR/memory.oom_control" "$CG_DIR/memory.events" 2>/dev/null | head -n 1)
+        [ "$rc" = 0 ] || [ "$rc" = 3 ] || { echo "$0: the read-back failed ($run):" >&2; cat "$OUT/$run.verify.err" >&2; exit 1; }
+        R_LOST[$run]=$(sed -n 's/^lost=//p' "$OUT/$run.verify")
+        R_CHANGED[$run]=$(sed -n 's/^changed=//p' "$OUT/$run.verify")
+        kill -0 "$REDIS_PID" 2>/dev/null || { echo "$0: redis died ($run)" >&2; exit 1; }
+        R_OOM[$run]=$(awk '$1 == "oom_kill" { print $2 }' "$CG_DIR/memory.oom_control" "$CG_DIR/memory.events" 2>/dev/null | head -n 1)
         stop_redis
         stop_daemon
         cg_remove
 }
 
+# the rounds alternate the order (forward, backward, ...) so a drift of the machine's load over
+# the run weighs on every regime alike
+RUNS=()
+for ((round = 1; round <= ROUNDS; round++)); do
+        order=$REGIMES
+        [ $((round % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$REGIMES" | grep . | tac | tr '\n' ' ')
+        for regime in $order; do RUNS+=("$regime-$round"); done
+done
 n=0
-for regime in $REGIMES; do
+for run in "${RUNS[@]}"; do
         n=$((n + 1))
-        echo "[$n/$(wc -w <<<"$REGIMES")] $regime ..." >&2
-        run_one "$regime"
+        echo "[$n/${#RUNS[@]}] $run ..." >&2
+        run_one "${run%-*}" "$run"
 done
 
 # ---- figures ---------------------------------------------------------------------------------
 
+# mean_of ARRAY REGIME: the mean of ARRAY's values over the runs of REGIME
+mean_of() {
+        local -n arr=$1
+        local r vals=()
+        for r in "${RUNS[@]}"; do [ "${r%-*}" = "$2" ] && vals+=("${arr[$r]}"); done
+        printf '%s\n' "${vals[@]}" | awk '{ s += $1; n++ } END { printf "%.10g\n", n ? s / n : 0 }'
+}
+
+# the reference: the mean of the untracked runs
 ref=
 case " $REGIMES " in *" untracked "*) ref=untracked ;; esac
+if [ -n "$ref" ]; then
+        REF_RPS=$(mean_of R_GET_RPS untracked)
+        REF_USAGE=$(mean_of R_USAGE untracked)
+        REF_SYS=$(mean_of R_SYS untracked)
+fi
 JSON_RUNS=
 TABLE=
 bad=0
-for regime in $REGIMES; do
-        read -r set_rps set_p50 set_p99 set_batches <<<"${R_SET[$regime]}"
-        usage=${R_USAGE[$regime]}
+declare -A F_LOSS F_FREED F_RCPU F_RCPUPCT F_SETRPS F_SETP99
+row() { # NAME RPS LOSS P50 P99 SETRPS SETP99 USAGE FREED RCPU RCPUPCT ZSWAP ZSWAPPED LOST CHANGED
+        local lossf=-
+        [ "$3" = null ] || lossf=$(printf "%.1f %%" "$3")
+        printf "| %s | %.0f | %s | %.3f ms | %.3f ms | %.0f | %.3f ms | %.0f MiB | %.0f MiB | %.1f s (%.0f %%) | %.0f of %.0f MiB | %s / %s |\n" \
+                "$1" "$2" "$lossf" "$4" "$5" "$6" "$7" "$(calc "$8 / 1048576")" "$(calc "$9 / 1048576")" \
+                "${10}" "${11}" "$(calc "${12} / 1048576")" "$(calc "${13} / 1048576")" "${14}" "${15}"
+}
+for run in "${RUNS[@]}"; do
+        regime=${run%-*}
+        read -r set_rps set_p50 set_p99 set_batches <<<"${R_SET[$run]}"
+        usage=${R_USAGE[$run]}
         if [ -n "$ref" ]; then
-                freed=$(calc "${R_USAGE[$ref]} - $usage")
-                loss=$(calc "(1 - ${R_GET_RPS[$regime]} / ${R_GET_RPS[$ref]}) * 100")
-                extra=$(calc "(${R_SYS[$regime]} - ${R_SYS[$ref]} > 0) ? ${R_SYS[$regime]} - ${R_SYS[$ref]} : 0")
+                freed=$(calc "$REF_USAGE - $usage")
+                loss=$(calc "(1 - ${R_GET_RPS[$run]} / $REF_RPS) * 100")
+                extra=$(calc "(${R_SYS[$run]} - $REF_SYS > 0) ? ${R_SYS[$run]} - $REF_SYS : 0")
         else
-                freed=$(calc "${R_LOADED[$regime]} - $usage")
+                freed=$(calc "${R_LOADED[$run]} - $usage")
                 loss=null
-                extra=${R_SYS[$regime]}
+                extra=${R_SYS[$run]}
         fi
-        rcpu=$(calc "${R_DCPU[$regime]} + ${R_KCPU[$regime]} + $extra")
-        [ "${R_LOST[$regime]}" = 0 ] && [ "${R_CHANGED[$regime]}" = 0 ] || bad=1
+        rcpu=$(calc "${R_DCPU[$run]} + ${R_KCPU[$run]} + $extra")
+        F_LOSS[$run]=$loss F_FREED[$run]=$freed F_RCPU[$run]=$rcpu
+        F_RCPUPCT[$run]=$(calc "$rcpu * 100 / ${R_DUR[$run]}")
+        F_SETRPS[$run]=$set_rps F_SETP99[$run]=$set_p99
+        [ "${R_LOST[$run]}" = 0 ] && [ "${R_CHANGED[$run]}" = 0 ] || bad=1
         JSON_RUNS+="${JSON_RUNS:+,
-}    {\"regime\": \"$regime\", \"measured_sec\": ${R_DUR[$regime]},
-     \"get_rps\": ${R_GET_RPS[$regime]}, \"get_p50_ms\": ${R_GET_P50[$regime]}, \"get_p99_ms\": ${R_GET_P99[$regime]},
+}    {\"run\": \"$run\", \"regime\": \"$regime\", \"measured_sec\": ${R_DUR[$run]},
+     \"get_rps\": ${R_GET_RPS[$run]}, \"get_p50_ms\": ${R_GET_P50[$run]}, \"get_p99_ms\": ${R_GET_P99[$run]},
      \"get_loss_pct\": $loss, \"set_rps\": $set_rps, \"set_p50_ms_mean\": $set_p50,
      \"set_p99_ms_worst\": $set_p99, \"set_batches\": $set_batches,
-     \"usage_after_fill_bytes\": ${R_LOADED[$regime]}, \"redis_used_memory_bytes\": ${R_USED[$regime]:-null},
-     \"limit_bytes\": ${R_LIMIT[$regime]:-null}, \"usage_mean_bytes\": $usage, \"freed_bytes\": $freed,
-     \"daemon_cpu_sec\": ${R_DCPU[$regime]}, \"kswapd_cpu_sec\": ${R_KCPU[$regime]},
-     \"redis_sys_sec\": ${R_SYS[$regime]}, \"extra_sys_sec\": $extra, \"reclaimer_cpu_sec\": $rcpu,
-     \"zswap_pool_bytes\": ${R_ZSWAP[$regime]:-null}, \"zswapped_bytes\": ${R_ZSWAPPED[$regime]:-null},
-     \"oom_kills\": ${R_OOM[$regime]:-0}, \"daemon_stats\": \"${R_EVICTED[$regime]}\",
-     \"lost\": ${R_LOST[$regime]}, \"changed\": ${R_CHANGED[$regime]}}"
-        [ "$loss" = null ] || [ "$regime" = "$ref" ] && lossf=- || lossf=$(printf "%.1f %%" "$loss")
-        TABLE+=$(printf "| %s | %.0f | %s | %s ms | %s ms | %.0f | %s ms | %.0f MiB | %.0f MiB | %.1f s (%.0f %%) | %.0f of %.0f MiB | %s / %s |" \
-                "$regime" "${R_GET_RPS[$regime]}" "$lossf" "${R_GET_P50[$regime]}" "${R_GET_P99[$regime]}" \
-                "$set_rps" "$set_p99" "$(calc "$usage / 1048576")" "$(calc "$freed / 1048576")" "$rcpu" \
-                "$(calc "$rcpu * 100 / ${R_DUR[$regime]}")" "$(calc "${R_ZSWAP[$regime]:-0} / 1048576")" "$(calc "${R_ZSWAPPED[$regime]:-0} / 1048576")" \
-                "${R_LOST[$regime]}" "${R_CHANGED[$regime]}")
+     \"usage_after_fill_bytes\": ${R_LOADED[$run]}, \"redis_used_memory_bytes\": ${R_USED[$run]:-null},
+     \"limit_bytes\": ${R_LIMIT[$run]:-null}, \"usage_mean_bytes\": $usage, \"freed_bytes\": $freed,
+     \"daemon_cpu_sec\": ${R_DCPU[$run]}, \"kswapd_cpu_sec\": ${R_KCPU[$run]},
+     \"redis_sys_sec\": ${R_SYS[$run]}, \"extra_sys_sec\": $extra, \"reclaimer_cpu_sec\": $rcpu,
+     \"zswap_pool_bytes\": ${R_ZSWAP[$run]:-null}, \"zswapped_bytes\": ${R_ZSWAPPED[$run]:-null},
+     \"oom_kills\": ${R_OOM[$run]:-0}, \"daemon_stats\": \"${R_EVICTED[$run]}\",
+     \"lost\": ${R_LOST[$run]}, \"changed\": ${R_CHANGED[$run]}}"
+        [ "$regime" = "$ref" ] && loss=null
+        TABLE+=$(row "$run" "${R_GET_RPS[$run]}" "$loss" "${R_GET_P50[$run]}" "${R_GET_P99[$run]}" \
+                "$set_rps" "$set_p99" "$usage" "$freed" "$rcpu" "${F_RCPUPCT[$run]}" "${R_ZSWAP[$run]:-0}" \
+                "${R_ZSWAPPED[$run]:-0}" "${R_LOST[$run]}" "${R_CHANGED[$run]}")
         TABLE+=$'\n'
+done
+# one line per regime: the means of its runs (lost and changed: the sums)
+SUMMARY=
+for regime in $REGIMES; do
+        loss=null
+        [ -n "$ref" ] && [ "$regime" != "$ref" ] && loss=$(mean_of F_LOSS "$regime")
+        lost=0 changed=0
+        for run in "${RUNS[@]}"; do
+                [ "${run%-*}" = "$regime" ] || continue
+                lost=$((lost + ${R_LOST[$run]})) changed=$((changed + ${R_CHANGED[$run]}))
+        done
+        SUMMARY+=$(row "**$regime**" "$(mean_of R_GET_RPS "$regime")" "$loss" "$(mean_of R_GET_P50 "$regime")" \
+                "$(mean_of R_GET_P99 "$regime")" "$(mean_of F_SETRPS "$regime")" "$(mean_of F_SETP99 "$regime")" \
+                "$(mean_of R_USAGE "$regime")" "$(mean_of F_FREED "$regime")" "$(mean_of F_RCPU "$regime")" \
+                "$(mean_of F_RCPUPCT "$regime")" "$(mean_of R_ZSWAP "$regime")" "$(mean_of R_ZSWAPPED "$regime")" \
+                "$lost" "$changed")
+        SUMMARY+=$'\n'
 done
 
 cat >"$OUT/report.json" <<EOF
@@ -491,6 +541,7 @@ cat >"$OUT/report.json" <<EOF
   "keys": $KEYS, "value_bytes": $VSIZE, "hot_keys": $HOT, "set_keys": $SETKEYS,
   "hot_bytes": $HOT_BYTES, "gets": $GETS, "warmup_sec": $WARMUP, "interval": "$INTERVAL",
   "cold_age": "$COLD_AGE", "limit_factor": $FACTOR, "daemon_args": "${REDIS_DAEMON_ARGS:-}",
+  "rounds": $ROUNDS,
   "runs": [
 $JSON_RUNS
   ]
@@ -498,12 +549,14 @@ $JSON_RUNS
 EOF
 
 echo
-echo "| regime | GET/s | GET loss | GET p50 | GET p99 | SET/s | SET p99 (worst) | cgroup usage | freed | reclaimer CPU | zswap | lost / changed |"
+echo "| run | GET/s | GET loss | GET p50 | GET p99 | SET/s | SET p99 (worst) | cgroup usage | freed | reclaimer CPU | zswap | lost / changed |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-printf "%s" "$TABLE"
+printf "%s" "$SUMMARY" "$TABLE"
 echo
-echo "cgroup usage: mean over the measured part; freed: the untracked run's minus that (the lru limit: ${R_LIMIT[lru]:-none});"
-echo "reclaimer CPU: daemon + kswapd + redis' system time above the untracked run's, over the measured part (% of one CPU);"
+echo "bold: the mean of the regime's $ROUNDS runs (lost / changed: their sums); runs in the order they ran within a round;"
+echo "GET loss: 1 - GET/s / the untracked runs' mean; p50, p99: redis-benchmark's (SET p99: the worst of its batches);"
+echo "cgroup usage: mean over the measured part; freed: the untracked runs' mean usage minus that (lru limit: $(for r in "${RUNS[@]}"; do [ -n "${R_LIMIT[$r]:-}" ] && echo "$((R_LIMIT[$r] >> 20)) MiB" && break; done));"
+echo "reclaimer CPU: daemon + kswapd + redis' system time above the untracked runs' mean, over the measured part (% of one CPU);"
 echo "zswap: what the run added to /proc/meminfo Zswap (RAM holding the compressed copies, not charged to a v1 cgroup) of Zswapped (their size)."
 echo "report: $OUT/report.json"
 [ "$bad" = 0 ] || { echo "LOST OR CHANGED VALUES: the read-back failed" >&2; exit 3; }
