@@ -189,6 +189,7 @@ if grep -q '^[0-9]*:[^:]*\bmemory\b[^:]*:' /proc/self/cgroup && [ -d /sys/fs/cgr
 elif [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw memory /sys/fs/cgroup/cgroup.controllers; then
         CG_VERSION=2
         CG_PARENT=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+        CG_PARENT=${CG_PARENT%/}
         CG_USAGE=memory.current
         CG_LIMIT=memory.max
         # v2: a cgroup with processes cannot have controllers for its children; a leaf is made for us
@@ -266,8 +267,10 @@ cpu_ticks() {
         echo "$s"
 }
 sys_ticks() { awk '{ sub(/.*\) /, ""); print $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-KSWAPD=$(pgrep -x 'kswapd[0-9]*' | tr '\n' ' ')
-HZ=$(getconf CLK_TCK)
+maj_faults() { awk '{ sub(/.*\) /, ""); print $10 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# (no pgrep: the 7.3 guest has busybox alone)
+KSWAPD=$(grep -lx 'kswapd[0-9]*' /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 start_daemon() { # NAME
         local i
@@ -354,9 +357,9 @@ set_figures() { # FILE -> "rps p50 p99 batches"
 }
 
 declare -A R_GET_RPS R_GET_P50 R_GET_P99 R_SET R_USAGE R_LOADED R_LIMIT R_DCPU R_KCPU R_SYS R_DUR \
-        R_LOST R_CHANGED R_ZSWAP R_ZSWAPPED R_USED R_EVICTED R_OOM
+        R_LOST R_CHANGED R_MAJ R_ZSWAP R_ZSWAPPED R_USED R_EVICTED R_OOM
 run_one() { # REGIME RUN (RUN: the name of this run, regime-round)
-        local regime=$1 run=$2 t0 t1 d0 d1 k0 k1 s0 s1 loaded other limit sampler rc z0 zd0
+        local regime=$1 run=$2 t0 t1 d0 d1 k0 k1 s0 s1 loaded other limit sampler rc z0 zd0 m0
         CG_DIR=$CG_PARENT/uffdtier-redis-$$-$run
         z0=$(awk '/^Zswap:/ { print $2 * 1024 }' /proc/meminfo)
         zd0=$(awk '/^Zswapped:/ { print $2 * 1024 }' /proc/meminfo)
@@ -389,19 +392,21 @@ run_one() { # REGIME RUN (RUN: the name of this run, regime-round)
         done
 
         echo "   measured: $GETS GETs" >&2
-        (while :; do echo "$(date +%s.%N) $(cg_usage)"; sleep 1; done) >"$OUT/$run.usage" &
+        (while :; do echo "$EPOCHREALTIME $(cg_usage)"; sleep 1; done) >"$OUT/$run.usage" &
         sampler=$!
         d0=0
         [ -n "$DAEMON_PID" ] && d0=$(cpu_ticks "$DAEMON_PID")
         k0=$(cpu_ticks $KSWAPD)
         s0=$(sys_ticks "$REDIS_PID")
-        t0=$(date +%s.%N)
+        m0=$(maj_faults "$REDIS_PID")
+        t0=$EPOCHREALTIME
         run_load "$GETS" "$OUT/$run"
-        t1=$(date +%s.%N)
+        t1=$EPOCHREALTIME
         d1=0
         [ -n "$DAEMON_PID" ] && d1=$(cpu_ticks "$DAEMON_PID")
         k1=$(cpu_ticks $KSWAPD)
         s1=$(sys_ticks "$REDIS_PID")
+        R_MAJ[$run]=$(($(maj_faults "$REDIS_PID") - m0))
         kill "$sampler"
         wait "$sampler" 2>/dev/null
         # what this run added to zswap (other programs' pages may be there already)
@@ -472,12 +477,12 @@ JSON_RUNS=
 TABLE=
 bad=0
 declare -A F_LOSS F_FREED F_RCPU F_RCPUPCT F_SETRPS F_SETP99
-row() { # NAME RPS LOSS P50 P99 SETRPS SETP99 USAGE FREED RCPU RCPUPCT ZSWAP ZSWAPPED LOST CHANGED
+row() { # NAME RPS LOSS P50 P99 SETRPS SETP99 USAGE FREED RCPU RCPUPCT ZSWAP ZSWAPPED LOST CHANGED MAJ
         local lossf=-
         [ "$3" = null ] || lossf=$(printf "%.1f %%" "$3")
-        printf "| %s | %.0f | %s | %.3f ms | %.3f ms | %.0f | %.3f ms | %.0f MiB | %.0f MiB | %.1f s (%.0f %%) | %.0f of %.0f MiB | %s / %s |\n" \
+        printf "| %s | %.0f | %s | %.3f ms | %.3f ms | %.0f | %.3f ms | %.0f MiB | %.0f MiB | %.0f | %.1f s (%.0f %%) | %.0f of %.0f MiB | %s / %s |\n" \
                 "$1" "$2" "$lossf" "$4" "$5" "$6" "$7" "$(calc "$8 / 1048576")" "$(calc "$9 / 1048576")" \
-                "${10}" "${11}" "$(calc "${12} / 1048576")" "$(calc "${13} / 1048576")" "${14}" "${15}"
+                "${16}" "${10}" "${11}" "$(calc "${12} / 1048576")" "$(calc "${13} / 1048576")" "${14}" "${15}"
 }
 for run in "${RUNS[@]}"; do
         regime=${run%-*}
@@ -508,11 +513,11 @@ for run in "${RUNS[@]}"; do
      \"redis_sys_sec\": ${R_SYS[$run]}, \"extra_sys_sec\": $extra, \"reclaimer_cpu_sec\": $rcpu,
      \"zswap_pool_bytes\": ${R_ZSWAP[$run]:-null}, \"zswapped_bytes\": ${R_ZSWAPPED[$run]:-null},
      \"oom_kills\": ${R_OOM[$run]:-0}, \"daemon_stats\": \"${R_EVICTED[$run]}\",
-     \"lost\": ${R_LOST[$run]}, \"changed\": ${R_CHANGED[$run]}}"
+     \"major_faults\": ${R_MAJ[$run]}, \"lost\": ${R_LOST[$run]}, \"changed\": ${R_CHANGED[$run]}}"
         [ "$regime" = "$ref" ] && loss=null
         TABLE+=$(row "$run" "${R_GET_RPS[$run]}" "$loss" "${R_GET_P50[$run]}" "${R_GET_P99[$run]}" \
                 "$set_rps" "$set_p99" "$usage" "$freed" "$rcpu" "${F_RCPUPCT[$run]}" "${R_ZSWAP[$run]:-0}" \
-                "${R_ZSWAPPED[$run]:-0}" "${R_LOST[$run]}" "${R_CHANGED[$run]}")
+                "${R_ZSWAPPED[$run]:-0}" "${R_LOST[$run]}" "${R_CHANGED[$run]}" "${R_MAJ[$run]}")
         TABLE+=$'\n'
 done
 # one line per regime: the means of its runs (lost and changed: the sums)
@@ -529,7 +534,7 @@ for regime in $REGIMES; do
                 "$(mean_of R_GET_P99 "$regime")" "$(mean_of F_SETRPS "$regime")" "$(mean_of F_SETP99 "$regime")" \
                 "$(mean_of R_USAGE "$regime")" "$(mean_of F_FREED "$regime")" "$(mean_of F_RCPU "$regime")" \
                 "$(mean_of F_RCPUPCT "$regime")" "$(mean_of R_ZSWAP "$regime")" "$(mean_of R_ZSWAPPED "$regime")" \
-                "$lost" "$changed")
+                "$lost" "$changed" "$(mean_of R_MAJ "$regime")")
         SUMMARY+=$'\n'
 done
 
@@ -549,13 +554,14 @@ $JSON_RUNS
 EOF
 
 echo
-echo "| run | GET/s | GET loss | GET p50 | GET p99 | SET/s | SET p99 (worst) | cgroup usage | freed | reclaimer CPU | zswap | lost / changed |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | GET/s | GET loss | GET p50 | GET p99 | SET/s | SET p99 (worst) | cgroup usage | freed | refaults | reclaimer CPU | zswap | lost / changed |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf "%s" "$SUMMARY" "$TABLE"
 echo
 echo "bold: the mean of the regime's $ROUNDS runs (lost / changed: their sums); runs in the order they ran within a round;"
 echo "GET loss: 1 - GET/s / the untracked runs' mean; p50, p99: redis-benchmark's (SET p99: the worst of its batches);"
 echo "cgroup usage: mean over the measured part; freed: the untracked runs' mean usage minus that (lru limit: $(for r in "${RUNS[@]}"; do [ -n "${R_LIMIT[$r]:-}" ] && echo "$((R_LIMIT[$r] >> 20)) MiB" && break; done));"
+echo "refaults: redis' major faults over the measured part (a GET or SET that waited for a page to come back);"
 echo "reclaimer CPU: daemon + kswapd + redis' system time above the untracked runs' mean, over the measured part (% of one CPU);"
 echo "zswap: what the run added to /proc/meminfo Zswap (RAM holding the compressed copies, not charged to a v1 cgroup) of Zswapped (their size)."
 echo "report: $OUT/report.json"
