@@ -291,7 +291,9 @@ start_daemon() { # NAME
 
 start_redis() { # REGIME RUN
         local i pre=()
-        [ "$1" = daemon ] && pre=("$LAUNCHER" --socket="$WORK/handoff.sock" --name=redis --)
+        # the build tree's preload library, not an installed one
+        [ "$1" = daemon ] && pre=(env UFFDTIER_PRELOAD="$BUILD/client/libuffdtier-preload.so"
+                "$LAUNCHER" --socket="$WORK/handoff.sock" --name=redis --)
         (echo "$BASHPID" >"$CG_DIR/cgroup.procs" && exec ${pre[@]+"${pre[@]}"} redis-server \
                 --port "$PORT" --bind 127.0.0.1 --protected-mode yes --save "" --appendonly no \
                 --dir "$WORK" --daemonize no --logfile "" --maxmemory 0) \

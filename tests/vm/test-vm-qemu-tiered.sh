@@ -71,6 +71,7 @@ LOG=$WORK/vm.log
         echo "$BASHPID" >"$CG_DIR/cgroup.procs" || exit 125
         export UFFDTIER_VM_QEMU_WRAPPER="$LAUNCHER --socket=$SOCK --name=qemu --"
         export UFFDTIER_VM_CONTROL=$CTL
+        export UFFDTIER_PRELOAD=$BUILD/client/libuffdtier-preload.so # the build tree's
         exec "$HERE/run-in-vm.sh" -s 0 -m "$GUEST_MIB" -t 1500 -f "$GUEST_DATA" -- \
                 "$GUEST_DATA" --size="${DATA_MIB}M" --control=/dev/ttyS1
 ) >"$LOG" 2>&1 &
