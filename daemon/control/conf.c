@@ -335,6 +335,24 @@ static const ConfKey limits_keys[] = {
           .target = TARGET_CONFIG,
           FIELD(Config, limits.connections_total),
           .bit = CONF_LIMIT_CONNECTIONS_TOTAL },
+        { .name = "MaxClients",
+          .option = "max-clients",
+          .arg = "N",
+          .help = "Clients of all uids together (default 1024, at least 1; 16 are\n"
+                  "kept for root): a user with subordinate uids has several uids",
+          UINT(1, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.clients_total),
+          .bit = CONF_LIMIT_CLIENTS_TOTAL },
+        { .name = "MaxProtocolErrors",
+          .option = "max-protocol-errors",
+          .arg = "N",
+          .help = "Malformed or out-of-turn requests on one connection before it is\n"
+                  "closed (default 16, 0 = never)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.protocol_errors_max),
+          .bit = CONF_LIMIT_PROTOCOL_ERRORS },
 };
 
 static const ConfKey policy_keys[] = {

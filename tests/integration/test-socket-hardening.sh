@@ -15,6 +15,9 @@
 #            shrinks back to the one uid still connecting)
 #   errors   an unprivileged client sending garbage on one connection is disconnected after
 #            protocol_errors_max (16) malformed requests, and its refusals are logged rate-limited
+#   caps     the global caps next to the per-uid ones, as set on the command line: with
+#            --max-clients=17 one root client leaves no room for nobody (16 kept for root), and
+#            --max-protocol-errors=3 disconnects after three
 # Usage: test-socket-hardening.sh BUILD_DIR [SECTION...]   (default: every section, in this order)
 set -u
 BUILD=${1:?usage: $0 BUILD_DIR [SECTION...]}
@@ -26,7 +29,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 need_root
 need_uffd
 need_backend
-SECTIONS=${*:-dir symlink file empty fds backlog uidrate errors}
+SECTIONS=${*:-dir symlink file empty fds backlog uidrate errors caps}
 BIND_RACE=$BUILD/tests/helpers/bind-race.so
 # start-up includes the kernel probe: generous, for a slow machine
 START_S=30
@@ -280,6 +283,35 @@ section_errors() {
         echo "ok: $(grep '^ERR' "$out"); $((after - before)) of its 16 refusals logged"
         client_cmd raw raw-garbage
         grep -q "^ERR EBADMSG" <<<"$REPLY_TEXT" || fail "a new connection is not served after the disconnect: $REPLY_TEXT"
+}
+
+section_caps() {
+        local sock=$WORK/caps/handoff.sock log=$WORK/caps.log pid out SOCK_SAVED=${SOCK:-}
+        chmod 0755 "$WORK"
+        mkdir -m 0755 "$WORK/caps"
+        "$UFFDTIERD" --socket="$sock" --log-level=debug --no-mlock --max-clients=17 \
+                --max-protocol-errors=3 >"$log" 2>&1 &
+        pid=$!
+        cleanup_push "kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; true"
+        wait_for "$START_S" grep -qF "listening on $sock" "$log" || fail "the caps daemon did not start: $(tail -3 "$log")"
+        SOCK=$sock
+        client_start capsroot --size 4M --name caps-root
+        SOCK=$SOCK_SAVED
+        out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+                "$TIER_CLIENT" --socket "$sock" --size 4M <<<"exit" 2>&1)
+        grep -q "^ERR EUSERS" <<<"$out" ||
+                fail "nobody got a client past --max-clients=17 with root's one (16 kept for root): $out"
+        grep -q "uid 65534): request refused: limit reached: at most 17 clients in all (clients_total, 16 kept for root)" "$log" ||
+                fail "the refusal does not name clients_total: $(grep 'refused' "$log" | tail -1)"
+        echo "ok: max-clients: $(grep '^ERR' <<<"$out"); $(grep -o 'limit reached: at most 17 clients.*' "$log" | tail -1)"
+        out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+                "$TIER_CLIENT" --socket "$sock" --no-connect --size 64K <<<"raw-garbage-repeat 10" 2>&1)
+        grep -q "^ERR ECONNRESET closed after 3 replies" <<<"$out" ||
+                fail "--max-protocol-errors=3: $(grep '^OK\|^ERR' <<<"$out")"
+        echo "ok: max-protocol-errors: $(grep '^ERR' <<<"$out")"
+        client_stop capsroot
+        kill "$pid"
+        wait "$pid" 2>/dev/null
 }
 
 for s in $SECTIONS; do

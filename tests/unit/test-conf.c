@@ -61,6 +61,8 @@ TEST(main_file_every_key) {
                         "MaxBytes=2G\n"
                         "ConnectionsPerSec=7\n"
                         "MaxConnections=99\n"
+                        "MaxClients=500\n"
+                        "MaxProtocolErrors=0\n"
                         "[Policy]\n"
                         "ScanInterval=5s\n"
                         "ColdAge=1min\n"
@@ -84,6 +86,8 @@ TEST(main_file_every_key) {
         ASSERT_EQ(c->limits.connections_per_sec, 7);
         ASSERT_EQ(c->limits.connections_burst, 7); /* follows the rate, as --conn-rate */
         ASSERT_EQ(c->limits.connections_total, 99);
+        ASSERT_EQ(c->limits.clients_total, 500);
+        ASSERT_EQ(c->limits.protocol_errors_max, 0);
         ASSERT_U64_EQ(p->interval_usec, 5 * USEC_PER_SEC);
         ASSERT_U64_EQ(p->cold_age_usec, 60 * USEC_PER_SEC);
         ASSERT_U64_EQ(p->rate_bytes_per_sec, 16ULL << 20);
@@ -95,7 +99,7 @@ TEST(main_file_every_key) {
         ASSERT_EQ(p->rearm_period_cycles, 4);
         ASSERT_EQ(p->arm_level_max, 2);
         ASSERT_TRUE(p->dry_run);
-        ASSERT_EQ(c->default_policy_line, 14);
+        ASSERT_EQ(c->default_policy_line, 16);
 }
 
 TEST(policy_file_inherits_and_names) {
@@ -173,6 +177,10 @@ TEST(bad_files) {
                   "f.conf:2: invalid MaxRanges= value \"99999999\": out of range" },
                 { CONF_FILE_MAIN, "[Limits]\nMaxConnections=0\n",
                   "f.conf:2: invalid MaxConnections= value \"0\": at least 1" },
+                { CONF_FILE_MAIN, "[Limits]\nMaxClients=0\n",
+                  "f.conf:2: invalid MaxClients= value \"0\": at least 1" },
+                { CONF_FILE_MAIN, "[Limits]\nMaxProtocolErrors=many\n",
+                  "f.conf:2: invalid MaxProtocolErrors= value \"many\": malformed" },
                 { CONF_FILE_MAIN, "[Policy]\nArmLevelMax=7\n",
                   "f.conf:2: invalid ArmLevelMax= value \"7\": out of range" },
                 { CONF_FILE_MAIN, "[Policy]\nColdAge=1min\n\n[Policy]\nColdAge=2min\n",
@@ -318,6 +326,7 @@ TEST(command_line_options) {
                 { "arm-level-max", "7", "invalid value for --arm-level-max: \"7\" (out of range)" },
                 { "max-connections", "0",
                   "invalid value for --max-connections: \"0\" (at least 1)" },
+                { "max-clients", "0", "invalid value for --max-clients: \"0\" (at least 1)" },
                 { "socket", "relative",
                   "invalid value for --socket: \"relative\" (not an absolute path)" },
                 { "stats-interval", "0",
