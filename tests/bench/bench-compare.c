@@ -17,6 +17,8 @@
  * Around the measured part it reads the CPU time of --daemon-pid and of the kswapd threads, and
  * every --sample-interval it reads --usage-file (the workload's memory cgroup usage), so that
  * resident memory over time and the reclaimers' CPU are taken over exactly the measured window.
+ * With --limit=FILE:BYTES it sets a cgroup limit as the measured part starts (after the fill), and
+ * it counts the TLB-shootdown interrupts of every CPU over the measured part (/proc/interrupts).
  * With --unlimit=FILE it writes "max" (memory.max) or "-1" (memory.limit_in_bytes) there before
  * the check, so checking does not thrash under a cgroup limit.
  *
@@ -66,9 +68,12 @@ static struct {
         double write_ratio;
         double stray_ppm;
         bool track;
+        bool thp; /* transparent huge pages wanted (MADV_HUGEPAGE) instead of refused */
         const char *socket_path;
         const char *usage_file;
         const char *unlimit_file;
+        const char *limit_file; /* --limit=PATH:BYTES, written when the measured part starts */
+        uint64_t limit_bytes;
         long daemon_pid;
 } arg = {
         .size_bytes = 2ULL << 30,
@@ -97,9 +102,51 @@ static void help(void) {
                "     --sample-interval=DUR  Read --usage-file this often (default 500ms)\n"
                "     --usage-file=PATH    The memory cgroup's usage file to sample\n"
                "     --unlimit=PATH       Lift this cgroup limit before the final check\n"
+               "     --limit=PATH:BYTES   Write BYTES there as the measured part starts (after the\n"
+               "                          fill, as the daemon starts after it: its reclaim is\n"
+               "                          charged to the measured part, as the daemon's is)\n"
                "     --track              Hand the memory to uffdtierd after filling it\n"
+               "     --thp                Ask for transparent huge pages (default: 4 KiB pages)\n"
                "     --socket=PATH        The daemon's handoff socket\n"
                "     --daemon-pid=PID     Count the daemon's CPU time over the measured part\n");
+}
+
+/* TLB-shootdown interrupts so far, per CPU, from the "TLB:" line of /proc/interrupts (x86); the
+ * number of CPUs read, 0 when there is no such line. */
+#define TLB_CPUS_MAX 256
+static size_t tlb_ipis(uint64_t *per_cpu, size_t max) {
+        char line[8192];
+        size_t n = 0;
+        FILE *f = fopen("/proc/interrupts", "re");
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f)) {
+                char *p = line, *end;
+
+                while (*p == ' ')
+                        p++;
+                if (strncmp(p, "TLB:", 4) != 0)
+                        continue;
+                p += 4;
+                for (;;) {
+                        unsigned long long v = strtoull(p, &end, 10);
+                        if (end == p || n >= max)
+                                break;
+                        per_cpu[n++] = v;
+                        p = end;
+                }
+                break;
+        }
+        fclose(f);
+        return n;
+}
+
+static void write_file(const char *path, const char *value, const char *what) {
+        FILE *f = fopen(path, "we");
+
+        if (!f || fputs(value, f) < 0 || fclose(f) != 0)
+                fprintf(stderr, "bench-compare: cannot %s %s: %m\n", what, path);
 }
 
 static int parse_fraction(const char *s, double lo, double hi, double *ret) {
@@ -126,7 +173,9 @@ static int parse_argv(int argc, char **argv) {
                 ARG_SAMPLE_INTERVAL,
                 ARG_USAGE_FILE,
                 ARG_UNLIMIT,
+                ARG_LIMIT,
                 ARG_TRACK,
+                ARG_THP,
                 ARG_SOCKET,
                 ARG_DAEMON_PID,
         };
@@ -142,7 +191,9 @@ static int parse_argv(int argc, char **argv) {
                 { "sample-interval", required_argument, NULL, ARG_SAMPLE_INTERVAL },
                 { "usage-file", required_argument, NULL, ARG_USAGE_FILE },
                 { "unlimit", required_argument, NULL, ARG_UNLIMIT },
+                { "limit", required_argument, NULL, ARG_LIMIT },
                 { "track", no_argument, NULL, ARG_TRACK },
+                { "thp", no_argument, NULL, ARG_THP },
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "daemon-pid", required_argument, NULL, ARG_DAEMON_PID },
                 {}
@@ -201,8 +252,21 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_UNLIMIT:
                         arg.unlimit_file = optarg;
                         break;
+                case ARG_LIMIT: {
+                        char *colon = strrchr(optarg, ':');
+
+                        if (!colon || parse_u64(colon + 1, &u) < 0 || u == 0)
+                                goto bad;
+                        *colon = 0;
+                        arg.limit_file = optarg;
+                        arg.limit_bytes = u;
+                        break;
+                }
                 case ARG_TRACK:
                         arg.track = true;
+                        break;
+                case ARG_THP:
+                        arg.thp = true;
                         break;
                 case ARG_SOCKET:
                         arg.socket_path = optarg;
@@ -412,7 +476,8 @@ int main(int argc, char **argv) {
                  strays = 0, timed = 0, bad_reads = 0, bad_pages = 0, hot_start = 0, moves = 0,
                  stray_threshold, write_threshold, sample_accesses = 0;
         long kswapd[MAX_KSWAPD];
-        size_t n_kswapd;
+        size_t n_kswapd, n_tlb;
+        static uint64_t tlb0[TLB_CPUS_MAX], tlb1[TLB_CPUS_MAX];
         int64_t d0 = 0, d1 = 0, k0, k1;
         long majflt_sample;
         int r, ret = EXIT_FAILURE;
@@ -429,9 +494,11 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bench-compare: cannot map %zu bytes: %m\n", len);
                 return EXIT_FAILURE;
         }
-        /* 4 KiB pages: the daemon and the kernel's LRU then see the same granules */
-        if (madvise(mem, len, MADV_NOHUGEPAGE) < 0)
-                fprintf(stderr, "bench-compare: MADV_NOHUGEPAGE failed, THP may be used: %m\n");
+        /* 4 KiB pages by default: the daemon and the kernel's LRU then see the same granules;
+         * --thp for the huge-page case */
+        if (madvise(mem, len, arg.thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) < 0)
+                fprintf(stderr, "bench-compare: madvise(%s) failed: %m\n",
+                        arg.thp ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE");
         version = calloc(n_pages, sizeof *version);
         if (!version) {
                 fprintf(stderr, "bench-compare: out of memory\n");
@@ -460,6 +527,7 @@ int main(int argc, char **argv) {
                 }
         }
 
+        printf("thp=%d\n", arg.thp);
         printf("shape=%s\nsize_bytes=%zu\npages=%zu\nhot_pages=%zu\nhot_bytes=%zu\n"
                "write_ratio=%.3f\nstray_ppm=%.1f\ntracked=%d\n",
                arg.shape == SHAPE_RW           ? "rw"
@@ -478,10 +546,20 @@ int main(int argc, char **argv) {
                         arg.daemon_pid, strerror((int) -d0));
                 goto out;
         }
+        n_tlb = tlb_ipis(tlb0, TLB_CPUS_MAX);
         getrusage(RUSAGE_SELF, &ru0);
         rus = ru0;
         majflt_sample = ru0.ru_majflt;
         t0 = now_usec();
+        if (arg.limit_file) {
+                /* in this thread, inside the measured part: a cgroup-v1 limit below the usage
+                 * reclaims down to it right here, as the daemon's page-out runs inside it */
+                char v[32];
+
+                snprintf(v, sizeof v, "%" PRIu64, arg.limit_bytes);
+                write_file(arg.limit_file, v, "set the limit");
+                printf("limit_set_sec=%.3f\n", (double) (now_usec() - t0) / USEC_PER_SEC);
+        }
         end = t0 + arg.duration_usec;
         next_sample = t0;
 
@@ -539,6 +617,16 @@ int main(int argc, char **argv) {
         }
         t1 = now_usec();
         getrusage(RUSAGE_SELF, &ru1);
+        if (n_tlb > 0 && tlb_ipis(tlb1, TLB_CPUS_MAX) == n_tlb) {
+                uint64_t sum = 0;
+
+                printf("tlb_ipis_per_cpu=");
+                for (size_t i = 0; i < n_tlb; i++) {
+                        printf("%s%" PRIu64, i ? "," : "", tlb1[i] - tlb0[i]);
+                        sum += tlb1[i] - tlb0[i];
+                }
+                printf("\ntlb_ipis=%" PRIu64 "\n", sum);
+        }
         k1 = kswapd_ticks(kswapd, n_kswapd);
         if (arg.daemon_pid > 0 && (d1 = task_cpu_ticks(arg.daemon_pid)) < 0) {
                 fprintf(stderr, "bench-compare: cannot read the CPU time of pid %ld: %s\n",
@@ -571,13 +659,9 @@ int main(int argc, char **argv) {
         }
         fflush(stdout);
 
-        if (arg.unlimit_file) {
-                const char *v = strstr(arg.unlimit_file, "memory.max") ? "max" : "-1";
-                FILE *f = fopen(arg.unlimit_file, "we");
-                if (!f || fputs(v, f) < 0 || fclose(f) != 0)
-                        fprintf(stderr, "bench-compare: cannot lift the limit %s: %m\n",
-                                arg.unlimit_file);
-        }
+        if (arg.unlimit_file)
+                write_file(arg.unlimit_file,
+                           strstr(arg.unlimit_file, "memory.max") ? "max" : "-1", "lift the limit");
         t0 = now_usec();
         for (size_t i = 0; i < n_pages; i++)
                 if (!page_ok(mem + i * PAGE_WORDS, i, version[i]))

@@ -10,13 +10,23 @@
 #   rw      a hot set of 10 % of the pages, 10 % of its accesses writes
 #   ro      a read-only hot set of 25 % (wp-async cannot see reads: the daemon's hard case)
 #   moving  like rw, the hot set sliding by its own size every COMPARE_MOVE_PERIOD
+#   thp     like rw, in transparent huge pages (MADV_HUGEPAGE) instead of 4 KiB pages
 #
 # with 100 stray reads per million accesses anywhere in the mapping, in three regimes, each in
 # a memory cgroup of its own (v1 memory controller where the host mounts it, else v2):
 #
 #   untracked  no limit, no daemon: the reference
 #   lru        the kernel's LRU under a cgroup limit of COMPARE_LIMIT_FACTOR x the hot set
-#              (v1 memory.limit_in_bytes, v2 memory.max), set before the fill: an oracle budget
+#              (v1 memory.limit_in_bytes, v2 memory.max), set by the workload itself as the
+#              measured part starts, after the fill (the reclaim down to it runs in the workload's
+#              thread and is charged to the measured part, as the daemon's page-out is): an
+#              oracle budget
+#   senpai     the kernel's LRU under a limit no one told the hot set: Senpai's loop (Facebook's
+#              published algorithm) lowers it step by step while memory pressure stays under a
+#              target and raises it when pressure goes over: every COMPARE_SENPAI_INTERVAL, with p
+#              the share of that time stalled on memory ("some"; the cgroup's memory.pressure on
+#              v2, the system's on v1), limit = usage x (1 - 1 % x (1 - p / target)) under the
+#              target COMPARE_SENPAI_TARGET, limit x (1 + min(p / target - 1, 1) x 10 %) over it
 #   daemon     no limit, the memory handed to a fresh uffdtierd after the fill
 #
 # Per shape and regime it reports: memory freed (the cgroup's usage against the untracked run,
@@ -25,7 +35,9 @@
 # percentage of the hot set's pages, reclaimer CPU counted the same way in every regime (daemon
 # CPU + kswapd CPU + the workload's system time above the untracked run's), the time from the
 # end of the fill until 90 % of the cold memory has left the cgroup, and bad pages (every page
-# checked against its pattern at the end; must be 0).
+# checked against its pattern at the end; must be 0); and per GiB freed: the accesses lost against
+# the untracked run, the TLB-shootdown interrupts of all CPUs (/proc/interrupts), the workload's
+# page faults (minor + major) and the reclaimer CPU.
 #
 # Output in DIR (default ./compare-TIMESTAMP): report.json, resident.png (gnuplot, if installed:
 # Debian package gnuplot-nox; nothing is installed), the raw outputs; a summary table on stdout.
@@ -36,10 +48,11 @@
 #
 # Environment (defaults in brackets):
 #   COMPARE_SIZE [2G]  COMPARE_DURATION [60] (measured seconds per run)  COMPARE_SHAPES [rw ro
-#   moving]  COMPARE_REGIMES [untracked lru daemon]  COMPARE_INTERVAL [1s]  COMPARE_COLD_AGE [10s]
+#   moving]  COMPARE_REGIMES [untracked lru senpai daemon]  COMPARE_INTERVAL [1s]  COMPARE_COLD_AGE [10s]
 #   COMPARE_LIMIT_FACTOR [1.25]  COMPARE_MOVE_PERIOD [20s]  COMPARE_TAIL [10] (seconds averaged
 #   for the memory freed)  COMPARE_DAEMON_ARGS [none] (more uffdtierd options)
-# The default run (2G, 60 s, 3 x 3 runs) takes about 12 minutes here. Needs root.
+#   COMPARE_SENPAI_INTERVAL [1] (seconds)  COMPARE_SENPAI_TARGET [0.1] (% of the time stalled)
+# The default run (2G, 60 s, 3 x 4 runs) takes about 16 minutes here. Needs root.
 
 set -u
 
@@ -68,21 +81,24 @@ done
 SIZE=${COMPARE_SIZE:-2G}
 DURATION=${COMPARE_DURATION:-60}
 SHAPES=${COMPARE_SHAPES:-rw ro moving}
-REGIMES=${COMPARE_REGIMES:-untracked lru daemon}
+REGIMES=${COMPARE_REGIMES:-untracked lru senpai daemon}
 INTERVAL=${COMPARE_INTERVAL:-1s}
 COLD_AGE=${COMPARE_COLD_AGE:-10s}
 FACTOR=${COMPARE_LIMIT_FACTOR:-1.25}
 MOVE_PERIOD=${COMPARE_MOVE_PERIOD:-20s}
 TAIL=${COMPARE_TAIL:-10}
+SENPAI_INTERVAL=${COMPARE_SENPAI_INTERVAL:-1}
+SENPAI_TARGET=${COMPARE_SENPAI_TARGET:-0.1}
+SENPAI_PID=
 read -r -a DAEMON_EXTRA <<<"${COMPARE_DAEMON_ARGS:-}"
 OUT=${OUT:-compare-$(date +%Y%m%d-%H%M%S)}
 [[ $DURATION =~ ^[0-9]+$ ]] && [ "$DURATION" -gt 0 ] || { echo "$0: COMPARE_DURATION must be whole seconds" >&2; exit 2; }
 [[ $TAIL =~ ^[0-9]+$ ]] && [ "$TAIL" -gt 0 ] || { echo "$0: COMPARE_TAIL must be whole seconds" >&2; exit 2; }
 for s in $SHAPES; do
-        case $s in rw | ro | moving) ;; *) echo "$0: unknown shape '$s'" >&2; exit 2 ;; esac
+        case $s in rw | ro | moving | thp) ;; *) echo "$0: unknown shape '$s'" >&2; exit 2 ;; esac
 done
 for g in $REGIMES; do
-        case $g in untracked | lru | daemon) ;; *) echo "$0: unknown regime '$g'" >&2; exit 2 ;; esac
+        case $g in untracked | lru | senpai | daemon) ;; *) echo "$0: unknown regime '$g'" >&2; exit 2 ;; esac
 done
 mkdir -p "$OUT" || exit 1
 OUT=$(cd "$OUT" && pwd)
@@ -121,7 +137,15 @@ cg_remove() {
         CG_DIR=
 }
 
+stop_senpai() {
+        [ -n "$SENPAI_PID" ] || return 0
+        kill "$SENPAI_PID" 2>/dev/null
+        wait "$SENPAI_PID" 2>/dev/null
+        SENPAI_PID=
+}
+
 cleanup() {
+        stop_senpai
         if [ -n "$LOAD_PID" ]; then
                 kill -KILL "$LOAD_PID" 2>/dev/null
                 wait "$LOAD_PID" 2>/dev/null
@@ -267,19 +291,52 @@ cg_oom_kills() {
         awk '$1 == "oom_kill" { print $2 }' "$f" 2>/dev/null
 }
 
+# psi_total: the cumulative "some" memory stall (µs) for the run's cgroup (v2), else the system's
+psi_total() {
+        local f=/proc/pressure/memory
+        [ "$CG_VERSION" = 2 ] && [ -r "$CG_DIR/memory.pressure" ] && f=$CG_DIR/memory.pressure
+        awk '$1 == "some" { for (i = 2; i <= NF; i++) if ($i ~ /^total=/) { sub("total=", "", $i); print $i } }' "$f"
+}
+
+# senpai OUTFILE: Senpai's loop on the run's cgroup, from the end of the fill (the workload's
+# "shape=" line) on; logs each step to $OUT/NAME-senpai.log
+senpai() {
+        local out=$1 log=$2 t0 t1 usage limit p
+        until grep -q '^shape=' "$out" 2>/dev/null; do sleep 0.1; done
+        t0=$(psi_total)
+        while :; do
+                sleep "$SENPAI_INTERVAL"
+                t1=$(psi_total)
+                usage=$(cat "$CG_DIR/$CG_USAGE") || return 0
+                limit=$(cat "$CG_DIR/$CG_LIMIT")
+                [ "$limit" = max ] || [ "$limit" -gt $((usage * 2)) ] && limit=$usage
+                p=$(awk -v a="$t0" -v b="$t1" -v i="$SENPAI_INTERVAL" 'BEGIN { printf "%.4f", (b - a) / (i * 1e6) * 100 }')
+                limit=$(awk -v u="$usage" -v l="$limit" -v p="$p" -v t="$SENPAI_TARGET" 'BEGIN {
+                        if (p < t) n = u * (1 - 0.01 * (1 - p / t));
+                        else { x = p / t - 1; if (x > 1) x = 1; n = l * (1 + 0.1 * x) }
+                        printf "%d", int(n / 4096) * 4096 }')
+                echo "$limit" >"$CG_DIR/$CG_LIMIT" 2>/dev/null
+                echo "pressure=$p% usage=$usage limit=$limit" >>"$log"
+                t0=$t1
+        done
+}
+
 declare -A OOM_KILLED
 run_one() { # SHAPE REGIME
         local shape=$1 regime=$2 name="$1-$2" hot args=() rc limit ooms
         hot=$(hot_fraction "$shape")
         CG_DIR=$CG_ROOT/uffdtier-compare-$$-$name
         mkdir "$CG_DIR" || { echo "$0: cannot create $CG_DIR" >&2; exit 1; }
-        args=(--size="$SIZE" --duration="${DURATION}s" --shape="$shape" --hot="$hot"
+        args=(--size="$SIZE" --duration="${DURATION}s" --shape="${shape/thp/rw}" --hot="$hot"
                 --move-period="$MOVE_PERIOD" --usage-file="$CG_DIR/$CG_USAGE")
+        [ "$shape" = thp ] && args+=(--thp)
         case $regime in
         lru)
                 limit=$(awk -v s="$SIZE_BYTES" -v h="$hot" -v f="$FACTOR" \
                         'BEGIN { printf "%d", int(s * h * f / 4096) * 4096 }')
-                echo "$limit" >"$CG_DIR/$CG_LIMIT" || { echo "$0: cannot set $CG_DIR/$CG_LIMIT" >&2; exit 1; }
+                args+=(--limit="$CG_DIR/$CG_LIMIT:$limit" --unlimit="$CG_DIR/$CG_LIMIT")
+                ;;
+        senpai)
                 args+=(--unlimit="$CG_DIR/$CG_LIMIT")
                 ;;
         daemon)
@@ -290,13 +347,24 @@ run_one() { # SHAPE REGIME
         (echo "$BASHPID" >"$CG_DIR/cgroup.procs" && exec "$WORKLOAD" "${args[@]}") \
                 >"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null &
         LOAD_PID=$!
+        if [ "$regime" = senpai ]; then
+                senpai "$OUT/$name.out" "$OUT/$name-senpai.log" &
+                SENPAI_PID=$!
+        fi
+        # the loop stops before the workload's check (it lifts the limit then)
+        if [ -n "$SENPAI_PID" ]; then
+                until grep -q '^latency_max_bucket_ns=' "$OUT/$name.out" 2>/dev/null || ! kill -0 "$LOAD_PID" 2>/dev/null; do
+                        sleep 0.2
+                done
+                stop_senpai
+        fi
         wait "$LOAD_PID"
         rc=$?
         LOAD_PID=
         stop_daemon
         ooms=$(cg_oom_kills)
         cg_remove
-        if [ "$rc" = 137 ] && [ "$regime" = lru ] && [ "${ooms:-0}" -gt 0 ]; then
+        if [ "$rc" = 137 ] && { [ "$regime" = lru ] || [ "$regime" = senpai ]; } && [ "${ooms:-0}" -gt 0 ]; then
                 # the kernel's own answer to this budget: a figure of the comparison, not a failure
                 echo "   $name: OOM-killed by the kernel under the limit ($ooms kill(s))" >&2
                 OOM_KILLED[$name]=1
@@ -335,7 +403,7 @@ t90() {
                 if (u[2] >= 0 && u[2] <= full - 0.9 * cold) { printf "%.1f", t[2]; exit } }' "$1"
 }
 
-declare -A F_FREED F_FREEDPCT F_LOSS F_P9999 F_REFAULT F_RCPU F_RCPUPCT F_T90 F_BAD F_TPUT F_RES
+declare -A F_LOSSGIB F_TLBGIB F_FLTGIB F_CPUGIB F_FREED F_FREEDPCT F_LOSS F_P9999 F_REFAULT F_RCPU F_RCPUPCT F_T90 F_BAD F_TPUT F_RES
 JSON_RUNS=
 for shape in $SHAPES; do
         ref=$OUT/$shape-untracked.out
@@ -371,6 +439,18 @@ for shape in $SHAPES; do
                         extra=$sys
                 fi
                 rcpu=$(calc "$dcpu + $kcpu + $extra")
+                # per GiB freed (none when nothing was freed)
+                tlb=$(value tlb_ipis "$f" | grep . || echo 0)
+                flt=$(($(value minor_faults "$f") + $(value major_faults "$f")))
+                gib=$(calc "$freed / 1073741824")
+                if [ "$(calc "$gib > 0.01")" = 1 ] && [ -n "$ref" ]; then
+                        F_LOSSGIB[$k]=$(calc "($tput0 - $tput) * $dur / $gib / 1e6")
+                        F_TLBGIB[$k]=$(calc "$tlb / $gib")
+                        F_FLTGIB[$k]=$(calc "$flt / $gib")
+                        F_CPUGIB[$k]=$(calc "$rcpu / $gib")
+                else
+                        F_LOSSGIB[$k]=null F_TLBGIB[$k]=null F_FLTGIB[$k]=null F_CPUGIB[$k]=null
+                fi
                 F_TPUT[$k]=$tput
                 F_RES[$k]=$(calc "$res / 1048576")
                 F_FREED[$k]=$(calc "$freed / 1048576")
@@ -395,7 +475,10 @@ for shape in $SHAPES; do
      \"extra_sys_sec\": $extra, \"reclaimer_cpu_sec\": $rcpu,
      \"time_to_90pct_cold_freed_sec\": $t90j, \"bad_pages\": $(value bad_pages "$f"),
      \"bad_reads\": $(value bad_reads "$f"), \"daemon_evicted_bytes\": $(value daemon_evicted_bytes "$f" | grep . || echo null),
-     \"daemon_freed_bytes\": $(value daemon_freed_bytes "$f" | grep . || echo null)}"
+     \"daemon_freed_bytes\": $(value daemon_freed_bytes "$f" | grep . || echo null),
+     \"tlb_ipis\": $tlb, \"tlb_ipis_per_cpu\": \"$(value tlb_ipis_per_cpu "$f")\", \"page_faults\": $flt,
+     \"accesses_lost_per_gib_freed_millions\": ${F_LOSSGIB[$k]}, \"tlb_ipis_per_gib_freed\": ${F_TLBGIB[$k]},
+     \"page_faults_per_gib_freed\": ${F_FLTGIB[$k]}, \"reclaimer_cpu_sec_per_gib_freed\": ${F_CPUGIB[$k]}}"
         done
 done
 
@@ -466,11 +549,32 @@ for shape in $SHAPES; do
         done
 done
 echo
+echo "Per GiB freed (the work lost, charged from the end of the fill for every regime):"
+echo
+echo "| shape | regime | freed | accesses lost/GiB | TLB IPIs/GiB | page faults/GiB | reclaimer CPU/GiB | TLB IPIs per CPU |"
+echo "|---|---|---|---|---|---|---|---|"
+for shape in $SHAPES; do
+        for regime in $REGIMES; do
+                k=$shape-$regime
+                [ "$regime" = untracked ] && continue
+                [ -n "${OOM_KILLED[$k]:-}" ] && { echo "| $shape | $regime | OOM-killed | | | | | |"; continue; }
+                if [ "${F_LOSSGIB[$k]}" = null ]; then
+                        echo "| $shape | $regime | $(printf %.0f "${F_FREED[$k]}") MiB | - | - | - | - | $(value tlb_ipis_per_cpu "$OUT/$k.out") |"
+                        continue
+                fi
+                printf "| %s | %s | %.0f MiB | %.1fM | %.0f | %.0f | %.2f s | %s |\n" "$shape" "$regime" \
+                        "${F_FREED[$k]}" "${F_LOSSGIB[$k]}" "${F_TLBGIB[$k]}" "${F_FLTGIB[$k]}" \
+                        "${F_CPUGIB[$k]}" "$(value tlb_ipis_per_cpu "$OUT/$k.out")"
+        done
+done
+echo
 echo "resident: the workload cgroup's usage, mean of the last $TAIL s; freed: the untracked run's minus that;"
 echo "loss: 1 - accesses/s / the untracked run's; p99.99: of one access in 16, timed;"
 echo "refaults/min: the workload's major faults per minute / the hot set's pages;"
 echo "reclaimer CPU: daemon + kswapd + the workload's system time above the untracked run's (and % of one CPU);"
-echo "90 % cold freed: seconds after the fill until usage <= untracked - 0.9 x cold (0 under a limit set before the fill)."
+echo "90 % cold freed: seconds after the fill until usage <= untracked - 0.9 x cold."
+echo "accesses lost/GiB: (untracked accesses/s - this run's) x seconds / GiB freed (millions)."
+echo "The steady state apart: the mean of the last $TAIL s in the table's resident column; report.json has the samples."
 echo "report: $OUT/report.json$([ -f "$OUT/resident.png" ] && echo ", chart: $OUT/resident.png")"
 bad=0
 for k in "${!F_BAD[@]}"; do [ "${F_BAD[$k]}" = 0 ] || bad=1; done
