@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@
  * random page of a hot set larger than the TLB reach ~100 ns, so timing every access would
  * distort the run; one in 16 gives ~10^7 samples a minute, enough for p99.99. */
 #define LATENCY_SAMPLE_EVERY 16u
+#define BENCH_THREADS_MAX 64u
 /* Histogram: 32 sub-buckets per power of two of nanoseconds (3 % resolution), up to 2^40 ns. */
 #define HIST_SUB 32u
 #define HIST_POW 40u
@@ -69,6 +71,7 @@ static struct {
         double stray_ppm;
         bool track;
         bool thp; /* transparent huge pages wanted (MADV_HUGEPAGE) instead of refused */
+        unsigned threads;
         const char *socket_path;
         const char *usage_file;
         const char *unlimit_file;
@@ -85,6 +88,7 @@ static struct {
         .write_ratio = 0.1,
         .stray_ppm = 100,
         .daemon_pid = -1,
+        .threads = 1,
 };
 
 static void help(void) {
@@ -107,6 +111,7 @@ static void help(void) {
                "                          charged to the measured part, as the daemon's is)\n"
                "     --track              Hand the memory to uffdtierd after filling it\n"
                "     --thp                Ask for transparent huge pages (default: 4 KiB pages)\n"
+               "     --threads=N          Threads of accesses, each on its own stripe of pages (1)\n"
                "     --socket=PATH        The daemon's handoff socket\n"
                "     --daemon-pid=PID     Count the daemon's CPU time over the measured part\n");
 }
@@ -176,6 +181,7 @@ static int parse_argv(int argc, char **argv) {
                 ARG_LIMIT,
                 ARG_TRACK,
                 ARG_THP,
+                ARG_THREADS,
                 ARG_SOCKET,
                 ARG_DAEMON_PID,
         };
@@ -194,6 +200,7 @@ static int parse_argv(int argc, char **argv) {
                 { "limit", required_argument, NULL, ARG_LIMIT },
                 { "track", no_argument, NULL, ARG_TRACK },
                 { "thp", no_argument, NULL, ARG_THP },
+                { "threads", required_argument, NULL, ARG_THREADS },
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "daemon-pid", required_argument, NULL, ARG_DAEMON_PID },
                 {}
@@ -267,6 +274,11 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_THP:
                         arg.thp = true;
+                        break;
+                case ARG_THREADS:
+                        if (parse_u64(optarg, &u) < 0 || u == 0 || u > BENCH_THREADS_MAX)
+                                goto bad;
+                        arg.threads = (unsigned) u;
                         break;
                 case ARG_SOCKET:
                         arg.socket_path = optarg;
@@ -465,6 +477,83 @@ static inline uint64_t rng_next(uint64_t *s) {
         return *s * 0x2545f4914f6cdd1dULL;
 }
 
+/* One thread's share of the accesses. With --threads=N thread i owns the pages whose index is i
+ * modulo N, for its writes and its stray reads alike, so no page is written by two threads and no
+ * read races a write (the integrity check stays exact); the hot window starts on a multiple of N. */
+typedef struct Worker {
+        unsigned index, n;
+        uint64_t *mem;
+        uint32_t *version;
+        size_t n_pages, hot_pages;
+        uint64_t stray_threshold, write_threshold;
+        uint64_t t0, end;
+        uint64_t rng;
+        uint64_t accesses, writes, strays, timed, bad_reads, moves;
+        uint64_t *hist;
+        pthread_t thread;
+} Worker;
+
+static uint64_t worker_hot_start(Worker *w, uint64_t now) {
+        uint64_t step;
+
+        if (arg.shape != SHAPE_MOVING)
+                return 0;
+        /* the window slides by hot_pages per move period, in 1/64 steps */
+        step = (now - w->t0) * 64 / arg.move_usec;
+        w->moves = step / 64;
+        return ALIGN_DOWN((step * w->hot_pages / 64) % w->n_pages, (uint64_t) w->n);
+}
+
+/* 1024 accesses between clock reads */
+static void worker_burst(Worker *w, uint64_t hot_start) {
+        size_t own_pages = MAX(w->n_pages / w->n, (size_t) 1),
+               own_hot = MAX(w->hot_pages / w->n, (size_t) 1);
+
+        for (unsigned k = 0; k < 1024; k++) {
+                uint64_t x = rng_next(&w->rng), y = rng_next(&w->rng), idx, t = 0;
+                bool stray = x < w->stray_threshold, write;
+                uint64_t *p;
+
+                if (stray) {
+                        idx = (y % own_pages) * w->n + w->index;
+                        write = false;
+                        w->strays++;
+                } else {
+                        /* stripe by stripe, wrapping inside the thread's own pages */
+                        idx = ((hot_start / w->n + y % own_hot) % own_pages) * w->n + w->index;
+                        write = rng_next(&w->rng) < w->write_threshold;
+                }
+                p = w->mem + idx * PAGE_WORDS;
+                bool sample = (w->accesses++ % LATENCY_SAMPLE_EVERY) == 0;
+                if (sample)
+                        t = now_nsec();
+                if (write) {
+                        uint32_t v = ++w->version[idx];
+                        p[0] = head_word(idx, v);
+                        p[PAGE_WORDS - 1] = ~head_word(idx, v);
+                        w->writes++;
+                } else if (*(volatile uint64_t *) p != head_word(idx, w->version[idx]))
+                        w->bad_reads++;
+                if (sample) {
+                        w->hist[hist_bucket(now_nsec() - t)]++;
+                        w->timed++;
+                }
+        }
+}
+
+static void *worker_run(void *userdata) {
+        Worker *w = userdata;
+
+        for (;;) {
+                uint64_t now = now_usec();
+
+                if (now >= w->end)
+                        break;
+                worker_burst(w, worker_hot_start(w, now));
+        }
+        return NULL;
+}
+
 int main(int argc, char **argv) {
         static uint64_t hist[HIST_POW * HIST_SUB];
         struct uffdtier *h = NULL;
@@ -473,11 +562,12 @@ int main(int argc, char **argv) {
         uint32_t *version;
         size_t n_pages, hot_pages, len;
         uint64_t rng = 0x9e3779b97f4a7c15ULL, t0, t1, end, next_sample, accesses = 0, writes = 0,
-                 strays = 0, timed = 0, bad_reads = 0, bad_pages = 0, hot_start = 0, moves = 0,
-                 stray_threshold, write_threshold, sample_accesses = 0;
+                 strays = 0, timed = 0, bad_reads = 0, bad_pages = 0, moves = 0, stray_threshold,
+                 write_threshold, sample_accesses = 0;
         long kswapd[MAX_KSWAPD];
         size_t n_kswapd, n_tlb;
         static uint64_t tlb0[TLB_CPUS_MAX], tlb1[TLB_CPUS_MAX];
+        static Worker workers[BENCH_THREADS_MAX];
         int64_t d0 = 0, d1 = 0, k0, k1;
         long majflt_sample;
         int r, ret = EXIT_FAILURE;
@@ -499,6 +589,10 @@ int main(int argc, char **argv) {
         if (madvise(mem, len, arg.thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) < 0)
                 fprintf(stderr, "bench-compare: madvise(%s) failed: %m\n",
                         arg.thp ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE");
+        if (n_pages < arg.threads) {
+                fprintf(stderr, "bench-compare: fewer pages than threads\n");
+                return EXIT_FAILURE;
+        }
         version = calloc(n_pages, sizeof *version);
         if (!version) {
                 fprintf(stderr, "bench-compare: out of memory\n");
@@ -527,7 +621,7 @@ int main(int argc, char **argv) {
                 }
         }
 
-        printf("thp=%d\n", arg.thp);
+        printf("thp=%d\nthreads=%u\n", arg.thp, arg.threads);
         printf("shape=%s\nsize_bytes=%zu\npages=%zu\nhot_pages=%zu\nhot_bytes=%zu\n"
                "write_ratio=%.3f\nstray_ppm=%.1f\ntracked=%d\n",
                arg.shape == SHAPE_RW           ? "rw"
@@ -562,6 +656,31 @@ int main(int argc, char **argv) {
         }
         end = t0 + arg.duration_usec;
         next_sample = t0;
+        for (unsigned i = 0; i < arg.threads; i++) {
+                workers[i] = (Worker){
+                        .index = i,
+                        .n = arg.threads,
+                        .mem = mem,
+                        .version = version,
+                        .n_pages = n_pages,
+                        .hot_pages = hot_pages,
+                        .stray_threshold = stray_threshold,
+                        .write_threshold = write_threshold,
+                        .t0 = t0,
+                        .end = end,
+                        .rng = rng + i * 0x632be59bd9b4e019ULL,
+                        .hist = i == 0 ? hist : calloc(HIST_POW * HIST_SUB, sizeof(uint64_t)),
+                };
+                if (!workers[i].hist) {
+                        fprintf(stderr, "bench-compare: out of memory\n");
+                        goto out;
+                }
+        }
+        for (unsigned i = 1; i < arg.threads; i++)
+                if (pthread_create(&workers[i].thread, NULL, worker_run, &workers[i]) != 0) {
+                        fprintf(stderr, "bench-compare: cannot start thread %u\n", i);
+                        goto out;
+                }
 
         for (;;) {
                 uint64_t now = now_usec();
@@ -577,43 +696,26 @@ int main(int argc, char **argv) {
                 }
                 if (now >= end)
                         break;
-                if (arg.shape == SHAPE_MOVING) {
-                        /* the window slides by hot_pages per move period, in 1/64 steps */
-                        uint64_t step = (now - t0) * 64 / arg.move_usec;
-                        hot_start = (step * hot_pages / 64) % n_pages;
-                        moves = step / 64;
-                }
+                worker_burst(&workers[0], worker_hot_start(&workers[0], now));
+                accesses = workers[0].accesses;
+        }
+        for (unsigned i = 1; i < arg.threads; i++)
+                (void) pthread_join(workers[i].thread, NULL);
+        for (unsigned i = 0; i < arg.threads; i++) {
+                Worker *w = &workers[i];
 
-                /* 1024 accesses between clock reads */
-                for (unsigned k = 0; k < 1024; k++) {
-                        uint64_t x = rng_next(&rng), y = rng_next(&rng), idx, t = 0;
-                        bool stray = x < stray_threshold, write;
-                        uint64_t *p;
-
-                        if (stray) {
-                                idx = y % n_pages;
-                                write = false;
-                                strays++;
-                        } else {
-                                idx = (hot_start + y % hot_pages) % n_pages;
-                                write = rng_next(&rng) < write_threshold;
-                        }
-                        p = mem + idx * PAGE_WORDS;
-                        bool sample = (accesses++ % LATENCY_SAMPLE_EVERY) == 0;
-                        if (sample)
-                                t = now_nsec();
-                        if (write) {
-                                uint32_t v = ++version[idx];
-                                p[0] = head_word(idx, v);
-                                p[PAGE_WORDS - 1] = ~head_word(idx, v);
-                                writes++;
-                        } else if (*(volatile uint64_t *) p != head_word(idx, version[idx]))
-                                bad_reads++;
-                        if (sample) {
-                                hist[hist_bucket(now_nsec() - t)]++;
-                                timed++;
-                        }
+                if (i > 0) {
+                        accesses += w->accesses;
+                        for (unsigned b = 0; b < HIST_POW * HIST_SUB; b++)
+                                hist[b] += w->hist[b];
+                        free(w->hist);
+                        w->hist = NULL;
                 }
+                writes += w->writes;
+                strays += w->strays;
+                timed += w->timed;
+                bad_reads += w->bad_reads;
+                moves = MAX(moves, w->moves);
         }
         t1 = now_usec();
         getrusage(RUSAGE_SELF, &ru1);
@@ -660,8 +762,8 @@ int main(int argc, char **argv) {
         fflush(stdout);
 
         if (arg.unlimit_file)
-                write_file(arg.unlimit_file,
-                           strstr(arg.unlimit_file, "memory.max") ? "max" : "-1", "lift the limit");
+                write_file(arg.unlimit_file, strstr(arg.unlimit_file, "memory.max") ? "max" : "-1",
+                           "lift the limit");
         t0 = now_usec();
         for (size_t i = 0; i < n_pages; i++)
                 if (!page_ok(mem + i * PAGE_WORDS, i, version[i]))

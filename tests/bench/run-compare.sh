@@ -11,6 +11,8 @@
 #   ro      a read-only hot set of 25 % (wp-async cannot see reads: the daemon's hard case)
 #   moving  like rw, the hot set sliding by its own size every COMPARE_MOVE_PERIOD
 #   thp     like rw, in transparent huge pages (MADV_HUGEPAGE) instead of 4 KiB pages
+#   threads2  like rw, two threads, each on its own stripe of pages (every other page)
+# (thp and threads2 only when named in COMPARE_SHAPES)
 #
 # with 100 stray reads per million accesses anywhere in the mapping, in three regimes, each in
 # a memory cgroup of its own (v1 memory controller where the host mounts it, else v2):
@@ -95,7 +97,7 @@ OUT=${OUT:-compare-$(date +%Y%m%d-%H%M%S)}
 [[ $DURATION =~ ^[0-9]+$ ]] && [ "$DURATION" -gt 0 ] || { echo "$0: COMPARE_DURATION must be whole seconds" >&2; exit 2; }
 [[ $TAIL =~ ^[0-9]+$ ]] && [ "$TAIL" -gt 0 ] || { echo "$0: COMPARE_TAIL must be whole seconds" >&2; exit 2; }
 for s in $SHAPES; do
-        case $s in rw | ro | moving | thp) ;; *) echo "$0: unknown shape '$s'" >&2; exit 2 ;; esac
+        case $s in rw | ro | moving | thp | threads2) ;; *) echo "$0: unknown shape '$s'" >&2; exit 2 ;; esac
 done
 for g in $REGIMES; do
         case $g in untracked | lru | senpai | daemon) ;; *) echo "$0: unknown regime '$g'" >&2; exit 2 ;; esac
@@ -327,9 +329,10 @@ run_one() { # SHAPE REGIME
         hot=$(hot_fraction "$shape")
         CG_DIR=$CG_ROOT/uffdtier-compare-$$-$name
         mkdir "$CG_DIR" || { echo "$0: cannot create $CG_DIR" >&2; exit 1; }
-        args=(--size="$SIZE" --duration="${DURATION}s" --shape="${shape/thp/rw}" --hot="$hot"
+        args=(--size="$SIZE" --duration="${DURATION}s" --shape="$(case $shape in thp | threads2) echo rw ;; *) echo "$shape" ;; esac)" --hot="$hot"
                 --move-period="$MOVE_PERIOD" --usage-file="$CG_DIR/$CG_USAGE")
         [ "$shape" = thp ] && args+=(--thp)
+        [ "$shape" = threads2 ] && args+=(--threads=2)
         case $regime in
         lru)
                 limit=$(awk -v s="$SIZE_BYTES" -v h="$hot" -v f="$FACTOR" \
