@@ -153,4 +153,35 @@ for cmd in raw-hello-foreign-pidfd raw-hello-foreign-uffd "raw-track ${CADDR[wa]
 done
 client_cmd wa verify || fail "wa's memory is not intact: $REPLY_TEXT"
 client_cmd wb verify || fail "wb's memory is not intact: $REPLY_TEXT"
+
+step "uffdtier-metrics.timer writes node_exporter's textfile"
+PROM=/var/lib/prometheus/node-exporter/uffdtier.prom
+systemctl start uffdtier-metrics.service
+[ "$(systemctl show -P ConditionResult uffdtier-metrics.service)" = no ] ||
+        fail "uffdtier-metrics.service ran without node_exporter's directory"
+[ -e "$PROM" ] && fail "$PROM written without node_exporter's directory"
+mkdir -p "${PROM%/*}"
+systemctl enable --now uffdtier-metrics.timer 2>/dev/null || fail "systemctl enable --now uffdtier-metrics.timer failed"
+wait_for 30 test -s "$PROM" || fail "the timer did not write $PROM: $(systemctl status --no-pager uffdtier-metrics.service 2>&1 | tail -5)"
+expect_prop uffdtier-metrics.service Result success
+n=$(busctl --json=short get-property "${MGR[@]}" NClients | jq .data)
+grep -qx "uffdtier_clients $n" "$PROM" || fail "$PROM: $(grep '^uffdtier_clients' "$PROM"), NClients is $n"
+grep -q "^uffdtier_client_tracked_bytes{name=\"wa\",cgroup=\"/tenant.slice/wa.service\",policy=\"[^\"]*\"} ${CLEN[wa]}\$" "$PROM" ||
+        fail "$PROM lacks wa's series: $(grep '^uffdtier_client_tracked_bytes' "$PROM")"
+[ "$(stat -c %a "$PROM")" = 644 ] || fail "$PROM has mode $(stat -c %a "$PROM")"
+[ "$(ls -A "${PROM%/*}")" = uffdtier.prom ] || fail "files left beside $PROM: $(ls -A "${PROM%/*}")"
+# the timer runs it again (every 15 s): the file is replaced, not rewritten in place
+ino=$(stat -c %i "$PROM")
+replaced() { [ "$(stat -c %i "$PROM")" != "$ino" ]; }
+wait_for 40 replaced || fail "$PROM was not replaced within 40 s"
+echo "$PROM replaced by the timer: $(grep -c '^uffdtier_' "$PROM") samples"
+# a stopped daemon is not started for its metrics; the file keeps its age
+systemctl stop uffdtierd.service uffdtierd.socket
+before=$(stat -c %Y.%i "$PROM")
+systemctl start uffdtier-metrics.service
+[ "$(stat -c %Y.%i "$PROM")" = "$before" ] || fail "$PROM changed with the daemon stopped"
+is_active uffdtierd.service && fail "uffdtier-metrics.service started the daemon"
+journal_has uffdtier-metrics.service 7 "exec-condition" ||
+        fail "uffdtier-metrics.service did not skip on ExecCondition: $(journalctl -u uffdtier-metrics.service --no-pager -n 5)"
+systemctl disable --now uffdtier-metrics.timer 2>/dev/null
 pass
