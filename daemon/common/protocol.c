@@ -18,15 +18,17 @@ static const uint32_t type_attrs[] = {
         [PROTO_BYE] = 0,
         [PROTO_REPLY] = A(PROTO_ATTR_ERROR) | A(PROTO_ATTR_MESSAGE) | A(PROTO_ATTR_BACKEND) |
                 A(PROTO_ATTR_COUNTER) | A(PROTO_ATTR_RANGE_INFO),
+        [PROTO_FOLLOW] = A(PROTO_ATTR_MIN_BYTES) | A(PROTO_ATTR_NAME) | A(PROTO_ATTR_LABEL),
 };
 /* Attributes that may appear at most once. */
 #define SINGLETON_ATTRS                                                                           \
         (A(PROTO_ATTR_FLAGS) | A(PROTO_ATTR_NAME) | A(PROTO_ATTR_ERROR) | A(PROTO_ATTR_MESSAGE) | \
-         A(PROTO_ATTR_BACKEND))
+         A(PROTO_ATTR_BACKEND) | A(PROTO_ATTR_MIN_BYTES))
 
 static const char *const type_names[] = {
         [PROTO_HELLO] = "HELLO",   [PROTO_TRACK] = "TRACK", [PROTO_UNTRACK] = "UNTRACK",
         [PROTO_STATUS] = "STATUS", [PROTO_BYE] = "BYE",     [PROTO_REPLY] = "REPLY",
+        [PROTO_FOLLOW] = "FOLLOW",
 };
 
 static const char *const attr_names[] = {
@@ -34,7 +36,7 @@ static const char *const attr_names[] = {
         [PROTO_ATTR_RANGE] = "RANGE",           [PROTO_ATTR_LABEL] = "LABEL",
         [PROTO_ATTR_ERROR] = "ERROR",           [PROTO_ATTR_MESSAGE] = "MESSAGE",
         [PROTO_ATTR_BACKEND] = "BACKEND",       [PROTO_ATTR_COUNTER] = "COUNTER",
-        [PROTO_ATTR_RANGE_INFO] = "RANGE_INFO",
+        [PROTO_ATTR_RANGE_INFO] = "RANGE_INFO", [PROTO_ATTR_MIN_BYTES] = "MIN_BYTES",
 };
 
 static bool type_known(unsigned type) {
@@ -379,6 +381,7 @@ int proto_message_validate(const ProtoMessage *m, char *reason, size_t reason_si
 
         /* Fields the type does not define must be empty: the encoder would silently drop them. */
         if ((m->flags && !(defined & A(PROTO_ATTR_FLAGS))) ||
+            (m->min_bytes && !(defined & A(PROTO_ATTR_MIN_BYTES))) ||
             (m->name && !(defined & A(PROTO_ATTR_NAME))) ||
             (m->n_ranges && !(defined & A(PROTO_ATTR_RANGE))) ||
             (m->n_labels && !(defined & A(PROTO_ATTR_LABEL))) ||
@@ -493,6 +496,8 @@ size_t proto_message_encoded_size(const ProtoMessage *m) {
 
         if (m->type == PROTO_HELLO)
                 n += attr_size(sizeof(uint32_t));
+        if (m->type == PROTO_FOLLOW)
+                n += attr_size(sizeof(uint64_t));
         if (m->name)
                 n += attr_size(strlen(m->name));
         n += m->n_ranges * attr_size(2 * sizeof(uint64_t));
@@ -553,6 +558,8 @@ int proto_encode(const ProtoMessage *m, void *buf, size_t size, size_t *ret_len)
 
         if (m->type == PROTO_HELLO)
                 put_attr(&w, PROTO_ATTR_FLAGS, &m->flags, sizeof m->flags, NULL, 0);
+        if (m->type == PROTO_FOLLOW)
+                put_attr(&w, PROTO_ATTR_MIN_BYTES, &m->min_bytes, sizeof m->min_bytes, NULL, 0);
         if (m->name)
                 put_string(&w, PROTO_ATTR_NAME, m->name);
         for (size_t i = 0; i < m->n_ranges; i++) {
@@ -697,6 +704,13 @@ static int parse_attr(ProtoMessage *m, const AttrRef *a, char *reason, size_t rs
 
         case PROTO_ATTR_NAME:
                 return parse_string(a, PROTO_NAME_MAX_BYTES, &m->name, reason, rsize);
+
+        case PROTO_ATTR_MIN_BYTES:
+                r = parse_fixed_len(a, sizeof(uint64_t), reason, rsize);
+                if (r < 0)
+                        return r;
+                memcpy(&m->min_bytes, a->value, sizeof(uint64_t));
+                return 0;
 
         case PROTO_ATTR_RANGE: {
                 ProtoRange range;
@@ -872,6 +886,8 @@ int proto_decode(const void *buf, size_t len, char *reason, size_t reason_size, 
 
         if (m.type == PROTO_HELLO && !(seen & A(PROTO_ATTR_FLAGS)))
                 return fail(-EPROTO, reason, reason_size, "HELLO without FLAGS");
+        if (m.type == PROTO_FOLLOW && !(seen & A(PROTO_ATTR_MIN_BYTES)))
+                return fail(-EPROTO, reason, reason_size, "FOLLOW without MIN_BYTES");
         if (m.type == PROTO_REPLY && !(seen & A(PROTO_ATTR_ERROR)))
                 return fail(-EPROTO, reason, reason_size, "REPLY without ERROR");
 
@@ -894,10 +910,10 @@ static bool str_eq(const char *a, const char *b) {
 
 bool proto_message_equal(const ProtoMessage *a, const ProtoMessage *b) {
         if (a->version != b->version || a->type != b->type || a->seq != b->seq ||
-            a->flags != b->flags || !str_eq(a->name, b->name) || a->n_ranges != b->n_ranges ||
-            a->n_labels != b->n_labels || a->error != b->error || !str_eq(a->message, b->message) ||
-            !str_eq(a->backend, b->backend) || a->n_counters != b->n_counters ||
-            a->n_range_infos != b->n_range_infos)
+            a->flags != b->flags || a->min_bytes != b->min_bytes || !str_eq(a->name, b->name) ||
+            a->n_ranges != b->n_ranges || a->n_labels != b->n_labels || a->error != b->error ||
+            !str_eq(a->message, b->message) || !str_eq(a->backend, b->backend) ||
+            a->n_counters != b->n_counters || a->n_range_infos != b->n_range_infos)
                 return false;
         for (size_t i = 0; i < a->n_ranges; i++)
                 if (a->ranges[i].start != b->ranges[i].start ||

@@ -16,6 +16,10 @@
 
 #define PROTO_MAGIC UINT32_C(0x54444655) /* bytes 'U' 'F' 'D' 'T' on a little-endian host */
 #define PROTO_VERSION 1
+/* What a version-1 peer understands, within the same header version: 1 the messages of the
+ * first release, 2 adds FOLLOW (docs/PROTOCOL.md "Revisions"). A daemon of revision 1 answers
+ * a FOLLOW with EPROTO ("unknown message type 7"), which is how a client learns it. */
+#define PROTO_REVISION 2
 
 #define PROTO_HEADER_BYTES 16
 #define PROTO_ATTR_HEADER_BYTES 4
@@ -60,6 +64,7 @@ typedef enum ProtoType {
         PROTO_STATUS = 4,
         PROTO_BYE = 5,
         PROTO_REPLY = 6,
+        PROTO_FOLLOW = 7, /* revision 2: the daemon tracks the process's heap itself */
 } ProtoType;
 
 typedef enum ProtoHelloFd {
@@ -78,6 +83,7 @@ typedef enum ProtoAttr {
         PROTO_ATTR_BACKEND = 7, /* string; REPLY to STATUS */
         PROTO_ATTR_COUNTER = 8, /* u64 value, then the name string; REPLY to STATUS */
         PROTO_ATTR_RANGE_INFO = 9, /* u64 start, u64 len, then an optional name; REPLY to STATUS */
+        PROTO_ATTR_MIN_BYTES = 10, /* u64; FOLLOW (mandatory) */
 } ProtoAttr;
 
 /* HELLO flags. */
@@ -120,11 +126,12 @@ typedef struct ProtoMessage {
         uint32_t seq;
 
         uint32_t flags; /* HELLO */
-        char *name; /* HELLO (client name), TRACK (range name); NULL when absent */
+        uint64_t min_bytes; /* FOLLOW */
+        char *name; /* HELLO (client name), TRACK and FOLLOW (range name); NULL when absent */
 
         ProtoRange *ranges; /* TRACK, UNTRACK */
         size_t n_ranges;
-        char **labels; /* TRACK */
+        char **labels; /* TRACK, FOLLOW */
         size_t n_labels;
 
         int32_t error; /* REPLY: 0 or a positive errno */
@@ -137,7 +144,7 @@ typedef struct ProtoMessage {
 } ProtoMessage;
 
 const char *proto_type_to_string(unsigned type);
-/* HELLO, TRACK, UNTRACK, STATUS, BYE: the messages a daemon accepts. */
+/* HELLO, TRACK, UNTRACK, STATUS, BYE, FOLLOW: the messages a daemon accepts. */
 bool proto_type_is_request(unsigned type);
 
 /* Zeroes *m and sets version, type and seq. */

@@ -99,6 +99,22 @@ int vma_check_list(const VmaInfo *v, size_t n, uint64_t start, uint64_t end,
                                        covered, hole_end);
 }
 
+/* ---- names (pure) ---- */
+
+VmaNameKind vma_name_kind(const char *name, size_t len) {
+        static const char heap[] = "[heap]", stack[] = "[stack]", anon[] = "[anon:";
+
+        if (len == 0)
+                return VMA_NAME_NONE;
+        if (len == strlen(heap) && memcmp(name, heap, len) == 0)
+                return VMA_NAME_HEAP;
+        if (len == strlen(stack) && memcmp(name, stack, len) == 0)
+                return VMA_NAME_STACK;
+        if (len > strlen(anon) && memcmp(name, anon, strlen(anon)) == 0 && name[len - 1] == ']')
+                return VMA_NAME_ANON;
+        return VMA_NAME_OTHER;
+}
+
 /* ---- /proc/PID/maps lines (pure) ---- */
 
 int vma_parse_maps_line(const char *line, VmaInfo *ret, const char **ret_name) {
@@ -149,25 +165,41 @@ int vma_query_range(int maps_fd, uint64_t start, uint64_t end, VmaVec *out) {
         return vma_query_range_max(maps_fd, start, end, 0, out);
 }
 
-int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out) {
+static int query_one(int maps_fd, uint64_t addr, char *name, size_t name_size,
+                     struct procmap_query *q) {
+        *q = (struct procmap_query){
+                .size = sizeof *q,
+                .query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
+                .query_addr = addr,
+                .vma_name_addr = name ? (uint64_t) (uintptr_t) name : 0,
+                .vma_name_size = name ? (uint32_t) name_size : 0,
+        };
+        return ioctl(maps_fd, PROCMAP_QUERY, q) < 0 ? -errno : 0;
+}
+
+static int query_range(int maps_fd, uint64_t start, uint64_t end, size_t max_vmas, bool named,
+                       VmaVec *out) {
         size_t saved_n = out->n;
         uint64_t addr = start;
+        /* a file's path can be PATH_MAX long, " (deleted)" added; only anonymous VMAs' names
+         * matter, and a longer one is retried without the name */
+        char name[PATH_MAX + 64];
         int r;
 
         while (addr < end && (max_vmas == 0 || out->n - saved_n < max_vmas)) {
-                struct procmap_query q = {
-                        .size = sizeof q,
-                        .query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
-                        .query_addr = addr,
-                };
+                struct procmap_query q;
+                bool name_unknown = false;
                 VmaInfo v;
 
-                if (ioctl(maps_fd, PROCMAP_QUERY, &q) < 0) {
-                        r = -errno;
-                        if (r == -ENOENT)
-                                break; /* no VMA at or after addr */
-                        goto fail;
+                r = query_one(maps_fd, addr, named ? name : NULL, sizeof name, &q);
+                if (r == -ENAMETOOLONG && named) {
+                        name_unknown = true;
+                        r = query_one(maps_fd, addr, NULL, 0, &q);
                 }
+                if (r == -ENOENT)
+                        break; /* no VMA at or after addr */
+                if (r < 0)
+                        goto fail;
                 if (q.vma_start >= end)
                         break;
                 if (q.vma_end <= addr || q.vma_start >= q.vma_end) {
@@ -185,6 +217,11 @@ int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vm
                         .dev_major = q.dev_major,
                         .dev_minor = q.dev_minor,
                 };
+                if (name_unknown)
+                        v.name_kind = VMA_NAME_OTHER;
+                else if (named && q.vma_name_size > 0)
+                        /* vma_name_size counts the terminating NUL */
+                        v.name_kind = (uint8_t) vma_name_kind(name, q.vma_name_size - 1);
                 r = vma_vec_append(out, &v);
                 if (r < 0)
                         goto fail;
@@ -194,6 +231,14 @@ int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vm
 fail:
         out->n = saved_n;
         return r;
+}
+
+int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out) {
+        return query_range(maps_fd, start, end, max_vmas, false, out);
+}
+
+int vma_query_range_named(int maps_fd, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out) {
+        return query_range(maps_fd, start, end, max_vmas, true, out);
 }
 
 int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out) {
@@ -209,11 +254,13 @@ int vma_read_maps_range_max(FILE *maps, uint64_t start, uint64_t end, size_t max
 
         errno = 0;
         while ((l = getline(&line, &allocated, maps)) >= 0) {
+                const char *name;
                 VmaInfo v;
 
-                r = vma_parse_maps_line(line, &v, NULL);
+                r = vma_parse_maps_line(line, &v, &name);
                 if (r < 0)
                         goto fail;
+                v.name_kind = (uint8_t) vma_name_kind(name, (size_t) r);
                 if (v.end <= start)
                         continue;
                 if (v.start >= end)
@@ -410,4 +457,62 @@ int vma_uffd_pairs(const KernelOps *ops, int uffd, int pagemap_fd, uint64_t star
                         return 0;
         }
         return 1;
+}
+
+/* ---- a whole layout, in slices ---- */
+
+int vma_walk_open(const char *proc_root, pid_t pid, VmaWalk *ret) {
+        char path[PATH_MAX];
+        int fd;
+
+        snprintf(path, sizeof path, "%s/%d/maps", proc_root, (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        *ret = (VmaWalk){ .fd = fd };
+        return 0;
+}
+
+int vma_walk_step(VmaWalk *w, size_t max_vmas, VmaVec *out) {
+        /* the top of any address space: PROCMAP_QUERY takes any address below it */
+        const uint64_t top = UINT64_MAX & ~((uint64_t) page_size() - 1);
+        size_t before = out->n;
+        int r;
+
+        if (w->done)
+                return 0;
+        if (!w->stream) {
+                r = vma_query_range_named(w->fd, w->cursor, top, max_vmas, out);
+                if (r >= 0) {
+                        if (out->n == before || (max_vmas > 0 && out->n - before < max_vmas)) {
+                                w->done = true;
+                                return 0;
+                        }
+                        w->cursor = out->vmas[out->n - 1].end;
+                        return 1;
+                }
+                if ((r != -ENOTTY && r != -EINVAL) || w->cursor != 0)
+                        return r == -ENOENT ? -ESRCH : r;
+                /* No PROCMAP_QUERY (before 6.11, or not a proc file): stream the maps file. */
+                w->stream = fdopen(w->fd, "re");
+                if (!w->stream)
+                        return -errno;
+                w->fd = -EBADF;
+        }
+        /* The maps file is read once, whole, in the first step: its lines are cheap (no page
+         * table walk), and a second read(2) would start from the next page of text, which may
+         * have shifted meanwhile. */
+        r = vma_read_maps_range(w->stream, 0, top, out);
+        if (r < 0)
+                return r;
+        w->done = true;
+        return 0;
+}
+
+void vma_walk_done(VmaWalk *w) {
+        if (w->stream)
+                fclose(w->stream);
+        else
+                safe_close(w->fd);
+        *w = (VmaWalk){ .fd = -EBADF };
 }

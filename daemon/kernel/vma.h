@@ -35,6 +35,21 @@
 #define VMA_PERM_EXEC 0x04
 #define VMA_PERM_SHARED 0x08
 
+/* What a VMA's name says about it (VmaInfo.name_kind): what following a whole process needs to
+ * tell the heap and named anonymous memory from the main stack and the kernel's special
+ * mappings. */
+typedef enum VmaNameKind {
+        VMA_NAME_NONE = 0, /* no name: anonymous memory (or a thread stack), or not read */
+        VMA_NAME_HEAP, /* "[heap]": the brk area */
+        VMA_NAME_STACK, /* "[stack]": the main thread's stack, which grows down */
+        VMA_NAME_ANON, /* "[anon:...]": anonymous memory named with PR_SET_VMA_ANON_NAME */
+        VMA_NAME_OTHER, /* a file's path, "[vdso]", "[vvar]", "[anon_shmem:...]", ... */
+} VmaNameKind;
+
+/* Pure. The kind of a VMA name as /proc/PID/maps or PROCMAP_QUERY give it (len bytes, no NUL
+ * needed; len 0: no name). */
+VmaNameKind vma_name_kind(const char *name, size_t len);
+
 typedef struct VmaInfo {
         uint64_t start, end; /* [start, end), page-aligned */
         uint32_t perms; /* VMA_PERM_* */
@@ -43,6 +58,7 @@ typedef struct VmaInfo {
         uint64_t inode; /* 0 for anonymous memory; non-zero for files, shmem (MAP_SHARED
                                 * anonymous memory is a shmem file) and hugetlbfs */
         uint32_t dev_major, dev_minor;
+        uint8_t name_kind; /* VmaNameKind; VMA_NAME_NONE unless the reader was asked for names */
 } VmaInfo;
 
 /* A growable array of VMAs, ascending, as the readers below fill it. */
@@ -80,6 +96,8 @@ int vma_parse_maps_line(const char *line, VmaInfo *ret, const char **ret_name);
 int vma_query_range(int maps_fd, uint64_t start, uint64_t end, VmaVec *out);
 /* The same, stopping after max_vmas VMAs (0: no limit). */
 int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out);
+/* The same with each VMA's name_kind filled in (the name is asked of PROCMAP_QUERY too). */
+int vma_query_range_named(int maps_fd, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out);
 
 /* The same from a /proc/PID/maps stream, read line by line (getline, one line buffer) and only
  * up to the first VMA at or beyond end. -EINVAL on a malformed line, -EIO on a read error. On
@@ -87,6 +105,23 @@ int vma_query_range_max(int maps_fd, uint64_t start, uint64_t end, size_t max_vm
 int vma_read_maps_range(FILE *maps, uint64_t start, uint64_t end, VmaVec *out);
 /* The same, stopping after max_vmas VMAs (0: no limit), as vma_query_range_max(). */
 int vma_read_maps_range_max(FILE *maps, uint64_t start, uint64_t end, size_t max_vmas, VmaVec *out);
+
+/* A whole process's layout, for following it (follow.h), read in slices: a walk opens
+ * PROC_ROOT/PID/maps once (with the caller's credentials in force: the kernel's ptrace check is
+ * made at open), then each vma_walk_step() appends the next VMAs, at most max_vmas of them, with
+ * their name_kind, from PROCMAP_QUERY, or on kernels without it (and fake proc roots) from the
+ * maps file, streamed line by line. Returns 1 when more is left, 0 when the walk reached the
+ * end of the address space, -ESRCH when the process (or its address space) is gone, -errno. */
+typedef struct VmaWalk {
+        int fd;
+        FILE *stream; /* the maps fallback; owns fd then */
+        uint64_t cursor;
+        bool done;
+} VmaWalk;
+
+int vma_walk_open(const char *proc_root, pid_t pid, VmaWalk *ret);
+int vma_walk_step(VmaWalk *w, size_t max_vmas, VmaVec *out);
+void vma_walk_done(VmaWalk *w);
 
 /* I/O. vma_check_list() on the VMAs of PROC_ROOT/PID/maps that overlap [start, end), taken with
  * vma_query_range() or, when the kernel lacks PROCMAP_QUERY or the file is not a real proc file (a

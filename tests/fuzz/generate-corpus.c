@@ -117,6 +117,18 @@ static void valid(void) {
         MUST(proto_message_add_range_info(&st, 0x7f0000000000, 64 << 20, "heap"));
         MUST(proto_message_add_range_info(&st, 0x7f1000000000, 4096, NULL));
         emit("valid-reply-status", &st);
+
+        {
+                _cleanup_proto_message_ ProtoMessage follow = {}, follow2 = {};
+
+                proto_message_init(&follow, PROTO_FOLLOW, 2);
+                follow.min_bytes = 1 << 20;
+                emit("valid-follow", &follow);
+                proto_message_init(&follow2, PROTO_FOLLOW, 2);
+                MUST(proto_message_set_name(&follow2, "redis"));
+                MUST(proto_message_add_label(&follow2, "tier=bulk"));
+                emit("valid-follow-named-labels", &follow2);
+        }
 }
 
 /* Offset of the first attribute of the given type in the encoding in buf. */
@@ -228,6 +240,27 @@ static void broken(void) {
         len = base(&reply);
         set_u16(find_attr(len, PROTO_ATTR_MESSAGE), 200); /* MESSAGE becomes unknown */
         write_file("broken-reply-error-without-message", buf, len);
+
+        {
+                _cleanup_proto_message_ ProtoMessage follow = {};
+
+                proto_message_init(&follow, PROTO_FOLLOW, 4);
+                follow.min_bytes = 1 << 20;
+                MUST(proto_message_add_label(&follow, "k=v"));
+                len = base(&follow);
+                set_u16(find_attr(len, PROTO_ATTR_MIN_BYTES), 200); /* MIN_BYTES becomes unknown */
+                write_file("broken-follow-without-min-bytes", buf, len);
+                len = base(&follow);
+                set_u16(find_attr(len, PROTO_ATTR_MIN_BYTES) + 2, 4);
+                write_file("broken-follow-min-bytes-len-4", buf, len);
+                len = base(&follow);
+                memcpy(buf + len, buf + PROTO_HEADER_BYTES, 16); /* MIN_BYTES twice */
+                set_u32(12, (uint32_t) (len + 16 - PROTO_HEADER_BYTES));
+                write_file("broken-follow-duplicate-min-bytes", buf, len + 16);
+                len = base(&follow);
+                set_u16(4, 2);
+                write_file("broken-follow-version-2", buf, len);
+        }
 
         /* Over the size limit. */
         len = base(&track);

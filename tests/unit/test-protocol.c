@@ -175,6 +175,30 @@ TEST(round_trip_untrack_status_bye) {
         ASSERT_EQ(l, PROTO_HEADER_BYTES);
 }
 
+TEST(round_trip_follow) {
+        _cleanup_proto_message_ ProtoMessage m = {}, t = {};
+        static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
+        size_t l;
+
+        proto_message_init(&m, PROTO_FOLLOW, 6);
+        round_trip(&m); /* MIN_BYTES 0 is sent too: it is mandatory */
+        m.min_bytes = UINT64_C(1) << 20;
+        round_trip(&m);
+        ASSERT_OK(proto_message_set_name(&m, "redis"));
+        ASSERT_OK(proto_message_add_label(&m, "tier=bulk"));
+        round_trip(&m);
+        ASSERT_TRUE(proto_type_is_request(PROTO_FOLLOW));
+        ASSERT_STREQ(proto_type_to_string(PROTO_FOLLOW), "FOLLOW");
+
+        /* MIN_BYTES belongs to FOLLOW alone, and FOLLOW carries no RANGE */
+        proto_message_init(&t, PROTO_TRACK, 7);
+        ASSERT_OK(proto_message_add_range(&t, 0x1000, 0x1000));
+        t.min_bytes = 4096;
+        ASSERT_ERROR(proto_encode(&t, buf, sizeof buf, &l), EINVAL);
+        ASSERT_OK(proto_message_add_range(&m, 0x1000, 0x1000)); /* the builder does not know */
+        ASSERT_ERROR(proto_encode(&m, buf, sizeof buf, &l), EINVAL);
+}
+
 TEST(round_trip_reply) {
         _cleanup_proto_message_ ProtoMessage m = {}, e = {}, ok_text = {};
 

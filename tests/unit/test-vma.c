@@ -69,10 +69,10 @@ TEST(procmap_query_abi) {
 TEST(check_list_ok) {
         const uint64_t ps = page_size();
         const VmaInfo v[] = {
-                { 0x10000, 0x20000, RW, ps, 0, 0, 0 },
-                { 0x20000, 0x30000, VMA_PERM_READ, ps, 0, 0, 0 }, /* read-only is fine */
-                { 0x30000, 0x40000, RW, 0, 0, 0, 0 }, /* page size unknown (maps) */
-                { 0x50000, 0x60000, RW, ps, 0, 0, 0 },
+                { 0x10000, 0x20000, RW, ps, 0, 0, 0, 0 },
+                { 0x20000, 0x30000, VMA_PERM_READ, ps, 0, 0, 0, 0 }, /* read-only is fine */
+                { 0x30000, 0x40000, RW, 0, 0, 0, 0, 0 }, /* page size unknown (maps) */
+                { 0x50000, 0x60000, RW, ps, 0, 0, 0, 0 },
         };
         char msg[256];
 
@@ -83,9 +83,9 @@ TEST(check_list_ok) {
         ASSERT_OK(check(v, ELEMENTSOF(v), 0x51000, 0x52000, msg, sizeof msg));
         /* VMAs outside the range do not matter, even bad ones */
         const VmaInfo bad_around[] = {
-                { 0x0f000, 0x10000, 0, ps, 0, 0, 0 },
-                { 0x10000, 0x20000, RW, ps, 0, 0, 0 },
-                { 0x20000, 0x30000, RW | VMA_PERM_SHARED, ps, 7, 8, 1 },
+                { 0x0f000, 0x10000, 0, ps, 0, 0, 0, 0 },
+                { 0x10000, 0x20000, RW, ps, 0, 0, 0, 0 },
+                { 0x20000, 0x30000, RW | VMA_PERM_SHARED, ps, 7, 8, 1, 0 },
         };
         ASSERT_OK(check(bad_around, ELEMENTSOF(bad_around), 0x10000, 0x20000, msg, sizeof msg));
         /* empty */
@@ -95,9 +95,9 @@ TEST(check_list_ok) {
 TEST(check_list_holes) {
         const uint64_t ps = page_size();
         const VmaInfo v[] = {
-                { 0x10000, 0x20000, RW, ps, 0, 0, 0 },
-                { 0x30000, 0x40000, RW, ps, 0, 0, 0 },
-                { 0x90000, 0xa0000, RW, ps, 0, 0, 0 },
+                { 0x10000, 0x20000, RW, ps, 0, 0, 0, 0 },
+                { 0x30000, 0x40000, RW, ps, 0, 0, 0, 0 },
+                { 0x90000, 0xa0000, RW, ps, 0, 0, 0, 0 },
         };
         char msg[256];
 
@@ -122,13 +122,13 @@ TEST(check_list_holes) {
 TEST(check_list_refusals) {
         const uint64_t ps = page_size();
         const VmaInfo v[] = {
-                { 0x10000, 0x20000, RW, ps, 0, 0, 0 },
-                { 0x20000, 0x30000, 0, ps, 0, 0, 0 }, /* PROT_NONE */
-                { 0x30000, 0x40000, RW | VMA_PERM_SHARED, ps, 1234, 0, 1 }, /* shared (shmem) */
-                { 0x40000, 0x50000, RW, ps, 5678, 8, 3 }, /* private file */
-                { 0x50000, 0x60000, RW, 2 * MIB, 999, 0, 16 }, /* hugetlb (private) */
-                { 0x60000, 0x70000, RW | VMA_PERM_SHARED, 2 * MIB, 999, 0, 16 },
-                { 0x70000, 0x80000, VMA_PERM_EXEC, ps, 0, 0, 0 }, /* exec-only: accessible */
+                { 0x10000, 0x20000, RW, ps, 0, 0, 0, 0 },
+                { 0x20000, 0x30000, 0, ps, 0, 0, 0, 0 }, /* PROT_NONE */
+                { 0x30000, 0x40000, RW | VMA_PERM_SHARED, ps, 1234, 0, 1, 0 }, /* shared (shmem) */
+                { 0x40000, 0x50000, RW, ps, 5678, 8, 3, 0 }, /* private file */
+                { 0x50000, 0x60000, RW, 2 * MIB, 999, 0, 16, 0 }, /* hugetlb (private) */
+                { 0x60000, 0x70000, RW | VMA_PERM_SHARED, 2 * MIB, 999, 0, 16, 0 },
+                { 0x70000, 0x80000, VMA_PERM_EXEC, ps, 0, 0, 0, 0 }, /* exec-only: accessible */
         };
         char msg[256];
 
@@ -158,8 +158,8 @@ TEST(check_list_refusals) {
                 msg,
                 "0x30000-0x40000 of the range is a shared mapping, only private anonymous memory can be tiered");
         /* a bad VMA after a hole: the hole comes first */
-        const VmaInfo h[] = { { 0x10000, 0x20000, RW, ps, 0, 0, 0 },
-                              { 0x30000, 0x40000, 0, ps, 0, 0, 0 } };
+        const VmaInfo h[] = { { 0x10000, 0x20000, RW, ps, 0, 0, 0, 0 },
+                              { 0x30000, 0x40000, 0, ps, 0, 0, 0, 0 } };
         ASSERT_ERROR(check(h, ELEMENTSOF(h), 0x10000, 0x40000, msg, sizeof msg), EFAULT);
 }
 
