@@ -516,6 +516,44 @@ out:
         return r;
 }
 
+_public_ int uffdtier_follow(struct uffdtier *h, uint64_t min_bytes, const char *name,
+                             const char *const *labels) {
+        _cleanup_proto_message_ ProtoMessage m = {}, reply = {};
+        int r;
+
+        r = enter(h);
+        if (r < 0)
+                return r;
+
+        proto_message_init(&m, PROTO_FOLLOW, 0);
+        m.min_bytes = min_bytes;
+        if (name) {
+                r = proto_message_set_name(&m, name);
+                if (r < 0) {
+                        r = map_builder_error(h, r, "range name");
+                        goto out;
+                }
+        }
+        for (size_t i = 0; labels && labels[i]; i++) {
+                r = proto_message_add_label(&m, labels[i]);
+                if (r < 0) {
+                        r = map_builder_error(h, r, "label");
+                        goto out;
+                }
+        }
+        r = request(h, &m, NULL, 0, REQUEST_TIMEOUT_USEC, &reply);
+        /* A daemon of revision 1 does not know the message type (docs/PROTOCOL.md). */
+        if (r == -EPROTO && strstr(h->last_error, "unknown message type")) {
+                char why[sizeof h->last_error];
+
+                memcpy(why, h->last_error, sizeof why);
+                r = set_error(h, -EOPNOTSUPP, "uffdtierd is too old to follow a process (%s)", why);
+        }
+out:
+        pthread_mutex_unlock(&h->lock);
+        return r;
+}
+
 _public_ int uffdtier_untrack(struct uffdtier *h, void *addr, size_t len) {
         _cleanup_proto_message_ ProtoMessage m = {}, reply = {};
         LibRanges rest = {};

@@ -148,6 +148,21 @@ int uffdtier_last_error(struct uffdtier *h, char *buf, size_t size);
  * (Since LIBUFFDTIER_2.) */
 int uffdtier_reconnect(struct uffdtier *h);
 
+/* Asks the daemon to follow this whole process from now on: it tracks, by itself, every private
+ * anonymous readable and writable mapping (the heap, allocator arenas, large mmap()s; not stacks,
+ * shared, file-backed or hugetlb memory) that lies in a run of adjacent such mappings of at least
+ * min_bytes (rounded up to a page; 0: every one), picks new ones and growth up within one scan
+ * interval, and forgets what is unmapped. name and labels (as for uffdtier_track()) are given to
+ * those ranges for the daemon's policy. uffdtier_track() and uffdtier_untrack() are refused
+ * afterwards. What uffdtier-run(1) and its preload library use. Needs a daemon of protocol
+ * revision 2 (uffdtier 0.2).
+ *   -EOPNOTSUPP    the daemon does not know FOLLOW (an older uffdtierd)
+ *   -EALREADY      the process is followed already
+ *   -EBUSY         this handle tracks ranges of its own
+ * (Since LIBUFFDTIER_3.) */
+int uffdtier_follow(struct uffdtier *h, uint64_t min_bytes, const char *name,
+                    const char *const *labels);
+
 /* Says goodbye to the daemon (waits at most 1 second for its answer), closes the connection and
  * frees h. The daemon then stops tiering this process and leaves its memory resident or lets it
  * come back on access. Returns the result of the goodbye (h is freed in any case); NULL is a

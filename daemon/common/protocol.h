@@ -91,6 +91,10 @@ typedef enum ProtoAttr {
         (UINT32_C(1) << 0) /* the uffd was made with UFFD_USER_MODE_ONLY */
 #define PROTO_HELLO_FLAGS_ALL PROTO_HELLO_USER_MODE_ONLY
 
+/* FOLLOW: the MIN_BYTES uffdtier-run asks for when not told (smaller runs of mappings are not
+ * worth a range of their own). */
+#define PROTO_FOLLOW_MIN_BYTES_DEFAULT (UINT64_C(1) << 20)
+
 /* The largest errno a REPLY may carry (the kernel's errno space ends below 4096). */
 #define PROTO_ERRNO_MAX 4095
 

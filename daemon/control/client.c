@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "creds.h"
+#include "follow.h"
 #include "log.h"
 #include "macro.h"
 #include "slice.h"
@@ -335,6 +336,8 @@ static int client_copy_tags(Client *c, const Client *from) {
         return 0;
 }
 
+static int client_follow_copy(Client *c, const Client *parent);
+
 int client_new_forked(const Client *parent, const ClientIdentity *who, int uffd, int pidfd,
                       int pagemap_fd, Client **ret) {
         Client *c = NULL;
@@ -353,6 +356,8 @@ int client_new_forked(const Client *parent, const ClientIdentity *who, int uffd,
         if (r >= 0)
                 r = client_copy_tags(c, parent);
         if (r >= 0)
+                r = client_follow_copy(c, parent);
+        if (r >= 0)
                 r = client_attach_sources(c);
         if (r >= 0)
                 r = tracker_start(&c->tracker);
@@ -365,7 +370,8 @@ int client_new_forked(const Client *parent, const ClientIdentity *who, int uffd,
 }
 
 static TrackJob *track_job_free(TrackJob *j);
-
+static void client_follow_stop(Client *c);
+static void client_follow_done(Client *c);
 void client_stop(Client *c) {
         if (!c)
                 return;
@@ -373,6 +379,7 @@ void client_stop(Client *c) {
         /* a TRACK under way is dropped; its ranges' registrations go with the uffd, and the
          * owner answers the request (it knows it is stopping us) */
         c->track_job = track_job_free(c->track_job);
+        client_follow_stop(c);
         tracker_stop(&c->tracker);
         c->uffd_source = sd_event_source_disable_unref(c->uffd_source);
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
@@ -390,6 +397,7 @@ Client *client_free(Client *c) {
         safe_close(c->pidfd);
         safe_close(c->pagemap_fd);
 
+        client_follow_done(c);
         range_set_done(&c->ranges);
         for (size_t i = 0; i < c->n_tags; i++)
                 track_tag_done(&c->tags[i]);
@@ -449,6 +457,9 @@ struct TrackJob {
         sd_event_source *source;
         /* UNTRACK: the ranges leave the set at once; their unregistration follows in pieces */
         bool untrack;
+        /* FOLLOW: the daemon's own job; a refused range is skipped, not the whole job, and
+         * nobody waits for an answer */
+        bool follow;
         RunVec unreg;
         int error; /* a refusal met on the way, answered when the pieces are done */
         uint64_t deadline_usec; /* TRACK: undone and refused when not done by then */
@@ -756,6 +767,12 @@ static int on_track_job(sd_event_source *s, void *userdata) {
         }
         /* detached first: the answer may end the connection, and with it the client */
         c->track_job = NULL;
+        if (j->follow) {
+                track_job_free(j);
+                if (r == -ESRCH)
+                        client_gone(c);
+                return 0;
+        }
         c->hooks->tracked(c->userdata, c, r, &e);
         track_job_free(j);
         return 0;
@@ -826,7 +843,11 @@ static int client_untrack_one(Client *c, uint64_t start, uint64_t len, RunVec *d
         return 0;
 }
 
+static int follow_job_step(Client *c, TrackJob *j, SliceBudget *b);
+
 static int job_step(Client *c, TrackJob *j, SliceBudget *b, sd_bus_error *ret_error) {
+        if (j->follow)
+                return follow_job_step(c, j, b);
         return j->untrack ? untrack_job_step(c, j, b, ret_error)
                           : track_job_step(c, j, b, ret_error);
 }
@@ -888,10 +909,23 @@ static int track_job_new(Client *c, const ProtoRange *ranges, size_t n_ranges, b
         return 0;
 }
 
+static int refuse_if_following(Client *c, const char *what, sd_bus_error *ret_error) {
+        if (!c->follow.on)
+                return 0;
+        return sd_bus_error_set_errnof(ret_error, EBUSY,
+                                       "%s refused: the daemon follows this process's memory "
+                                       "itself (FOLLOW)",
+                                       what);
+}
+
 int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const char *name,
                  char *const *labels, size_t n_labels, sd_bus_error *ret_error) {
         TrackJob *j;
         int r;
+
+        r = refuse_if_following(c, "TRACK", ret_error);
+        if (r < 0)
+                return r;
 
         r = track_job_new(c, ranges, n_ranges, false, &j, ret_error);
         if (r < 0)
@@ -915,10 +949,322 @@ int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_
         TrackJob *j;
         int r;
 
+        r = refuse_if_following(c, "UNTRACK", ret_error);
+        if (r < 0)
+                return r;
+
         r = track_job_new(c, ranges, n_ranges, true, &j, ret_error);
         if (r < 0)
                 return r;
         return client_run_job(c, j, ret_error);
+}
+
+/* ---- FOLLOW: the daemon tracks the process's memory by itself ----
+ *
+ * Every scan interval a walk reads the process's layout (vma.h: PROCMAP_QUERY, at most
+ * CLIENT_FOLLOW_WALK_VMAS per event-loop turn), opened with the client's credentials like every
+ * read of its maps. When it is complete, follow_diff() says what to track and what to drop; the
+ * drops leave the range set at once (their unregistration queued), the new runs go to a follow
+ * job: the TRACK job's pieces and checks, for CLIENT_TRACK_SLICE_USEC per turn, where a refused
+ * run is remembered (skip) and the others go on. The next walk starts only when the job is over,
+ * so a walk's layout is never diffed against ranges a job is still adding. */
+#define CLIENT_FOLLOW_WALK_VMAS 1024
+
+static int on_follow_timer(sd_event_source *s, uint64_t usec, void *userdata);
+static int on_follow_work(sd_event_source *s, void *userdata);
+
+static void client_follow_stop(Client *c) {
+        c->follow.timer = sd_event_source_disable_unref(c->follow.timer);
+        c->follow.work = sd_event_source_disable_unref(c->follow.work);
+        if (c->follow.walking) {
+                vma_walk_done(&c->follow.walk);
+                c->follow.walking = false;
+        }
+}
+
+static void client_follow_done(Client *c) {
+        client_follow_stop(c);
+        vma_vec_done(&c->follow.layout);
+        run_vec_done(&c->follow.skip);
+        free(c->follow.name);
+        for (size_t i = 0; i < c->follow.n_labels; i++)
+                free(c->follow.labels[i]);
+        free(c->follow.labels);
+        c->follow = (ClientFollow){};
+}
+
+static uint64_t follow_interval_usec(const Client *c) {
+        const Policy *p = c->tracker.policy;
+        return p && p->interval_usec > 0 ? p->interval_usec : 10 * USEC_PER_SEC;
+}
+
+static int client_follow_start(Client *c) {
+        sd_event *e = c->env->tracker.event;
+        char desc[64];
+        int r;
+
+        /* the first walk right away, then one per interval */
+        r = sd_event_add_time_relative(e, &c->follow.timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC,
+                                       on_follow_timer, c);
+        if (r < 0)
+                return r;
+        snprintf(desc, sizeof desc, "follow-timer-%" PRIu64, c->id);
+        (void) sd_event_source_set_description(c->follow.timer, desc);
+
+        r = sd_event_add_defer(e, &c->follow.work, on_follow_work, c);
+        if (r < 0)
+                return r;
+        /* below the uffd sources and the requests, as the TRACK jobs */
+        (void) sd_event_source_set_priority(c->follow.work, SD_EVENT_PRIORITY_NORMAL + 10);
+        snprintf(desc, sizeof desc, "follow-walk-%" PRIu64, c->id);
+        (void) sd_event_source_set_description(c->follow.work, desc);
+        return sd_event_source_set_enabled(c->follow.work, SD_EVENT_OFF);
+}
+
+static int follow_copy_labels(ClientFollow *f, const char *name, char *const *labels,
+                              size_t n_labels) {
+        if (name && !(f->name = strdup(name)))
+                return -ENOMEM;
+        if (n_labels > 0 && !(f->labels = calloc(n_labels, sizeof *f->labels)))
+                return -ENOMEM;
+        for (size_t i = 0; i < n_labels; i++, f->n_labels++)
+                if (!(f->labels[i] = strdup(labels[i])))
+                        return -ENOMEM;
+        return 0;
+}
+
+int client_follow(Client *c, uint64_t min_bytes, const char *name, char *const *labels,
+                  size_t n_labels, sd_bus_error *ret_error) {
+        int r;
+
+        if (c->follow.on)
+                return sd_bus_error_set_errnof(ret_error, EALREADY,
+                                               "this process is already followed");
+        if (c->ranges.n_ranges > 0 || c->track_job)
+                return sd_bus_error_set_errnof(
+                        ret_error, EBUSY,
+                        "FOLLOW refused: this client tracks ranges of its own (UNTRACK them first)");
+        r = follow_copy_labels(&c->follow, name, labels, n_labels);
+        if (r >= 0) {
+                c->follow.on = true;
+                c->follow.min_bytes = ALIGN_UP(MAX(min_bytes, (uint64_t) page_size()),
+                                               (uint64_t) page_size());
+                r = client_follow_start(c);
+        }
+        if (r < 0) {
+                client_follow_done(c);
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot follow: %s", strerror(-r));
+        }
+        log_info("client %" PRIu64 " (pid %d): following its private anonymous memory (runs of "
+                 "at least %" PRIu64 " KiB)",
+                 c->id, (int) c->pid, c->follow.min_bytes / 1024);
+        return 0;
+}
+
+/* A forked child of a followed process is followed too. */
+static int client_follow_copy(Client *c, const Client *parent) {
+        int r;
+
+        if (!parent->follow.on)
+                return 0;
+        r = follow_copy_labels(&c->follow, parent->follow.name, parent->follow.labels,
+                               parent->follow.n_labels);
+        if (r < 0)
+                return r;
+        c->follow.on = true;
+        c->follow.min_bytes = parent->follow.min_bytes;
+        return client_follow_start(c);
+}
+
+static int on_follow_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Client *c = userdata;
+        int r;
+
+        (void) sd_event_source_set_time_relative(s, follow_interval_usec(c));
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (c->stopped || c->follow.walking || c->track_job)
+                return 0; /* the last walk or its job is still under way: this one is skipped */
+
+        /* /proc/PID/maps opened with the client's credentials, as for a TRACK */
+        {
+                _cleanup_(creds_restore) Creds saved = {};
+
+                r = creds_assume(c->uid, c->gid, &saved);
+                if (r >= 0)
+                        r = vma_walk_open(c->env->tracker.proc_root, c->pid, &c->follow.walk);
+        }
+        if (r == -ESRCH) {
+                client_gone(c);
+                return 0;
+        }
+        if (r < 0) {
+                tracker_set_error(&c->tracker, r, "cannot read the memory map to follow it");
+                return 0;
+        }
+        c->follow.walking = true;
+        c->follow.layout.n = 0;
+        (void) sd_event_source_set_enabled(c->follow.work, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* The walk is complete: drop what is gone, start a job for what is new. */
+static int follow_apply(Client *c) {
+        _cleanup_(run_vec_done) RunVec add = {}, drop = {};
+        TrackJob *j = NULL;
+        int r;
+
+        c->follow.walks++;
+        c->follow.last_walk_vmas = c->follow.layout.n;
+        (void) follow_prune_skip(c->follow.layout.vmas, c->follow.layout.n, &c->follow.skip);
+        r = follow_diff(c->follow.layout.vmas, c->follow.layout.n, &c->ranges, c->follow.min_bytes,
+                        &c->follow.skip, &add, &drop);
+        if (r < 0)
+                return r;
+        if (add.n_runs == 0 && drop.n_runs == 0)
+                return 0;
+
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        j->follow = true;
+        /* the drops leave the range set now; their unregistration is the job's first work */
+        for (size_t i = 0; i < drop.n_runs; i++) {
+                uint64_t a = drop.runs[i].start, b = drop.runs[i].end;
+
+                log_debug("client %" PRIu64 ": 0x%" PRIx64 "-0x%" PRIx64
+                          " is no longer followable memory, untracking it",
+                          c->id, a, b);
+                if (client_untrack_one(c, a, b - a, &j->unreg, NULL) >= 0)
+                        c->follow.ranges_dropped++;
+        }
+        if (add.n_runs > 0) {
+                j->ranges = reallocarray(NULL, add.n_runs, sizeof *j->ranges);
+                if (!j->ranges) {
+                        /* the drops still need their unregistration: the job does only that */
+                        add.n_runs = 0;
+                } else
+                        for (size_t i = 0; i < add.n_runs; i++)
+                                j->ranges[i] = (ProtoRange){ add.runs[i].start,
+                                                             add.runs[i].end - add.runs[i].start };
+                j->n_ranges = add.n_runs;
+        }
+        r = sd_event_add_defer(c->env->tracker.event, &j->source, on_track_job, c);
+        if (r < 0) {
+                /* cannot go on later: unregister the drops now, track nothing this time */
+                SliceBudget unlimited = slice_budget_make(0, 0, 0);
+                j->n_ranges = 0;
+                (void) follow_job_step(c, j, &unlimited);
+                track_job_free(j);
+                return r;
+        }
+        (void) sd_event_source_set_priority(j->source, SD_EVENT_PRIORITY_NORMAL + 10);
+        (void) sd_event_source_set_description(j->source, "client-follow");
+        (void) sd_event_source_set_enabled(j->source, SD_EVENT_ONESHOT);
+        c->track_job = j;
+        return 0;
+}
+
+static int on_follow_work(sd_event_source *s, void *userdata) {
+        Client *c = userdata;
+        int r;
+
+        if (c->stopped || !c->follow.walking)
+                return 0;
+        r = vma_walk_step(&c->follow.walk, CLIENT_FOLLOW_WALK_VMAS, &c->follow.layout);
+        if (r > 0) {
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        vma_walk_done(&c->follow.walk);
+        c->follow.walking = false;
+        if (r == -ESRCH) {
+                client_gone(c);
+                return 0;
+        }
+        if (r >= 0)
+                r = follow_apply(c);
+        if (r < 0)
+                tracker_set_error(&c->tracker, r, "cannot follow the memory map");
+        return 0;
+}
+
+/* A run the follow job could not track: forgotten for good while its mapping stays (skip), or,
+ * when a limit of the client's is reached, the rest of the job with it (tried again next walk). */
+static void follow_refused(Client *c, TrackJob *j, int r, const sd_bus_error *e) {
+        uint64_t start = j->ranges[j->i].start, end = start + j->ranges[j->i].len;
+
+        if (j->begun && j->pos > start)
+                (void) c->env->tracker.kops->unregister_range(c->uffd, start, j->pos - start);
+        j->begun = false;
+        c->follow.ranges_refused++;
+        if (r == -E2BIG || r == -ENOSPC) {
+                if (!c->follow.limit_logged)
+                        log_notice("client %" PRIu64 " (pid %d): following stops short: %s", c->id,
+                                   (int) c->pid, e && e->message ? e->message : strerror(-r));
+                c->follow.limit_logged = true;
+                j->i = j->n_ranges;
+                return;
+        }
+        log_debug("client %" PRIu64 ": not following 0x%" PRIx64 "-0x%" PRIx64 ": %s", c->id, start,
+                  end, e && e->message ? e->message : strerror(-r));
+        (void) run_vec_append(&c->follow.skip, start, end, 0);
+        j->i++;
+}
+
+static int follow_job_step(Client *c, TrackJob *j, SliceBudget *b) {
+        for (;;) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                uint64_t start, end, piece_end;
+                AddrRun a;
+                int r;
+
+                if (slice_budget_spent(b, now_usec()))
+                        return 1;
+                if (slice_take_front(&j->unreg, CLIENT_UNREGISTER_PIECE_BYTES, page_size(), &a) >
+                    0) {
+                        (void) c->env->tracker.kops->unregister_range(c->uffd, a.start,
+                                                                      a.end - a.start);
+                        slice_budget_take(b, (a.end - a.start) / page_size());
+                        continue;
+                }
+                if (j->i >= j->n_ranges)
+                        return 0;
+
+                start = j->ranges[j->i].start;
+                end = start + j->ranges[j->i].len;
+                if (!j->begun) {
+                        r = track_range_precheck(c, start, end - start, &e);
+                        if (r < 0) {
+                                follow_refused(c, j, r, &e);
+                                continue;
+                        }
+                        j->begun = true;
+                        j->pos = start;
+                }
+                piece_end = ALIGN_DOWN(j->pos, CLIENT_TRACK_PIECE_BYTES) + CLIENT_TRACK_PIECE_BYTES;
+                if (piece_end <= j->pos || piece_end > end)
+                        piece_end = end;
+                r = track_piece(c, j->pos, piece_end, &piece_end, &e);
+                if (r == -ESRCH)
+                        return r;
+                if (r < 0) {
+                        follow_refused(c, j, r, &e);
+                        continue;
+                }
+                slice_budget_take(b, (piece_end - j->pos) / page_size());
+                j->pos = piece_end;
+                if (j->pos < end)
+                        continue;
+                j->begun = false;
+                r = track_range_commit(c, start, end, c->follow.name, c->follow.labels,
+                                       c->follow.n_labels, &e);
+                if (r < 0) {
+                        follow_refused(c, j, r, &e);
+                        continue;
+                }
+                c->follow.ranges_added++;
+                j->i++;
+        }
 }
 
 /* ---- events ---- */

@@ -22,6 +22,7 @@
 #include "protocol.h"
 #include "rangeset.h"
 #include "tracker.h"
+#include "vma.h"
 
 typedef struct Client Client;
 typedef struct TrackJob TrackJob; /* a TRACK under way (client.c) */
@@ -70,6 +71,31 @@ typedef struct ClientIdentity {
         uint64_t parent_id; /* 0 unless created by a FORK event */
 } ClientIdentity;
 
+/* FOLLOW: the daemon tracks the process's private anonymous memory by itself (follow.h). A walk
+ * of the process's layout runs every scan interval, in slices, and its difference with the
+ * tracked ranges becomes a TRACK job of the daemon's own (each new run checked, registered and
+ * proven like a TRACK request's; a refused one remembered in skip while its mapping stays). */
+typedef struct ClientFollow {
+        bool on;
+        uint64_t min_bytes;
+        char *name; /* for the followed ranges; may be NULL */
+        char **labels;
+        size_t n_labels;
+        sd_event_source *timer; /* a walk every policy interval */
+        sd_event_source *work; /* the walk under way, a slice per turn */
+        bool walking;
+        VmaWalk walk;
+        VmaVec layout;
+        RunVec skip; /* runs refused, not tried again while their mapping stays */
+        bool limit_logged; /* the client's limits stopped following: said once */
+        /* counters */
+        uint64_t walks;
+        uint64_t last_walk_vmas;
+        uint64_t ranges_added; /* runs tracked by following */
+        uint64_t ranges_refused;
+        uint64_t ranges_dropped; /* tracked parts no followable VMA covered any more */
+} ClientFollow;
+
 struct Client {
         const ClientEnv *env;
         const ClientHooks *hooks;
@@ -98,6 +124,7 @@ struct Client {
         TrackTag *tags;
         size_t n_tags;
         TrackJob *track_job; /* a TRACK under way, or NULL */
+        ClientFollow follow;
 
         Tracker tracker;
 
@@ -130,6 +157,13 @@ int client_track(Client *c, const ProtoRange *ranges, size_t n_ranges, const cha
  * pieces, and when that does not fit in this turn this returns CLIENT_TRACK_PENDING and the
  * answer comes through hooks->tracked, as for client_track(). */
 int client_untrack(Client *c, const ProtoRange *ranges, size_t n_ranges, sd_bus_error *ret_error);
+
+/* FOLLOW: from now on the daemon tracks the process's followable memory of runs of at least
+ * min_bytes itself (follow.h), under name and labels, walking its layout every scan interval;
+ * the first walk starts in a later turn. TRACK and UNTRACK are refused from then on. -EALREADY
+ * when following already, -EBUSY when ranges are tracked or a TRACK is under way. */
+int client_follow(Client *c, uint64_t min_bytes, const char *name, char *const *labels,
+                  size_t n_labels, sd_bus_error *ret_error);
 
 /* The one event reader: drains and applies pending uffd events in the order the kernel gave
  * them, then retries faults deferred by EAGAIN. -ESRCH when the process is gone; -EBUSY if

@@ -277,6 +277,9 @@ static int handle_request(Conn *c, const ProtoMessage *req) {
                         return 0;
                 }
                 break;
+        case PROTO_FOLLOW:
+                r = h->hooks->follow(h->userdata, c->client_id, req, &e);
+                break;
         case PROTO_STATUS:
                 proto_message_init(&reply, PROTO_REPLY, req->seq);
                 r = h->hooks->status(h->userdata, c->client_id, &reply, &e);

@@ -45,6 +45,9 @@ typedef struct HandoffHooks {
                      sd_bus_error *ret_error);
         int (*untrack)(void *userdata, uint64_t client_id, const ProtoMessage *req,
                        sd_bus_error *ret_error);
+        /* FOLLOW: the daemon tracks the client's memory by itself from now on. */
+        int (*follow)(void *userdata, uint64_t client_id, const ProtoMessage *req,
+                      sd_bus_error *ret_error);
         /* STATUS: fill the reply's counters and ranges. */
         int (*status)(void *userdata, uint64_t client_id, ProtoMessage *reply,
                       sd_bus_error *ret_error);

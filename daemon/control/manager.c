@@ -634,6 +634,16 @@ static int hook_untrack(void *userdata, uint64_t id, const ProtoMessage *req,
         return r == CLIENT_TRACK_PENDING ? HANDOFF_PENDING : r;
 }
 
+static int hook_follow(void *userdata, uint64_t id, const ProtoMessage *req,
+                       sd_bus_error *ret_error) {
+        Client *c = NULL;
+        int r = find_for_request(userdata, id, ret_error, &c);
+
+        if (r < 0)
+                return r;
+        return client_follow(c, req->min_bytes, req->name, req->labels, req->n_labels, ret_error);
+}
+
 static int hook_status(void *userdata, uint64_t id, ProtoMessage *reply, sd_bus_error *ret_error) {
         Manager *m = userdata;
         Client *c = NULL;
@@ -659,6 +669,7 @@ static const HandoffHooks manager_handoff_hooks = {
         .hello = hook_hello,
         .track = hook_track,
         .untrack = hook_untrack,
+        .follow = hook_follow,
         .status = hook_status,
         .closed = hook_closed,
 };

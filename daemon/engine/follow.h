@@ -31,8 +31,6 @@
 /* A PROT_NONE VMA of at most this size right below an anonymous one is taken for a thread stack's
  * guard (glibc: one page by default, pthread_attr_setguardsize() for more). */
 #define FOLLOW_GUARD_MAX_BYTES (UINT64_C(64) << 10)
-/* What uffdtier-run asks for when not told: smaller runs are not worth a range of their own. */
-#define FOLLOW_MIN_BYTES_DEFAULT (UINT64_C(1) << 20)
 
 /* Whether v may be followed; prev is the VMA just below it in the layout (NULL: none), to tell a
  * thread stack by its guard. */
