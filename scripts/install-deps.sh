@@ -32,6 +32,7 @@ build_pkgs=(
         util-linux procps ca-certificates
         jq # the bus test reads busctl's JSON
         gnuplot-nox # the comparison benchmark's chart (tests/bench/run-compare.sh)
+        redis-server redis-tools # a real server under uffdtier-run (tests/integration/test-run-redis.sh)
         # the systemd suite: a Debian 12 container with a real systemd (no recommends: they pull
         # libnss-mymachines, which edits the host's /etc/nsswitch.conf)
         systemd-container debootstrap
