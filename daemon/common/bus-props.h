@@ -199,7 +199,21 @@ typedef struct BusProp {
         X(max_slice_usec, NULL, U64, 0, NULL, "max_slice_usec", METRIC_NONE, NULL, NULL, \
           VAL_U64(k->max_slice_usec)) \
         X(monitor_only, NULL, BOOL, 0, NULL, "monitor_only", METRIC_NONE, NULL, NULL, \
-          VAL_BOOL(client_monitor_only(c)))
+          VAL_BOOL(client_monitor_only(c))) \
+        X(following, NULL, BOOL, 0, "following", "following", METRIC_NONE, NULL, NULL, \
+          VAL_BOOL(c->follow.on)) \
+        X(follow_min_bytes, NULL, U64, 0, "follow_min_bytes", "follow_min_bytes", METRIC_NONE, \
+          NULL, NULL, VAL_U64(c->follow.min_bytes)) \
+        X(follow_walks, NULL, U64, 0, "follow_walks", "follow_walks", METRIC_NONE, NULL, NULL, \
+          VAL_U64(c->follow.walks)) \
+        X(follow_last_walk_vmas, NULL, U64, 0, "follow_last_walk_vmas", "follow_last_walk_vmas", \
+          METRIC_NONE, NULL, NULL, VAL_U64(c->follow.last_walk_vmas)) \
+        X(follow_ranges_added, NULL, U64, 0, "follow_ranges_added", "follow_ranges_added", \
+          METRIC_NONE, NULL, NULL, VAL_U64(c->follow.ranges_added)) \
+        X(follow_ranges_refused, NULL, U64, 0, "follow_ranges_refused", "follow_ranges_refused", \
+          METRIC_NONE, NULL, NULL, VAL_U64(c->follow.ranges_refused)) \
+        X(follow_ranges_dropped, NULL, U64, 0, "follow_ranges_dropped", "follow_ranges_dropped", \
+          METRIC_NONE, NULL, NULL, VAL_U64(c->follow.ranges_dropped))
 
 /* org.uffdtier1.Manager, the one object at UFFDTIER_BUS_PATH. */
 #define UFFDTIER_MANAGER_PROPERTIES(X) \
