@@ -1188,26 +1188,26 @@ static int on_follow_work(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-/* A run the follow job could not track: forgotten for good while its mapping stays (skip), or,
- * when a limit of the client's is reached, the rest of the job with it (tried again next walk). */
+/* A run the follow job could not track: left alone while its mapping stays as it is (skip), and
+ * the job goes on with the next. A limit of the client's (too many ranges, too many bytes: a
+ * huge reservation such as a sanitizer's shadow) is said once at notice level. */
 static void follow_refused(Client *c, TrackJob *j, int r, const sd_bus_error *e) {
         uint64_t start = j->ranges[j->i].start, end = start + j->ranges[j->i].len;
+        const char *why = e && e->message ? e->message : strerror(-r);
 
         if (j->begun && j->pos > start)
                 (void) c->env->tracker.kops->unregister_range(c->uffd, start, j->pos - start);
         j->begun = false;
         c->follow.ranges_refused++;
-        if (r == -E2BIG || r == -ENOSPC) {
-                if (!c->follow.limit_logged)
-                        log_notice("client %" PRIu64 " (pid %d): following stops short: %s", c->id,
-                                   (int) c->pid, e && e->message ? e->message : strerror(-r));
+        if ((r == -E2BIG || r == -ENOSPC) && !c->follow.limit_logged) {
+                log_notice("client %" PRIu64 " (pid %d): not following 0x%" PRIx64 "-0x%" PRIx64
+                           ": %s",
+                           c->id, (int) c->pid, start, end, why);
                 c->follow.limit_logged = true;
-                j->i = j->n_ranges;
-                return;
-        }
-        log_debug("client %" PRIu64 ": not following 0x%" PRIx64 "-0x%" PRIx64 ": %s", c->id, start,
-                  end, e && e->message ? e->message : strerror(-r));
-        (void) run_vec_append(&c->follow.skip, start, end, 0);
+        } else
+                log_debug("client %" PRIu64 ": not following 0x%" PRIx64 "-0x%" PRIx64 ": %s",
+                          c->id, start, end, why);
+        (void) follow_skip_add(&c->follow.skip, start, end);
         j->i++;
 }
 

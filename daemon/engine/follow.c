@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <string.h>
 
 #include "follow.h"
 #include "macro.h"
@@ -111,6 +112,36 @@ int follow_diff(const VmaInfo *layout, size_t n, const RangeSet *tracked, uint64
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+int follow_skip_add(RunVec *skip, uint64_t start, uint64_t end) {
+        size_t i = 0, j;
+        int r;
+
+        if (end <= start)
+                return -EINVAL;
+        r = run_vec_reserve(skip, 1);
+        if (r < 0)
+                return r;
+        /* the first run that ends at or after start: it may touch or overlap */
+        while (i < skip->n_runs && skip->runs[i].end < start)
+                i++;
+        /* merge every run from i on that starts at or before end */
+        for (j = i; j < skip->n_runs && skip->runs[j].start <= end; j++) {
+                start = MIN(start, skip->runs[j].start);
+                end = MAX(end, skip->runs[j].end);
+        }
+        if (j == i) { /* nothing merged: insert */
+                memmove(skip->runs + i + 1, skip->runs + i,
+                        (skip->n_runs - i) * sizeof *skip->runs);
+                skip->n_runs++;
+        } else if (j > i + 1) {
+                memmove(skip->runs + i + 1, skip->runs + j,
+                        (skip->n_runs - j) * sizeof *skip->runs);
+                skip->n_runs -= j - i - 1;
+        }
+        skip->runs[i] = (AddrRun){ .start = start, .end = end };
         return 0;
 }
 

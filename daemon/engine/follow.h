@@ -47,6 +47,10 @@ bool follow_vma_eligible(const VmaInfo *v, const VmaInfo *prev);
 int follow_diff(const VmaInfo *layout, size_t n, const RangeSet *tracked, uint64_t min_bytes,
                 const RunVec *skip, RunVec *ret_track, RunVec *ret_untrack);
 
+/* Adds [start, end) to skip, keeping it sorted (runs that overlap or touch are merged). -ENOMEM
+ * leaves skip as it was. */
+int follow_skip_add(RunVec *skip, uint64_t start, uint64_t end);
+
 /* Keeps of skip only the runs that still lie inside one run of followable VMAs of layout (a
  * refusal is remembered while its mapping stays as it was; once the layout there changed it is
  * tried again). Returns the number kept. */

@@ -181,6 +181,23 @@ TEST(diff_partial_skip_and_holes) {
         ASSERT_EQ(follow_prune_skip(layout, ELEMENTSOF(layout), &skip), 1);
 }
 
+TEST(skip_add_sorted) {
+        _cleanup_(run_vec_done) RunVec s = {};
+
+        ASSERT_OK(follow_skip_add(&s, 0x5000, 0x6000));
+        ASSERT_OK(follow_skip_add(&s, 0x1000, 0x2000));
+        ASSERT_OK(follow_skip_add(&s, 0x9000, 0xa000));
+        EXPECT_RUNS(&s, { 0x1000, 0x2000 }, { 0x5000, 0x6000 }, { 0x9000, 0xa000 });
+        ASSERT_OK(follow_skip_add(&s, 0x2000, 0x3000)); /* touches: merged */
+        EXPECT_RUNS(&s, { 0x1000, 0x3000 }, { 0x5000, 0x6000 }, { 0x9000, 0xa000 });
+        ASSERT_OK(follow_skip_add(&s, 0x2800, 0x9800)); /* spans two */
+        EXPECT_RUNS(&s, { 0x1000, 0xa000 });
+        ASSERT_OK(follow_skip_add(&s, 0xb000, 0xc000));
+        ASSERT_OK(follow_skip_add(&s, 0x0, 0x800));
+        EXPECT_RUNS(&s, { 0x0, 0x800 }, { 0x1000, 0xa000 }, { 0xb000, 0xc000 });
+        ASSERT_ERROR(follow_skip_add(&s, 0x5000, 0x5000), EINVAL);
+}
+
 /* ---- the layout walk on this process ---- */
 
 static bool layout_has(const VmaVec *v, uint64_t start, uint64_t end, bool *ret_eligible) {
