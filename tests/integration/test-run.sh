@@ -160,13 +160,15 @@ echo "g: --no-children: the exec'd image runs without the preload"
 SUID_DIR=$(mktemp -d /tmp/uffdtier-suid.XXXXXX) || fail "mktemp failed"
 cleanup_push "rm -rf '$SUID_DIR'"
 chmod 755 "$SUID_DIR"
-SUID=$SUID_DIR/suid-true
-cp /bin/true "$SUID" && chmod 4755 "$SUID" || fail "cannot make a setuid copy"
+# the program is a copy of follow-prog (which ends at the end of its input): of the same build as
+# the preload, which a sanitizer build needs
+cp "$PROG" "$SUID_DIR/plain" && cp "$PROG" "$SUID_DIR/suid" && chmod 755 "$SUID_DIR/plain" &&
+        chmod 4755 "$SUID_DIR/suid" || fail "cannot make a setuid copy"
 AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 if "${AS_NOBODY[@]}" test -x "$RUN" -a -r "$UFFDTIER_PRELOAD" 2>/dev/null; then
-        out=$("${AS_NOBODY[@]}" "$RUN" --socket "$SOCK" -- /bin/true 2>&1)
-        grep -q "runs untracked" <<<"$out" || fail "as nobody, the preload did not run in /bin/true: $out"
-        out=$("${AS_NOBODY[@]}" "$RUN" --socket "$SOCK" -- "$SUID" 2>&1) ||
+        out=$("${AS_NOBODY[@]}" "$RUN" --socket "$SOCK" -- "$SUID_DIR/plain" </dev/null 2>&1)
+        grep -q "runs untracked" <<<"$out" || fail "as nobody, the preload did not run in a plain program: $out"
+        out=$("${AS_NOBODY[@]}" "$RUN" --socket "$SOCK" -- "$SUID_DIR/suid" </dev/null 2>&1) ||
                 fail "the setuid program failed under uffdtier-run: $out"
         grep -q "runs untracked" <<<"$out" && fail "the preload ran in a setuid program: $out"
         echo "h: a setuid program runs without the preload (ld.so ignores it)"
