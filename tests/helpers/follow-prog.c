@@ -15,6 +15,10 @@
  *   verify                     every region holds its pattern ("ERR region I page P" if not)
  *   fork                       a child verifies every region and exits: "OK child=PID status=S"
  *   unmap I                    munmap() region I (an mmap region)
+ *   churn I N                  N times: write a page of region I, then MADV_DONTNEED it (which
+ *                              waits for the daemon's reading of the REMOVE event when the page
+ *                              is followed); "OK calls=N p50_us=.. p99_us=.. max_us=.." (the
+ *                              region's pattern is written back afterwards)
  *   exec                       execs itself again (same pid, image + 1); the new image says READY
  *   exit                       "OK bye"
  * SIZE takes K/M/G suffixes. */
@@ -31,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -148,6 +153,17 @@ static uint64_t registered_bytes(unsigned i) {
         return bytes;
 }
 
+static uint64_t usec_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
 static void reply(const char *format, ...) _printf_(1, 2);
 static void reply(const char *format, ...) {
         va_list ap;
@@ -238,6 +254,37 @@ static void command(char *line, char **argv) {
                         _exit(verify_all(&i, &page) < 0 ? 1 : 0);
                 (void) waitpid(pid, &status, 0);
                 reply("OK child=%d status=%d", (int) pid, status);
+                return;
+        } else if (streq(cmd, "churn")) {
+                char *arg2 = strtok(NULL, " \n");
+                uint64_t n = 0, *t;
+                size_t pages;
+
+                if (!arg || region_arg(arg, &i) < 0 || !regions[i].mapped || !arg2 ||
+                    parse_u64(arg2, &n) < 0 || n == 0 || n > 10000000) {
+                        reply("ERR EINVAL churn REGION N");
+                        return;
+                }
+                t = calloc(n, sizeof *t);
+                if (!t) {
+                        reply("ERR ENOMEM");
+                        return;
+                }
+                pages = regions[i].len / page_size();
+                for (uint64_t k = 0; k < n; k++) {
+                        uint8_t *p = regions[i].addr + (k % pages) * page_size();
+                        uint64_t t0;
+
+                        p[0] = (uint8_t) k;
+                        t0 = usec_now();
+                        (void) madvise(p, page_size(), MADV_DONTNEED);
+                        t[k] = usec_now() - t0;
+                }
+                qsort(t, n, sizeof *t, cmp_u64);
+                fill(i);
+                reply("OK calls=%" PRIu64 " p50_us=%" PRIu64 " p99_us=%" PRIu64 " max_us=%" PRIu64,
+                      n, t[n / 2], t[n * 99 / 100], t[n - 1]);
+                free(t);
                 return;
         } else if (streq(cmd, "unmap")) {
                 if (!arg || region_arg(arg, &i) < 0 || !regions[i].mapped) {

@@ -94,6 +94,13 @@ grow a thread-mmap 32
 followed a "$REGION" 32
 verify a
 echo "a: every byte intact after the page-outs"
+# what the REMOVE event costs the program: MADV_DONTNEED of one followed page, 20000 times (each
+# waits until the daemon read the event), against the same untracked below (f)
+client_cmd a "churn 0 20000" || fail "churn: $REPLY_TEXT"
+echo "a: MADV_DONTNEED of a followed page: ${REPLY_TEXT%$'\n'}"
+max_us=$(sed -n 's/.*max_us=\([0-9]*\).*/\1/p' <<<"$REPLY_TEXT")
+[ "$max_us" -lt 1000000 ] || fail "a MADV_DONTNEED waited $max_us us for the daemon"
+verify a
 client_cmd a "unmap 1" || fail "unmap: $REPLY_TEXT"
 wait_for 10 grep -q "client [0-9]*: unmap " "$DAEMON_LOG" || fail "no unmap event seen by the daemon"
 verify a
@@ -133,6 +140,8 @@ echo "e: the program ran on with every byte after the daemon was killed"
 SOCK=$WORK/nobody-listens.sock
 prog_start f --socket "$SOCK"
 grow f brk 8
+client_cmd f "churn 0 20000" || fail "churn: $REPLY_TEXT"
+echo "f: MADV_DONTNEED of an untracked page: ${REPLY_TEXT%$'\n'}"
 verify f
 client_stop f
 [ "$(wc -l <"$WORK/f.err")" = 1 ] && grep -q "runs untracked" "$WORK/f.err" ||
