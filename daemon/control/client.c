@@ -167,6 +167,7 @@ static int client_alloc(const ClientEnv *env, const Policy *policy, const Client
                              .pagemap_fd = c->pagemap_fd,
                              .ranges = &c->ranges,
                              .cgroup_path = c->cgroup_path,
+                             .no_sync_window = c->user_mode_only,
                      });
         *ret = c;
         return 0;

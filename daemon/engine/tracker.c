@@ -799,7 +799,7 @@ static int cycle_begin(Tracker *t) {
         t->in_cycle = true;
         run_vec_clear(&t->evict_runs);
 
-        if (t->env->backend == BACKEND_RWP) {
+        if (t->env->backend == BACKEND_RWP && !t->target.no_sync_window) {
                 r = RETRY_EAGAIN(t,
                                  t->env->kops->set_mode(t->target.uffd, 0, UFFD_FEATURE_RWP_ASYNC));
                 if (r == -ESRCH)

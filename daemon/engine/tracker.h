@@ -126,6 +126,12 @@ typedef struct TrackerTarget {
         int pagemap_fd;
         RangeSet *ranges;
         const char *cgroup_path; /* unified-hierarchy path for PSI, or NULL */
+        /* A user-mode-only uffd (UFFD_USER_MODE_ONLY: what an unprivileged program under
+         * uffdtier-run gets): in a sync window the kernel's own accesses to protected pages
+         * (read(2) into them, a socket's receive) would fail with EFAULT instead of waiting, so
+         * rwp cycles stay in async mode for it: a page touched between the scan and its
+         * eviction batch is paged out all the same and refaults, as with wp-async. */
+        bool no_sync_window;
 } TrackerTarget;
 
 /* Faults whose resolution met EAGAIN (an event pending): retried after the next event read. */

@@ -451,6 +451,8 @@ static Env env;
 #define PS ((uint64_t) page_size())
 #define PG(i) (env.base + (uint64_t) (i) *PS)
 
+static bool env_user_mode_only; /* the next env_setup()'s client: a UFFD_USER_MODE_ONLY uffd */
+
 static void env_setup(Backend backend, size_t n_pages) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         Manager *m;
@@ -486,8 +488,8 @@ static void env_setup(Backend backend, size_t n_pages) {
         env.fds[0] = uffd;
         env.fds[1] = pidfd;
         env.fds[2] = pagemap_fd;
-        if (manager_add_client(m, getpid(), getuid(), getgid(), false, "t", uffd, pidfd, pagemap_fd,
-                               &e, &env.client_id) < 0)
+        if (manager_add_client(m, getpid(), getuid(), getgid(), env_user_mode_only, "t", uffd,
+                               pidfd, pagemap_fd, &e, &env.client_id) < 0)
                 test_fail(__FILE__, __LINE__, "manager_add_client: %s", e.message);
         env.c = manager_find_client(m, env.client_id);
         ASSERT_TRUE(env.c);
@@ -612,6 +614,25 @@ TEST(inject_eagain_on_set_mode_reads_events_and_retries) {
         ASSERT_FALSE(env.c->tracker.in_cycle);
         ASSERT_FALSE(env.c->tracker.sync);
         ASSERT_EQ(env.c->tracker.counters.last_error, 0);
+        env_teardown();
+}
+
+/* A user-mode-only uffd (an unprivileged program under uffdtier-run): kernel accesses to
+ * protected pages would fail with EFAULT in a sync window, so its rwp cycles never open one. */
+TEST(rwp_user_mode_only_has_no_sync_window) {
+        size_t mark;
+
+        env_user_mode_only = true;
+        env_setup(BACKEND_RWP, 16);
+        env_user_mode_only = false;
+        env_track(0, 16);
+        mark = fake.n_calls;
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
+        ASSERT_EQ(fake_count(OP_SET_MODE, mark), 0);
+        ASSERT_CMP(fake_count(OP_PAGEMAP_SCAN, mark), >, 0);
+        ASSERT_CMP(fake_count(OP_RWPROTECT, mark), >, 0); /* re-armed all the same */
+        ASSERT_FALSE(env.c->tracker.sync);
+        ASSERT_EQ(env.c->tracker.counters.cycles, 1);
         env_teardown();
 }
 
