@@ -353,7 +353,7 @@ int client_new_forked(const Client *parent, const ClientIdentity *who, int uffd,
         /* The child's registered ranges are a copy of the parent's at fork time, and so are
          * the protection markers (EVENT_FORK keeps them). */
         range_set_done(&c->ranges);
-        r = range_set_copy(&parent->ranges, &c->ranges);
+        r = range_set_copy(&parent->ranges, c->ranges.budget, &c->ranges);
         if (r >= 0)
                 r = client_copy_tags(c, parent);
         if (r >= 0)

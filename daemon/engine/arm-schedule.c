@@ -114,7 +114,7 @@ static bool all_seen(const TrackedRange *r, uint64_t a, uint64_t e, uint64_t pag
 
         if (first >= last)
                 return false;
-        for (uint64_t i = first; i < last; i++)
+        for (uint64_t i = first; i < last; i = tracked_range_run_end(r, i, last))
                 if ((tracked_range_get(r, i) & PAGE_STATE_AGE_MASK) != 0)
                         return false;
         return true;

@@ -74,6 +74,9 @@ typedef struct Classifier {
          * still share one state afterwards (then it stays without bytes) or have to get them. */
         bool dry;
         bool diverged;
+        /* ... and when it cannot get them (the state budget): its pages keep one state, the
+         * merge of what they should have (classify_state_merge()) */
+        bool coarse;
         bool have_next_uniform;
         uint8_t next_uniform;
 
@@ -109,9 +112,13 @@ static const RefaultRun *run_alive(const RefaultRun *k, const ClassifyParams *p)
         return NULL;
 }
 
+static uint64_t page_of(const TrackedRange *r, uint64_t addr) {
+        return (addr - r->start) >> r->page_shift;
+}
+
 static uint8_t state_read(const Classifier *c, uint64_t addr) {
         const TrackedRange *r = c->r;
-        return r->pages ? r->pages[(addr - r->start) >> r->page_shift] : r->uniform;
+        return r->chunks ? tracked_range_get(r, page_of(r, addr)) : r->uniform;
 }
 
 /* End of the stretch from addr (below end) whose pages all share addr's state: they all fare
@@ -119,34 +126,32 @@ static uint8_t state_read(const Classifier *c, uint64_t addr) {
  * (same age since touched together, or never touched), which makes this the common case. */
 static uint64_t state_run_end(const Classifier *c, uint64_t addr, uint64_t end) {
         const TrackedRange *r = c->r;
-        size_t i, n;
-        uint8_t state;
 
-        if (!r->pages)
+        if (!r->chunks)
                 return end;
-        i = (size_t) ((addr - r->start) >> r->page_shift);
-        n = (size_t) ((end - r->start) >> r->page_shift);
-        state = r->pages[i];
-        while (++i < n && r->pages[i] == state)
-                ;
-        return r->start + ((uint64_t) i << r->page_shift);
+        return r->start +
+                (tracked_range_run_end(r, page_of(r, addr), page_of(r, end)) << r->page_shift);
 }
 
 /* Sets [a, b) to state; all of it had one state before (see state_run_end()). */
 static void state_write(Classifier *c, uint64_t a, uint64_t b, uint8_t state) {
         TrackedRange *r = c->r;
 
-        if (r->pages) {
-                memset(r->pages + ((a - r->start) >> r->page_shift), state,
-                       (size_t) ((b - a) >> r->page_shift));
+        if (r->chunks) {
+                /* cannot fail with chunks: past the budget a chunk is coarsened */
+                (void) tracked_range_fill(r, page_of(r, a), page_of(r, b), state);
                 return;
         }
-        /* Without bytes the old state stays readable in r->uniform until the walk is over. */
+        /* Without chunks the old state stays readable in r->uniform until the walk is over. */
         if (!c->have_next_uniform) {
                 c->next_uniform = state;
                 c->have_next_uniform = true;
-        } else if (c->next_uniform != state)
-                c->diverged = true;
+        } else if (c->next_uniform != state) {
+                if (c->coarse)
+                        c->next_uniform = classify_state_merge(c->next_uniform, state);
+                else
+                        c->diverged = true;
+        }
 }
 
 static void account(Classifier *c, uint64_t bytes, uint64_t categories, unsigned age) {
@@ -457,7 +462,7 @@ bool classify_progress_matches(const ClassifyProgress *g, const TrackedRange *r,
 
 const TrackedRange *classify_progress_view(const ClassifyProgress *g, const TrackedRange *r,
                                            TrackedRange *buf) {
-        if (r->pages || !g->active || !g->have_next_uniform)
+        if (r->chunks || !g->active || !g->have_next_uniform)
                 return r;
         *buf = *r;
         buf->uniform = g->next_uniform;
@@ -473,8 +478,8 @@ static int materialize_walked(TrackedRange *r, const ClassifyProgress *g) {
         if (k < 0)
                 return k;
         if (g->have_next_uniform)
-                memset(r->pages + ((g->begin - r->start) >> r->page_shift), g->next_uniform,
-                       (size_t) ((g->pos - g->begin) >> r->page_shift));
+                (void) tracked_range_fill(r, page_of(r, g->begin), page_of(r, g->pos),
+                                          g->next_uniform);
         return 0;
 }
 
@@ -507,8 +512,8 @@ int classify_range_step(TrackedRange *r, uint64_t end, const struct page_region 
         c.allocated_runs = g->allocated_runs;
         c.runs_oom = g->runs_oom;
 
-        if (!r->pages) {
-                /* Without bytes: the new state of what was walked so far is g's next_uniform
+        if (!r->chunks) {
+                /* Without chunks: the new state of what was walked so far is g's next_uniform
                  * (r->uniform still holds the old one for the rest); a dry walk of this window
                  * says whether it stays one state. */
                 c.dry = true;
@@ -517,11 +522,15 @@ int classify_range_step(TrackedRange *r, uint64_t end, const struct page_region 
                 classify_walk(&c, regions, n_regions, g->pos, end);
                 if (c.diverged) {
                         k = materialize_walked(r, g);
-                        if (k < 0) {
+                        if (k == -ENOSPC) { /* over the state budget: coarsen instead */
+                                c.coarse = true;
+                                if (r->budget)
+                                        r->budget->coarsened++;
+                        } else if (k < 0) {
                                 g->runs = c.runs; /* ownership stays with g */
                                 return k;
-                        }
-                        g->have_next_uniform = false;
+                        } else
+                                g->have_next_uniform = false;
                 }
                 c.dry = c.diverged = false;
                 c.have_next_uniform = g->have_next_uniform;
@@ -530,7 +539,7 @@ int classify_range_step(TrackedRange *r, uint64_t end, const struct page_region 
 
         classify_walk(&c, regions, n_regions, g->pos, end);
 
-        if (!r->pages) {
+        if (!r->chunks) {
                 g->have_next_uniform = c.have_next_uniform;
                 g->next_uniform = c.next_uniform;
         }
@@ -550,13 +559,20 @@ int classify_range_finish(TrackedRange *r, ClassifyProgress *g) {
         if (!g->active || g->start != r->start || g->end != r->end || g->pos != r->end)
                 return -EINVAL;
 
-        if (!r->pages && g->have_next_uniform) {
+        if (!r->chunks && g->have_next_uniform) {
                 if (g->begin == r->start)
                         r->uniform = g->next_uniform;
-                else if (g->next_uniform != r->uniform)
+                else if (g->next_uniform != r->uniform) {
                         k = materialize_walked(r, g); /* -ENOMEM: this cycle's ageing is lost */
+                        if (k == -ENOSPC) {
+                                r->uniform = classify_state_merge(r->uniform, g->next_uniform);
+                                if (r->budget)
+                                        r->budget->coarsened++;
+                                k = 0;
+                        }
+                }
         }
-        if (r->pages)
+        if (r->chunks)
                 tracked_range_compact(r);
 
         /* The old runs before the walk's begin (a walk resumed in the middle of the range) stay,
@@ -630,6 +646,12 @@ int classify_due_runs(const TrackedRange *r, uint64_t cycle, unsigned rearm_peri
                         return ret;
         }
         return 0;
+}
+
+uint8_t classify_state_merge(uint8_t a, uint8_t b) {
+        /* the younger age (never turns a page cold early), EVICTED only when both were */
+        return (uint8_t) (MIN(a & PAGE_STATE_AGE_MASK, b & PAGE_STATE_AGE_MASK) |
+                          (a & b & PAGE_STATE_EVICTED));
 }
 
 int classify_mark_evicted(RangeSet *s, uint64_t start, uint64_t end) {

@@ -150,6 +150,10 @@ int classify_range_finish(TrackedRange *r, ClassifyProgress *g);
  * Appends the due parts of r (coalesced) to *due; -EINVAL for rearm_period == 0. */
 int classify_due_runs(const TrackedRange *r, uint64_t cycle, unsigned rearm_period, RunVec *due);
 
+/* Two states in one, for a range or chunk coarsened past the state budget (StateBudget.merge):
+ * the younger age, so nothing turns cold early, and EVICTED only when both were. */
+uint8_t classify_state_merge(uint8_t a, uint8_t b);
+
 /* After a successful MADV_PAGEOUT of [start, end): sets EVICTED on the tracked pages in it. */
 int classify_mark_evicted(RangeSet *s, uint64_t start, uint64_t end);
 /* A fault arrived for the page: it is in use, age 0. EVICTED is kept on purpose: the next scan

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The address ranges one client asked us to track, with one state byte per page, kept exact across
+/* The address ranges one client asked us to track, with a state byte per page, kept exact across
  * the userfaultfd events the daemon receives:
  *
  *   UFFD_EVENT_UNMAP   range_set_remove(): the pages are gone.
@@ -12,6 +12,14 @@
  *
  * Pure: no I/O, no logging, no globals. What a state byte means is up to the caller (classify.h);
  * this module only stores, splits, moves and merges it.
+ *
+ * Storage costs in proportion to what differs (a client can track a terabyte it never touches):
+ * a range whose pages all share one state costs nothing per page; otherwise it has one 8-byte
+ * word per chunk of RANGE_CHUNK_PAGES pages (chunks aligned on absolute page numbers, so a split
+ * or a trim keeps them), holding up to RANGE_CHUNK_INLINE_RUNS runs of equal state inline, and
+ * only a chunk with more runs than that gets RANGE_CHUNK_PAGES bytes of its own. What it costs is
+ * charged to a StateBudget; past the budget a chunk is coarsened instead (neighbouring runs merged
+ * by the budget's merge rule), which loses precision, never correctness of the layout.
  *
  * Invariants: ranges are page-aligned, sorted by start, never overlap, and two ranges that touch
  * always have different tags (touching same-tag ranges are merged, state preserved). Every
@@ -33,12 +41,40 @@ typedef struct RefaultRun {
         uint32_t count; /* refaults so far, saturating */
 } RefaultRun;
 
+/* What per-page state may cost, in bytes, at one level (a client, a uid, the daemon): a charge
+ * must fit at every level up the parent chain. Owned by the caller; ranges keep a pointer. */
+typedef struct StateBudget {
+        uint64_t used, limit; /* limit 0: unlimited */
+        struct StateBudget *parent;
+        uint64_t coarsened; /* chunks (or whole ranges) coarsened because a charge was refused */
+        /* Two states in one: how a coarsened run is stored (the caller's meaning, classify.h's
+         * classify_state_merge()). NULL: the smaller one. Read at the leaf only. */
+        uint8_t (*merge)(uint8_t a, uint8_t b);
+} StateBudget;
+
+/* true when bytes fit at every level (then charged at every level); NULL budget: always. */
+bool state_budget_charge(StateBudget *b, uint64_t bytes);
+void state_budget_uncharge(StateBudget *b, uint64_t bytes);
+/* true when nothing more fits at some level (a new TRACK is refused then). */
+bool state_budget_exhausted(const StateBudget *b);
+
+#define RANGE_CHUNK_SHIFT 9
+#define RANGE_CHUNK_PAGES (1U << RANGE_CHUNK_SHIFT)
+#define RANGE_CHUNK_INLINE_RUNS 4
+
 typedef struct TrackedRange {
         uint64_t start, end; /* page-aligned, [start, end) */
         uint32_t tag; /* which TRACK request it came from (name/labels live in the client) */
         uint8_t page_shift; /* log2 of the page size, copied from the set */
-        uint8_t uniform; /* state of every page while `pages` is NULL */
-        uint8_t *pages; /* one state byte per page, or NULL while all pages are equal */
+        uint8_t uniform; /* state of every page while `chunks` is NULL */
+        /* One word per chunk from absolute chunk chunk0 on (inline runs or a pointer to
+         * RANGE_CHUNK_PAGES bytes, see rangeset.c), or NULL while all pages are equal. Words of
+         * pages outside [start, end) mean nothing. */
+        uint64_t *chunks;
+        uint64_t chunk0;
+        size_t n_chunks;
+        uint64_t state_bytes; /* what chunks cost, charged to budget */
+        StateBudget *budget;
         RefaultRun *refaults;
         size_t n_refaults, allocated_refaults;
 } TrackedRange;
@@ -48,6 +84,7 @@ typedef struct RangeSet {
         size_t n_ranges, allocated;
         uint64_t page_size;
         uint8_t page_shift;
+        StateBudget *budget; /* NULL: unlimited; set before the first add */
 } RangeSet;
 
 /* page_size must be a power of two (-EINVAL otherwise). */
@@ -67,8 +104,17 @@ int range_set_remove(RangeSet *s, uint64_t start, uint64_t end, uint64_t *ret_re
  * it). Moved pieces that touch a same-tag range merge with it. The two ranges may overlap.
  * -EINVAL: unaligned, empty, or wrapping around the address space. */
 int range_set_remap(RangeSet *s, uint64_t from, uint64_t to, uint64_t len);
-/* Deep copy, for a forked child. *ret must not be initialised (it is overwritten on success). */
-int range_set_copy(const RangeSet *s, RangeSet *ret);
+/* Deep copy, for a forked child, charged to budget (may be NULL; coarsened past it). *ret must not
+ * be initialised (it is overwritten on success). */
+int range_set_copy(const RangeSet *s, StateBudget *budget, RangeSet *ret);
+/* The part of [start, end) to remove so that removing it leaves at most max_ranges ranges: when
+ * cutting [start, end) out of the middle of a range would make one range too many, the smaller of
+ * the two remainders goes too (the other one keeps its state). Returns 1 when widened, else 0;
+ * *ret_start and *ret_end are always set. max_ranges 0: no limit. */
+int range_set_cut_bounds(const RangeSet *s, uint64_t start, uint64_t end, size_t max_ranges,
+                         uint64_t *ret_start, uint64_t *ret_end);
+/* The bytes the per-page state of all ranges costs. */
+uint64_t range_set_state_bytes(const RangeSet *s);
 
 /* Applies state = (state & ~clear_bits) | set_bits to every tracked page in [start, end); -EINVAL
  * when unaligned, -ENOMEM when a range has to store per-page state and cannot. */
@@ -84,12 +130,23 @@ static inline uint64_t tracked_range_n_pages(const TrackedRange *r) {
 }
 /* page_index counts from r->start. Out-of-range indexes read as 0. */
 uint8_t tracked_range_get(const TrackedRange *r, uint64_t page_index);
-/* Materialises `pages` on the first divergence from `uniform` (-ENOMEM); -EINVAL out of range. */
+/* The first page index after page_index (below limit, and at most limit) whose state differs
+ * from page_index's, or limit; may stop short at a chunk boundary. */
+uint64_t tracked_range_run_end(const TrackedRange *r, uint64_t page_index, uint64_t limit);
+/* Sets the pages [first, last) to state. Gives the range chunks on the first divergence from
+ * `uniform`: -ENOMEM or -ENOSPC (budget) then, and nothing changed. Once it has chunks it does not
+ * fail: a chunk that cannot get bytes is coarsened. -EINVAL out of range. */
+int tracked_range_fill(TrackedRange *r, uint64_t first, uint64_t last, uint8_t state);
 int tracked_range_set(TrackedRange *r, uint64_t page_index, uint8_t state);
-/* Allocates `pages` (all equal to `uniform`) if it is not there yet. */
+/* Gives the range chunks (all pages equal to `uniform`) if it has none yet: -ENOMEM, -ENOSPC
+ * when the budget refuses. */
 int tracked_range_materialize(TrackedRange *r);
-/* Frees `pages` when every byte is equal, so long-idle ranges cost nothing per page. */
+/* Frees the chunks when every page is equal, and a chunk's bytes when its runs fit inline, so
+ * long-idle ranges cost nothing per page. */
 void tracked_range_compact(TrackedRange *r);
+/* Every page of the range in one state, the budget's merge of all of them: what a range that
+ * cannot have chunks keeps. Frees the chunks. */
+void tracked_range_coarsen(TrackedRange *r);
 /* The refault run containing addr, or NULL. */
 const RefaultRun *tracked_range_find_refault(const TrackedRange *r, uint64_t addr);
 

@@ -228,7 +228,7 @@ static void apply(RangeSet **s, Model *m, const uint8_t op[4], uint64_t *cycle) 
         case 3: { /* FORK: the child goes on with a copy */
                 RangeSet *copy = calloc(1, sizeof *copy);
                 CHECK(copy);
-                if (range_set_copy(*s, copy) < 0) {
+                if (range_set_copy(*s, NULL, copy) < 0) {
                         free(copy);
                         break;
                 }

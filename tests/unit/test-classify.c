@@ -396,13 +396,13 @@ TEST(uniform_fast_path) {
         ASSERT_OK(range_set_init(&s, PS));
         ASSERT_OK(range_set_add(&s, start, start + len, 1));
         ASSERT_OK(run_cycle(&s, NULL, 0, 1, 2, &res, &ev));
-        ASSERT_TRUE(s.ranges[0].pages == NULL);
+        ASSERT_TRUE(s.ranges[0].chunks == NULL);
         ASSERT_EQ(s.ranges[0].uniform, 1);
         ASSERT_U64_EQ(res.tracked_bytes, len);
         ASSERT_U64_EQ(res.age_histogram_bytes[1], len);
         ASSERT_U64_EQ(res.wss_bytes[7], 0);
         ASSERT_OK(run_cycle(&s, &all, 1, 2, 2, &res, &ev));
-        ASSERT_TRUE(s.ranges[0].pages == NULL);
+        ASSERT_TRUE(s.ranges[0].chunks == NULL);
         ASSERT_EQ(s.ranges[0].uniform, 2);
         ASSERT_U64_EQ(res.resident_bytes, len);
         ASSERT_U64_EQ(res.cold_bytes, len);
@@ -430,7 +430,7 @@ TEST(divergence_materialises_and_compacts) {
         ASSERT_OK(range_set_init(&s, PS));
         ASSERT_OK(range_set_add(&s, PG(0), PG(8), 1));
         ASSERT_OK(run_cycle(&s, one, ELEMENTSOF(one), 1, 1, &res, &ev));
-        ASSERT_TRUE(s.ranges[0].pages != NULL);
+        ASSERT_TRUE(s.ranges[0].chunks != NULL);
         for (unsigned p = 0; p < 8; p++)
                 ASSERT_EQ(state_at(&s, PG(p)), p == 3 ? 0 : 1);
         {
@@ -438,7 +438,7 @@ TEST(divergence_materialises_and_compacts) {
                 check_runs(&ev, want, 2, __LINE__);
         }
         ASSERT_OK(run_cycle(&s, &all, 1, 2, 1, &res, &ev));
-        ASSERT_TRUE(s.ranges[0].pages == NULL);
+        ASSERT_TRUE(s.ranges[0].chunks == NULL);
         ASSERT_EQ(s.ranges[0].uniform, 0);
         ASSERT_U64_EQ(res.hot_bytes, 8 * PS);
         ASSERT_EQ(ev.n_runs, 0);
@@ -535,7 +535,7 @@ TEST(huge_unit_takes_youngest_age) {
         s.ranges[0].uniform = 50;
         set_state(&s, BASE + 5 * PS, 0);
         ASSERT_OK(run_cycle(&s, &g, 1, 1, 10, &res, &ev));
-        ASSERT_TRUE(s.ranges[0].pages == NULL); /* one age for the whole unit: compacted */
+        ASSERT_TRUE(s.ranges[0].chunks == NULL); /* one age for the whole unit: compacted */
         ASSERT_EQ(s.ranges[0].uniform, 1);
         ASSERT_EQ(ev.n_runs, 0);
         ASSERT_U64_EQ(res.cold_bytes, 0);
@@ -653,7 +653,7 @@ TEST(regions_clipped_and_checked) {
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 ASSERT_ERROR(run_cycle(&s, bad[i], 2, 2, 1, &res, &ev), EINVAL);
                 ASSERT_EQ(s.ranges[0].uniform, 1); /* untouched */
-                ASSERT_TRUE(s.ranges[0].pages == NULL);
+                ASSERT_TRUE(s.ranges[0].chunks == NULL);
         }
         ASSERT_ERROR(classify_range(&s.ranges[0], NULL, 0, &p, &res, &ev), EINVAL);
         run_vec_done(&ev);
@@ -905,7 +905,7 @@ TEST(windowed_walk_equals_whole) {
                                 ASSERT_U64_EQ(ea.runs[i].end, eb.runs[i].end);
                                 ASSERT_EQ(ea.runs[i].flags, eb.runs[i].flags);
                         }
-                        ASSERT_EQ(!a.ranges[0].pages, !b.ranges[0].pages);
+                        ASSERT_EQ(!a.ranges[0].chunks, !b.ranges[0].chunks);
                         for (uint64_t x = BASE; x < BASE + len; x += PS)
                                 ASSERT_EQ(state_at(&a, x), state_at(&b, x));
                         /* the runs may be cut differently at window edges, never differ */
@@ -945,7 +945,7 @@ TEST(windowed_uniform_range_stays_uniform) {
                 ClassifyResult res = {};
 
                 ASSERT_OK(classify_windowed(r, NULL, 0, &p, MB(256), &res, &ev));
-                ASSERT_TRUE(!r->pages);
+                ASSERT_TRUE(!r->chunks);
                 ASSERT_EQ(r->uniform, cycle);
                 ASSERT_U64_EQ(res.tracked_bytes, len);
         }
@@ -968,12 +968,12 @@ TEST(windowed_divergence_late) {
         r->uniform = 3;
         ASSERT_OK(classify_progress_begin(&pg, r, r->start));
         ASSERT_OK(classify_range_step(r, BASE + HP, g, 1, &p, &pg, &res, &ev));
-        ASSERT_TRUE(!r->pages);
+        ASSERT_TRUE(!r->chunks);
         ASSERT_EQ(r->uniform, 3); /* the old state for the part not walked */
         ASSERT_EQ(classify_progress_view(&pg, r, &buf)->uniform, 4);
         ASSERT_OK(classify_range_step(r, BASE + 2 * HP, g, 1, &p, &pg, &res, &ev));
         ASSERT_OK(classify_range_step(r, BASE + 4 * HP, g, 1, &p, &pg, &res, &ev));
-        ASSERT_TRUE(r->pages);
+        ASSERT_TRUE(r->chunks);
         ASSERT_OK(classify_range_finish(r, &pg));
         ASSERT_EQ(state_at(&s, PG(0)), 4);
         ASSERT_EQ(state_at(&s, PG(1023)), 4);
@@ -1011,4 +1011,33 @@ TEST(windowed_resume_mid_range) {
         pg.end = BASE + HP;
         ASSERT_ERROR(classify_range_step(r, BASE + HP, NULL, 0, &p, &pg, &res, &ev), EINVAL);
         ASSERT_ERROR(classify_progress_begin(&pg, r, BASE + 2 * HP), EINVAL);
+}
+
+/* Past the state budget a range keeps one state, the merge that never turns a page cold early:
+ * with one page seen every cycle, nothing in the range is ever evicted. */
+TEST(over_budget_coarsens_safely) {
+        const struct page_region g[] = {
+                { PG(0), PG(1), PRESENT | SEEN },
+                { PG(1), PG(4), PRESENT },
+        };
+        StateBudget b = { .limit = 1, .merge = classify_state_merge };
+        RangeSet s;
+        RunVec ev = {};
+        ClassifyResult res;
+
+        ASSERT_OK(range_set_init(&s, PS));
+        s.budget = &b;
+        ASSERT_OK(range_set_add(&s, PG(0), PG(4), 1));
+        for (uint64_t c = 1; c <= 5; c++) {
+                ASSERT_OK(run_cycle(&s, g, ELEMENTSOF(g), c, 3, &res, &ev));
+                ASSERT_TRUE(s.ranges[0].chunks == NULL);
+                ASSERT_EQ(s.ranges[0].uniform, 0);
+                ASSERT_U64_EQ(b.used, 0);
+        }
+        ASSERT_CMP(b.coarsened, >, 0);
+        ASSERT_EQ(classify_state_merge(PAGE_STATE_EVICTED | 9, 4), 4);
+        ASSERT_EQ(classify_state_merge(PAGE_STATE_EVICTED | 9, PAGE_STATE_EVICTED | 12),
+                  PAGE_STATE_EVICTED | 9);
+        run_vec_done(&ev);
+        range_set_done(&s);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
+#include <string.h>
 
 #include "macro.h"
 #include "rangeset.h"
@@ -127,7 +128,7 @@ TEST(add) {
         ASSERT_U64_EQ(range_set_bytes(&s), P(46));
         /* Every page of a new range starts in state 0, without per-page bytes. */
         for (size_t i = 0; i < s.n_ranges; i++) {
-                ASSERT_TRUE(s.ranges[i].pages == NULL);
+                ASSERT_TRUE(s.ranges[i].chunks == NULL);
                 ASSERT_EQ(s.ranges[i].uniform, 0);
         }
         range_set_done(&s);
@@ -147,7 +148,7 @@ TEST(add_merge_keeps_state) {
         r = &s.ranges[0];
         ASSERT_U64_EQ(r->start, P(10));
         ASSERT_U64_EQ(r->end, P(22));
-        ASSERT_TRUE(r->pages != NULL);
+        ASSERT_TRUE(r->chunks != NULL);
         static const uint8_t want[12] = { 0, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0x17, 0x17 };
         for (uint64_t p = 0; p < 12; p++)
                 ASSERT_EQ(tracked_range_get(r, p), want[p]);
@@ -218,13 +219,13 @@ TEST(remove_null_ret_and_compaction) {
         /* Pages 0-3 state 5, 4-7 state 9: materialised. */
         for (uint64_t p = 0; p < 8; p++)
                 ASSERT_OK(tracked_range_set(&s.ranges[0], p, p < 4 ? 5 : 9));
-        ASSERT_TRUE(s.ranges[0].pages != NULL);
+        ASSERT_TRUE(s.ranges[0].chunks != NULL);
         ASSERT_OK(range_set_remove(&s, P(3), P(5), NULL));
         ASSERT_EQ(s.n_ranges, 2);
         /* Each half is all-equal now: both give up their bytes. */
-        ASSERT_TRUE(s.ranges[0].pages == NULL);
+        ASSERT_TRUE(s.ranges[0].chunks == NULL);
         ASSERT_EQ(s.ranges[0].uniform, 5);
-        ASSERT_TRUE(s.ranges[1].pages == NULL);
+        ASSERT_TRUE(s.ranges[1].chunks == NULL);
         ASSERT_EQ(s.ranges[1].uniform, 9);
         ASSERT_U64_EQ(range_set_bytes(&s), P(6));
         range_set_done(&s);
@@ -380,7 +381,7 @@ TEST(refault_runs_follow_pages) {
         ASSERT_TRUE(tracked_range_find_refault(&s.ranges[0], P(17)) == &s.ranges[0].refaults[1]);
 
         /* fork: deep copy */
-        ASSERT_OK(range_set_copy(&s, &c));
+        ASSERT_OK(range_set_copy(&s, NULL, &c));
         ASSERT_TRUE(c.ranges[0].refaults != s.ranges[0].refaults);
         check_refaults(&c.ranges[0], runs, 2, __LINE__);
 
@@ -426,7 +427,7 @@ TEST(copy) {
         RangeSet s, c;
 
         ASSERT_OK(range_set_init(&s, PS));
-        ASSERT_OK(range_set_copy(&s, &c)); /* empty */
+        ASSERT_OK(range_set_copy(&s, NULL, &c)); /* empty */
         ASSERT_EQ(c.n_ranges, 0);
         ASSERT_U64_EQ(c.page_size, PS);
         range_set_done(&c);
@@ -434,12 +435,12 @@ TEST(copy) {
         ASSERT_OK(range_set_add(&s, P(10), P(20), 1));
         ASSERT_OK(range_set_add(&s, P(30), P(40), 2));
         set_states(&s);
-        s.ranges[1].pages = mfree(s.ranges[1].pages);
+        s.ranges[1].chunks = mfree(s.ranges[1].chunks);
         s.ranges[1].uniform = 0x33;
-        ASSERT_OK(range_set_copy(&s, &c));
+        ASSERT_OK(range_set_copy(&s, NULL, &c));
         ASSERT_EQ(c.n_ranges, 2);
-        ASSERT_TRUE(c.ranges[0].pages && c.ranges[0].pages != s.ranges[0].pages);
-        ASSERT_TRUE(c.ranges[1].pages == NULL);
+        ASSERT_TRUE(c.ranges[0].chunks && c.ranges[0].chunks != s.ranges[0].chunks);
+        ASSERT_TRUE(c.ranges[1].chunks == NULL);
         ASSERT_EQ(c.ranges[1].uniform, 0x33);
         for (uint64_t p = 0; p < 10; p++)
                 ASSERT_EQ(tracked_range_get(&c.ranges[0], p), state_of(10 + p));
@@ -460,27 +461,27 @@ TEST(uniform_and_materialise) {
         ASSERT_OK(range_set_init(&s, PS));
         ASSERT_OK(range_set_add(&s, P(0), P(4), 1));
         r = &s.ranges[0];
-        ASSERT_TRUE(r->pages == NULL);
+        ASSERT_TRUE(r->chunks == NULL);
         ASSERT_OK(tracked_range_set(r, 2, 0)); /* same as uniform: stays compact */
-        ASSERT_TRUE(r->pages == NULL);
+        ASSERT_TRUE(r->chunks == NULL);
         ASSERT_ERROR(tracked_range_set(r, 4, 1), EINVAL);
         ASSERT_EQ(tracked_range_get(r, 4), 0);
         ASSERT_OK(tracked_range_set(r, 2, 0x81)); /* diverges: bytes appear */
-        ASSERT_TRUE(r->pages != NULL);
+        ASSERT_TRUE(r->chunks != NULL);
         ASSERT_EQ(tracked_range_get(r, 0), 0);
         ASSERT_EQ(tracked_range_get(r, 2), 0x81);
         tracked_range_compact(r); /* not all equal: keeps the bytes */
-        ASSERT_TRUE(r->pages != NULL);
+        ASSERT_TRUE(r->chunks != NULL);
         for (uint64_t p = 0; p < 4; p++)
                 ASSERT_OK(tracked_range_set(r, p, 0x7f));
-        ASSERT_TRUE(r->pages != NULL);
+        ASSERT_TRUE(r->chunks != NULL);
         tracked_range_compact(r);
-        ASSERT_TRUE(r->pages == NULL);
+        ASSERT_TRUE(r->chunks == NULL);
         ASSERT_EQ(r->uniform, 0x7f);
         ASSERT_EQ(tracked_range_get(r, 3), 0x7f);
         ASSERT_OK(tracked_range_materialize(r));
-        ASSERT_TRUE(r->pages != NULL);
-        ASSERT_EQ(r->pages[3], 0x7f);
+        ASSERT_TRUE(r->chunks != NULL);
+        ASSERT_EQ(tracked_range_get(r, 3), 0x7f);
         ASSERT_OK(tracked_range_materialize(r)); /* idempotent */
         range_set_done(&s);
 
@@ -488,7 +489,7 @@ TEST(uniform_and_materialise) {
         ASSERT_OK(range_set_add(&s, P(9), P(10), 1));
         ASSERT_OK(tracked_range_set(&s.ranges[0], 0, 3));
         tracked_range_compact(&s.ranges[0]);
-        ASSERT_TRUE(s.ranges[0].pages == NULL);
+        ASSERT_TRUE(s.ranges[0].chunks == NULL);
         ASSERT_EQ(s.ranges[0].uniform, 3);
         range_set_done(&s);
 }
@@ -506,9 +507,9 @@ TEST(update) {
         ASSERT_ERROR(range_set_update(&s, 1, P(2), 0, 0x80), EINVAL);
         /* Partly over range 1 and 2, and whole range 3; gaps ignored. */
         ASSERT_OK(range_set_update(&s, P(2), P(12), 0x7f, 0x80));
-        ASSERT_TRUE(s.ranges[0].pages != NULL); /* partly covered, diverged */
-        ASSERT_TRUE(s.ranges[1].pages == NULL); /* whole range: stays uniform */
-        ASSERT_TRUE(s.ranges[2].pages == NULL);
+        ASSERT_TRUE(s.ranges[0].chunks != NULL); /* partly covered, diverged */
+        ASSERT_TRUE(s.ranges[1].chunks == NULL); /* whole range: stays uniform */
+        ASSERT_TRUE(s.ranges[2].chunks == NULL);
         static const uint8_t want0[4] = { 0x05, 0x05, 0x80, 0x80 };
         for (uint64_t p = 0; p < 4; p++)
                 ASSERT_EQ(tracked_range_get(&s.ranges[0], p), want0[p]);
@@ -517,11 +518,11 @@ TEST(update) {
 
         /* Partly over a uniform range without change: no bytes needed. */
         ASSERT_OK(range_set_update(&s, P(4), P(5), 0, 0x80));
-        ASSERT_TRUE(s.ranges[1].pages == NULL);
+        ASSERT_TRUE(s.ranges[1].chunks == NULL);
 
         /* Covering a materialised range whole: compacts when it ends up all equal. */
         ASSERT_OK(range_set_update(&s, P(0), P(4), 0xff, 0x01));
-        ASSERT_TRUE(s.ranges[0].pages == NULL);
+        ASSERT_TRUE(s.ranges[0].chunks == NULL);
         ASSERT_EQ(s.ranges[0].uniform, 0x01);
         range_set_done(&s);
 }
@@ -631,4 +632,226 @@ TEST(run_vec_cut) {
                 ASSERT_ERROR(run_vec_cut(&v, 5, 4, NULL), EINVAL);
                 ASSERT_OK(run_vec_cut(&v, 0, 4, NULL));
         }
+}
+
+/* ---- chunked storage and the state budget ---- */
+
+static uint64_t page_abs_test(const TrackedRange *r, uint64_t p) {
+        return r->start / PS + p;
+}
+
+/* Every page's state in a flat model, to compare the chunked storage with. A run may end early
+ * only at a chunk boundary. */
+static void check_model(const RangeSet *s, const uint8_t *model, uint64_t base_page, int line) {
+        for (size_t i = 0; i < s->n_ranges; i++) {
+                const TrackedRange *r = &s->ranges[i];
+                for (uint64_t p = 0; p < tracked_range_n_pages(r); p++) {
+                        uint64_t page = r->start / PS + p - base_page;
+                        uint64_t e = tracked_range_run_end(r, p, tracked_range_n_pages(r));
+                        if (tracked_range_get(r, p) != model[page])
+                                test_fail(__FILE__, line, "page %" PRIu64 ": %u, expected %u", page,
+                                          tracked_range_get(r, p), model[page]);
+                        if (e <= p ||
+                            (e < tracked_range_n_pages(r) &&
+                             tracked_range_get(r, e) == model[page] &&
+                             (page_abs_test(r, e) % RANGE_CHUNK_PAGES) != 0))
+                                test_fail(__FILE__, line, "page %" PRIu64 ": run end %" PRIu64,
+                                          page, e);
+                }
+        }
+}
+
+#define CHECK_MODEL(s, m, base) check_model((s), (m), (base), __LINE__)
+
+TEST(sparse_state_is_cheap) {
+        const uint64_t n = 262144; /* 1 GiB of 4 KiB pages */
+        StateBudget b = {};
+        RangeSet s;
+        uint8_t *model = calloc(n, 1);
+
+        ASSERT_TRUE(model);
+        ASSERT_OK(range_set_init(&s, PS));
+        s.budget = &b;
+        ASSERT_OK(range_set_add(&s, P(0), P(n), 1));
+        ASSERT_U64_EQ(b.used, 0);
+        /* every page aged, one written page per 2 MiB: the written ones differ */
+        ASSERT_OK(tracked_range_fill(&s.ranges[0], 0, n, 7));
+        memset(model, 7, n);
+        ASSERT_TRUE(s.ranges[0].chunks == NULL);
+        for (uint64_t p = 5; p < n; p += 512) {
+                ASSERT_OK(tracked_range_set(&s.ranges[0], p, 0x80));
+                model[p] = 0x80;
+        }
+        CHECK_MODEL(&s, model, 0);
+        /* one word per 512 pages, no bytes: 4 KiB where one byte per page took 256 KiB */
+        ASSERT_U64_EQ(b.used, n / 512 * 8);
+        ASSERT_U64_EQ(range_set_state_bytes(&s), b.used);
+        ASSERT_U64_EQ(b.coarsened, 0);
+
+        /* a dense chunk gets bytes, and gives them back once simple again */
+        for (uint64_t p = 1024; p < 1024 + 512; p++) {
+                ASSERT_OK(tracked_range_set(&s.ranges[0], p, (uint8_t) (p & 3)));
+                model[p] = (uint8_t) (p & 3);
+        }
+        CHECK_MODEL(&s, model, 0);
+        ASSERT_U64_EQ(b.used, n / 512 * 8 + 512);
+        ASSERT_OK(tracked_range_fill(&s.ranges[0], 1024, 1024 + 300, 7));
+        memset(model + 1024, 7, 300);
+        tracked_range_compact(&s.ranges[0]);
+        CHECK_MODEL(&s, model, 0);
+        ASSERT_U64_EQ(b.used, n / 512 * 8 + 512); /* 212 runs left: still bytes */
+        ASSERT_OK(tracked_range_fill(&s.ranges[0], 1024 + 300, 1024 + 512, 7));
+        memset(model + 1024 + 300, 7, 212);
+        tracked_range_compact(&s.ranges[0]);
+        ASSERT_U64_EQ(b.used, n / 512 * 8);
+
+        /* all equal again: no chunks at all */
+        ASSERT_OK(range_set_update(&s, P(0), P(n), 0xff, 3));
+        ASSERT_TRUE(s.ranges[0].chunks == NULL);
+        ASSERT_U64_EQ(b.used, 0);
+        range_set_done(&s);
+        ASSERT_U64_EQ(b.used, 0);
+        free(model);
+}
+
+static uint8_t merge_or(uint8_t a, uint8_t b) {
+        return a | b;
+}
+
+TEST(budget_coarsens) {
+        StateBudget top = { .limit = 64 }, b = { .parent = &top, .merge = merge_or };
+        RangeSet s;
+
+        ASSERT_OK(range_set_init(&s, PS));
+        s.budget = &b;
+        ASSERT_OK(range_set_add(&s, P(0), P(2048), 1)); /* 4 chunks: 32 bytes of words */
+        ASSERT_OK(tracked_range_set(&s.ranges[0], 3, 1));
+        ASSERT_U64_EQ(top.used, 32);
+        ASSERT_U64_EQ(b.used, 32);
+        /* more than four runs in chunk 0 would need 512 bytes: over budget, coarsened */
+        ASSERT_OK(tracked_range_set(&s.ranges[0], 5, 2));
+        ASSERT_OK(tracked_range_set(&s.ranges[0], 7, 4));
+        ASSERT_U64_EQ(top.used, 32);
+        ASSERT_CMP(b.coarsened, >, 0);
+        /* the merge rule decides what the coarsened pages hold; pages far away keep theirs */
+        ASSERT_TRUE((tracked_range_get(&s.ranges[0], 5) & 2) != 0);
+        ASSERT_EQ(tracked_range_get(&s.ranges[0], 100), 0);
+        ASSERT_EQ(tracked_range_get(&s.ranges[0], 600), 0);
+
+        /* a second range cannot get words at all: one state for the whole range */
+        ASSERT_OK(range_set_add(&s, P(4096), P(4096 + 8192), 2));
+        ASSERT_OK(range_set_update(&s, P(4096), P(4097), 0, 0x40));
+        ASSERT_TRUE(s.ranges[1].chunks == NULL);
+        ASSERT_EQ(s.ranges[1].uniform, 0x40);
+        ASSERT_TRUE(state_budget_exhausted(&b) == false);
+        ASSERT_TRUE(!state_budget_charge(&b, 40));
+        ASSERT_TRUE(state_budget_charge(&b, 32));
+        ASSERT_TRUE(state_budget_exhausted(&b));
+        state_budget_uncharge(&b, 32);
+        range_set_done(&s);
+        ASSERT_U64_EQ(top.used, 0);
+        ASSERT_U64_EQ(b.used, 0);
+}
+
+TEST(split_keeps_the_larger_piece) {
+        StateBudget b = {};
+        RangeSet s;
+        const uint64_t n = 8192;
+        uint8_t *model = calloc(n, 1);
+        uint64_t a, e;
+
+        ASSERT_TRUE(model);
+        ASSERT_OK(range_set_init(&s, PS));
+        s.budget = &b;
+        ASSERT_OK(range_set_add(&s, P(0), P(n), 1));
+        for (uint64_t p = 0; p < n; p += 3) {
+                ASSERT_OK(tracked_range_set(&s.ranges[0], p, (uint8_t) (p % 7 + 1)));
+                model[p] = (uint8_t) (p % 7 + 1);
+        }
+        /* cutting one page near the front: the back keeps the storage, only 10 pages copied */
+        ASSERT_OK(range_set_remove(&s, P(10), P(11), NULL));
+        ASSERT_EQ(s.n_ranges, 2);
+        CHECK_MODEL(&s, model, 0);
+        ASSERT_U64_EQ(b.used, range_set_state_bytes(&s));
+        ASSERT_U64_EQ(s.ranges[1].n_chunks, n / 512);
+        ASSERT_U64_EQ(s.ranges[1].chunk0, 0); /* its first chunk is shared with the cut page */
+
+        /* the ranges limit at a split: the smaller remainder goes too */
+        ASSERT_EQ(range_set_cut_bounds(&s, P(100), P(101), 2, &a, &e), 1);
+        ASSERT_U64_EQ(a, P(11));
+        ASSERT_U64_EQ(e, P(101));
+        ASSERT_EQ(range_set_cut_bounds(&s, P(8000), P(8001), 2, &a, &e), 1);
+        ASSERT_U64_EQ(a, P(8000));
+        ASSERT_U64_EQ(e, P(n));
+        ASSERT_EQ(range_set_cut_bounds(&s, P(100), P(101), 3, &a, &e), 0);
+        ASSERT_EQ(range_set_cut_bounds(&s, P(11), P(101), 2, &a, &e), 0); /* no split */
+        ASSERT_U64_EQ(a, P(11));
+        ASSERT_EQ(range_set_cut_bounds(&s, P(100), P(101), 0, &a, &e), 0);
+
+        /* cutting the front of the big piece moves its words down */
+        ASSERT_OK(range_set_remove(&s, P(11), P(1500), NULL));
+        CHECK_MODEL(&s, model, 0);
+        ASSERT_U64_EQ(s.ranges[1].chunk0, 1500 / 512);
+        ASSERT_U64_EQ(b.used, range_set_state_bytes(&s));
+        range_set_done(&s);
+        ASSERT_U64_EQ(b.used, 0);
+        free(model);
+}
+
+/* Random fills, splits, moves and copies against a flat model of every page. */
+TEST(chunks_random) {
+        const uint64_t n = 4096, base = 1 << 20; /* pages; base leaves room to move down */
+        StateBudget b = {};
+        uint8_t *model = calloc(2 * base + n * 4, 1);
+        RangeSet s;
+        unsigned seed = 12345;
+
+        ASSERT_TRUE(model);
+        ASSERT_OK(range_set_init(&s, PS));
+        s.budget = &b;
+        ASSERT_OK(range_set_add(&s, P(base), P(base + n), 1));
+        for (unsigned it = 0; it < 3000; it++) {
+                unsigned op = rand_r(&seed) % 10;
+                uint64_t a = base + (uint64_t) rand_r(&seed) % n;
+                uint64_t len = 1 + (uint64_t) rand_r(&seed) % (op < 6 ? 700 : 40);
+                uint8_t st = (uint8_t) (rand_r(&seed) % 5);
+
+                if (op < 6) { /* fill what is tracked of [a, a+len) */
+                        for (uint64_t p = a; p < a + len; p++) {
+                                TrackedRange *r = range_set_find(&s, P(p));
+                                if (!r)
+                                        continue;
+                                ASSERT_OK(tracked_range_set(r, p - r->start / PS, st));
+                                model[p - base] = st;
+                        }
+                } else if (op < 8) { /* a hole */
+                        ASSERT_OK(range_set_remove(&s, P(a), P(a + len), NULL));
+                } else if (op == 8) { /* track a hole again, in state 0 */
+                        TrackedRange *r = range_set_find(&s, P(a));
+                        if (!r && range_set_add(&s, P(a), P(a + 1), 1) == 0)
+                                model[a - base] = 0;
+                } else { /* move [a, a+len) up by 3 pages and back */
+                        ASSERT_OK(range_set_remap(&s, P(a), P(a + 3), P(len)));
+                        memmove(model + (a + 3 - base), model + (a - base), len);
+                        ASSERT_OK(range_set_remap(&s, P(a + 3), P(a), P(len)));
+                        memmove(model + (a - base), model + (a + 3 - base), len);
+                }
+                if (it % 100 == 0)
+                        for (size_t i = 0; i < s.n_ranges; i++)
+                                tracked_range_compact(&s.ranges[i]);
+                ASSERT_U64_EQ(b.used, range_set_state_bytes(&s));
+        }
+        CHECK_MODEL(&s, model, base);
+        {
+                StateBudget b2 = {};
+                RangeSet c;
+                ASSERT_OK(range_set_copy(&s, &b2, &c));
+                CHECK_MODEL(&c, model, base);
+                ASSERT_U64_EQ(b2.used, range_set_state_bytes(&c));
+                range_set_done(&c);
+                ASSERT_U64_EQ(b2.used, 0);
+        }
+        range_set_done(&s);
+        ASSERT_U64_EQ(b.used, 0);
+        free(model);
 }
