@@ -151,6 +151,11 @@ static int client_alloc(const ClientEnv *env, const Policy *policy, const Client
         c->pidfd = pidfd;
         c->pagemap_fd = pagemap_fd;
         (void) range_set_init(&c->ranges, page_size());
+        c->state_budget = (StateBudget){
+                .parent = who->state_parent,
+                .merge = classify_state_merge,
+        };
+        c->ranges.budget = &c->state_budget;
         if ((who->name && !(c->name = strdup(who->name))) ||
             (who->cgroup_path && !(c->cgroup_path = strdup(who->cgroup_path)))) {
                 client_free(c);
@@ -485,6 +490,8 @@ static TrackJob *track_job_free(TrackJob *j) {
 /* What a range must satisfy before any kernel call: aligned, within the limits, not overlapping. */
 static int track_range_precheck(Client *c, uint64_t start, uint64_t len, sd_bus_error *ret_error) {
         const Limits *lim = c->env->limits;
+        const StateBudget *short_of;
+        uint64_t need;
         uint64_t end;
 
         if (len == 0 || !IS_ALIGNED(start, page_size()) || !IS_ALIGNED(len, page_size()))
@@ -501,6 +508,17 @@ static int track_range_precheck(Client *c, uint64_t start, uint64_t len, sd_bus_
                         ret_error, E2BIG,
                         "limit reached: at most %u ranges per client (ranges_per_client)",
                         lim->ranges_per_client);
+        /* the least the range's state may cost: its chunk words, once its pages differ */
+        need = range_state_words_bytes(len, c->ranges.page_shift);
+        short_of = state_budget_short(&c->state_budget, need);
+        if (short_of)
+                return sd_bus_error_set_errnof(
+                        ret_error, ENOSPC,
+                        "limit reached: the daemon's memory for per-page state (%s=%" PRIu64
+                        ", %" PRIu64 " in use) has no room for the %" PRIu64
+                        " bytes this range may need: track less, or untrack what is not needed",
+                        short_of->parent ? "state_bytes_per_uid" : "state_bytes_total",
+                        short_of->limit, short_of->used, need);
         if (range_set_bytes(&c->ranges) + len > lim->bytes_per_client)
                 return sd_bus_error_set_errnof(ret_error, E2BIG,
                                                "limit reached: at most %" PRIu64
@@ -1281,8 +1299,63 @@ static void client_pages_removed(Client *c, uint64_t start, uint64_t end) {
         tracker_range_removed(&c->tracker, start, end);
 }
 
+/* munmap(): the pages are gone. An unmap inside a range splits it; when that would make one
+ * range too many (ranges_per_client), the smaller remainder is no longer tracked either, so that
+ * munmap of single pages cannot grow a client's ranges without bound (up to vm.max_map_count).
+ * It stays registered: unregistering costs in proportion to it, too much for the event reader;
+ * under rwp its faults are resolved like any untracked address's. */
+static void client_pages_unmapped(Client *c, uint64_t start, uint64_t end) {
+        uint64_t a, e, removed;
+
+        start = ALIGN_DOWN(start, (uint64_t) page_size());
+        end = ALIGN_UP(end, (uint64_t) page_size());
+        if (range_set_cut_bounds(&c->ranges, start, end, c->env->limits->ranges_per_client, &a,
+                                 &e) > 0) {
+                c->splits_refused++;
+                log_full(c->splits_refused <= 3 ? LOG_NOTICE : LOG_DEBUG,
+                         "client %" PRIu64 " (pid %d): unmap of 0x%" PRIx64 "-0x%" PRIx64
+                         " would split a range beyond ranges_per_client=%u: no longer tracking "
+                         "0x%" PRIx64 "-0x%" PRIx64,
+                         c->id, (int) c->pid, start, end, c->env->limits->ranges_per_client, a, e);
+        }
+        tracker_range_removed(&c->tracker, a, e);
+        if (range_set_remove(&c->ranges, a, e, &removed) < 0)
+                tracker_set_error(&c->tracker, -ENOMEM,
+                                  "cannot follow munmap of 0x%" PRIx64 "-0x%" PRIx64, start, end);
+        client_gc_tags(c);
+}
+
+/* mremap(): as an unmap of the source and a new range at the destination, the ranges limit holds
+ * the same way: the smaller remainder of a split source, then the moved piece itself, stop being
+ * tracked when the client would have one range too many. */
+static int client_pages_moved(Client *c, uint64_t from, uint64_t to, uint64_t len) {
+        unsigned max = c->env->limits->ranges_per_client;
+        uint64_t a, e;
+        int r;
+
+        if (range_set_cut_bounds(&c->ranges, from, from + len, max, &a, &e) > 0) {
+                /* what goes besides the moved part: [a, from) or [from + len, e) */
+                if (a < from)
+                        client_pages_unmapped(c, a, from);
+                else
+                        client_pages_unmapped(c, from + len, e);
+        }
+        r = range_set_remap(&c->ranges, from, to, len);
+        if (r < 0)
+                return r;
+        if (max > 0 && c->ranges.n_ranges > max) {
+                c->splits_refused++;
+                log_full(c->splits_refused <= 3 ? LOG_NOTICE : LOG_DEBUG,
+                         "client %" PRIu64 " (pid %d): mremap to 0x%" PRIx64 "-0x%" PRIx64
+                         " would make more than ranges_per_client=%u ranges: no longer tracking it",
+                         c->id, (int) c->pid, to, to + len, max);
+                (void) range_set_remove(&c->ranges, to, to + len, NULL);
+                client_gc_tags(c);
+        }
+        return 0;
+}
+
 static int client_handle_msg(Client *c, const struct uffd_msg *msg) {
-        uint64_t removed;
         int r;
 
         switch (msg->event) {
@@ -1299,8 +1372,8 @@ static int client_handle_msg(Client *c, const struct uffd_msg *msg) {
                           (unsigned long long) msg->arg.remap.len);
                 tracker_range_removed(&c->tracker, msg->arg.remap.from,
                                       msg->arg.remap.from + msg->arg.remap.len);
-                r = range_set_remap(&c->ranges, msg->arg.remap.from, msg->arg.remap.to,
-                                    msg->arg.remap.len);
+                r = client_pages_moved(c, msg->arg.remap.from, msg->arg.remap.to,
+                                       msg->arg.remap.len);
                 if (r < 0)
                         tracker_set_error(&c->tracker, r, "cannot follow mremap 0x%llx -> 0x%llx",
                                           (unsigned long long) msg->arg.remap.from,
@@ -1316,10 +1389,7 @@ static int client_handle_msg(Client *c, const struct uffd_msg *msg) {
                 log_debug("client %" PRIu64 ": unmap 0x%llx-0x%llx", c->id,
                           (unsigned long long) msg->arg.remove.start,
                           (unsigned long long) msg->arg.remove.end);
-                tracker_range_removed(&c->tracker, msg->arg.remove.start, msg->arg.remove.end);
-                (void) range_set_remove(&c->ranges, msg->arg.remove.start, msg->arg.remove.end,
-                                        &removed);
-                client_gc_tags(c);
+                client_pages_unmapped(c, msg->arg.remove.start, msg->arg.remove.end);
                 return 0;
         default:
                 log_debug("client %" PRIu64 ": ignoring uffd event %u", c->id, msg->event);

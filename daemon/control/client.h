@@ -69,6 +69,9 @@ typedef struct ClientIdentity {
         const char *cgroup_path; /* unified-hierarchy path (copied; NULL if unknown), for PSI */
         bool user_mode_only; /* kernel-mode accesses fault with EFAULT in sync windows */
         uint64_t parent_id; /* 0 unless created by a FORK event */
+        /* what the client's per-page state is charged to above its own level (its uid's
+         * budget, whose parent is the daemon's); must outlive the client. NULL: unlimited */
+        StateBudget *state_parent;
 } ClientIdentity;
 
 /* FOLLOW: the daemon tracks the process's private anonymous memory by itself (follow.h). A walk
@@ -121,6 +124,8 @@ struct Client {
         bool stopped;
 
         RangeSet ranges;
+        StateBudget state_budget; /* what ranges' per-page state costs: this client's level */
+        uint64_t splits_refused; /* unmaps that untracked a remainder (ranges_per_client) */
         TrackTag *tags;
         size_t n_tags;
         TrackJob *track_job; /* a TRACK under way, or NULL */

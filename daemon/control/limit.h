@@ -17,6 +17,8 @@ typedef struct Limits {
         unsigned protocol_errors_max; /* malformed requests on one connection before it is closed */
         unsigned clients_total; /* clients of all uids (a user with subordinate uids has several
                                  * uids' worth of clients_per_uid); the last few for root */
+        uint64_t state_bytes_per_uid; /* the daemon's memory for per-page state (rangeset.h) */
+        uint64_t state_bytes_total;
 } Limits;
 
 #define LIMIT_CLIENTS_PER_UID_DEFAULT 64U
@@ -35,6 +37,11 @@ static inline bool limits_client_total_ok(const Limits *l, unsigned n, unsigned 
         unsigned reserve = l->clients_total > LIMIT_ROOT_RESERVE ? LIMIT_ROOT_RESERVE : 0;
         return n < (uid == 0 ? l->clients_total : l->clients_total - reserve);
 }
+/* Per-page state costs 8 bytes per 2 MiB tracked where pages differ, plus 512 bytes per 2 MiB
+ * where they differ a lot: 64 MiB covers 16 TiB of varied memory, or 256 GiB of pages all in
+ * different states. The total stays well under the unit's MemoryMax=. */
+#define LIMIT_STATE_BYTES_PER_UID_DEFAULT (64ULL << 20)
+#define LIMIT_STATE_BYTES_TOTAL_DEFAULT (256ULL << 20)
 
 static inline Limits limits_default(void) {
         return (Limits){
@@ -46,5 +53,7 @@ static inline Limits limits_default(void) {
                 .connections_total = LIMIT_CONNECTIONS_TOTAL_DEFAULT,
                 .protocol_errors_max = LIMIT_PROTOCOL_ERRORS_MAX_DEFAULT,
                 .clients_total = LIMIT_CLIENTS_TOTAL_DEFAULT,
+                .state_bytes_per_uid = LIMIT_STATE_BYTES_PER_UID_DEFAULT,
+                .state_bytes_total = LIMIT_STATE_BYTES_TOTAL_DEFAULT,
         };
 }

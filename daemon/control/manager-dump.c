@@ -82,6 +82,10 @@ static int set_at(json_t *o, const char *key, json_t *v) {
         return set_new(o, key, v);
 }
 
+/* Dump lists this many ranges of a client at most: its size stays bounded by the number of
+ * clients (ranges_per_client may be large), like the status reply's packet. */
+#define DUMP_RANGES_PER_CLIENT_MAX 64U
+
 static int dump_client(const Client *c, json_t **ret) {
         json_auto_t *o = json_object(), *ranges = json_array();
         int r = o && ranges ? 0 : -ENOMEM;
@@ -95,7 +99,7 @@ static int dump_client(const Client *c, json_t **ret) {
                 client_prop_get(c, i, &v);
                 r = set_at(o, p->dump, value_to_json(p->type, &v));
         }
-        for (size_t i = 0; r >= 0 && i < c->ranges.n_ranges; i++) {
+        for (size_t i = 0; r >= 0 && i < MIN(c->ranges.n_ranges, DUMP_RANGES_PER_CLIENT_MAX); i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
                 json_t *e = json_object();
 
@@ -111,6 +115,11 @@ static int dump_client(const Client *c, json_t **ret) {
         }
         if (r >= 0)
                 r = set_new(o, "ranges", json_incref(ranges));
+        /* the rest is counted, not listed (tracked_bytes covers them all) */
+        if (r >= 0)
+                r = set_u64(o, "ranges_omitted",
+                            c->ranges.n_ranges -
+                                    MIN(c->ranges.n_ranges, DUMP_RANGES_PER_CLIENT_MAX));
         if (r < 0)
                 return r;
         *ret = json_incref(o);

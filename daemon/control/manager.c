@@ -167,14 +167,72 @@ void manager_drop_client(Manager *m, Client *c) {
         }
 }
 
+/* ---- the per-page state budgets: one per uid with clients, under the daemon's total ---- */
+
+static UidBudget *uid_budget_find(const Manager *m, uid_t uid) {
+        for (UidBudget *u = m->uid_budgets; u; u = u->next)
+                if (u->uid == uid)
+                        return u;
+        return NULL;
+}
+
+const StateBudget *manager_uid_state_budget(const Manager *m, uid_t uid) {
+        UidBudget *u = uid_budget_find(m, uid);
+        return u ? &u->budget : NULL;
+}
+
+/* A reference to uid's budget, for a new client; NULL when out of memory. */
+static StateBudget *uid_budget_ref(Manager *m, uid_t uid) {
+        UidBudget *u = uid_budget_find(m, uid);
+
+        if (!u) {
+                u = calloc(1, sizeof *u);
+                if (!u)
+                        return NULL;
+                u->uid = uid;
+                u->budget = (StateBudget){
+                        .limit = m->config->limits.state_bytes_per_uid,
+                        .parent = &m->state_total,
+                };
+                u->next = m->uid_budgets;
+                m->uid_budgets = u;
+        }
+        u->refs++;
+        return &u->budget;
+}
+
+static void uid_budget_unref(Manager *m, uid_t uid) {
+        for (UidBudget **pp = &m->uid_budgets; *pp; pp = &(*pp)->next) {
+                UidBudget *u = *pp;
+                if (u->uid != uid)
+                        continue;
+                if (--u->refs == 0) {
+                        *pp = u->next;
+                        free(u);
+                }
+                return;
+        }
+}
+
+/* After a reload: the limits in force apply to what is charged from now on. */
+static void manager_apply_state_limits(Manager *m) {
+        m->state_total.limit = m->config->limits.state_bytes_total;
+        for (UidBudget *u = m->uid_budgets; u; u = u->next)
+                u->budget.limit = m->config->limits.state_bytes_per_uid;
+}
+
 void manager_gc(Manager *m) {
         while (m->gc_queue) {
                 Client *c = m->gc_queue;
+                uid_t uid = c->uid;
+                bool budgeted = c->state_budget.parent != NULL;
 
                 LIST_REMOVE(gc, m->gc_queue, c);
                 /* pending forks of this parent stay: they are resolved by id and may still
                  * find their child */
                 client_free(c);
+                if (budgeted) /* after the client's ranges gave their state back */
+                        uid_budget_unref(m, uid);
         }
 }
 
@@ -311,10 +369,19 @@ int manager_add_client(Manager *m, pid_t pid, uid_t uid, gid_t gid, bool user_mo
         }
         policy = manager_policy_for(m, pid, &cgroup);
         who.cgroup_path = cgroup;
+        who.state_parent = uid_budget_ref(m, uid);
+        if (!who.state_parent) {
+                safe_close(uffd);
+                safe_close(pidfd);
+                safe_close(pagemap_fd);
+                return sd_bus_error_set_errnof(ret_error, ENOMEM, "out of memory");
+        }
         r = client_new(&m->client_env, policy, &manager_client_hooks, m, &who, uffd, pidfd,
                        pagemap_fd, ret_error, &c);
-        if (r < 0)
+        if (r < 0) {
+                uid_budget_unref(m, uid);
                 return r;
+        }
         m->next_client_id = who.id;
         manager_link_client(m, c);
         log_client_policy(c, policy, cgroup, "policy");
@@ -388,6 +455,7 @@ static int find_new_children(Manager *m, const Client *parent, pid_t *ret, size_
 
 static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t child) {
         _cleanup_close_ int pidfd = -EBADF, pagemap = -EBADF;
+        StateBudget *state_parent;
         _cleanup_free_ char *name = NULL, *cgroup = NULL;
         const Policy *policy;
         char path[PATH_MAX];
@@ -493,8 +561,12 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
         /* the child may have been moved to another cgroup already: it gets its own policy */
         policy = manager_policy_for(m, child, &cgroup);
 
+        state_parent = uid_budget_ref(m, parent->uid);
+        if (!state_parent)
+                return -ENOMEM;
         r = client_new_forked(parent,
                               &(ClientIdentity){
+                                      .state_parent = state_parent,
                                       .id = m->next_client_id + 1,
                                       .pid = child,
                                       .uid = parent->uid,
@@ -505,8 +577,10 @@ static int adopt_fork(Manager *m, PendingFork *pf, const Client *parent, pid_t c
                                       .cgroup_path = cgroup,
                               },
                               TAKE_FD(pf->uffd), TAKE_FD(pidfd), TAKE_FD(pagemap), &c);
-        if (r < 0)
+        if (r < 0) {
+                uid_budget_unref(m, parent->uid);
                 return r;
+        }
         m->next_client_id = c->id;
         manager_link_client(m, c);
         log_info("client %" PRIu64 " (pid %d): forked from client %" PRIu64
@@ -739,6 +813,7 @@ static void manager_apply_config(Manager *m, Config *c, bool startup) {
         m->client_env.limits = &c->limits;
         if (m->handoff)
                 handoff_set_limits(m->handoff, &c->limits);
+        manager_apply_state_limits(m);
         if (c->log_level >= 0)
                 log_set_max_level(c->log_level);
         else if (!startup)

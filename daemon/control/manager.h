@@ -28,6 +28,14 @@
 
 typedef struct PendingFork PendingFork;
 
+/* The per-page state budget of one uid, shared by its clients (which hold a reference). */
+typedef struct UidBudget {
+        uid_t uid;
+        unsigned refs;
+        StateBudget budget; /* parent: Manager.state_total */
+        struct UidBudget *next;
+} UidBudget;
+
 /* News for the Manager's second half (the bus): set with manager_set_hooks(), each may be NULL.
  * client_added/client_removed: the client was linked / unlinked (still valid during the call);
  * evicted: a batch of the client's memory was paged out; cycle_done: the Manager's tick, once
@@ -72,6 +80,8 @@ typedef struct Manager {
         Client *gc_queue; /* gone clients, freed by gc_source after the loop turn */
         sd_event_source *gc_source;
         PendingFork *pending_forks; /* forked children's uffds waiting for their pid */
+        UidBudget *uid_budgets;
+        StateBudget state_total; /* every client's per-page state */
         uint64_t next_client_id;
         uint64_t fd_limit; /* RLIMIT_NOFILE in force, 0 = unknown */
 
@@ -124,6 +134,8 @@ void manager_drop_client(Manager *m, Client *c);
 /* A live client (not queued for freeing), or NULL. */
 Client *manager_find_client(Manager *m, uint64_t id);
 unsigned manager_count_clients_of_uid(Manager *m, uid_t uid);
+/* The state budget of uid (NULL if none yet). */
+const StateBudget *manager_uid_state_budget(const Manager *m, uid_t uid);
 /* Frees the queued clients now (the gc source does this after each loop turn). */
 void manager_gc(Manager *m);
 /* Log a one-line summary of every client (what the D-Bus API will expose later). */

@@ -33,11 +33,17 @@ void state_budget_uncharge(StateBudget *b, uint64_t bytes) {
                 b->used = b->used >= bytes ? b->used - bytes : 0;
 }
 
-bool state_budget_exhausted(const StateBudget *b) {
+const StateBudget *state_budget_short(const StateBudget *b, uint64_t bytes) {
         for (; b; b = b->parent)
-                if (b->limit > 0 && b->used >= b->limit)
-                        return true;
-        return false;
+                if (b->limit > 0 && (b->used + bytes < b->used || b->used + bytes > b->limit))
+                        return b;
+        return NULL;
+}
+
+uint64_t range_state_words_bytes(uint64_t len, uint8_t page_shift) {
+        uint64_t chunk = (uint64_t) RANGE_CHUNK_PAGES << page_shift;
+        /* + 1: a range that does not start on a chunk boundary straddles one more */
+        return (len / chunk + 1 + (len % chunk != 0)) * sizeof(uint64_t);
 }
 
 static uint8_t state_merge(const StateBudget *b, uint8_t x, uint8_t y) {

@@ -55,8 +55,11 @@ typedef struct StateBudget {
 /* true when bytes fit at every level (then charged at every level); NULL budget: always. */
 bool state_budget_charge(StateBudget *b, uint64_t bytes);
 void state_budget_uncharge(StateBudget *b, uint64_t bytes);
-/* true when nothing more fits at some level (a new TRACK is refused then). */
-bool state_budget_exhausted(const StateBudget *b);
+/* The first level up the chain where bytes more would not fit, or NULL. */
+const StateBudget *state_budget_short(const StateBudget *b, uint64_t bytes);
+/* What the chunk words of len bytes of address space cost once their pages differ: the least a
+ * range may need (a new TRACK is refused when its budget is short of it). */
+uint64_t range_state_words_bytes(uint64_t len, uint8_t page_shift);
 
 #define RANGE_CHUNK_SHIFT 9
 #define RANGE_CHUNK_PAGES (1U << RANGE_CHUNK_SHIFT)

@@ -743,10 +743,14 @@ TEST(budget_coarsens) {
         ASSERT_OK(range_set_update(&s, P(4096), P(4097), 0, 0x40));
         ASSERT_TRUE(s.ranges[1].chunks == NULL);
         ASSERT_EQ(s.ranges[1].uniform, 0x40);
-        ASSERT_TRUE(state_budget_exhausted(&b) == false);
+        ASSERT_TRUE(state_budget_short(&b, 32) == NULL);
+        ASSERT_TRUE(state_budget_short(&b, 33) == &top);
         ASSERT_TRUE(!state_budget_charge(&b, 40));
         ASSERT_TRUE(state_budget_charge(&b, 32));
-        ASSERT_TRUE(state_budget_exhausted(&b));
+        ASSERT_TRUE(state_budget_short(&b, 1) == &top);
+        ASSERT_U64_EQ(range_state_words_bytes(P(512), 12), 16);
+        ASSERT_U64_EQ(range_state_words_bytes(P(513), 12), 24);
+        ASSERT_U64_EQ(range_state_words_bytes(UINT64_C(1) << 40, 12), (UINT64_C(1) << 19) * 8 + 8);
         state_budget_uncharge(&b, 32);
         range_set_done(&s);
         ASSERT_U64_EQ(top.used, 0);
