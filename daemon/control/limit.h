@@ -19,6 +19,7 @@ typedef struct Limits {
                                  * uids' worth of clients_per_uid); the last few for root */
         uint64_t state_bytes_per_uid; /* the daemon's memory for per-page state (rangeset.h) */
         uint64_t state_bytes_total;
+        uint64_t sync_window_max_usec; /* rwp: the longest a sync window stays open */
 } Limits;
 
 #define LIMIT_CLIENTS_PER_UID_DEFAULT 64U
@@ -42,6 +43,9 @@ static inline bool limits_client_total_ok(const Limits *l, unsigned n, unsigned 
  * different states. The total stays well under the unit's MemoryMax=. */
 #define LIMIT_STATE_BYTES_PER_UID_DEFAULT (64ULL << 20)
 #define LIMIT_STATE_BYTES_TOTAL_DEFAULT (256ULL << 20)
+/* A window normally lasts a scan and the eviction of what it found cold (tens of ms); while it
+ * is open every first access of a tracked page waits for the daemon. */
+#define LIMIT_SYNC_WINDOW_MAX_DEFAULT_USEC (2ULL * 1000000ULL)
 
 static inline Limits limits_default(void) {
         return (Limits){
@@ -55,5 +59,6 @@ static inline Limits limits_default(void) {
                 .clients_total = LIMIT_CLIENTS_TOTAL_DEFAULT,
                 .state_bytes_per_uid = LIMIT_STATE_BYTES_PER_UID_DEFAULT,
                 .state_bytes_total = LIMIT_STATE_BYTES_TOTAL_DEFAULT,
+                .sync_window_max_usec = LIMIT_SYNC_WINDOW_MAX_DEFAULT_USEC,
         };
 }

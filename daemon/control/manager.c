@@ -132,6 +132,7 @@ void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, boo
                         .proc_root = m->proc_root,
                         .cgroup_root = m->cgroup_root,
                         .paused = &m->paused,
+                        .sync_window_max_usec = m->config->limits.sync_window_max_usec,
                 },
                 .limits = &m->config->limits,
         };
@@ -214,8 +215,10 @@ static void uid_budget_unref(Manager *m, uid_t uid) {
         }
 }
 
-/* After a reload: the limits in force apply to what is charged from now on. */
+/* After a reload: the limits in force apply to what is charged, and to the windows opened, from
+ * now on. */
 static void manager_apply_state_limits(Manager *m) {
+        m->client_env.tracker.sync_window_max_usec = m->config->limits.sync_window_max_usec;
         m->state_total.limit = m->config->limits.state_bytes_total;
         for (UidBudget *u = m->uid_budgets; u; u = u->next)
                 u->budget.limit = m->config->limits.state_bytes_per_uid;

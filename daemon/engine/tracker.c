@@ -23,6 +23,8 @@
 #define TRACKER_EAGAIN_RETRIES 16
 #define TRACKER_CYCLE_ACCURACY_USEC USEC_PER_MSEC
 #define TRACKER_EVICT_ACCURACY_USEC 100ULL
+/* A window that could not be closed (SET_MODE failed) is tried again this soon. */
+#define TRACKER_WINDOW_RETRY_USEC (100 * USEC_PER_MSEC)
 /* The first batch's size, before its cost is known: 16 pages (16 iovecs at worst). */
 #define TRACKER_EVICT_FIRST_BATCH_BYTES (UINT64_C(64) << 10)
 
@@ -326,31 +328,41 @@ static void cycle_schedule_next(Tracker *t) {
 
 static void memory_reclaim(Tracker *t);
 
+/* rwp: back to async mode, if the window is open. -ESRCH if gone; another failure is recorded
+ * and leaves the window open (window_timer tries again). */
+static int window_close(Tracker *t) {
+        uint64_t now;
+        int r;
+
+        if (!t->sync)
+                return 0;
+        r = RETRY_EAGAIN(t, t->env->kops->set_mode(t->target.uffd, UFFD_FEATURE_RWP_ASYNC, 0));
+        if (r == -ESRCH)
+                return r;
+        if (r < 0) {
+                tracker_set_error(t, r, "cannot switch userfaultfd to async mode");
+                return 0;
+        }
+        t->sync = false;
+        if (t->window_timer)
+                (void) sd_event_source_set_enabled(t->window_timer, SD_EVENT_OFF);
+        now = now_usec();
+        t->counters.last_sync_window_usec = now - t->window_start_usec;
+        t->counters.max_sync_window_usec = MAX(t->counters.max_sync_window_usec,
+                                               t->counters.last_sync_window_usec);
+        return 0;
+}
+
 /* Leave the window: back to async (rwp) and re-arm what is due. Returns -ESRCH if gone. */
 static int cycle_finish(Tracker *t) {
         _cleanup_(run_vec_done) RunVec due = {};
         unsigned period = rearm_period(t);
-        uint64_t now;
         int r;
 
         if (t->env->backend == BACKEND_RWP) {
-                if (t->sync) {
-                        r = RETRY_EAGAIN(
-                                t,
-                                t->env->kops->set_mode(t->target.uffd, UFFD_FEATURE_RWP_ASYNC, 0));
-                        if (r == -ESRCH)
-                                return r;
-                        if (r < 0)
-                                tracker_set_error(t, r, "cannot switch userfaultfd to async mode");
-                        else {
-                                t->sync = false;
-                                now = now_usec();
-                                t->counters.last_sync_window_usec = now - t->window_start_usec;
-                                t->counters.max_sync_window_usec = MAX(
-                                        t->counters.max_sync_window_usec,
-                                        t->counters.last_sync_window_usec);
-                        }
-                }
+                r = window_close(t);
+                if (r == -ESRCH)
+                        return r;
                 for (size_t i = 0; i < t->target.ranges->n_ranges; i++)
                         (void) arm_schedule_due(&t->arm_levels, &t->target.ranges->ranges[i],
                                                 t->cycle, period, &due);
@@ -812,6 +824,13 @@ static int cycle_begin(Tracker *t) {
                 }
                 t->sync = true;
                 t->window_start_usec = now_usec();
+                t->window_cut = false;
+                if (t->window_timer && t->env->sync_window_max_usec > 0) {
+                        (void) sd_event_source_set_time(t->window_timer,
+                                                        t->window_start_usec +
+                                                                t->env->sync_window_max_usec);
+                        (void) sd_event_source_set_enabled(t->window_timer, SD_EVENT_ONESHOT);
+                }
         }
         t->scan.active = true;
         return 1;
@@ -934,7 +953,7 @@ static int scan_done(Tracker *t) {
         cold_age_tune(t, res);
 
         evict = !t->env->monitor_only && !t->policy->dry_run && !tracker_paused(t) &&
-                t->evict_runs.n_runs > 0;
+                !t->window_cut && t->evict_runs.n_runs > 0;
         if (evict && t->evict_now_bytes > 0) {
                 /* asked for explicitly (tracker_evict_now): no pressure back-off, the cap */
                 runs_trim_to(&t->evict_runs, t->evict_now_bytes);
@@ -1033,6 +1052,41 @@ static int on_work(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* The sync window has been open sync_window_max_usec: close it now, at the priority of the uffd
+ * sources, whatever the scan or the eviction still had to do. The cycle goes on without
+ * evicting (an access in async mode would not cancel a page's eviction). */
+static int on_window_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Tracker *t = userdata;
+        int r;
+
+        if (!t->sync)
+                return 0;
+        r = window_close(t);
+        if (r == -ESRCH) {
+                tracker_gone(t);
+                return 0;
+        }
+        if (t->sync) { /* could not switch: try again soon */
+                (void) sd_event_source_set_time(s, now_usec() + TRACKER_WINDOW_RETRY_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        t->counters.sync_windows_cut++;
+        t->window_cut = true;
+        log_full(t->counters.sync_windows_cut <= 3 ? LOG_NOTICE : LOG_DEBUG,
+                 "client %" PRIu64 " (pid %d): sync window closed after %" PRIu64
+                 " ms (sync_window_max), %" PRIu64 " KiB of this cycle's evictions dropped",
+                 t->target.id, (int) t->target.pid, t->counters.last_sync_window_usec / 1000,
+                 run_vec_bytes(&t->evict_runs) / 1024);
+        run_vec_clear(&t->evict_runs);
+        if (t->in_cycle && !t->scan.active) { /* eviction under way: the cycle ends here */
+                (void) sd_event_source_set_enabled(t->evict_timer, SD_EVENT_OFF);
+                if (cycle_finish(t) == -ESRCH)
+                        tracker_gone(t);
+        }
+        return 0;
+}
+
 static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Tracker *t = userdata;
         int r;
@@ -1095,6 +1149,16 @@ int tracker_start(Tracker *t) {
                 return r;
         (void) sd_event_source_set_enabled(t->evict_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(t->evict_timer, "tracker-evict");
+        if (t->env->backend == BACKEND_RWP) {
+                r = sd_event_add_time(t->env->event, &t->window_timer, CLOCK_MONOTONIC, 0,
+                                      TRACKER_CYCLE_ACCURACY_USEC, on_window_timer, t);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_enabled(t->window_timer, SD_EVENT_OFF);
+                (void) sd_event_source_set_description(t->window_timer, "tracker-window");
+                /* with the uffd sources: above requests, scans and evictions */
+                (void) sd_event_source_set_priority(t->window_timer, SD_EVENT_PRIORITY_IMPORTANT);
+        }
         /* below the uffd sources, so a blocked fault never waits behind a batch */
         (void) sd_event_source_set_priority(t->evict_timer, SD_EVENT_PRIORITY_NORMAL + 10);
         /* the slices of scan and arming: below the uffd sources and the requests too */
@@ -1112,5 +1176,6 @@ void tracker_stop(Tracker *t) {
         t->stopped = true;
         t->cycle_timer = sd_event_source_disable_unref(t->cycle_timer);
         t->evict_timer = sd_event_source_disable_unref(t->evict_timer);
+        t->window_timer = sd_event_source_disable_unref(t->window_timer);
         t->work_source = sd_event_source_disable_unref(t->work_source);
 }

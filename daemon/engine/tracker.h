@@ -83,6 +83,7 @@ typedef struct TrackerCounters {
                                         * or arming, an eviction batch), ever */
         uint64_t last_sync_window_usec;
         uint64_t max_sync_window_usec;
+        uint64_t sync_windows_cut; /* closed by sync_window_max_usec, cumulative */
         uint64_t fault_latency_max_usec;
         uint64_t fault_latency_buckets[TRACKER_LATENCY_BUCKETS];
         int last_error;
@@ -101,6 +102,10 @@ typedef struct TrackerEnv {
         const char *proc_root; /* for the system's PSI */
         const char *cgroup_root;
         const bool *paused; /* the owner's switch: while true nothing is evicted; may be NULL */
+        /* rwp: the longest a sync window may stay open, whatever else the loop has to do (a
+         * flood of requests, a slow eviction): then it is closed and the cycle's remaining
+         * evictions dropped. 0: unbounded. */
+        uint64_t sync_window_max_usec;
 } TrackerEnv;
 
 /* News for the tracker's owner (the Client). The tracker never frees anything above it. */
@@ -172,6 +177,8 @@ typedef struct Tracker {
 
         sd_event_source *cycle_timer;
         sd_event_source *evict_timer;
+        sd_event_source *window_timer; /* rwp: bounds the sync window in time */
+        bool window_cut; /* this cycle's window was closed by window_timer: evict nothing */
         uint64_t cycle;
         bool in_cycle; /* between the scan and the end of eviction */
         bool sync; /* rwp: the uffd is in sync mode */

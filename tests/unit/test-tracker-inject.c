@@ -1235,3 +1235,42 @@ TEST(inject_canned_scan_cold_page_is_evicted_exactly) {
         ASSERT_U64_EQ(env.c->tracker.counters.refaulted_bytes, PS);
         env_teardown();
 }
+
+/* A sync window left open (the eviction cannot go on: here the eviction timer is held off, as a
+ * flood of requests at a higher priority would) is closed by its own timer after
+ * sync_window_max_usec: back to async, the cycle's evictions dropped, the cycle over. */
+TEST(inject_sync_window_is_bounded_in_time) {
+        size_t mark;
+
+        env_setup(BACKEND_RWP, 16);
+        env.m->client_env.tracker.sync_window_max_usec = 50 * USEC_PER_MSEC;
+        env_track(0, 16);
+        all_present(16);
+        run_to_pending_eviction();
+        ASSERT_TRUE(env.c->tracker.sync);
+        /* the eviction never gets its turn */
+        ASSERT_OK(sd_event_source_set_enabled(env.c->tracker.evict_timer, SD_EVENT_OFF));
+
+        mark = fake.n_calls;
+        for (unsigned i = 0; i < 1000 && env.c->tracker.sync; i++)
+                ASSERT_OK(sd_event_run(env.m->event, 10 * USEC_PER_MSEC));
+        ASSERT_FALSE(env.c->tracker.sync);
+        ASSERT_FALSE(env.c->tracker.in_cycle);
+        ASSERT_EQ(fake_count(OP_PAGEOUT, mark), 0);
+        ASSERT_OPS(mark, OP_SET_MODE, OP_RWPROTECT);
+        ASSERT_U64_EQ(env.c->tracker.counters.sync_windows_cut, 1);
+        ASSERT_CMP(env.c->tracker.counters.last_sync_window_usec, >=, 50 * USEC_PER_MSEC);
+        ASSERT_CMP(env.c->tracker.counters.last_sync_window_usec, <, 5 * USEC_PER_SEC);
+        ASSERT_EQ(env.c->tracker.evict_runs.n_runs, 0);
+
+        /* a window that cannot be closed at first is tried again (the pages are still cold) */
+        ASSERT_OK(tracker_cycle_now(&env.c->tracker));
+        ASSERT_TRUE(env.c->tracker.in_cycle);
+        ASSERT_OK(sd_event_source_set_enabled(env.c->tracker.evict_timer, SD_EVENT_OFF));
+        fake_inject(OP_SET_MODE, -EIO);
+        for (unsigned i = 0; i < 1000 && env.c->tracker.sync; i++)
+                ASSERT_OK(sd_event_run(env.m->event, 10 * USEC_PER_MSEC));
+        ASSERT_FALSE(env.c->tracker.sync);
+        ASSERT_U64_EQ(env.c->tracker.counters.sync_windows_cut, 2);
+        env_teardown();
+}
