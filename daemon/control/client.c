@@ -29,6 +29,15 @@
 /* Rounds of reading when faults stay deferred behind a pending event (each round reads the
  * uffd again, so the pending event is applied before the retry). */
 #define CLIENT_DEFERRED_ROUNDS 4
+/* A read of the uffd that fails (EMFILE: a FORK event's descriptor cannot be installed, and the
+ * kernel keeps the event queued, so the uffd stays readable) is not retried at once, which would
+ * spin at the highest priority: the source rests for CLIENT_READ_BACKOFF_USEC, doubled per
+ * failure, and after CLIENT_READ_FAILURES_MAX failures in a row the client is dropped (closing
+ * its uffd releases the process's pending fork). */
+#define CLIENT_READ_BACKOFF_USEC (10 * USEC_PER_MSEC)
+#define CLIENT_READ_FAILURES_MAX 8U
+/* Descriptors kept free when reading events: every message of a read may be a FORK bringing one. */
+#define CLIENT_FD_HEADROOM (CLIENT_EVENTS_PER_READ + 32U)
 
 const char *client_tag_name(const Client *c, uint32_t tag) {
         if (tag < c->n_tags && c->tags[tag].name)
@@ -60,8 +69,68 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
+static int on_read_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Client *c = userdata;
+
+        if (!c->stopped && c->uffd_source)
+                (void) sd_event_source_set_enabled(c->uffd_source, SD_EVENT_ON);
+        return 0;
+}
+
+/* A read failed: rest the uffd source, or give up on the client. Returns -ESRCH to drop it. */
+static int client_read_failed(Client *c, int error) {
+        sd_event *e = c->env->tracker.event;
+        uint64_t delay;
+        int r;
+
+        c->read_failures++;
+        if (c->env->progress)
+                c->env->progress->reads_failed++;
+        if (c->read_failures >= CLIENT_READ_FAILURES_MAX) {
+                log_warning_errno(error,
+                                  "client %" PRIu64 " (pid %d): reading its userfaultfd failed %u "
+                                  "times in a row, dropping the client: %m",
+                                  c->id, (int) c->pid, c->read_failures);
+                return -ESRCH;
+        }
+        delay = CLIENT_READ_BACKOFF_USEC << (c->read_failures - 1);
+        if (!c->read_retry) {
+                r = sd_event_add_time_relative(e, &c->read_retry, CLOCK_MONOTONIC, delay,
+                                               USEC_PER_MSEC, on_read_retry, c);
+                if (r < 0)
+                        return -ESRCH; /* cannot rest it: dropping beats spinning */
+                (void) sd_event_source_set_description(c->read_retry, "uffd-read-retry");
+                (void) sd_event_source_set_priority(c->read_retry, SD_EVENT_PRIORITY_IMPORTANT);
+        } else
+                (void) sd_event_source_set_time_relative(c->read_retry, delay);
+        (void) sd_event_source_set_enabled(c->read_retry, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_enabled(c->uffd_source, SD_EVENT_OFF);
+        log_full(c->read_failures == 1 ? LOG_NOTICE : LOG_DEBUG,
+                 "client %" PRIu64 " (pid %d): reading its userfaultfd failed (%s), retrying in "
+                 "%" PRIu64 " ms",
+                 c->id, (int) c->pid, strerror(-error), (uint64_t) (delay / USEC_PER_MSEC));
+        return 0;
+}
+
+/* Room for the descriptors a read may bring (one per FORK event), judged by the lowest free
+ * descriptor: the kernel hands out the lowest, so when that is near the limit so is the table. */
+static int client_fd_headroom(const Client *c) {
+        int fd;
+
+        if (c->env->fd_limit == 0)
+                return 0;
+        fd = fcntl(c->uffd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        safe_close(fd);
+        if ((uint64_t) fd + CLIENT_FD_HEADROOM >= c->env->fd_limit)
+                return -EMFILE;
+        return 0;
+}
+
 static int on_uffd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Client *c = userdata;
+        int r;
 
         if (revents & (EPOLLERR | EPOLLHUP)) {
                 /* The uffd itself does not hang up when the process exits (the pidfd tells);
@@ -71,11 +140,14 @@ static int on_uffd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 client_gone(c);
                 return 0;
         }
-        if (client_process_events(c) == -ESRCH) {
+        r = client_process_events(c);
+        if (r == -ESRCH) {
                 /* before the pidfd: an exiting process has no address space a while before its
                  * pidfd turns readable (the teardown of its memory comes first) */
                 log_info("client %" PRIu64 " (pid %d): its address space is gone (exit or exec)",
                          c->id, (int) c->pid);
+                client_gone(c);
+        } else if (r < 0 && r != -EBUSY && client_read_failed(c, r) == -ESRCH) {
                 client_gone(c);
         }
         return 0;
@@ -389,6 +461,7 @@ void client_stop(Client *c) {
         tracker_stop(&c->tracker);
         c->uffd_source = sd_event_source_disable_unref(c->uffd_source);
         c->pidfd_source = sd_event_source_disable_unref(c->pidfd_source);
+        c->read_retry = sd_event_source_disable_unref(c->read_retry);
 }
 
 Client *client_free(Client *c) {
@@ -1402,12 +1475,19 @@ static int client_read_once(Client *c) {
         struct uffd_msg msgs[CLIENT_EVENTS_PER_READ];
         ssize_t n;
 
-        n = c->env->tracker.kops->read_msgs(c->uffd, msgs, ELEMENTSOF(msgs));
+        n = client_fd_headroom(c);
+        if (n >= 0)
+                n = c->env->tracker.kops->read_msgs(c->uffd, msgs, ELEMENTSOF(msgs));
         if (n < 0) {
                 if (n != -ESRCH)
                         tracker_set_error(&c->tracker, (int) n,
                                           "reading userfaultfd events failed");
                 return (int) n;
+        }
+        if (n > 0) {
+                c->read_failures = 0;
+                if (c->env->progress)
+                        c->env->progress->reads_ok++;
         }
         for (ssize_t i = 0; i < n; i++) {
                 int r = client_handle_msg(c, &msgs[i]);

@@ -43,11 +43,20 @@ typedef struct ClientHooks {
         void (*evicted)(void *userdata, Client *c, uint64_t bytes);
 } ClientHooks;
 
+/* Whether the event loop gets anywhere: uffd reads that delivered, and reads that failed (the
+ * Manager feeds the service watchdog only while failures do not stand alone). */
+typedef struct LoopProgress {
+        uint64_t reads_ok;
+        uint64_t reads_failed;
+} LoopProgress;
+
 /* What every client shares, owned by the Manager. */
 typedef struct ClientEnv {
         TrackerEnv tracker;
         const Limits *limits;
         uint64_t track_deadline_usec; /* 0: PROTO_TRACK_DEADLINE_USEC (tests shorten it) */
+        uint64_t fd_limit; /* RLIMIT_NOFILE in force, 0 = unknown */
+        LoopProgress *progress; /* may be NULL */
 } ClientEnv;
 
 /* What a TRACK request said about its ranges; TrackedRange.tag indexes this. */
@@ -120,12 +129,15 @@ struct Client {
 
         sd_event_source *uffd_source;
         sd_event_source *pidfd_source;
+        sd_event_source *read_retry; /* re-enables uffd_source after failed reads */
+        unsigned read_failures; /* in a row */
         bool reading; /* inside the event reader: never re-entered */
         bool stopped;
 
         RangeSet ranges;
         StateBudget state_budget; /* what ranges' per-page state costs: this client's level */
         uint64_t splits_refused; /* unmaps that untracked a remainder (ranges_per_client) */
+        uint64_t forks_refused; /* FORK events dropped at the pending-fork caps */
         TrackTag *tags;
         size_t n_tags;
         TrackJob *track_job; /* a TRACK under way, or NULL */

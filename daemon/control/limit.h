@@ -20,6 +20,8 @@ typedef struct Limits {
         uint64_t state_bytes_per_uid; /* the daemon's memory for per-page state (rangeset.h) */
         uint64_t state_bytes_total;
         uint64_t sync_window_max_usec; /* rwp: the longest a sync window stays open */
+        unsigned forks_pending_per_client; /* FORK events waiting for their child */
+        unsigned forks_pending_per_uid;
 } Limits;
 
 #define LIMIT_CLIENTS_PER_UID_DEFAULT 64U
@@ -46,6 +48,10 @@ static inline bool limits_client_total_ok(const Limits *l, unsigned n, unsigned 
 /* A window normally lasts a scan and the eviction of what it found cold (tens of ms); while it
  * is open every first access of a tracked page waits for the daemon. */
 #define LIMIT_SYNC_WINDOW_MAX_DEFAULT_USEC (2ULL * 1000000ULL)
+/* Each pending fork holds a descriptor and a timer that searches /proc for the child every 5 ms
+ * for up to 2 s. A program that forks in a loop has rarely more than a few children unresolved. */
+#define LIMIT_FORKS_PENDING_PER_CLIENT_DEFAULT 16U
+#define LIMIT_FORKS_PENDING_PER_UID_DEFAULT 64U
 
 static inline Limits limits_default(void) {
         return (Limits){
@@ -60,5 +66,7 @@ static inline Limits limits_default(void) {
                 .state_bytes_per_uid = LIMIT_STATE_BYTES_PER_UID_DEFAULT,
                 .state_bytes_total = LIMIT_STATE_BYTES_TOTAL_DEFAULT,
                 .sync_window_max_usec = LIMIT_SYNC_WINDOW_MAX_DEFAULT_USEC,
+                .forks_pending_per_client = LIMIT_FORKS_PENDING_PER_CLIENT_DEFAULT,
+                .forks_pending_per_uid = LIMIT_FORKS_PENDING_PER_UID_DEFAULT,
         };
 }

@@ -45,6 +45,7 @@
 struct PendingFork {
         Manager *manager;
         uint64_t parent_id; /* by id: the parent may go first */
+        uid_t uid; /* the parent's */
         int uffd;
         unsigned tries;
         sd_event_source *timer;
@@ -52,6 +53,7 @@ struct PendingFork {
 };
 
 static int on_gc(sd_event_source *s, void *userdata);
+static int manager_watchdog_start(Manager *m);
 
 int manager_new(Manager **ret) {
         Manager *m = calloc(1, sizeof *m);
@@ -106,6 +108,7 @@ Manager *manager_free(Manager *m) {
         m->gc_source = sd_event_source_disable_unref(m->gc_source);
         m->stats_timer = sd_event_source_disable_unref(m->stats_timer);
         m->tick_timer = sd_event_source_disable_unref(m->tick_timer);
+        m->watchdog_timer = sd_event_source_disable_unref(m->watchdog_timer);
         sd_event_unref(m->event);
         free(m->proc_root);
         free(m->cgroup_root);
@@ -135,6 +138,8 @@ void manager_set_backend(Manager *m, const KernelOps *kops, Backend backend, boo
                         .sync_window_max_usec = m->config->limits.sync_window_max_usec,
                 },
                 .limits = &m->config->limits,
+                .fd_limit = m->fd_limit,
+                .progress = &m->progress,
         };
 }
 
@@ -643,9 +648,32 @@ static int on_fork_timer(sd_event_source *s, uint64_t usec, void *userdata) {
  * and look for the child after this loop turn (as CRIU's lazy-pages joins forks). */
 static void client_hook_forked(void *userdata, Client *parent, int child_uffd) {
         Manager *m = userdata;
-        PendingFork *pf = calloc(1, sizeof *pf);
+        unsigned of_client = 0, of_uid = 0;
+        PendingFork *pf;
         int r;
 
+        /* Bounded per client and per uid: a program that forks (and reaps) in a loop would
+         * otherwise park a descriptor and a /proc search per fork. The child of a dropped
+         * event runs on untracked (closing its uffd drops its registrations). */
+        for (PendingFork *p = m->pending_forks; p; p = p->next) {
+                of_client += p->parent_id == parent->id;
+                of_uid += p->uid == parent->uid;
+        }
+        if (of_client >= m->config->limits.forks_pending_per_client ||
+            of_uid >= m->config->limits.forks_pending_per_uid) {
+                parent->forks_refused++;
+                m->forks_refused++;
+                log_full(parent->forks_refused <= 3 ? LOG_NOTICE : LOG_DEBUG,
+                         "client %" PRIu64 " (pid %d): forked child not followed: %u forks of this "
+                         "client and %u of uid %u wait for their child "
+                         "(forks_pending_per_client=%u, forks_pending_per_uid=%u)",
+                         parent->id, (int) parent->pid, of_client, of_uid, (unsigned) parent->uid,
+                         m->config->limits.forks_pending_per_client,
+                         m->config->limits.forks_pending_per_uid);
+                safe_close(child_uffd);
+                return;
+        }
+        pf = calloc(1, sizeof *pf);
         if (!pf) {
                 safe_close(child_uffd);
                 log_oom();
@@ -653,6 +681,7 @@ static void client_hook_forked(void *userdata, Client *parent, int child_uffd) {
         }
         pf->manager = m;
         pf->parent_id = parent->id;
+        pf->uid = parent->uid;
         pf->uffd = child_uffd;
         r = sd_event_add_time_relative(m->event, &pf->timer, CLOCK_MONOTONIC, 0,
                                        FORK_RESOLVE_INTERVAL_USEC / 5, /* not the 250 ms default */
@@ -999,6 +1028,7 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "cannot set up the handoff socket: %m");
         m->fd_limit = manager_raise_fd_limit();
         m->handoff->fd_limit = m->fd_limit;
+        m->client_env.fd_limit = m->fd_limit;
         r = handoff_listen(m->handoff);
         if (r < 0)
                 return r;
@@ -1028,12 +1058,47 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "cannot add stats timer: %m");
 
-        /* WATCHDOG=1 from the loop itself at half of WatchdogSec=, when the unit sets it */
-        r = sd_event_set_watchdog(m->event, true);
+        r = manager_watchdog_start(m);
         if (r < 0)
                 log_warning_errno(r, "cannot enable the service watchdog: %m");
-        else if (r > 0)
-                log_debug("service watchdog enabled");
+        return 0;
+}
+
+/* WATCHDOG=1 at half of WatchdogSec=, from a timer at the normal priority, and only while the
+ * loop gets somewhere: not when sources above it (the uffd sources) keep it from running, nor
+ * when all the loop did since the last time was failing to read (sd-event's own watchdog would
+ * be fed by any turn, spinning ones included). */
+static int on_watchdog_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        bool failing = m->progress.reads_failed > m->progress_fed.reads_failed &&
+                m->progress.reads_ok == m->progress_fed.reads_ok;
+        uint64_t interval = 0;
+
+        if (failing)
+                log_warning("event loop: only failed reads since the last watchdog ping, "
+                            "not pinging");
+        else
+                (void) sd_notify(false, "WATCHDOG=1");
+        m->progress_fed = m->progress;
+        (void) sd_watchdog_enabled(false, &interval);
+        (void) sd_event_source_set_time_relative(s, MAX(interval / 2, USEC_PER_MSEC));
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int manager_watchdog_start(Manager *m) {
+        uint64_t interval = 0;
+        int r;
+
+        r = sd_watchdog_enabled(false, &interval);
+        if (r <= 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &m->watchdog_timer, CLOCK_MONOTONIC, interval / 2,
+                                       interval / 10, on_watchdog_timer, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(m->watchdog_timer, "watchdog");
+        log_debug("service watchdog enabled, every %" PRIu64 " ms", interval / 2 / 1000);
         return 0;
 }
 
@@ -1075,6 +1140,7 @@ int manager_set_hooks(Manager *m, const ManagerHooks *hooks, void *userdata) {
         m->hooks_userdata = userdata;
         if (!hooks || !hooks->cycle_done) {
                 m->tick_timer = sd_event_source_disable_unref(m->tick_timer);
+                m->watchdog_timer = sd_event_source_disable_unref(m->watchdog_timer);
                 return 0;
         }
         if (m->tick_timer)

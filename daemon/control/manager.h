@@ -81,6 +81,10 @@ typedef struct Manager {
         sd_event_source *gc_source;
         PendingFork *pending_forks; /* forked children's uffds waiting for their pid */
         UidBudget *uid_budgets;
+        LoopProgress progress; /* for the watchdog */
+        LoopProgress progress_fed; /* as of the last WATCHDOG=1 */
+        sd_event_source *watchdog_timer;
+        uint64_t forks_refused; /* FORK events dropped at the pending-fork caps */
         StateBudget state_total; /* every client's per-page state */
         uint64_t next_client_id;
         uint64_t fd_limit; /* RLIMIT_NOFILE in force, 0 = unknown */

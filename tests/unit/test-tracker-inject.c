@@ -1274,3 +1274,57 @@ TEST(inject_sync_window_is_bounded_in_time) {
         ASSERT_U64_EQ(env.c->tracker.counters.sync_windows_cut, 2);
         env_teardown();
 }
+
+/* A uffd whose reads keep failing (EMFILE: a FORK event's descriptor cannot be installed, and
+ * the event stays queued, so the uffd stays readable) is not read again at once: the source
+ * rests, longer each time, and the client is dropped after 8 failures in a row. The loop never
+ * spins on it, and the watchdog's progress counters see only failures. */
+TEST(inject_emfile_from_read_backs_off_then_drops_the_client) {
+        uint64_t t0;
+
+        env_setup(BACKEND_WP_ASYNC, 16);
+        env_track(0, 16);
+        for (unsigned i = 0; i < 20; i++)
+                fake_inject(OP_READ_MSGS, -EMFILE);
+        ASSERT_OK(eventfd_write(env.fds[0], 1)); /* the "uffd" is readable from now on */
+        t0 = now_usec();
+        for (unsigned i = 0; i < 5000 && env_client_alive(); i++)
+                ASSERT_OK(sd_event_run(env.m->event, 100 * USEC_PER_MSEC));
+        ASSERT_FALSE(env_client_alive());
+        ASSERT_EQ(fake_count(OP_READ_MSGS, 0), 8);
+        /* 10 + 20 + ... + 640 ms of rest between the reads */
+        ASSERT_CMP(now_usec() - t0, >=, 1270 * USEC_PER_MSEC);
+        ASSERT_U64_EQ(env.m->progress.reads_failed, 8);
+        ASSERT_U64_EQ(env.m->progress.reads_ok, 0);
+        env_teardown();
+}
+
+static struct uffd_msg fork_msg(int fd) {
+        return (struct uffd_msg){ .event = UFFD_EVENT_FORK, .arg.fork.ufd = (uint32_t) fd };
+}
+
+/* FORK events beyond forks_pending_per_client wait for nothing: their descriptor is closed at
+ * once (the child runs on untracked), the others wait for their child. */
+TEST(inject_pending_forks_are_capped) {
+        int fds[4];
+
+        env_setup(BACKEND_WP_ASYNC, 16);
+        env.m->config->limits.forks_pending_per_client = 2;
+        env_track(0, 16);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                fds[i] = eventfd(0, EFD_CLOEXEC);
+                ASSERT_OK(fds[i]);
+                fake.msgs[fake.n_msgs++] = fork_msg(fds[i]);
+        }
+        ASSERT_OK(client_process_events(env.c));
+        ASSERT_TRUE(env.m->pending_forks != NULL);
+        ASSERT_U64_EQ(env.m->forks_refused, 2);
+        ASSERT_U64_EQ(env.c->forks_refused, 2);
+        ASSERT_TRUE(fcntl(fds[0], F_GETFD) >= 0);
+        ASSERT_TRUE(fcntl(fds[1], F_GETFD) >= 0);
+        assert_fd_closed(fds[2]);
+        assert_fd_closed(fds[3]);
+        env_teardown(); /* the manager closes the pending ones */
+        assert_fd_closed(fds[0]);
+        assert_fd_closed(fds[1]);
+}
