@@ -39,6 +39,7 @@ struct Conn {
         bool hello_done;
         bool dead;
         bool pending; /* a request answered later (HANDOFF_PENDING): reading paused */
+        sd_event_source *throttle; /* over its uid's request rate: reading resumes then */
         uint32_t pending_seq;
         unsigned n_requests;
         unsigned n_protocol_errors; /* requests no correct client sends: malformed, out of turn */
@@ -336,6 +337,46 @@ static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t
         (void) handle_request(c, &req);
 }
 
+static UidRate *uid_rate_find(Handoff *m, uid_t uid);
+
+static int on_throttle(sd_event_source *s, uint64_t usec, void *userdata) {
+        Conn *c = userdata;
+
+        if (!c->dead)
+                (void) sd_event_source_set_enabled(c->source, SD_EVENT_ON);
+        return 0;
+}
+
+/* Requests per uid and second (Limits.requests_per_sec): over the rate, the connection is not
+ * read until a token is there. The request waits in the socket; nothing is refused or lost. A
+ * hang-up is seen then too. Returns true when the request may be read now. */
+static bool conn_request_allowed(Conn *c) {
+        Handoff *h = c->handoff;
+        UidRate *u = uid_rate_find(h, c->peer.uid);
+        uint64_t now = now_usec(), delay;
+        int r;
+
+        if (!u || h->limits->requests_per_sec == 0 || ratelimit_take(&u->requests, now, 1) == 1)
+                return true;
+        delay = MAX(ratelimit_delay_usec(&u->requests, now, 1), USEC_PER_MSEC);
+        if (!c->throttle) {
+                r = sd_event_add_time_relative(h->event, &c->throttle, CLOCK_MONOTONIC, delay,
+                                               USEC_PER_MSEC, on_throttle, c);
+                if (r < 0)
+                        return true; /* cannot wait: serve it */
+                (void) sd_event_source_set_description(c->throttle, "handoff-throttle");
+        } else
+                (void) sd_event_source_set_time_relative(c->throttle, delay);
+        (void) sd_event_source_set_enabled(c->throttle, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_enabled(c->source, SD_EVENT_OFF);
+        h->requests_delayed++;
+        log_ratelimited(&h->log_requests, LOG_NOTICE,
+                        "pid %d (uid %u): more than %u requests per second from its uid "
+                        "(requests_per_sec), reading its connection later",
+                        (int) c->peer.pid, (unsigned) c->peer.uid, h->limits->requests_per_sec);
+        return false;
+}
+
 static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Conn *c = userdata;
         static uint8_t buf[PROTO_MESSAGE_MAX_BYTES];
@@ -351,6 +392,8 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 }
                 return 0;
         }
+        if ((revents & EPOLLIN) && !conn_request_allowed(c))
+                return 0;
         r = proto_recv(c->fd, buf, sizeof buf, &len, fds, ELEMENTSOF(fds), &n_fds);
         if (r == -EAGAIN || r == -EINTR)
                 return 0;
@@ -408,6 +451,7 @@ static Conn *conn_free(Conn *c) {
         if (!c)
                 return NULL;
         sd_event_source_disable_unref(c->source);
+        sd_event_source_disable_unref(c->throttle);
         safe_close(c->fd);
         safe_close(c->peer_pidfd);
         free(c);
@@ -506,6 +550,7 @@ static UidRate *uid_rate_get(Handoff *m, uid_t uid, uint64_t now) {
         u = &m->uid_rates[m->n_uid_rates++];
         *u = (UidRate){ .uid = uid };
         ratelimit_init(&u->rate, m->limits->connections_per_sec, m->limits->connections_burst, now);
+        ratelimit_init(&u->requests, m->limits->requests_per_sec, m->limits->requests_burst, now);
         return u;
 }
 

@@ -60,6 +60,7 @@ typedef struct UidRate {
         uid_t uid;
         unsigned n_conns; /* its open connections */
         RateLimit rate;
+        RateLimit requests; /* Limits.requests_per_sec */
 } UidRate;
 
 /* Drops the entries of idle uids: no open connection, and a bucket that is full again at now_usec,
@@ -90,7 +91,8 @@ typedef struct Handoff {
 
         uint64_t fd_limit; /* RLIMIT_NOFILE soft limit (raised at start), 0 = unknown */
         sd_event_source *resume_timer; /* listening paused after EMFILE */
-        LogRatelimit log_fds, log_conns, log_refusals, log_protocol;
+        LogRatelimit log_fds, log_conns, log_refusals, log_protocol, log_requests;
+        uint64_t requests_delayed; /* requests held back by Limits.requests_per_sec */
 } Handoff;
 
 int handoff_new(sd_event *event, const Limits *limits, const char *socket_path,

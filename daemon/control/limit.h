@@ -22,6 +22,11 @@ typedef struct Limits {
         uint64_t sync_window_max_usec; /* rwp: the longest a sync window stays open */
         unsigned forks_pending_per_client; /* FORK events waiting for their child */
         unsigned forks_pending_per_uid;
+        unsigned requests_per_sec; /* handoff requests per uid, token bucket; 0: unlimited */
+        unsigned requests_burst;
+        unsigned bus_calls_per_sec; /* D-Bus method calls per peer, token bucket */
+        unsigned bus_calls_burst;
+        unsigned bus_calls_total_per_sec; /* all peers together */
 } Limits;
 
 #define LIMIT_CLIENTS_PER_UID_DEFAULT 64U
@@ -52,6 +57,15 @@ static inline bool limits_client_total_ok(const Limits *l, unsigned n, unsigned 
  * for up to 2 s. A program that forks in a loop has rarely more than a few children unresolved. */
 #define LIMIT_FORKS_PENDING_PER_CLIENT_DEFAULT 16U
 #define LIMIT_FORKS_PENDING_PER_UID_DEFAULT 64U
+/* Requests and bus calls run above the scans, evictions and TRACK work: a STATUS costs ~20 us,
+ * a bus call up to ~100 us, so these keep a flood under a tenth of the loop. A client asks a
+ * handful per second; uffdtierctl a few per command. A handoff request over the rate waits
+ * (its connection is not read until a token is there); a bus call over it is refused. */
+#define LIMIT_REQUESTS_PER_SEC_DEFAULT 500U
+#define LIMIT_REQUESTS_BURST_DEFAULT 1000U
+#define LIMIT_BUS_CALLS_PER_SEC_DEFAULT 100U
+#define LIMIT_BUS_CALLS_BURST_DEFAULT 200U
+#define LIMIT_BUS_CALLS_TOTAL_PER_SEC_DEFAULT 1000U
 
 static inline Limits limits_default(void) {
         return (Limits){
@@ -68,5 +82,10 @@ static inline Limits limits_default(void) {
                 .sync_window_max_usec = LIMIT_SYNC_WINDOW_MAX_DEFAULT_USEC,
                 .forks_pending_per_client = LIMIT_FORKS_PENDING_PER_CLIENT_DEFAULT,
                 .forks_pending_per_uid = LIMIT_FORKS_PENDING_PER_UID_DEFAULT,
+                .requests_per_sec = LIMIT_REQUESTS_PER_SEC_DEFAULT,
+                .requests_burst = LIMIT_REQUESTS_BURST_DEFAULT,
+                .bus_calls_per_sec = LIMIT_BUS_CALLS_PER_SEC_DEFAULT,
+                .bus_calls_burst = LIMIT_BUS_CALLS_BURST_DEFAULT,
+                .bus_calls_total_per_sec = LIMIT_BUS_CALLS_TOTAL_PER_SEC_DEFAULT,
         };
 }

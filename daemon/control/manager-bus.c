@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus-error.h"
+#include "caller-rate.h"
 #include "bus-names.h"
 #include "client-bus.h"
 #include "log.h"
@@ -32,7 +33,46 @@ struct ManagerBus {
         ClientBusState *clients;
         size_t n_clients;
         ManagerSnapshot last;
+        CallerRates rates; /* Limits.bus_calls_* */
+        unsigned rates_per_sec, rates_burst, rates_total; /* what rates was set up with */
+        LogRatelimit log_rates;
 };
+
+/* ---- the rate of calls: per peer and for all of them ---- */
+
+/* Every method call (property reads included) passes here first: over its peer's rate, or the
+ * rate of all peers together, it is refused with LimitsExceeded (the bus has no "later"), so a
+ * flood of calls cannot keep the loop from the scans, evictions and TRACKs below the bus. */
+static int on_bus_filter(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        ManagerBus *b = userdata;
+        const Limits *lim = &b->manager->config->limits;
+        uint64_t now = now_usec();
+        const char *sender;
+
+        if (!sd_bus_message_is_method_call(msg, NULL, NULL))
+                return 0;
+        if (lim->bus_calls_per_sec != b->rates_per_sec || lim->bus_calls_burst != b->rates_burst ||
+            lim->bus_calls_total_per_sec != b->rates_total) { /* a reload changed them */
+                caller_rates_init(&b->rates, lim->bus_calls_per_sec, lim->bus_calls_burst,
+                                  lim->bus_calls_total_per_sec, now);
+                b->rates.n = 0;
+                b->rates_per_sec = lim->bus_calls_per_sec;
+                b->rates_burst = lim->bus_calls_burst;
+                b->rates_total = lim->bus_calls_total_per_sec;
+        }
+        sender = sd_bus_message_get_sender(msg);
+        if (caller_rates_take(&b->rates, sender, now))
+                return 0;
+        log_ratelimited(&b->log_rates, LOG_NOTICE,
+                        "bus: %s called more than %u times per second (bus_calls_per_sec), or all "
+                        "callers more than %u (bus_calls_total_per_sec): refused",
+                        sender ?: "a peer", lim->bus_calls_per_sec, lim->bus_calls_total_per_sec);
+        return sd_bus_error_setf(ret_error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                 "rate limit reached: at most %u calls per second per caller "
+                                 "(bus_calls_per_sec) and %u of all callers "
+                                 "(bus_calls_total_per_sec); try again later",
+                                 lim->bus_calls_per_sec, lim->bus_calls_total_per_sec);
+}
 
 /* ---- authorization: reading is open, acting is for root ---- */
 
@@ -395,6 +435,10 @@ int manager_bus_new(Manager *m, const char *address, sd_bus_error *ret_error, Ma
         if (r < 0)
                 return sd_bus_error_set_errnof(ret_error, -r, "cannot connect to %s: %s",
                                                address ?: "the system bus", strerror(-r));
+        r = sd_bus_add_filter(b->bus, NULL, on_bus_filter, b);
+        if (r < 0)
+                return sd_bus_error_set_errnof(ret_error, -r, "cannot add the bus filter: %s",
+                                               strerror(-r));
         r = sd_bus_add_object_vtable(b->bus, NULL, UFFDTIER_BUS_PATH,
                                      UFFDTIER_BUS_MANAGER_INTERFACE, manager_vtable, b);
         if (r >= 0)
