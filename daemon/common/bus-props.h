@@ -213,7 +213,17 @@ typedef struct BusProp {
         X(follow_ranges_refused, NULL, U64, 0, "follow_ranges_refused", "follow_ranges_refused", \
           METRIC_NONE, NULL, NULL, VAL_U64(c->follow.ranges_refused)) \
         X(follow_ranges_dropped, NULL, U64, 0, "follow_ranges_dropped", "follow_ranges_dropped", \
-          METRIC_NONE, NULL, NULL, VAL_U64(c->follow.ranges_dropped))
+          METRIC_NONE, NULL, NULL, VAL_U64(c->follow.ranges_dropped)) \
+        X(state_bytes, NULL, U64, 0, "state_bytes", "state_bytes", METRIC_NONE, NULL, NULL, \
+          VAL_U64(c->state_budget.used)) \
+        X(state_coarsened, NULL, U64, 0, "state_coarsened", "state_coarsened", METRIC_NONE, NULL, \
+          NULL, VAL_U64(c->state_budget.coarsened)) \
+        X(sync_windows_cut, NULL, U64, 0, "sync_windows_cut", "sync_windows_cut", METRIC_NONE, NULL, \
+          NULL, VAL_U64(k->sync_windows_cut)) \
+        X(forks_refused, NULL, U64, 0, "forks_refused", "forks_refused", METRIC_NONE, NULL, NULL, \
+          VAL_U64(c->forks_refused)) \
+        X(splits_refused, NULL, U64, 0, "splits_refused", "splits_refused", METRIC_NONE, NULL, NULL, \
+          VAL_U64(c->splits_refused))
 
 /* org.uffdtier1.Manager, the one object at UFFDTIER_BUS_PATH. */
 #define UFFDTIER_MANAGER_PROPERTIES(X) \

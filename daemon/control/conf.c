@@ -353,6 +353,75 @@ static const ConfKey limits_keys[] = {
           .target = TARGET_CONFIG,
           FIELD(Config, limits.protocol_errors_max),
           .bit = CONF_LIMIT_PROTOCOL_ERRORS },
+        { .name = "StateBytesPerUid",
+          .option = "state-bytes-per-uid",
+          .arg = "SIZE",
+          .help = "The daemon's memory for the per-page state of one uid's clients\n"
+                  "(default 64M; past it state is coarsened, and a TRACK that may\n"
+                  "need more is refused)",
+          .parse = parse_size_field,
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.state_bytes_per_uid),
+          .bit = CONF_LIMIT_STATE_PER_UID },
+        { .name = "StateBytesTotal",
+          .option = "state-bytes-total",
+          .arg = "SIZE",
+          .help = "The same for all uids (default 256M)",
+          .parse = parse_size_field,
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.state_bytes_total),
+          .bit = CONF_LIMIT_STATE_TOTAL },
+        { .name = "SyncWindowMax",
+          .option = "sync-window-max",
+          .arg = "DURATION",
+          .help = "rwp: close a sync window after this long whatever else is to do\n"
+                  "(default 2s, 0 = unbounded)",
+          .parse = parse_duration_field,
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.sync_window_max_usec),
+          .bit = CONF_LIMIT_SYNC_WINDOW_MAX },
+        { .name = "MaxPendingForks",
+          .option = "max-pending-forks",
+          .arg = "N",
+          .help = "Forks of one client waiting for their child (default 16)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.forks_pending_per_client),
+          .bit = CONF_LIMIT_FORKS_PER_CLIENT },
+        { .name = "MaxPendingForksPerUid",
+          .option = "max-pending-forks-per-uid",
+          .arg = "N",
+          .help = "The same for all clients of a uid (default 64)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.forks_pending_per_uid),
+          .bit = CONF_LIMIT_FORKS_PER_UID },
+        { .name = "RequestsPerSec",
+          .option = "request-rate",
+          .arg = "N",
+          .help = "Handoff requests per second per uid but root (default 500, burst\n"
+                  "twice that; over it the connection is read later; 0 = no limit)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.requests_per_sec),
+          .bit = CONF_LIMIT_REQUESTS_PER_SEC },
+        { .name = "BusCallsPerSec",
+          .option = "bus-call-rate",
+          .arg = "N",
+          .help = "D-Bus calls per second per caller (default 100, burst twice that;\n"
+                  "over it: LimitsExceeded; 0 = no limit)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.bus_calls_per_sec),
+          .bit = CONF_LIMIT_BUS_CALLS_PER_SEC },
+        { .name = "BusCallsTotalPerSec",
+          .option = "bus-call-rate-total",
+          .arg = "N",
+          .help = "D-Bus calls per second of all callers (default 1000, 0 = no limit)",
+          UINT(0, CONF_UINT_MAX),
+          .target = TARGET_CONFIG,
+          FIELD(Config, limits.bus_calls_total_per_sec),
+          .bit = CONF_LIMIT_BUS_CALLS_TOTAL },
 };
 
 static const ConfKey policy_keys[] = {
@@ -769,6 +838,11 @@ int config_finalize(Config *c, const ConfOverrides *o, sd_bus_error *ret_error) 
         /* the burst follows the rate */
         if (c->config_set & CONF_LIMIT_CONNECTIONS_PER_SEC)
                 c->limits.connections_burst = MAX(c->limits.connections_per_sec, 1U);
+        /* requests and bus calls: a burst of two seconds' worth */
+        if (c->config_set & CONF_LIMIT_REQUESTS_PER_SEC)
+                c->limits.requests_burst = 2 * c->limits.requests_per_sec;
+        if (c->config_set & CONF_LIMIT_BUS_CALLS_PER_SEC)
+                c->limits.bus_calls_burst = 2 * c->limits.bus_calls_per_sec;
 
         d->name = NULL;
         r = policy_validate(d, &e);

@@ -43,6 +43,14 @@ enum {
         CONF_LIMIT_CONNECTIONS_TOTAL = 1U << 4,
         CONF_LIMIT_CLIENTS_TOTAL = 1U << 5,
         CONF_LIMIT_PROTOCOL_ERRORS = 1U << 6,
+        CONF_LIMIT_STATE_PER_UID = 1U << 7,
+        CONF_LIMIT_STATE_TOTAL = 1U << 8,
+        CONF_LIMIT_SYNC_WINDOW_MAX = 1U << 9,
+        CONF_LIMIT_FORKS_PER_CLIENT = 1U << 10,
+        CONF_LIMIT_FORKS_PER_UID = 1U << 11,
+        CONF_LIMIT_REQUESTS_PER_SEC = 1U << 12, /* the burst follows: twice the rate */
+        CONF_LIMIT_BUS_CALLS_PER_SEC = 1U << 13, /* the burst follows: twice the rate */
+        CONF_LIMIT_BUS_CALLS_TOTAL = 1U << 14,
         CONF_DAEMON_SOCKET = 1U << 8,
         CONF_DAEMON_LOG_LEVEL = 1U << 9,
         CONF_DAEMON_STATS_INTERVAL = 1U << 10,

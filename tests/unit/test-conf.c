@@ -63,6 +63,14 @@ TEST(main_file_every_key) {
                         "MaxConnections=99\n"
                         "MaxClients=500\n"
                         "MaxProtocolErrors=0\n"
+                        "StateBytesPerUid=8M\n"
+                        "StateBytesTotal=32M\n"
+                        "SyncWindowMax=500ms\n"
+                        "MaxPendingForks=3\n"
+                        "MaxPendingForksPerUid=9\n"
+                        "RequestsPerSec=20\n"
+                        "BusCallsPerSec=5\n"
+                        "BusCallsTotalPerSec=50\n"
                         "[Policy]\n"
                         "ScanInterval=5s\n"
                         "ColdAge=1min\n"
@@ -85,6 +93,16 @@ TEST(main_file_every_key) {
         ASSERT_U64_EQ(c->limits.bytes_per_client, 2ULL << 30);
         ASSERT_EQ(c->limits.connections_per_sec, 7);
         ASSERT_EQ(c->limits.connections_burst, 7); /* follows the rate, as --conn-rate */
+        ASSERT_U64_EQ(c->limits.state_bytes_per_uid, 8ULL << 20);
+        ASSERT_U64_EQ(c->limits.state_bytes_total, 32ULL << 20);
+        ASSERT_U64_EQ(c->limits.sync_window_max_usec, 500 * USEC_PER_MSEC);
+        ASSERT_EQ(c->limits.forks_pending_per_client, 3);
+        ASSERT_EQ(c->limits.forks_pending_per_uid, 9);
+        ASSERT_EQ(c->limits.requests_per_sec, 20);
+        ASSERT_EQ(c->limits.requests_burst, 40);
+        ASSERT_EQ(c->limits.bus_calls_per_sec, 5);
+        ASSERT_EQ(c->limits.bus_calls_burst, 10);
+        ASSERT_EQ(c->limits.bus_calls_total_per_sec, 50);
         ASSERT_EQ(c->limits.connections_total, 99);
         ASSERT_EQ(c->limits.clients_total, 500);
         ASSERT_EQ(c->limits.protocol_errors_max, 0);
@@ -99,7 +117,7 @@ TEST(main_file_every_key) {
         ASSERT_EQ(p->rearm_period_cycles, 4);
         ASSERT_EQ(p->arm_level_max, 2);
         ASSERT_TRUE(p->dry_run);
-        ASSERT_EQ(c->default_policy_line, 16);
+        ASSERT_EQ(c->default_policy_line, 24);
 }
 
 TEST(policy_file_inherits_and_names) {
