@@ -36,8 +36,9 @@
  * its uffd releases the process's pending fork). */
 #define CLIENT_READ_BACKOFF_USEC (10 * USEC_PER_MSEC)
 #define CLIENT_READ_FAILURES_MAX 8U
-/* Descriptors kept free when reading events: every message of a read may be a FORK bringing one. */
-#define CLIENT_FD_HEADROOM (CLIENT_EVENTS_PER_READ + 32U)
+/* Descriptors kept free beyond what a read may bring (every message of a read may be a FORK
+ * bringing one): for the pidfd and pagemap fd of an adopted child, a connection, a file. */
+#define CLIENT_FD_RESERVE 8U
 
 const char *client_tag_name(const Client *c, uint32_t tag) {
         if (tag < c->n_tags && c->tags[tag].name)
@@ -112,20 +113,22 @@ static int client_read_failed(Client *c, int error) {
         return 0;
 }
 
-/* Room for the descriptors a read may bring (one per FORK event), judged by the lowest free
- * descriptor: the kernel hands out the lowest, so when that is near the limit so is the table. */
-static int client_fd_headroom(const Client *c) {
+/* How many messages a read may take: each may be a FORK that brings a descriptor, so no more than
+ * there are descriptors to spare (judged by the lowest free one: the kernel hands out the lowest,
+ * so when that is near the limit so is the table), less CLIENT_FD_RESERVE. -EMFILE: none. */
+static int client_read_room(const Client *c) {
         int fd;
 
         if (c->env->fd_limit == 0)
-                return 0;
+                return CLIENT_EVENTS_PER_READ;
         fd = fcntl(c->uffd, F_DUPFD_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
         safe_close(fd);
-        if ((uint64_t) fd + CLIENT_FD_HEADROOM >= c->env->fd_limit)
+        if ((uint64_t) fd + CLIENT_FD_RESERVE >= c->env->fd_limit)
                 return -EMFILE;
-        return 0;
+        return (int) MIN((uint64_t) CLIENT_EVENTS_PER_READ,
+                         c->env->fd_limit - CLIENT_FD_RESERVE - (uint64_t) fd);
 }
 
 static int on_uffd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -1475,9 +1478,9 @@ static int client_read_once(Client *c) {
         struct uffd_msg msgs[CLIENT_EVENTS_PER_READ];
         ssize_t n;
 
-        n = client_fd_headroom(c);
-        if (n >= 0)
-                n = c->env->tracker.kops->read_msgs(c->uffd, msgs, ELEMENTSOF(msgs));
+        n = client_read_room(c);
+        if (n > 0)
+                n = c->env->tracker.kops->read_msgs(c->uffd, msgs, (size_t) n);
         if (n < 0) {
                 if (n != -ESRCH)
                         tracker_set_error(&c->tracker, (int) n,
