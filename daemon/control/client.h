@@ -50,6 +50,12 @@ typedef struct LoopProgress {
         uint64_t reads_failed;
 } LoopProgress;
 
+/* Whether the loop got anywhere between two readings: not when reads failed and none succeeded
+ * (an idle loop is fine). */
+static inline bool loop_progressing(const LoopProgress *now, const LoopProgress *before) {
+        return now->reads_failed == before->reads_failed || now->reads_ok != before->reads_ok;
+}
+
 /* What every client shares, owned by the Manager. */
 typedef struct ClientEnv {
         TrackerEnv tracker;
