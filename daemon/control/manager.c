@@ -1070,8 +1070,7 @@ int manager_startup(Manager *m) {
  * be fed by any turn, spinning ones included). */
 static int on_watchdog_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        bool failing = m->progress.reads_failed > m->progress_fed.reads_failed &&
-                m->progress.reads_ok == m->progress_fed.reads_ok;
+        bool failing = !loop_progressing(&m->progress, &m->progress_fed);
         uint64_t interval = 0;
 
         if (failing)

@@ -1328,3 +1328,17 @@ TEST(inject_pending_forks_are_capped) {
         assert_fd_closed(fds[0]);
         assert_fd_closed(fds[1]);
 }
+
+/* The watchdog's rule: an idle loop progresses, one whose reads only failed does not. */
+TEST(loop_progress_rule) {
+        LoopProgress a = {}, b = {};
+
+        ASSERT_TRUE(loop_progressing(&b, &a)); /* idle */
+        b.reads_ok = 3;
+        ASSERT_TRUE(loop_progressing(&b, &a));
+        b.reads_failed = 5;
+        ASSERT_TRUE(loop_progressing(&b, &a)); /* some failed, some did not */
+        a = b;
+        b.reads_failed = 9;
+        ASSERT_FALSE(loop_progressing(&b, &a)); /* only failures since */
+}
