@@ -544,13 +544,27 @@ static void fmt_refault(char *buf, size_t n, uint64_t refaulted, uint64_t evicte
                 snprintf(buf, n, "%.1f%%", 100.0 * (double) refaulted / (double) evicted);
 }
 
+/* The daemon shows a client's pid, uid, name, cgroup, last error and histogram only to root and
+ * to the client's own uid; others read 0 and "" (docs/org.uffdtier1.5, VISIBILITY). No
+ * process has pid 0. */
+static bool detail_hidden(const ClientInfo *x) {
+        return x->pid == 0;
+}
+
+static const char *fmt_u32_or_dash(char buf[static 16], uint32_t v, bool hidden) {
+        if (hidden)
+                return "-";
+        snprintf(buf, 16, "%" PRIu32, v);
+        return buf;
+}
+
 /* ---- verbs ---- */
 
 static int verb_status(sd_bus *bus, int argc, char **argv) {
         ManagerInfo m = {};
         ClientList l = {};
         char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX], d[FORMAT_BYTES_MAX];
-        char ia[FORMAT_DURATION_MAX], ca[FORMAT_DURATION_MAX], rf[16];
+        char ia[FORMAT_DURATION_MAX], ca[FORMAT_DURATION_MAX], rf[16], pb[16];
         bool *done;
         unsigned wb;
         int r;
@@ -611,7 +625,10 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
         for (size_t i = 0; i < l.n; i++) {
                 if (done[i])
                         continue;
-                printf("\nCGroup %s%s%s%s:\n", l.v[i].cgroup[0] ? l.v[i].cgroup : "(unknown)",
+                printf("\nCGroup %s%s%s%s:\n",
+                       l.v[i].cgroup[0]                 ? l.v[i].cgroup
+                               : detail_hidden(&l.v[i]) ? "(not shown: another user's clients)"
+                                                        : "(unknown)",
                        l.v[i].unit[0] ? " (" : "", l.v[i].unit, l.v[i].unit[0] ? ")" : "");
                 /* where "freed" and the pressure back-off read from: the first client's view */
                 printf("  memory from %s%s, pressure from %s\n", l.v[i].memory_source,
@@ -626,8 +643,9 @@ static int verb_status(sd_bus *bus, int argc, char **argv) {
                                 continue;
                         done[j] = true;
                         fmt_refault(rf, sizeof rf, x->refaulted, x->evicted);
-                        printf("  %6" PRIu64 " %8" PRIu32 " %-16.16s %9s %9s %9s %9s %8s  %s%s%s\n",
-                               x->id, x->pid, x->name[0] ? x->name : "-", fmt_bytes(a, x->resident),
+                        printf("  %6" PRIu64 " %8s %-16.16s %9s %9s %9s %9s %8s  %s%s%s\n", x->id,
+                               fmt_u32_or_dash(pb, x->pid, detail_hidden(x)),
+                               x->name[0] ? x->name : "-", fmt_bytes(a, x->resident),
                                fmt_bytes(b, x->evicted), fmt_bytes(c, x->freed),
                                fmt_bytes(d, x->wss[wb]), rf, x->policy,
                                x->last_error[0] ? "  error: " : "", x->last_error);
@@ -642,7 +660,7 @@ out:
 
 static int verb_list(sd_bus *bus, int argc, char **argv) {
         ClientList l = {};
-        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX];
+        char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX], pb[16], ub[16];
         int r;
 
         r = get_clients(bus, &l);
@@ -660,11 +678,11 @@ static int verb_list(sd_bus *bus, int argc, char **argv) {
                        "POLICY", "TRACKED", "RESIDENT", "EVICTED", "CGROUP");
                 for (size_t i = 0; i < l.n; i++) {
                         const ClientInfo *x = &l.v[i];
-                        printf("%6" PRIu64 " %8" PRIu32 " %6" PRIu32
-                               " %-16.16s %-9.9s %9s %9s %9s  %s\n",
-                               x->id, x->pid, x->uid, x->name[0] ? x->name : "-", x->policy,
-                               fmt_bytes(a, x->tracked), fmt_bytes(b, x->resident),
-                               fmt_bytes(c, x->evicted), x->cgroup);
+                        printf("%6" PRIu64 " %8s %6s %-16.16s %-9.9s %9s %9s %9s  %s\n", x->id,
+                               fmt_u32_or_dash(pb, x->pid, detail_hidden(x)),
+                               fmt_u32_or_dash(ub, x->uid, detail_hidden(x)),
+                               x->name[0] ? x->name : "-", x->policy, fmt_bytes(a, x->tracked),
+                               fmt_bytes(b, x->resident), fmt_bytes(c, x->evicted), x->cgroup);
                 }
                 printf("\n%zu client%s listed.\n", l.n, l.n == 1 ? "" : "s");
         }

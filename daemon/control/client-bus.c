@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-caller.h"
 #include "bus-error.h"
 #include "bus-names.h"
 #include "client-bus.h"
@@ -80,10 +81,14 @@ int client_bus_enumerate(sd_bus *bus, const char *path, void *userdata, char ***
 
 /* ---- properties: userdata is the Client the find callback just looked up ---- */
 
-static int client_bus_append(sd_bus_message *reply, unsigned idx, const Client *c) {
+static int client_bus_append(sd_bus *bus, sd_bus_message *reply, unsigned idx, const Client *c) {
         PropValue v;
 
-        client_prop_get(c, idx, &v);
+        if ((uffdtier_client_props[idx].flags & BUS_PROP_DETAIL) &&
+            !bus_caller_may_see(bus_caller_uid(bus), c->uid))
+                prop_value_hidden(&v);
+        else
+                client_prop_get(c, idx, &v);
         return prop_value_append(reply, uffdtier_client_props[idx].type, &v);
 }
 
@@ -92,14 +97,16 @@ static int client_bus_append(sd_bus_message *reply, unsigned idx, const Client *
         static int property_get_##id(sd_bus *bus, const char *path, const char *interface,        \
                                      const char *property, sd_bus_message *reply, void *userdata, \
                                      sd_bus_error *ret_error) {                                   \
-                return client_bus_append(reply, CLIENT_PROP_##id, userdata);                      \
+                return client_bus_append(bus, reply, CLIENT_PROP_##id, userdata);                 \
         }
 UFFDTIER_CLIENT_PROPERTIES(GETTER)
 #undef GETTER
 
-#define VTABLE_FLAGS(flags)                                     \
-        ((flags) &BUS_PROP_CONST ? SD_BUS_VTABLE_PROPERTY_CONST \
-                                 : SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+/* A detail changes without its value in the signal, which every listener gets. */
+#define VTABLE_FLAGS(flags)                                                             \
+        ((flags) &BUS_PROP_CONST            ? SD_BUS_VTABLE_PROPERTY_CONST              \
+                 : (flags) &BUS_PROP_DETAIL ? SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION \
+                                            : SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 #define PROPERTY(id, name, type, flags, ...) \
         SD_BUS_PROPERTY(name, BUS_SIG_##type, property_get_##id, 0, VTABLE_FLAGS(flags)),
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-caller.h"
 #include "bus-error.h"
 #include "caller-rate.h"
 #include "bus-names.h"
@@ -128,6 +129,7 @@ static int method_list_clients(sd_bus_message *msg, void *userdata, sd_bus_error
         Manager *m = b->manager;
         _cleanup_free_ Client **v = calloc(m->n_clients + 1, sizeof *v);
         size_t n = 0;
+        uid_t caller;
         Client *c;
         int r;
 
@@ -141,13 +143,19 @@ static int method_list_clients(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
+        caller = bus_caller_uid(sd_bus_message_get_bus(msg));
         r = sd_bus_message_open_container(reply, 'a', UFFDTIER_BUS_LIST_CLIENTS_ENTRY);
-        for (size_t i = 0; r >= 0 && i < n; i++)
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                /* pid, name and cgroup are details (bus-props.h): 0 and "" for strangers */
+                bool see = bus_caller_may_see(caller, v[i]->uid);
+
                 r = sd_bus_message_append(
-                        reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, v[i]->id, (uint32_t) v[i]->pid,
-                        v[i]->name ?: "", v[i]->cgroup_path ?: "", client_policy_name(v[i]),
+                        reply, UFFDTIER_BUS_LIST_CLIENTS_ENTRY, v[i]->id,
+                        see ? (uint32_t) v[i]->pid : 0, see && v[i]->name ? v[i]->name : "",
+                        see && v[i]->cgroup_path ? v[i]->cgroup_path : "", client_policy_name(v[i]),
                         client_tracked_bytes(v[i]), client_counters(v[i])->resident_bytes,
                         client_counters(v[i])->evicted_bytes);
+        }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -161,7 +169,7 @@ static int method_dump(sd_bus_message *msg, void *userdata, sd_bus_error *ret_er
         int r;
 
         (void) manager_swap_setup(b->manager); /* fresh, for the dump's "swap" */
-        r = manager_dump_json(b->manager, &json);
+        r = manager_dump_json(b->manager, bus_caller_uid(sd_bus_message_get_bus(msg)), &json);
         if (r < 0)
                 return sd_bus_error_set_errnof(ret_error, -r, "Cannot build the dump: %s",
                                                strerror(-r));
@@ -485,6 +493,7 @@ ManagerBus *manager_bus_free(ManagerBus *b) {
                 (void) sd_bus_release_name(b->bus, UFFDTIER_BUS_NAME);
                 (void) sd_bus_detach_event(b->bus);
         }
+        bus_caller_forget();
         sd_bus_flush_close_unref(b->bus);
         free(b->clients);
         free(b);

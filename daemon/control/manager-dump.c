@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "bus-caller.h"
 #include "client-props.h"
 #include "macro.h"
 #include "manager-props.h"
@@ -86,7 +87,7 @@ static int set_at(json_t *o, const char *key, json_t *v) {
  * clients (ranges_per_client may be large), like the status reply's packet. */
 #define DUMP_RANGES_PER_CLIENT_MAX 64U
 
-static int dump_client(const Client *c, json_t **ret) {
+static int dump_client(const Client *c, bool detail, json_t **ret) {
         json_auto_t *o = json_object(), *ranges = json_array();
         int r = o && ranges ? 0 : -ENOMEM;
 
@@ -94,12 +95,14 @@ static int dump_client(const Client *c, json_t **ret) {
                 const BusProp *p = &uffdtier_client_props[i];
                 PropValue v;
 
-                if (!p->dump)
+                if (!p->dump || (!detail && (p->flags & BUS_PROP_DETAIL)))
                         continue;
                 client_prop_get(c, i, &v);
                 r = set_at(o, p->dump, value_to_json(p->type, &v));
         }
-        for (size_t i = 0; r >= 0 && i < MIN(c->ranges.n_ranges, DUMP_RANGES_PER_CLIENT_MAX); i++) {
+        /* the addresses are the layout of the process: a detail */
+        for (size_t i = 0;
+             r >= 0 && detail && i < MIN(c->ranges.n_ranges, DUMP_RANGES_PER_CLIENT_MAX); i++) {
                 const TrackedRange *t = &c->ranges.ranges[i];
                 json_t *e = json_object();
 
@@ -113,7 +116,7 @@ static int dump_client(const Client *c, json_t **ret) {
                 if (e && json_array_append_new(ranges, e) < 0)
                         r = -ENOMEM;
         }
-        if (r >= 0)
+        if (r >= 0 && detail)
                 r = set_new(o, "ranges", json_incref(ranges));
         /* the rest is counted, not listed (tracked_bytes covers them all) */
         if (r >= 0)
@@ -160,7 +163,7 @@ static int dump_swap(const SwapSetup *s, json_t *o) {
         return r;
 }
 
-int manager_dump_json(Manager *m, char **ret) {
+int manager_dump_json(Manager *m, uid_t caller, char **ret) {
         json_auto_t *o = json_object(), *clients = json_array();
         json_t *probe = NULL;
         ManagerTotals t;
@@ -185,7 +188,7 @@ int manager_dump_json(Manager *m, char **ret) {
         for (const Client *c = m->clients; r >= 0 && c; c = c->clients_next) {
                 json_t *e = NULL;
 
-                r = dump_client(c, &e);
+                r = dump_client(c, bus_caller_may_see(caller, c->uid), &e);
                 if (r >= 0 && json_array_append_new(clients, e) < 0)
                         r = -ENOMEM;
         }

@@ -7,4 +7,6 @@
 #include "manager.h"
 
 /* A NUL-terminated JSON object, to be freed with free(). -ENOMEM. */
-int manager_dump_json(Manager *m, char **ret);
+/* caller: the uid asking; per-client details (bus-props.h BUS_PROP_DETAIL, and the ranges) are
+ * left out of the clients it may not see (bus-caller.h). */
+int manager_dump_json(Manager *m, uid_t caller, char **ret);

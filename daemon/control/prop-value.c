@@ -3,6 +3,12 @@
 
 #include "prop-value.h"
 
+void prop_value_hidden(PropValue *v) {
+        static const uint64_t zero[UFFDTIER_BUS_AGE_BUCKETS];
+
+        *v = (PropValue){ .s = "", .b = zero };
+}
+
 int prop_value_append(sd_bus_message *reply, BusType type, const PropValue *v) {
         int r;
 

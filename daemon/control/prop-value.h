@@ -33,6 +33,8 @@ typedef struct PropValue {
 #define VAL_BUCKETS(x) (v->b = (x))
 #define VAL_STRV(fn) (v->nth = (fn), v->obj = m)
 
+/* What a caller who may not see a detail gets instead: 0, "", no strings, zero buckets. */
+void prop_value_hidden(PropValue *v);
 /* Appends the value in the type's signature (bus_type_signature). */
 int prop_value_append(sd_bus_message *reply, BusType type, const PropValue *v);
 /* A number that changes when the value does (a string's or an array's hash): what the bus

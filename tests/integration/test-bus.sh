@@ -115,9 +115,10 @@ doc_members() { # INTERFACE
                 /^ *methods:/ { kind = "method"; next }
                 /^ *signals:/ { kind = "signal"; next }
                 /^ *properties:/ { kind = "property"; next }
-                /EmitsChangedSignal\("const"\)/ { isconst = 1; next }
+                /EmitsChangedSignal\("const"\)/ { emits = "const"; next }
+                /EmitsChangedSignal\("invalidates"\)/ { emits = "emits-invalidation"; next }
                 kind == "property" && $1 == "readonly" {
-                        print "property", $3, $2, (isconst ? "const" : "emits-change"); isconst = 0; next
+                        print "property", $3, $2, (emits != "" ? emits : "emits-change"); emits = ""; next
                 }
                 (kind == "method" || kind == "signal") && /\(/ {
                         line = $0; sub(/^ */, "", line)
@@ -274,9 +275,12 @@ expect_eq "metrics evicted total" "$(awk '$1 == "uffdtier_evicted_bytes_total" {
 
 # -- reading is open to everyone, acting is not
 expect_eq "Version as nobody" "$("${NOBODY[@]}" busctl --address="$A" --json=short get-property "${MGR[@]}" Version | jq -r .data)" "$(mprop Version)"
-"${NOBODY[@]}" busctl --address="$A" call "${MGR[@]}" ListClients | grep -q bus-test || fail "ListClients refused to nobody"
+"${NOBODY[@]}" busctl --address="$A" call "${MGR[@]}" ListClients >"$WORK/list-nobody.txt" || fail "ListClients refused to nobody"
+# a client's name, pid and cgroup are its uid's and root's (test-visibility.sh has the rest)
+grep -q bus-test "$WORK/list-nobody.txt" && fail "ListClients names root's client to nobody: $(cat "$WORK/list-nobody.txt")"
 "${NOBODY[@]}" busctl --address="$A" call "${MGR[@]}" Dump >/dev/null || fail "Dump refused to nobody"
-"${NOBODY[@]}" busctl --address="$A" get-property org.uffdtier1 "$CPATH" org.uffdtier1.Client Pid >/dev/null || fail "client property refused to nobody"
+expect_eq "EvictedBytes as nobody" "$("${NOBODY[@]}" busctl --address="$A" --json=short get-property org.uffdtier1 "$CPATH" org.uffdtier1.Client EvictedBytes | jq -r .data)" "$q"
+expect_eq "Pid as nobody" "$("${NOBODY[@]}" busctl --address="$A" --json=short get-property org.uffdtier1 "$CPATH" org.uffdtier1.Client Pid | jq -r .data)" 0
 "${NOBODY[@]}" "$NOBODY_CTL" status >/dev/null || fail "uffdtierctl status failed as nobody"
 expect_eq "SetPaused as nobody" "$(nobody_err_name /org/uffdtier1 org.uffdtier1.Manager.SetPaused boolean:true)" org.uffdtier1.Error.AccessDenied
 expect_eq "Reload as nobody" "$(nobody_err_name /org/uffdtier1 org.uffdtier1.Manager.Reload)" org.uffdtier1.Error.AccessDenied
