@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "evict.h"
+#include "ratelimit.h"
 
 #define CALLER_RATE_KEY_MAX 64
 #define CALLER_RATES_MAX 128

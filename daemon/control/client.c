@@ -657,12 +657,10 @@ static int track_piece(Client *c, uint64_t start, uint64_t end, uint64_t *ret_en
                                                " is already registered with a userfaultfd",
                                                start, end);
 
-        r = k->register_range(c->uffd, start, len, proof_mode, &ioctls);
-        if (r == -EAGAIN) { /* an event is pending: drain it and try once more */
-                if (client_process_events(c) == -ESRCH)
-                        return sd_bus_error_set_errnof(ret_error, ESRCH, "the process has exited");
-                r = k->register_range(c->uffd, start, len, proof_mode, &ioctls);
-        }
+        r = UFFD_RETRY_EAGAIN(k->register_range(c->uffd, start, len, proof_mode, &ioctls),
+                              client_process_events(c));
+        if (r == -ESRCH)
+                return sd_bus_error_set_errnof(ret_error, ESRCH, "the process has exited");
         if (r < 0)
                 return sd_bus_error_set_errnof(
                         ret_error, -r,

@@ -337,7 +337,7 @@ static void conn_dispatch(Conn *c, const void *buf, size_t len, int *fds, size_t
         (void) handle_request(c, &req);
 }
 
-static UidRate *uid_rate_find(Handoff *m, uid_t uid);
+static UidRate *uid_rate_find(Handoff *h, uid_t uid);
 
 static int on_throttle(sd_event_source *s, uint64_t usec, void *userdata) {
         Conn *c = userdata;
@@ -442,10 +442,10 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-static UidRate *uid_rate_find(Handoff *m, uid_t uid) {
-        for (size_t i = 0; i < m->n_uid_rates; i++)
-                if (m->uid_rates[i].uid == uid)
-                        return &m->uid_rates[i];
+static UidRate *uid_rate_find(Handoff *h, uid_t uid) {
+        for (size_t i = 0; i < h->n_uid_rates; i++)
+                if (h->uid_rates[i].uid == uid)
+                        return &h->uid_rates[i];
         return NULL;
 }
 
@@ -529,31 +529,31 @@ size_t uid_rates_prune(UidRate *rates, size_t n, uint64_t now_usec) {
 }
 
 /* The entry of uid, made if needed, after forgetting the idle ones. NULL when out of memory. */
-static UidRate *uid_rate_get(Handoff *m, uid_t uid, uint64_t now) {
-        size_t n = uid_rates_prune(m->uid_rates, m->n_uid_rates, now);
+static UidRate *uid_rate_get(Handoff *h, uid_t uid, uint64_t now) {
+        size_t n = uid_rates_prune(h->uid_rates, h->n_uid_rates, now);
         UidRate *u;
 
-        if (n != m->n_uid_rates) {
-                m->n_uid_rates = n;
+        if (n != h->n_uid_rates) {
+                h->n_uid_rates = n;
                 if (n == 0)
-                        m->uid_rates = mfree(m->uid_rates);
+                        h->uid_rates = mfree(h->uid_rates);
                 else {
-                        u = realloc(m->uid_rates, n * sizeof *u); /* shrinking: cannot fail badly */
+                        u = realloc(h->uid_rates, n * sizeof *u); /* shrinking: cannot fail badly */
                         if (u)
-                                m->uid_rates = u;
+                                h->uid_rates = u;
                 }
         }
-        u = uid_rate_find(m, uid);
+        u = uid_rate_find(h, uid);
         if (u)
                 return u;
-        u = realloc(m->uid_rates, (m->n_uid_rates + 1) * sizeof *u);
+        u = realloc(h->uid_rates, (h->n_uid_rates + 1) * sizeof *u);
         if (!u)
                 return NULL;
-        m->uid_rates = u;
-        u = &m->uid_rates[m->n_uid_rates++];
+        h->uid_rates = u;
+        u = &h->uid_rates[h->n_uid_rates++];
         *u = (UidRate){ .uid = uid };
-        ratelimit_init(&u->rate, m->limits->connections_per_sec, m->limits->connections_burst, now);
-        ratelimit_init(&u->requests, m->limits->requests_per_sec, m->limits->requests_burst, now);
+        ratelimit_init(&u->rate, h->limits->connections_per_sec, h->limits->connections_burst, now);
+        ratelimit_init(&u->requests, h->limits->requests_per_sec, h->limits->requests_burst, now);
         return u;
 }
 
@@ -575,36 +575,36 @@ static unsigned handoff_connections_per_uid(const Limits *l) {
 }
 
 static int on_listen_resume(sd_event_source *s, uint64_t usec, void *userdata) {
-        Handoff *m = userdata;
+        Handoff *h = userdata;
 
-        (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_ON);
+        (void) sd_event_source_set_enabled(h->listen_source, SD_EVENT_ON);
         return 0;
 }
 
-static void handoff_pause_listening(Handoff *m, int error) {
+static void handoff_pause_listening(Handoff *h, int error) {
         int r;
 
-        log_ratelimited(&m->log_fds, LOG_WARNING, "accept() failed: %s; not accepting for %u ms",
+        log_ratelimited(&h->log_fds, LOG_WARNING, "accept() failed: %s; not accepting for %u ms",
                         strerror(error), (unsigned) (HANDOFF_PAUSE_USEC / USEC_PER_MSEC));
-        (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_OFF);
-        if (!m->resume_timer) {
-                r = sd_event_add_time_relative(m->event, &m->resume_timer, CLOCK_MONOTONIC,
+        (void) sd_event_source_set_enabled(h->listen_source, SD_EVENT_OFF);
+        if (!h->resume_timer) {
+                r = sd_event_add_time_relative(h->event, &h->resume_timer, CLOCK_MONOTONIC,
                                                HANDOFF_PAUSE_USEC, USEC_PER_MSEC, on_listen_resume,
-                                               m);
+                                               h);
                 if (r < 0) {
                         /* cannot pause: better spin than stop listening for good */
-                        (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_ON);
+                        (void) sd_event_source_set_enabled(h->listen_source, SD_EVENT_ON);
                         return;
                 }
-                (void) sd_event_source_set_description(m->resume_timer, "handoff-resume");
+                (void) sd_event_source_set_description(h->resume_timer, "handoff-resume");
         } else {
-                (void) sd_event_source_set_time_relative(m->resume_timer, HANDOFF_PAUSE_USEC);
+                (void) sd_event_source_set_time_relative(h->resume_timer, HANDOFF_PAUSE_USEC);
         }
-        (void) sd_event_source_set_enabled(m->resume_timer, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_enabled(h->resume_timer, SD_EVENT_ONESHOT);
 }
 
 static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Handoff *m = userdata;
+        Handoff *h = userdata;
         _cleanup_close_ int cfd = -EBADF;
         struct ucred cred;
         socklen_t sl = sizeof cred;
@@ -619,7 +619,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         /* The connection stays queued and the socket readable: without a pause
                          * this would spin. Stop listening for a moment; everyone else is still
                          * served meanwhile. */
-                        handoff_pause_listening(m, errno);
+                        handoff_pause_listening(h, errno);
                         return 0;
                 }
                 if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
@@ -632,48 +632,48 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         }
         /* Descriptors are handed out lowest first, so a new one this high means the table is
          * nearly full: keep the rest for the clients already here (each HELLO brings three). */
-        if (m->fd_limit > 0 && (uint64_t) cfd + HANDOFF_FD_HEADROOM >= m->fd_limit) {
+        if (h->fd_limit > 0 && (uint64_t) cfd + HANDOFF_FD_HEADROOM >= h->fd_limit) {
                 log_ratelimited(
-                        &m->log_fds, LOG_WARNING,
+                        &h->log_fds, LOG_WARNING,
                         "refusing pid %d: the daemon is short of file descriptors (fd %d of %" PRIu64
                         ")",
-                        (int) cred.pid, cfd, m->fd_limit);
+                        (int) cred.pid, cfd, h->fd_limit);
                 refuse_connection(cfd, EMFILE,
                                   "the daemon is out of file descriptors, try again later");
                 return 0;
         }
-        if (m->n_conns >= m->limits->connections_total ||
-            (cred.uid != 0 && m->n_conns + HANDOFF_ROOT_RESERVE >= m->limits->connections_total)) {
+        if (h->n_conns >= h->limits->connections_total ||
+            (cred.uid != 0 && h->n_conns + HANDOFF_ROOT_RESERVE >= h->limits->connections_total)) {
                 log_ratelimited(
-                        &m->log_conns, LOG_WARNING,
+                        &h->log_conns, LOG_WARNING,
                         "refusing pid %d uid %u: %u connections open (connections_total=%u, %u kept for root)",
-                        (int) cred.pid, (unsigned) cred.uid, m->n_conns,
-                        m->limits->connections_total, HANDOFF_ROOT_RESERVE);
+                        (int) cred.pid, (unsigned) cred.uid, h->n_conns,
+                        h->limits->connections_total, HANDOFF_ROOT_RESERVE);
                 refuse_connection(cfd, EUSERS,
                                   "limit reached: too many open connections (connections_total)");
                 return 0;
         }
         now = now_usec();
-        ur = uid_rate_get(m, cred.uid, now);
+        ur = uid_rate_get(h, cred.uid, now);
         if (!ur) {
                 log_oom();
                 refuse_connection(cfd, ENOMEM, "the daemon is out of memory");
                 return 0;
         }
-        if (cred.uid != 0 && ur->n_conns >= handoff_connections_per_uid(m->limits)) {
+        if (cred.uid != 0 && ur->n_conns >= handoff_connections_per_uid(h->limits)) {
                 log_ratelimited(
-                        &m->log_conns, LOG_WARNING,
+                        &h->log_conns, LOG_WARNING,
                         "refusing pid %d: uid %u has %u connections open (a uid's share is %u)",
                         (int) cred.pid, (unsigned) cred.uid, ur->n_conns,
-                        handoff_connections_per_uid(m->limits));
+                        handoff_connections_per_uid(h->limits));
                 refuse_connection(
                         cfd, EUSERS,
                         "limit reached: too many open connections for this uid (connections_total / 4)");
                 return 0;
         }
-        if (m->limits->connections_per_sec > 0 && ratelimit_take(&ur->rate, now, 1) < 1) {
+        if (h->limits->connections_per_sec > 0 && ratelimit_take(&ur->rate, now, 1) < 1) {
                 log_warning("refusing pid %d: uid %u connects too often (connections_per_sec=%u)",
-                            (int) cred.pid, (unsigned) cred.uid, m->limits->connections_per_sec);
+                            (int) cred.pid, (unsigned) cred.uid, h->limits->connections_per_sec);
                 refuse_connection(
                         cfd, EAGAIN,
                         "limit reached: too many connections per second (connections_per_sec)");
@@ -683,7 +683,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c = calloc(1, sizeof *c);
         if (!c)
                 return log_oom();
-        c->handoff = m;
+        c->handoff = h;
         c->peer = (HandoffPeer){ .pid = cred.pid, .uid = cred.uid, .gid = cred.gid };
         c->peer_pidfd = -EBADF;
         {
@@ -700,7 +700,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         r,
                         "pid %d: SO_PASSCRED failed, an empty packet will look like a hang-up: %m",
                         (int) cred.pid);
-        r = sd_event_add_io(m->event, &c->source, cfd, EPOLLIN, on_conn, c);
+        r = sd_event_add_io(h->event, &c->source, cfd, EPOLLIN, on_conn, c);
         if (r < 0) {
                 safe_close(c->peer_pidfd);
                 free(c);
@@ -708,11 +708,11 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
         }
         (void) sd_event_source_set_description(c->source, "handoff-conn");
         c->fd = TAKE_FD(cfd);
-        LIST_PREPEND(conns, m->conns, c);
-        m->n_conns++;
+        LIST_PREPEND(conns, h->conns, c);
+        h->n_conns++;
         ur->n_conns++;
         log_debug("connection from pid %d uid %u (%zu uids in the connection rate table)",
-                  (int) c->peer.pid, (unsigned) c->peer.uid, m->n_uid_rates);
+                  (int) c->peer.pid, (unsigned) c->peer.uid, h->n_uid_rates);
         return 0;
 }
 
@@ -821,7 +821,7 @@ static int socket_create(const char *path) {
         return TAKE_FD(fd);
 }
 
-int handoff_listen(Handoff *m) {
+int handoff_listen(Handoff *h) {
         int n, r, fd = -EBADF;
 
         n = sd_listen_fds(true);
@@ -839,19 +839,19 @@ int handoff_listen(Handoff *m) {
                                 r < 0 ? r : EINVAL,
                                 "the socket from systemd is not a listening SOCK_SEQPACKET unix socket");
                 (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-                m->listen_fd_from_systemd = true;
+                h->listen_fd_from_systemd = true;
                 log_info("listening on the socket passed by systemd");
         } else {
-                fd = socket_create(m->socket_path);
+                fd = socket_create(h->socket_path);
                 if (fd < 0)
                         return fd;
-                log_info("listening on %s", m->socket_path);
+                log_info("listening on %s", h->socket_path);
         }
-        m->listen_fd = fd;
-        r = sd_event_add_io(m->event, &m->listen_source, fd, EPOLLIN, on_listen, m);
+        h->listen_fd = fd;
+        r = sd_event_add_io(h->event, &h->listen_source, fd, EPOLLIN, on_listen, h);
         if (r < 0)
                 return log_error_errno(r, "cannot watch the listening socket: %m");
-        (void) sd_event_source_set_description(m->listen_source, "handoff-listen");
+        (void) sd_event_source_set_description(h->listen_source, "handoff-listen");
         return 0;
 }
 

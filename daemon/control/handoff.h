@@ -13,7 +13,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "evict.h"
+#include "ratelimit.h"
 #include "limit.h"
 #include "list.h"
 #include "log.h"

@@ -18,9 +18,6 @@
 #include "psi.h"
 #include "tracker.h"
 
-/* A kernel call that answers EAGAIN has a uffd event pending (fork/remap/unmap/remove): read
- * the events, then retry. Bounded, since a busy client could keep producing events. */
-#define TRACKER_EAGAIN_RETRIES 16
 #define TRACKER_CYCLE_ACCURACY_USEC USEC_PER_MSEC
 #define TRACKER_EVICT_ACCURACY_USEC 100ULL
 /* A window that could not be closed (SET_MODE failed) is tried again this soon. */
@@ -30,20 +27,7 @@
 
 /* Only for calls made outside the owner's event reader (cycle, eviction, arming a new range):
  * the reader itself is never re-entered (faults defer instead, tracker_handle_fault). */
-#define RETRY_EAGAIN(t, expr)                                                   \
-        ({                                                                      \
-                int _r_;                                                        \
-                for (unsigned _i_ = 0;; _i_++) {                                \
-                        _r_ = (int) (expr);                                     \
-                        if (_r_ != -EAGAIN || _i_ >= TRACKER_EAGAIN_RETRIES)    \
-                                break;                                          \
-                        if ((t)->hooks->read_events((t)->userdata) == -ESRCH) { \
-                                _r_ = -ESRCH;                                   \
-                                break;                                          \
-                        }                                                       \
-                }                                                               \
-                _r_;                                                            \
-        })
+#define RETRY_EAGAIN(t, expr) UFFD_RETRY_EAGAIN(expr, (t)->hooks->read_events((t)->userdata))
 
 static void cold_age_bounds(const Policy *p, ColdAgeBounds *ret) {
         *ret = (ColdAgeBounds){

@@ -117,3 +117,23 @@ int uffd_open(const char *dev_path, bool user_mode_only, int *ret_fd);
 
 /* "pagefault", "fork", "remap", "remove", "unmap"; NULL for an unknown event. */
 const char *uffd_event_to_string(uint8_t event);
+
+/* The one retry policy for EAGAIN from a uffd ioctl, which means an event (fork, remap, unmap,
+ * remove) is pending: read the events (read_events, an int expression: -ESRCH when the process
+ * is gone), then try again, at most UFFD_EAGAIN_RETRIES times, since a busy process could keep
+ * producing events. Only outside the uffd's own event reader, which is never re-entered. */
+#define UFFD_EAGAIN_RETRIES 16
+#define UFFD_RETRY_EAGAIN(expr, read_events)                              \
+        ({                                                                \
+                int _r_;                                                  \
+                for (unsigned _i_ = 0;; _i_++) {                          \
+                        _r_ = (int) (expr);                               \
+                        if (_r_ != -EAGAIN || _i_ >= UFFD_EAGAIN_RETRIES) \
+                                break;                                    \
+                        if ((read_events) == -ESRCH) {                    \
+                                _r_ = -ESRCH;                             \
+                                break;                                    \
+                        }                                                 \
+                }                                                         \
+                _r_;                                                      \
+        })

@@ -17,21 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "swap-setup.h"
 #include "uffd-create.h"
-
-typedef enum Backend {
-        BACKEND_NONE,
-        BACKEND_WP_ASYNC,
-        BACKEND_RWP,
-        _BACKEND_MAX,
-        _BACKEND_INVALID = -EINVAL,
-} Backend;
-
-/* "none", "wp-async", "rwp"; NULL when out of range. */
-const char *backend_to_string(Backend b);
-/* The inverse; _BACKEND_INVALID (-EINVAL) for NULL or an unknown name. */
-Backend backend_from_string(const char *s);
 
 /* JSON/text names of UffdSource (uffd-create.h): "none", "dev_userfaultfd", "syscall". */
 const char *uffd_source_to_string(UffdSource s);

@@ -2,6 +2,7 @@
 #include <limits.h>
 
 #include "evict.h"
+#include "ratelimit.h"
 #include "macro.h"
 #include "test.h"
 
