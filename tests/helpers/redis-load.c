@@ -227,6 +227,8 @@ int main(int argc, char **argv) {
                 }
                 free(order);
                 printf("filled %" PRIu64 " errors %" PRIu64 "\n", n, errors);
+                free(out);
+                free(exp);
                 return errors ? 1 : 0;
         }
 
@@ -270,10 +272,14 @@ int main(int argc, char **argv) {
         if (is_hot) {
                 printf("gets %" PRIu64 " bad %" PRIu64 " errors %" PRIu64 " max_ms %" PRIu64 "\n",
                        gets, bad + missing, errors, max_ms);
+                free(out);
+                free(exp);
                 return bad || missing || errors ? 1 : 0;
         }
         printf("checked %" PRIu64 " bad %" PRIu64 " missing %" PRIu64 " errors %" PRIu64
                " max_ms %" PRIu64 "\n",
                gets, bad, missing, errors, max_ms);
+        free(out);
+        free(exp);
         return bad || missing || errors ? 1 : 0;
 }
